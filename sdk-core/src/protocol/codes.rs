@@ -1,0 +1,63 @@
+//! Error codes carried in `error` frames and WebSocket close codes.
+
+use serde::{Deserialize, Serialize};
+
+/// The `code` of an `error` frame.
+///
+/// Unknown codes from a newer server decode as [`ErrorCode::Unknown`] instead of failing the
+/// whole frame, so an old client keeps working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotJoined,
+    TooLarge,
+    TooManyRooms,
+    RateLimited,
+    UnsupportedProtocol,
+    Internal,
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UnsupportedProtocol => "unsupported_protocol",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// WebSocket close codes with a meaning in Roomcast.
+pub mod close {
+    /// Normal closure: the side that asked for it stays closed.
+    pub const NORMAL: u16 = 1000;
+    /// Server going away (shutdown, deploy): clients reconnect with backoff.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame over the transport limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// Protocol violation.
+    pub const PROTOCOL: u16 = 4000;
+    /// Missing, invalid or expired token.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// Rate limit or slow consumer.
+    pub const RATE_LIMITED: u16 = 4008;
+}

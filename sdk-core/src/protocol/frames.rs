@@ -1,0 +1,369 @@
+//! Every frame of the protocol, in both directions.
+//!
+//! Frames are internally tagged by `"type"`. Unknown fields are ignored (serde's default), so
+//! newer peers can add fields without breaking older ones.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+
+use super::ErrorCode;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Who a client is, sent once in `hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// Stable device or installation id.
+    pub id: String,
+    /// Kind of client (`ios`, `macos`, `web`, `cli`, `server`, ...), shown as a badge by apps.
+    pub source: String,
+    /// Human readable device name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A connection present in a room, and the author of a message (`from`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Member {
+    pub user: String,
+    pub client: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client to server
+
+/// A frame sent by a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Hello(Hello),
+    Join(Join),
+    Leave(Leave),
+    Publish(Publish),
+    History(HistoryRequest),
+    Refresh(Refresh),
+    Ping(Ping),
+    Pong(Pong),
+}
+
+/// The first frame of a connection: protocol version, token and client identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub protocol: u32,
+    pub token: String,
+    pub client: ClientInfo,
+}
+
+/// Join a room, optionally resuming after `since` in `epoch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Join {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub room: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
+}
+
+/// Leave a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leave {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub room: String,
+}
+
+/// Publish a message to a joined room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Publish {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub room: String,
+    /// Chosen by the publisher (UUID v7 recommended); the server deduplicates by `(room, id)`.
+    pub id: String,
+    pub event: String,
+    #[serde(default)]
+    pub data: Value,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ephemeral: bool,
+}
+
+/// Ask for stored messages with `seq < before` (the newest without `before`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRequest {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub room: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// Replace the connection's token before it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refresh {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub token: String,
+}
+
+/// Heartbeat request. Clients always send a `ref`; the server's pings carry none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ping {
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub ref_id: Option<u64>,
+}
+
+/// Heartbeat answer, echoing the ping's `ref` when it had one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pong {
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub ref_id: Option<u64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server to client
+
+/// A frame sent by the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Welcome(Welcome),
+    Joined(Joined),
+    Left(Left),
+    Ack(Ack),
+    Message(Message),
+    Presence(Presence),
+    History(HistoryPage),
+    Refreshed(Refreshed),
+    Ping(Ping),
+    Pong(Pong),
+    Error(ErrorFrame),
+}
+
+/// Successful handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub session: String,
+    pub user: String,
+    pub heartbeat_ms: u64,
+    pub max_frame: usize,
+    /// When the token expires, Unix ms; `None` when it never does.
+    pub token_exp: Option<u64>,
+}
+
+/// A room was joined; `seq` is its head at join time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Joined {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub room: String,
+    pub seq: u64,
+    pub epoch: String,
+    pub recovered: bool,
+    #[serde(default)]
+    pub presence: Vec<Member>,
+}
+
+/// A room was left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Left {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub room: String,
+}
+
+/// A publish was accepted; persisted ones carry their `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub ts: u64,
+}
+
+/// A message in a room: live, replayed on join, or in a history page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub room: String,
+    /// Position in the room's history; `None` for ephemeral messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub id: String,
+    pub event: String,
+    #[serde(default)]
+    pub data: Value,
+    pub from: Member,
+    pub ts: u64,
+}
+
+/// Whether a member arrived or went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceKind {
+    Join,
+    Leave,
+}
+
+/// A member joined or left a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    pub room: String,
+    pub event: PresenceKind,
+    pub member: Member,
+}
+
+/// Answer to a `history` request: ascending by `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub room: String,
+    pub messages: Vec<Message>,
+    pub more: bool,
+}
+
+/// The token was replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refreshed {
+    #[serde(rename = "ref")]
+    pub ref_id: u64,
+    pub token_exp: Option<u64>,
+}
+
+/// A request failed, or (without `ref`) the connection has a problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorFrame {
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub ref_id: Option<u64>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FrameError {
+    #[error("frame is not a JSON object: {0}")]
+    NotJson(String),
+    #[error("frame has no \"type\"")]
+    MissingType,
+    #[error("unknown frame type {0:?}")]
+    UnknownType(String),
+    #[error("invalid {kind} frame: {reason}")]
+    Invalid { kind: String, reason: String },
+}
+
+/// The parts of a frame that can be read even when the rest is malformed, so that an error
+/// reply can still carry the request's `ref`.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(rename = "ref")]
+    ref_id: Option<u64>,
+}
+
+/// A decode failure together with the request's `ref` when it could be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{error}")]
+pub struct DecodeFailure {
+    pub ref_id: Option<u64>,
+    pub error: FrameError,
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(text: &str, known: &[&str]) -> Result<T, DecodeFailure> {
+    match serde_json::from_str::<T>(text) {
+        Ok(frame) => Ok(frame),
+        Err(err) => {
+            // Only the error path pays for the second, partial parse.
+            let envelope: Envelope = match serde_json::from_str(text) {
+                Ok(e) => e,
+                Err(e) => {
+                    return Err(DecodeFailure {
+                        ref_id: None,
+                        error: FrameError::NotJson(e.to_string()),
+                    })
+                }
+            };
+            let error = match envelope.kind {
+                None => FrameError::MissingType,
+                Some(kind) if !known.contains(&kind.as_str()) => FrameError::UnknownType(kind),
+                Some(kind) => FrameError::Invalid {
+                    kind,
+                    reason: err.to_string(),
+                },
+            };
+            Err(DecodeFailure {
+                ref_id: envelope.ref_id,
+                error,
+            })
+        }
+    }
+}
+
+impl ClientFrame {
+    /// Every `type` a client may send.
+    pub const TYPES: &'static [&'static str] = &[
+        "hello", "join", "leave", "publish", "history", "refresh", "ping", "pong",
+    ];
+
+    /// Decodes a client frame; on failure, returns the `ref` (when readable) for the reply.
+    pub fn decode(text: &str) -> Result<Self, DecodeFailure> {
+        decode(text, Self::TYPES)
+    }
+
+    /// Encodes the frame as JSON text.
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+}
+
+impl ServerFrame {
+    /// Every `type` a server may send.
+    pub const TYPES: &'static [&'static str] = &[
+        "welcome",
+        "joined",
+        "left",
+        "ack",
+        "message",
+        "presence",
+        "history",
+        "refreshed",
+        "ping",
+        "pong",
+        "error",
+    ];
+
+    /// Decodes a server frame.
+    pub fn decode(text: &str) -> Result<Self, FrameError> {
+        decode(text, Self::TYPES).map_err(|f| f.error)
+    }
+
+    /// Encodes the frame as JSON text.
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+}
+
+fn encode<T: Serialize>(frame: &T) -> String {
+    // Serializing these types cannot fail: every map key is a string and `Value` is always
+    // representable. Fall back to an empty object rather than panic regardless.
+    serde_json::to_string(frame).unwrap_or_else(|_| String::from("{}"))
+}
