@@ -1,0 +1,244 @@
+//! The command line.
+//!
+//! ```text
+//! roomcast-server [--listen ADDR] [--data DIR] [--jwt-secret S] [options]
+//! roomcast-server token --user alice [--ttl 3600] [--rooms 'conv-*'] [--jwt-secret S | --data DIR]
+//! ```
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::auth::{self, Claims};
+use crate::config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN};
+use crate::validate::now_s;
+
+/// Roomcast server: WebSocket rooms with durable, ordered history.
+#[derive(Debug, Parser)]
+#[command(name = "roomcast-server", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Print a signed token (JWT, HS256).
+    Token(TokenArgs),
+}
+
+/// Options of the server itself.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port; the bound address is printed).
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Data directory (SQLite store, dev secret).
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    /// HS256 secret for tokens. Without it: dev mode (generated secret kept in the data
+    /// directory, tokens without exp accepted).
+    #[arg(long, env = "ROOMCAST_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Client ping interval announced to clients; silent connections close after twice that.
+    #[arg(long, default_value_t = 25_000)]
+    pub heartbeat_ms: u64,
+    /// Largest accepted frame in bytes.
+    #[arg(long, default_value_t = 65_536)]
+    pub max_frame: usize,
+    /// Most rooms one connection may join.
+    #[arg(long, default_value_t = 100)]
+    pub max_rooms_per_conn: usize,
+    /// Most messages replayed on a join with `since`.
+    #[arg(long, default_value_t = 1000)]
+    pub replay_limit: u32,
+    /// Frames per second one connection may send (burst: twice that); 0: unlimited.
+    #[arg(long, default_value_t = 1000)]
+    pub publish_rate: u32,
+    /// Frames one connection's outbound queue holds before it is cut as a slow consumer.
+    #[arg(long, default_value_t = 1024)]
+    pub outbound_queue: usize,
+    /// How long a new connection has to send hello.
+    #[arg(long, default_value_t = 10_000)]
+    pub hello_timeout_ms: u64,
+}
+
+/// Options of `token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// HS256 secret; without it the dev secret of --data is used.
+    #[arg(long, env = "ROOMCAST_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Data directory holding the dev secret.
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    /// User id (`sub`).
+    #[arg(long)]
+    pub user: String,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: u64,
+    /// Room patterns the token allows (`*` wildcard); repeat or separate with commas.
+    /// None: every room.
+    #[arg(long, value_delimiter = ',')]
+    pub rooms: Vec<String>,
+}
+
+impl From<ServeArgs> for Config {
+    fn from(a: ServeArgs) -> Self {
+        Config {
+            listen: a.listen,
+            data_dir: a.data,
+            jwt_secret: a.jwt_secret,
+            heartbeat_ms: a.heartbeat_ms,
+            max_frame: a.max_frame,
+            max_rooms_per_conn: a.max_rooms_per_conn,
+            replay_limit: a.replay_limit,
+            publish_rate: a.publish_rate,
+            outbound_queue: a.outbound_queue,
+            hello_timeout_ms: a.hello_timeout_ms,
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(CliCommand::Token(args)) => token(args),
+        None => run_server(cli.serve.into()),
+    }
+}
+
+fn token(args: TokenArgs) -> ExitCode {
+    let secret = match auth::resolve_secret(args.jwt_secret.as_deref(), &args.data) {
+        Ok((secret, _)) => secret,
+        Err(e) => {
+            eprintln!("roomcast-server token: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rooms: Vec<String> = args
+        .rooms
+        .into_iter()
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let claims = Claims {
+        sub: args.user,
+        exp: Some(now_s().saturating_add(args.ttl)),
+        rooms: (!rooms.is_empty()).then_some(rooms),
+    };
+    match auth::mint(&secret, &claims) {
+        Ok(t) => {
+            println!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("roomcast-server token: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+fn run_server(config: Config) -> ExitCode {
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("roomcast-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("roomcast-server: cannot listen on {}: {e}", config.listen);
+                return ExitCode::FAILURE;
+            }
+        };
+        let addr = listener.local_addr().unwrap_or(config.listen);
+        let mut lines = Vec::new();
+        if config.jwt_secret.is_none() {
+            let dev = auth::load_or_create_dev_secret(&config.data_dir).and_then(|secret| {
+                auth::mint(
+                    &secret,
+                    &Claims {
+                        sub: "dev".into(),
+                        exp: Some(now_s() + 24 * 3600),
+                        rooms: None,
+                    },
+                )
+            });
+            match dev {
+                Ok(token) => {
+                    lines.push(format!(
+                        "roomcast-server: dev mode (no --jwt-secret): secret kept in {}",
+                        config.data_dir.join(auth::DEV_SECRET_FILE).display()
+                    ));
+                    lines.push(format!("  dev token (user \"dev\", 24 h): {token}"));
+                    lines.push(format!("  WebSocket: ws://{addr}/ws"));
+                    lines.push(format!("  HTTP:      http://{addr}"));
+                }
+                Err(e) => {
+                    eprintln!("roomcast-server: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        lines.push(format!("roomcast-server listening on http://{addr}"));
+        {
+            let mut stdout = std::io::stdout().lock();
+            for line in lines {
+                let _ = writeln!(stdout, "{line}");
+            }
+            let _ = stdout.flush();
+        }
+        match crate::serve(config, listener, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("roomcast-server: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -1,0 +1,84 @@
+//! Server settings, filled from the command line (see `cli.rs`) or built directly by tests.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use roomcast_core::protocol::{DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME};
+
+/// Everything a running server needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (used by the binary; `serve` is handed a bound listener).
+    pub listen: SocketAddr,
+    /// Directory of the SQLite store (`roomcast.db`) and, in dev mode, `dev-jwt-secret`.
+    pub data_dir: PathBuf,
+    /// HS256 secret. `None`: dev mode (a generated secret kept in the data directory, and
+    /// tokens without `exp` are accepted).
+    pub jwt_secret: Option<String>,
+    /// Client ping interval announced in `welcome`; a connection silent for twice this long is
+    /// closed.
+    pub heartbeat_ms: u64,
+    /// Largest accepted frame (and HTTP body), in bytes.
+    pub max_frame: usize,
+    /// Most rooms one connection may be joined to at once.
+    pub max_rooms_per_conn: usize,
+    /// Most messages replayed on a `join` with `since`.
+    pub replay_limit: u32,
+    /// Frames per second a connection may send (token bucket, burst of twice that). 0: no limit.
+    pub publish_rate: u32,
+    /// Frames that may wait in one connection's outbound queue before it is cut as a slow
+    /// consumer (close 4008).
+    pub outbound_queue: usize,
+    /// How long a new connection has to send `hello`.
+    pub hello_timeout_ms: u64,
+}
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./roomcast-data";
+
+impl Config {
+    /// Defaults everywhere, storing under `data_dir`, in dev mode unless a secret is set.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            data_dir: data_dir.into(),
+            jwt_secret: None,
+            heartbeat_ms: DEFAULT_HEARTBEAT_MS,
+            max_frame: DEFAULT_MAX_FRAME,
+            max_rooms_per_conn: 100,
+            replay_limit: 1000,
+            publish_rate: 1000,
+            outbound_queue: 1024,
+            hello_timeout_ms: 10_000,
+        }
+    }
+
+    /// Sets the JWT secret (leaving dev mode).
+    pub fn with_secret(mut self, secret: impl Into<String>) -> Self {
+        self.jwt_secret = Some(secret.into());
+        self
+    }
+
+    /// Replaces values that cannot work (zero sizes and intervals) with the smallest that do,
+    /// so no setting can make the server panic.
+    pub(crate) fn sanitized(mut self) -> Self {
+        self.heartbeat_ms = self.heartbeat_ms.max(1);
+        self.max_frame = self.max_frame.max(64);
+        self.outbound_queue = self.outbound_queue.max(1);
+        self.hello_timeout_ms = self.hello_timeout_ms.max(1);
+        self
+    }
+
+    /// Path of the SQLite database.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("roomcast.db")
+    }
+
+    /// The WebSocket transport limit: beyond `max_frame` a frame gets a `too_large` error,
+    /// beyond this the transport itself gives up and the connection closes with 1009.
+    pub fn transport_limit(&self) -> usize {
+        self.max_frame.saturating_mul(4).max(1 << 20)
+    }
+}

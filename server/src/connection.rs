@@ -1,0 +1,750 @@
+//! One WebSocket session: handshake, requests, timers and the writer task.
+//!
+//! Each connection has a reader (this task) and a writer task draining a bounded outbound
+//! queue (see [`crate::hub::Outbound`]). The reader
+//! - reads at most `publish_rate` frames per second (token bucket, burst 2×): when the bucket
+//!   is empty it stops reading until a token is back, so a fast client is slowed by TCP
+//!   backpressure, loses nothing and keeps its order;
+//! - closes with 4001 when `hello` does not come within `hello_timeout_ms` or the token expires
+//!   unrefreshed, and with 4000 when the client sent nothing at all for 2 × `heartbeat_ms`;
+//! - on server shutdown waits until the store has committed and acked everything this
+//!   connection sent, then closes with 1001.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use roomcast_core::protocol::{
+    close, validate_room, Ack, ClientFrame, DecodeFailure, ErrorCode, ErrorFrame, Hello,
+    HistoryPage, HistoryRequest, Join, Leave, Member, Message, Pong, Publish, Refresh, Refreshed,
+    ServerFrame, Welcome, MAX_HISTORY_LIMIT, PROTOCOL_VERSION,
+};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, sleep_until, timeout, Instant};
+
+use crate::auth::Claims;
+use crate::hub::{ConnControl, ConnId, Outbound, Outgoing, STOP_SILENTLY};
+use crate::ratelimit::TokenBucket;
+use crate::state::AppState;
+use crate::store::{Command, JoinCmd, Origin, PublishCmd};
+use crate::validate::{self, now_ms};
+
+/// Default `history` page size.
+pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
+/// How long a close handshake or a final flush may take.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// How long shutdown waits for the store to finish this connection's requests.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
+
+/// Serves one upgraded WebSocket until it closes.
+pub async fn run(socket: WebSocket, state: Arc<AppState>) {
+    let _guard = state.track_socket();
+    let conn = state.next_conn_id();
+    let (sink, mut stream) = socket.split();
+    let (tx, rx) = mpsc::channel(state.config.outbound_queue);
+    let ctl = Arc::new(ConnControl::default());
+    let out = Outbound::new(conn, tx, Arc::clone(&ctl));
+    let mut writer = tokio::spawn(write_loop(sink, rx, Arc::clone(&ctl)));
+    tracing::debug!(conn, "websocket open");
+
+    let mut session = Session::new(conn, Arc::clone(&state), out);
+    let end = session.read_loop(&mut stream, &mut writer).await;
+    session.cleanup().await;
+    drop(session);
+
+    match end {
+        End::WriterDone => {}
+        End::Closing => {
+            // The close frame is queued after the last replies: let the writer send it, then
+            // wait briefly for the client's close reply.
+            if timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+                ctl.kill(STOP_SILENTLY);
+            } else {
+                let _ = timeout(CLOSE_GRACE, async {
+                    while let Some(Ok(msg)) = stream.next().await {
+                        if matches!(msg, WsMessage::Close(_)) {
+                            break;
+                        }
+                    }
+                })
+                .await;
+            }
+        }
+        End::PeerGone => ctl.kill(STOP_SILENTLY),
+    }
+    if !writer.is_finished() && timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+        writer.abort();
+    }
+    tracing::debug!(conn, code = ?ctl.killed(), "websocket closed");
+}
+
+enum WriterEvent {
+    Killed(u16),
+    Item(Option<Outgoing>),
+}
+
+async fn close_now(sink: &mut SplitSink<WebSocket, WsMessage>, code: u16, reason: &'static str) {
+    if code == STOP_SILENTLY {
+        return;
+    }
+    let frame = WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }));
+    let _ = timeout(Duration::from_secs(1), sink.send(frame)).await;
+}
+
+fn kill_reason(code: u16) -> &'static str {
+    match code {
+        close::RATE_LIMITED => "slow consumer: outbound queue full",
+        close::GOING_AWAY => "server shutting down",
+        _ => "closing",
+    }
+}
+
+/// Drains the outbound queue into the socket; a kill closes at once, skipping the queue.
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, WsMessage>,
+    mut rx: mpsc::Receiver<Outgoing>,
+    ctl: Arc<ConnControl>,
+) {
+    loop {
+        let event = tokio::select! {
+            biased;
+            code = ctl.wait_killed() => WriterEvent::Killed(code),
+            item = rx.recv() => WriterEvent::Item(item),
+        };
+        let item = match event {
+            WriterEvent::Killed(code) => {
+                close_now(&mut sink, code, kill_reason(code)).await;
+                return;
+            }
+            WriterEvent::Item(None) => return,
+            WriterEvent::Item(Some(item)) => item,
+        };
+        let frames = match item {
+            Outgoing::Close(code, reason) => {
+                close_now(&mut sink, code, reason).await;
+                return;
+            }
+            Outgoing::Frame(text) => vec![text],
+            Outgoing::Frames(frames) => frames,
+        };
+        let sent = tokio::select! {
+            biased;
+            code = ctl.wait_killed() => Err(Some(code)),
+            r = async {
+                for text in frames {
+                    sink.feed(WsMessage::Text(text)).await?;
+                }
+                sink.flush().await
+            } => r.map_err(|_| None),
+        };
+        match sent {
+            Ok(()) => {}
+            Err(Some(code)) => {
+                close_now(&mut sink, code, kill_reason(code)).await;
+                return;
+            }
+            Err(None) => return,
+        }
+    }
+}
+
+/// How the read loop ended.
+enum End {
+    /// The client closed or vanished.
+    PeerGone,
+    /// The writer stopped (slow consumer cut, or the socket failed).
+    WriterDone,
+    /// A close frame is queued.
+    Closing,
+}
+
+enum Flow {
+    Continue,
+    Close,
+}
+
+enum Event {
+    Shutdown,
+    WriterDone,
+    HelloTimeout,
+    Idle,
+    TokenExpired,
+    Frame(Option<Result<WsMessage, axum::Error>>),
+}
+
+struct Authed {
+    claims: Claims,
+    member: Member,
+    token_deadline: Option<Instant>,
+}
+
+struct Session {
+    conn: ConnId,
+    state: Arc<AppState>,
+    out: Outbound,
+    auth: Option<Authed>,
+    rooms: HashSet<String>,
+    bucket: TokenBucket,
+}
+
+/// The parts of a frame readable even when the rest is not.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(rename = "ref")]
+    ref_id: Option<u64>,
+    protocol: Option<serde_json::Value>,
+}
+
+fn probe(text: &str) -> Option<Probe> {
+    serde_json::from_str(text).ok()
+}
+
+fn frame_ref(frame: &ClientFrame) -> Option<u64> {
+    match frame {
+        ClientFrame::Hello(f) => Some(f.ref_id),
+        ClientFrame::Join(f) => Some(f.ref_id),
+        ClientFrame::Leave(f) => Some(f.ref_id),
+        ClientFrame::Publish(f) => Some(f.ref_id),
+        ClientFrame::History(f) => Some(f.ref_id),
+        ClientFrame::Refresh(f) => Some(f.ref_id),
+        ClientFrame::Ping(f) => f.ref_id,
+        ClientFrame::Pong(f) => f.ref_id,
+    }
+}
+
+fn is_transport_limit(err: &axum::Error) -> bool {
+    let text = err.to_string();
+    text.contains("Space limit exceeded") || text.contains("too long")
+}
+
+fn deadline_for(claims: &Claims) -> Option<Instant> {
+    claims
+        .exp_ms()
+        .map(|exp| Instant::now() + Duration::from_millis(exp.saturating_sub(now_ms())))
+}
+
+impl Session {
+    fn new(conn: ConnId, state: Arc<AppState>, out: Outbound) -> Self {
+        let bucket = TokenBucket::new(state.config.publish_rate, std::time::Instant::now());
+        Session {
+            conn,
+            state,
+            out,
+            auth: None,
+            rooms: HashSet::new(),
+            bucket,
+        }
+    }
+
+    fn error(&self, ref_id: Option<u64>, code: ErrorCode, message: impl Into<String>) {
+        self.out.send(&ServerFrame::Error(ErrorFrame {
+            ref_id,
+            code,
+            message: message.into(),
+        }));
+    }
+
+    /// Replies with an error and closes.
+    fn fail(
+        &self,
+        ref_id: Option<u64>,
+        code: ErrorCode,
+        message: impl Into<String>,
+        close_code: u16,
+        reason: &'static str,
+    ) -> Flow {
+        self.error(ref_id, code, message);
+        self.out.close(close_code, reason);
+        Flow::Close
+    }
+
+    async fn read_loop(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        writer: &mut JoinHandle<()>,
+    ) -> End {
+        let config = &self.state.config;
+        let idle_after = Duration::from_millis(config.heartbeat_ms.saturating_mul(2));
+        let hello_deadline = Instant::now() + Duration::from_millis(config.hello_timeout_ms);
+        let mut idle_deadline = Instant::now() + idle_after;
+        let mut shutdown = self.state.shutdown.clone();
+        loop {
+            if let Some(wait) = self.bucket.delay(std::time::Instant::now()) {
+                // Backpressure: stop reading until a token is back.
+                let event = tokio::select! {
+                    biased;
+                    _ = shutdown.wait_for(|v| *v) => Some(Event::Shutdown),
+                    _ = &mut *writer => Some(Event::WriterDone),
+                    _ = sleep(wait) => None,
+                };
+                match event {
+                    Some(Event::Shutdown) => return self.graceful().await,
+                    Some(_) => return End::WriterDone,
+                    None => {}
+                }
+                idle_deadline = idle_deadline.max(Instant::now() + idle_after);
+                continue;
+            }
+            let authed = self.auth.is_some();
+            let token_deadline = self.auth.as_ref().and_then(|a| a.token_deadline);
+            let event = tokio::select! {
+                biased;
+                _ = shutdown.wait_for(|v| *v) => Event::Shutdown,
+                _ = &mut *writer => Event::WriterDone,
+                _ = sleep_until(hello_deadline), if !authed => Event::HelloTimeout,
+                _ = sleep_until(token_deadline.unwrap_or(hello_deadline)), if token_deadline.is_some() => Event::TokenExpired,
+                _ = sleep_until(idle_deadline), if authed => Event::Idle,
+                frame = stream.next() => Event::Frame(frame),
+            };
+            let frame = match event {
+                Event::Shutdown => return self.graceful().await,
+                Event::WriterDone => return End::WriterDone,
+                Event::HelloTimeout => {
+                    tracing::debug!(conn = self.conn, "no hello in time");
+                    self.out.close(close::UNAUTHORIZED, "no hello in time");
+                    return End::Closing;
+                }
+                Event::TokenExpired => {
+                    tracing::debug!(conn = self.conn, "token expired");
+                    self.fail(
+                        None,
+                        ErrorCode::Unauthorized,
+                        "token expired",
+                        close::UNAUTHORIZED,
+                        "token expired",
+                    );
+                    return End::Closing;
+                }
+                Event::Idle => {
+                    tracing::debug!(conn = self.conn, "idle: closing");
+                    self.out
+                        .close(close::PROTOCOL, "nothing received for 2 x heartbeat_ms");
+                    return End::Closing;
+                }
+                Event::Frame(frame) => frame,
+            };
+            let msg = match frame {
+                None => return End::PeerGone,
+                Some(Err(e)) => {
+                    if is_transport_limit(&e) {
+                        tracing::debug!(conn = self.conn, error = %e, "frame over transport limit");
+                        self.out.close(close::TOO_BIG, "frame over the transport limit");
+                        return End::Closing;
+                    }
+                    tracing::debug!(conn = self.conn, error = %e, "websocket read error");
+                    return End::PeerGone;
+                }
+                Some(Ok(msg)) => msg,
+            };
+            idle_deadline = Instant::now() + idle_after;
+            let flow = match msg {
+                WsMessage::Text(text) => {
+                    self.bucket.take(std::time::Instant::now());
+                    self.on_text(text.as_str()).await
+                }
+                WsMessage::Binary(_) => {
+                    self.bucket.take(std::time::Instant::now());
+                    if self.auth.is_none() {
+                        self.fail(
+                            None,
+                            ErrorCode::Unauthorized,
+                            "the first frame must be hello",
+                            close::UNAUTHORIZED,
+                            "expected hello",
+                        )
+                    } else {
+                        self.error(None, ErrorCode::BadRequest, "binary frames are not supported");
+                        Flow::Continue
+                    }
+                }
+                WsMessage::Ping(_) | WsMessage::Pong(_) => Flow::Continue,
+                WsMessage::Close(_) => return End::PeerGone,
+            };
+            if let Flow::Close = flow {
+                return End::Closing;
+            }
+        }
+    }
+
+    async fn graceful(&mut self) -> End {
+        // Everything this connection sent before is committed and acked once the barrier
+        // answers; the close frame then follows the acks in the queue.
+        let _ = timeout(SHUTDOWN_FLUSH, self.state.store.barrier()).await;
+        self.out.close(close::GOING_AWAY, "server shutting down");
+        End::Closing
+    }
+
+    async fn cleanup(&mut self) {
+        if self.auth.is_some() {
+            self.state.hub.remove_session(self.conn);
+        }
+        if !self.rooms.is_empty() {
+            let _ = timeout(
+                SHUTDOWN_FLUSH,
+                self.state.store.send(Command::Disconnect(self.conn)),
+            )
+            .await;
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Flow {
+        let max = self.state.config.max_frame;
+        if text.len() > max {
+            let ref_id = probe(text).and_then(|p| p.ref_id);
+            let message = format!("frame of {} bytes is over max_frame {max}", text.len());
+            if self.auth.is_none() {
+                return self.fail(
+                    ref_id,
+                    ErrorCode::TooLarge,
+                    message,
+                    close::UNAUTHORIZED,
+                    "expected hello",
+                );
+            }
+            self.error(ref_id, ErrorCode::TooLarge, message);
+            return Flow::Continue;
+        }
+        let frame = match ClientFrame::decode(text) {
+            Ok(frame) => frame,
+            Err(failure) => {
+                if self.auth.is_none() {
+                    return self.bad_hello(text, failure);
+                }
+                self.error(failure.ref_id, ErrorCode::BadRequest, failure.error.to_string());
+                return Flow::Continue;
+            }
+        };
+        if self.auth.is_none() {
+            return match frame {
+                ClientFrame::Hello(hello) => self.hello(hello),
+                other => self.fail(
+                    frame_ref(&other),
+                    ErrorCode::Unauthorized,
+                    "the first frame must be hello",
+                    close::UNAUTHORIZED,
+                    "expected hello",
+                ),
+            };
+        }
+        match frame {
+            ClientFrame::Hello(h) => {
+                self.error(Some(h.ref_id), ErrorCode::BadRequest, "hello was already sent");
+            }
+            ClientFrame::Join(j) => self.join(j).await,
+            ClientFrame::Leave(l) => self.leave(l).await,
+            ClientFrame::Publish(p) => self.publish(p).await,
+            ClientFrame::History(h) => self.history(h).await,
+            ClientFrame::Refresh(r) => self.refresh(r),
+            ClientFrame::Ping(p) => {
+                self.out.send(&ServerFrame::Pong(Pong { ref_id: p.ref_id }));
+            }
+            ClientFrame::Pong(_) => {}
+        }
+        Flow::Continue
+    }
+
+    /// A first frame that did not decode: a hello for another protocol version gets
+    /// `unsupported_protocol` (4000), anything else `unauthorized` (4001).
+    fn bad_hello(&self, text: &str, failure: DecodeFailure) -> Flow {
+        if let Some(p) = probe(text) {
+            let other_version = p.kind.as_deref() == Some("hello")
+                && p.protocol
+                    .as_ref()
+                    .is_some_and(|v| v.as_u64() != Some(u64::from(PROTOCOL_VERSION)));
+            if other_version {
+                return self.fail(
+                    failure.ref_id,
+                    ErrorCode::UnsupportedProtocol,
+                    format!("this server speaks protocol {PROTOCOL_VERSION}"),
+                    close::PROTOCOL,
+                    "unsupported protocol",
+                );
+            }
+        }
+        self.fail(
+            failure.ref_id,
+            ErrorCode::Unauthorized,
+            format!("the first frame must be a valid hello: {}", failure.error),
+            close::UNAUTHORIZED,
+            "expected hello",
+        )
+    }
+
+    fn hello(&mut self, hello: Hello) -> Flow {
+        let ref_id = Some(hello.ref_id);
+        if hello.protocol != PROTOCOL_VERSION {
+            return self.fail(
+                ref_id,
+                ErrorCode::UnsupportedProtocol,
+                format!("this server speaks protocol {PROTOCOL_VERSION}"),
+                close::PROTOCOL,
+                "unsupported protocol",
+            );
+        }
+        let client = &hello.client;
+        let checks = validate::client_field("id", &client.id)
+            .and_then(|()| validate::client_field("source", &client.source))
+            .and_then(|()| validate::client_field("name", client.name.as_deref().unwrap_or("")));
+        if let Err(message) = checks {
+            return self.fail(
+                ref_id,
+                ErrorCode::BadRequest,
+                message,
+                close::PROTOCOL,
+                "bad hello",
+            );
+        }
+        let claims = match self.state.auth.verify(&hello.token) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(conn = self.conn, error = %e, "hello refused");
+                return self.fail(
+                    ref_id,
+                    ErrorCode::Unauthorized,
+                    e.to_string(),
+                    close::UNAUTHORIZED,
+                    "unauthorized",
+                );
+            }
+        };
+        let member = Member {
+            user: claims.sub.clone(),
+            client: hello.client.id,
+            source: hello.client.source,
+            name: hello.client.name,
+        };
+        let token_exp = claims.exp_ms();
+        self.state.hub.add_session(self.conn, &member.source);
+        tracing::info!(conn = self.conn, user = %member.user, client = %member.client, source = %member.source, "session started");
+        self.out.send(&ServerFrame::Welcome(Welcome {
+            ref_id: hello.ref_id,
+            session: uuid::Uuid::new_v4().to_string(),
+            user: claims.sub.clone(),
+            heartbeat_ms: self.state.config.heartbeat_ms,
+            max_frame: self.state.config.max_frame,
+            token_exp,
+        }));
+        self.auth = Some(Authed {
+            token_deadline: deadline_for(&claims),
+            claims,
+            member,
+        });
+        Flow::Continue
+    }
+
+    /// Checks a room name; on failure answers `bad_request` and returns false.
+    fn check_room(&self, ref_id: u64, room: &str) -> bool {
+        match validate_room(room) {
+            Ok(()) => true,
+            Err(e) => {
+                self.error(Some(ref_id), ErrorCode::BadRequest, e.to_string());
+                false
+            }
+        }
+    }
+
+    fn permits(&self, room: &str) -> bool {
+        self.auth.as_ref().is_some_and(|a| a.claims.permits(room))
+    }
+
+    async fn to_store(&self, ref_id: u64, cmd: Command) {
+        if self.state.store.send(cmd).await.is_err() {
+            self.error(Some(ref_id), ErrorCode::Internal, "server shutting down");
+        }
+    }
+
+    async fn join(&mut self, j: Join) {
+        if !self.check_room(j.ref_id, &j.room) {
+            return;
+        }
+        let Some(auth) = self.auth.as_ref() else {
+            return;
+        };
+        if !auth.claims.permits(&j.room) {
+            self.error(
+                Some(j.ref_id),
+                ErrorCode::Forbidden,
+                format!("the token does not allow room {}", j.room),
+            );
+            return;
+        }
+        let max = self.state.config.max_rooms_per_conn;
+        if !self.rooms.contains(&j.room) && self.rooms.len() >= max {
+            self.error(
+                Some(j.ref_id),
+                ErrorCode::TooManyRooms,
+                format!("at most {max} rooms per connection"),
+            );
+            return;
+        }
+        let member = auth.member.clone();
+        self.rooms.insert(j.room.clone());
+        let cmd = Command::Join(JoinCmd {
+            ref_id: j.ref_id,
+            room: j.room,
+            since: j.since,
+            epoch: j.epoch,
+            member,
+            out: self.out.clone(),
+        });
+        self.to_store(j.ref_id, cmd).await;
+    }
+
+    async fn leave(&mut self, l: Leave) {
+        if !self.check_room(l.ref_id, &l.room) {
+            return;
+        }
+        if self.rooms.remove(&l.room) {
+            let cmd = Command::Leave {
+                ref_id: l.ref_id,
+                room: l.room,
+                out: self.out.clone(),
+            };
+            self.to_store(l.ref_id, cmd).await;
+        } else {
+            self.out.send(&ServerFrame::Left(roomcast_core::protocol::Left {
+                ref_id: l.ref_id,
+                room: l.room,
+            }));
+        }
+    }
+
+    async fn publish(&mut self, p: Publish) {
+        if !self.check_room(p.ref_id, &p.room) {
+            return;
+        }
+        if !self.rooms.contains(&p.room) {
+            self.error(
+                Some(p.ref_id),
+                ErrorCode::NotJoined,
+                format!("join {} before publishing to it", p.room),
+            );
+            return;
+        }
+        if let Err(message) = validate::message_id(&p.id).and_then(|()| validate::event(&p.event)) {
+            self.error(Some(p.ref_id), ErrorCode::BadRequest, message);
+            return;
+        }
+        let Some(from) = self.auth.as_ref().map(|a| a.member.clone()) else {
+            return;
+        };
+        if p.ephemeral {
+            let ts = now_ms();
+            let text = Utf8Bytes::from(
+                ServerFrame::Message(Message {
+                    room: p.room.clone(),
+                    seq: None,
+                    id: p.id.clone(),
+                    event: p.event,
+                    data: p.data,
+                    from,
+                    ts,
+                })
+                .encode(),
+            );
+            self.state
+                .hub
+                .lock()
+                .broadcast(&p.room, Some(self.conn), &text);
+            self.out.send(&ServerFrame::Ack(Ack {
+                ref_id: p.ref_id,
+                id: p.id,
+                seq: None,
+                ts,
+            }));
+            return;
+        }
+        let ref_id = p.ref_id;
+        let cmd = Command::Publish(PublishCmd {
+            room: p.room,
+            id: p.id,
+            event: p.event,
+            data: p.data,
+            from,
+            origin: Origin::Ws {
+                ref_id,
+                out: self.out.clone(),
+            },
+        });
+        self.to_store(ref_id, cmd).await;
+    }
+
+    async fn history(&mut self, h: HistoryRequest) {
+        if !self.check_room(h.ref_id, &h.room) {
+            return;
+        }
+        if !self.permits(&h.room) {
+            self.error(
+                Some(h.ref_id),
+                ErrorCode::Forbidden,
+                format!("the token does not allow room {}", h.room),
+            );
+            return;
+        }
+        let limit = h
+            .limit
+            .unwrap_or(DEFAULT_HISTORY_LIMIT)
+            .clamp(1, MAX_HISTORY_LIMIT);
+        let reads = Arc::clone(&self.state.reads);
+        let room = h.room.clone();
+        let before = h.before;
+        let result =
+            tokio::task::spawn_blocking(move || reads.history(&room, before, limit)).await;
+        match result {
+            Ok(Ok((messages, more))) => {
+                self.out.send(&ServerFrame::History(HistoryPage {
+                    ref_id: h.ref_id,
+                    room: h.room,
+                    messages,
+                    more,
+                }));
+            }
+            Ok(Err(e)) => {
+                tracing::error!(room = %h.room, error = %e, "history read failed");
+                self.error(Some(h.ref_id), ErrorCode::Internal, "history read failed");
+            }
+            Err(e) => {
+                tracing::error!(room = %h.room, error = %e, "history task failed");
+                self.error(Some(h.ref_id), ErrorCode::Internal, "history read failed");
+            }
+        }
+    }
+
+    fn refresh(&mut self, r: Refresh) {
+        let claims = match self.state.auth.verify(&r.token) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error(Some(r.ref_id), ErrorCode::Unauthorized, e.to_string());
+                return;
+            }
+        };
+        let Some(auth) = self.auth.as_mut() else {
+            return;
+        };
+        if claims.sub != auth.claims.sub {
+            self.error(
+                Some(r.ref_id),
+                ErrorCode::Unauthorized,
+                "the new token is for another user",
+            );
+            return;
+        }
+        let token_exp = claims.exp_ms();
+        auth.token_deadline = deadline_for(&claims);
+        auth.claims = claims;
+        self.out.send(&ServerFrame::Refreshed(Refreshed {
+            ref_id: r.ref_id,
+            token_exp,
+        }));
+    }
+}

@@ -1,0 +1,262 @@
+//! The HTTP side: routes, `/health`, `/stats` and the room messages endpoints.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use roomcast_core::protocol::{validate_room, Member, MAX_HISTORY_LIMIT};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use crate::auth::{AuthError, Claims};
+use crate::connection::{self, DEFAULT_HISTORY_LIMIT};
+use crate::state::AppState;
+use crate::store::{Command, Origin, PublishCmd};
+use crate::validate;
+
+/// `client` recorded in `from` for messages posted over HTTP.
+pub const HTTP_CLIENT: &str = "http";
+/// `source` recorded in `from` for messages posted over HTTP.
+pub const HTTP_SOURCE: &str = "server";
+
+/// Every route of the server.
+pub fn router(state: Arc<AppState>) -> Router {
+    let body_limit = state.config.transport_limit();
+    Router::new()
+        .route("/ws", get(ws))
+        .route("/health", get(health))
+        .route("/stats", get(stats))
+        .route("/rooms/{room}/messages", get(get_messages).post(post_messages))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// A JSON error answer: `{"code":..,"message":..}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"code": self.code, "message": self.message})),
+        )
+            .into_response()
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn ws(State(state): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+    let limit = state.config.transport_limit();
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| connection::run(socket, state))
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": state.started.elapsed().as_secs(),
+        "connections": state.hub.stats().connections,
+    }))
+}
+
+async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let hub = state.hub.stats();
+    let reads = Arc::clone(&state.reads);
+    let stored = tokio::task::spawn_blocking(move || reads.stats())
+        .await
+        .map_err(|e| internal(&e))?
+        .map_err(|e| internal(&e))?;
+    let per_room: BTreeMap<String, u64> = stored.messages_per_room.into_iter().collect();
+    Ok(Json(json!({
+        "connections": hub.connections,
+        "rooms": hub.rooms,
+        "connections_by_source": hub.connections_by_source,
+        "messages_stored": stored.messages_stored,
+        "messages_per_room": per_room,
+    })))
+}
+
+fn internal(e: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "internal error");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+}
+
+/// Checks the Bearer token and that it allows `room`.
+fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
+    validate_room(room).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing Authorization: Bearer <JWT>",
+            )
+        })?;
+    let claims = state.auth.verify(token).map_err(|e: AuthError| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
+    })?;
+    if !claims.permits(room) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("the token does not allow room {room}"),
+        ));
+    }
+    Ok(claims)
+}
+
+/// `before` and `limit` from a query string.
+fn parse_query(raw: Option<&str>) -> Result<(Option<u64>, u32), ApiError> {
+    let mut before = None;
+    let mut limit = DEFAULT_HISTORY_LIMIT;
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "before" if !value.is_empty() => {
+                before = Some(value.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request("before must be a non-negative integer")
+                })?);
+            }
+            "limit" if !value.is_empty() => {
+                let n = value
+                    .parse::<u32>()
+                    .map_err(|_| ApiError::bad_request("limit must be a non-negative integer"))?;
+                limit = n.clamp(1, MAX_HISTORY_LIMIT);
+            }
+            _ => {}
+        }
+    }
+    Ok((before, limit))
+}
+
+async fn get_messages(
+    State(state): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &room)?;
+    let (before, limit) = parse_query(query.as_deref())?;
+    let reads = Arc::clone(&state.reads);
+    let (messages, more) = tokio::task::spawn_blocking(move || reads.history(&room, before, limit))
+        .await
+        .map_err(|e| internal(&e))?
+        .map_err(|e| internal(&e))?;
+    Ok(Json(json!({"messages": messages, "more": more})))
+}
+
+#[derive(Deserialize)]
+struct PostBody {
+    id: String,
+    event: String,
+    #[serde(default)]
+    data: Value,
+}
+
+async fn post_messages(
+    State(state): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let claims = authorize(&state, &headers, &room)?;
+    let max = state.config.max_frame;
+    if body.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("body of {} bytes is over max_frame {max}", body.len()),
+        ));
+    }
+    let body: PostBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?;
+    validate::message_id(&body.id)
+        .and_then(|()| validate::event(&body.event))
+        .map_err(ApiError::bad_request)?;
+    let (tx, rx) = oneshot::channel();
+    let cmd = Command::Publish(PublishCmd {
+        room,
+        id: body.id,
+        event: body.event,
+        data: body.data,
+        from: Member {
+            user: claims.sub,
+            client: HTTP_CLIENT.into(),
+            source: HTTP_SOURCE.into(),
+            name: None,
+        },
+        origin: Origin::Http(tx),
+    });
+    let unavailable = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal",
+            "the store is not available",
+        )
+    };
+    state.store.send(cmd).await.map_err(|_| unavailable())?;
+    let stored = rx
+        .await
+        .map_err(|_| unavailable())?
+        .map_err(|e| internal(&e))?;
+    let status = if stored.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(json!({"seq": stored.seq, "ts": stored.ts}))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query() {
+        assert_eq!(parse_query(None).unwrap(), (None, 50));
+        assert_eq!(
+            parse_query(Some("before=10&limit=5")).unwrap(),
+            (Some(10), 5)
+        );
+        assert_eq!(parse_query(Some("limit=100000")).unwrap(), (None, 500));
+        assert!(parse_query(Some("before=x")).is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! roomcast-server: WebSocket rooms with durable, ordered history.
+//!
+//! - [`config`]: settings; [`cli`]: the command line (`roomcast-server`, `roomcast-server token`).
+//! - [`auth`]: HS256 JWT verification, minting and the dev-mode secret.
+//! - [`store`]: SQLite, one writer thread with group commit; read-only connections for history.
+//! - [`hub`]: rooms, members, fan-out and each connection's bounded outbound queue.
+//! - [`connection`]: one WebSocket session; [`http`]: routes and HTTP endpoints.
+//!
+//! Embed or test with [`serve`]: it runs on a bound listener until `shutdown` completes.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod http;
+pub mod hub;
+pub mod ratelimit;
+pub mod state;
+pub mod store;
+pub mod validate;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::Config;
+
+use crate::auth::{Auth, SecretError};
+use crate::hub::Hub;
+use crate::state::AppState;
+use crate::store::{Command, ReadPool, StoreError};
+
+/// Why the server could not start or run.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How long shutdown waits for WebSocket sessions to close.
+const SHUTDOWN_SESSIONS: Duration = Duration::from_secs(15);
+
+/// Runs the server on `listener` until `shutdown` completes, then shuts down gracefully: stops
+/// accepting, closes every WebSocket with 1001 once the store has committed and acked what it
+/// received from it, stops the store thread and returns.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let config = config.sanitized();
+    let (secret, dev_mode) = auth::resolve_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
+    let auth = Auth::new(&secret, dev_mode)?;
+    let hub = Arc::new(Hub::default());
+    let db = config.db_path();
+    let (store, store_thread) = store::start(&db, Arc::clone(&hub), config.replay_limit)?;
+    let reads = Arc::new(ReadPool::new(db));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let state = Arc::new(AppState::new(
+        config,
+        auth,
+        hub,
+        store.clone(),
+        reads,
+        stop_rx,
+    ));
+    tracing::info!(addr = ?listener.local_addr().ok(), dev_mode, "serving");
+
+    let app = http::router(Arc::clone(&state));
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    // Upgraded WebSockets are not tracked by axum: wait for our own.
+    if !state.wait_sockets(SHUTDOWN_SESSIONS).await {
+        tracing::warn!("some websocket sessions did not close in time");
+    }
+    let _ = store.send(Command::Shutdown).await;
+    drop(state);
+    let joined = tokio::task::spawn_blocking(move || store_thread.join()).await;
+    if !matches!(joined, Ok(Ok(()))) {
+        tracing::error!("the store thread ended abnormally");
+    }
+    tracing::info!("stopped");
+    result.map_err(ServerError::Io)
+}

@@ -1,0 +1,84 @@
+//! A token bucket limiting how fast one connection's frames are read.
+//!
+//! When the bucket is empty the connection simply stops reading its socket until a token is
+//! back: TCP pushes back on the client, nothing is dropped and order is kept.
+
+use std::time::{Duration, Instant};
+
+/// Token bucket: `rate` tokens per second, holding at most `2 × rate`.
+#[derive(Debug)]
+pub struct TokenBucket {
+    rate: f64,
+    capacity: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket. `rate == 0` means unlimited.
+    pub fn new(rate: u32, now: Instant) -> Self {
+        let rate = f64::from(rate);
+        TokenBucket {
+            rate,
+            capacity: rate * 2.0,
+            tokens: rate * 2.0,
+            last: now,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
+    }
+
+    /// How long to wait before a token is available; `None` when one is available now.
+    pub fn delay(&mut self, now: Instant) -> Option<Duration> {
+        if self.rate <= 0.0 {
+            return None;
+        }
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            None
+        } else {
+            Some(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+        }
+    }
+
+    /// Spends one token (the bucket may go slightly negative; `delay` then waits it back).
+    pub fn take(&mut self, now: Instant) {
+        if self.rate <= 0.0 {
+            return;
+        }
+        self.refill(now);
+        self.tokens -= 1.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_waits() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(10, t0);
+        for _ in 0..20 {
+            assert_eq!(b.delay(t0), None);
+            b.take(t0);
+        }
+        let d = b.delay(t0).unwrap_or_default();
+        assert!(d > Duration::from_millis(50) && d <= Duration::from_millis(100));
+        assert_eq!(b.delay(t0 + Duration::from_millis(100)), None);
+    }
+
+    #[test]
+    fn zero_is_unlimited() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(0, t0);
+        for _ in 0..10_000 {
+            b.take(t0);
+        }
+        assert_eq!(b.delay(t0), None);
+    }
+}

@@ -1,0 +1,88 @@
+//! State shared by every request and connection.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::store::{ReadPool, StoreHandle};
+
+/// What handlers and connections share.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    pub auth: Auth,
+    pub hub: Arc<Hub>,
+    pub store: StoreHandle,
+    pub reads: Arc<ReadPool>,
+    pub started: Instant,
+    /// Becomes true when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    next_conn: AtomicU64,
+    live_sockets: AtomicUsize,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hub")
+    }
+}
+
+impl AppState {
+    pub fn new(
+        config: Config,
+        auth: Auth,
+        hub: Arc<Hub>,
+        store: StoreHandle,
+        reads: Arc<ReadPool>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        AppState {
+            config,
+            auth,
+            hub,
+            store,
+            reads,
+            started: Instant::now(),
+            shutdown,
+            next_conn: AtomicU64::new(1),
+            live_sockets: AtomicUsize::new(0),
+        }
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts a WebSocket task until the guard drops.
+    pub fn track_socket(self: &Arc<Self>) -> SocketGuard {
+        self.live_sockets.fetch_add(1, Ordering::AcqRel);
+        SocketGuard(Arc::clone(self))
+    }
+
+    /// Waits (at most `limit`) until every WebSocket task has ended.
+    pub async fn wait_sockets(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while self.live_sockets.load(Ordering::Acquire) > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+}
+
+/// Held by a WebSocket task while it runs.
+pub struct SocketGuard(Arc<AppState>);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        self.0.live_sockets.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,701 @@
+//! Durable history in SQLite, written by ONE thread with group commit.
+//!
+//! The store thread owns the write connection and takes [`Command`]s from a bounded channel.
+//! It blocks for one command, drains up to [`MAX_BATCH`] more without blocking, and writes every
+//! run of consecutive publishes in one transaction (`synchronous=FULL`: durable at commit).
+//! Only after the commit does it, for each publish in order, advance the room head, broadcast
+//! the message to the room (under the hub lock) and queue the ack. Joins, leaves and
+//! disconnects go through the same thread, in order with publishes, so a joiner gets the
+//! replay up to the head and then every later message exactly once.
+//!
+//! History reads (`history` frames, HTTP GET) use separate read-only connections on blocking
+//! tasks (WAL lets them read while the writer writes).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use axum::extract::ws::Utf8Bytes;
+use roomcast_core::protocol::{Ack, ErrorCode, ErrorFrame, Joined, Left, Member, Message, ServerFrame};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use serde_json::Value;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::hub::{ConnId, Hub, Outbound};
+use crate::validate::now_ms;
+
+/// Most commands handled in one group commit round.
+pub const MAX_BATCH: usize = 512;
+/// Capacity of the command channel; senders wait when it is full.
+const CHANNEL: usize = 4096;
+
+/// Store failures.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("cannot create the data directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the store thread: {0}")]
+    Thread(std::io::Error),
+    #[error("the store is shut down")]
+    Closed,
+    #[error("stored value out of range")]
+    Range,
+}
+
+/// Where a publish came from, and so where its answer goes.
+#[derive(Debug)]
+pub enum Origin {
+    /// A WebSocket `publish`: ack to that connection's queue, no echo to it.
+    Ws { ref_id: u64, out: Outbound },
+    /// An HTTP POST: answer through the channel, broadcast to every member.
+    Http(oneshot::Sender<Result<Stored, StoreError>>),
+}
+
+/// A persisted publish's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub seq: u64,
+    pub ts: u64,
+    /// The id was already stored: this is the original seq/ts and nothing was broadcast.
+    pub duplicate: bool,
+}
+
+/// A message to persist.
+#[derive(Debug)]
+pub struct PublishCmd {
+    pub room: String,
+    pub id: String,
+    pub event: String,
+    pub data: Value,
+    pub from: Member,
+    pub origin: Origin,
+}
+
+/// A join to answer (replay, `joined`, membership, presence).
+#[derive(Debug)]
+pub struct JoinCmd {
+    pub ref_id: u64,
+    pub room: String,
+    pub since: Option<u64>,
+    pub epoch: Option<String>,
+    pub member: Member,
+    pub out: Outbound,
+}
+
+/// Work for the store thread.
+#[derive(Debug)]
+pub enum Command {
+    Publish(PublishCmd),
+    Join(JoinCmd),
+    Leave {
+        ref_id: u64,
+        room: String,
+        out: Outbound,
+    },
+    /// The connection is gone: leave every room.
+    Disconnect(ConnId),
+    /// Answered once every command sent before it is done (commit + ack).
+    Barrier(oneshot::Sender<()>),
+    /// Finish what was received and stop.
+    Shutdown,
+}
+
+/// Cloneable sender of commands to the store thread.
+#[derive(Debug, Clone)]
+pub struct StoreHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl StoreHandle {
+    /// Sends a command, waiting while the channel is full.
+    pub async fn send(&self, cmd: Command) -> Result<(), StoreError> {
+        self.tx.send(cmd).await.map_err(|_| StoreError::Closed)
+    }
+
+    /// Waits until everything sent before is done.
+    pub async fn barrier(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Barrier(tx)).await?;
+        rx.await.map_err(|_| StoreError::Closed)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct RoomState {
+    epoch: String,
+    head: u64,
+}
+
+fn new_epoch() -> String {
+    let mut s = uuid::Uuid::new_v4().simple().to_string();
+    s.truncate(8);
+    s
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Range)
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS rooms (
+    name  TEXT PRIMARY KEY,
+    epoch TEXT NOT NULL,
+    head  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS messages (
+    room        TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    from_user   TEXT NOT NULL,
+    from_client TEXT NOT NULL,
+    from_source TEXT NOT NULL,
+    from_name   TEXT,
+    ts          INTEGER NOT NULL,
+    PRIMARY KEY (room, seq),
+    UNIQUE (room, id)
+);
+";
+
+/// Opens (creating if needed) the write connection: WAL, `synchronous=FULL`.
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// Starts the store thread on the database at `path`.
+pub fn start(
+    path: &Path,
+    hub: Arc<Hub>,
+    replay_limit: u32,
+) -> Result<(StoreHandle, JoinHandle<()>), StoreError> {
+    let conn = open_writer(path)?;
+    let (tx, rx) = mpsc::channel(CHANNEL);
+    let worker = Worker {
+        conn,
+        hub,
+        rx,
+        replay_limit: u64::from(replay_limit),
+        rooms: HashMap::new(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("roomcast-store".into())
+        .spawn(move || worker.run())
+        .map_err(StoreError::Thread)?;
+    Ok((StoreHandle { tx }, thread))
+}
+
+struct Worker {
+    conn: Connection,
+    hub: Arc<Hub>,
+    rx: mpsc::Receiver<Command>,
+    replay_limit: u64,
+    /// Committed state of every room seen so far.
+    rooms: HashMap<String, RoomState>,
+}
+
+fn error_frame(ref_id: u64, code: ErrorCode, message: impl Into<String>) -> ServerFrame {
+    ServerFrame::Error(ErrorFrame {
+        ref_id: Some(ref_id),
+        code,
+        message: message.into(),
+    })
+}
+
+fn read_room(tx: &Connection, room: &str) -> Result<Option<RoomState>, StoreError> {
+    let row = tx
+        .query_row(
+            "SELECT epoch, head FROM rooms WHERE name = ?1",
+            params![room],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .optional()?;
+    match row {
+        Some((epoch, head)) => Ok(Some(RoomState {
+            epoch,
+            head: to_u64(head)?,
+        })),
+        None => Ok(None),
+    }
+}
+
+impl Worker {
+    fn run(mut self) {
+        tracing::debug!("store thread started");
+        'outer: while let Some(first) = self.rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(cmd) => batch.push(cmd),
+                    Err(_) => break,
+                }
+            }
+            let mut publishes = Vec::new();
+            let mut stop = false;
+            for cmd in batch {
+                match cmd {
+                    Command::Publish(p) => publishes.push(p),
+                    other => {
+                        self.publish_batch(std::mem::take(&mut publishes));
+                        match other {
+                            Command::Join(j) => self.join(j),
+                            Command::Leave { ref_id, room, out } => {
+                                self.hub.lock().remove_member(&room, out.conn());
+                                out.send(&ServerFrame::Left(Left { ref_id, room }));
+                            }
+                            Command::Disconnect(conn) => self.hub.lock().remove_conn(conn),
+                            Command::Barrier(done) => {
+                                let _ = done.send(());
+                            }
+                            Command::Shutdown => stop = true,
+                            Command::Publish(_) => {}
+                        }
+                    }
+                }
+            }
+            self.publish_batch(publishes);
+            if stop {
+                break 'outer;
+            }
+        }
+        tracing::debug!("store thread stopped");
+    }
+
+    /// The room's committed state, creating the room (own transaction) when new.
+    fn room_or_create(&mut self, room: &str) -> Result<RoomState, StoreError> {
+        if let Some(state) = self.rooms.get(room) {
+            return Ok(state.clone());
+        }
+        let state = match read_room(&self.conn, room)? {
+            Some(state) => state,
+            None => {
+                let state = RoomState {
+                    epoch: new_epoch(),
+                    head: 0,
+                };
+                self.conn.execute(
+                    "INSERT INTO rooms (name, epoch, head) VALUES (?1, ?2, 0)",
+                    params![room, state.epoch],
+                )?;
+                state
+            }
+        };
+        self.rooms.insert(room.to_string(), state.clone());
+        Ok(state)
+    }
+
+    fn join(&mut self, j: JoinCmd) {
+        let state = match self.room_or_create(&j.room) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(room = %j.room, error = %e, "join failed");
+                j.out.send(&error_frame(j.ref_id, ErrorCode::Internal, "store error"));
+                return;
+            }
+        };
+        let conn = j.out.conn();
+        if self.hub.lock().is_member(&j.room, conn) {
+            let presence = self.hub.lock().members(&j.room);
+            j.out.send(&ServerFrame::Joined(Joined {
+                ref_id: j.ref_id,
+                room: j.room,
+                seq: state.head,
+                epoch: state.epoch,
+                recovered: true,
+                presence,
+            }));
+            return;
+        }
+        // Replay, read before taking the hub lock: only this thread writes, so the head
+        // cannot move in between.
+        let (replay, recovered) = match (j.since, j.epoch.as_deref()) {
+            (None, _) => (Vec::new(), true),
+            (Some(_), Some(epoch)) if epoch != state.epoch => (Vec::new(), false),
+            (Some(since), _) if since >= state.head => (Vec::new(), true),
+            (Some(since), _) => {
+                let start = since.max(state.head.saturating_sub(self.replay_limit));
+                match read_range(&self.conn, &j.room, start, state.head) {
+                    Ok(rows) => {
+                        let complete = start == since
+                            && u64::try_from(rows.len()).is_ok_and(|n| n == state.head - since);
+                        (rows, complete)
+                    }
+                    Err(e) => {
+                        tracing::error!(room = %j.room, error = %e, "replay read failed");
+                        (Vec::new(), false)
+                    }
+                }
+            }
+        };
+        let mut frames: Vec<Utf8Bytes> = replay
+            .into_iter()
+            .map(|m| Utf8Bytes::from(ServerFrame::Message(m).encode()))
+            .collect();
+        let mut hub = self.hub.lock();
+        let mut presence = hub.members(&j.room);
+        presence.push(j.member.clone());
+        frames.push(Utf8Bytes::from(
+            ServerFrame::Joined(Joined {
+                ref_id: j.ref_id,
+                room: j.room.clone(),
+                seq: state.head,
+                epoch: state.epoch,
+                recovered,
+                presence,
+            })
+            .encode(),
+        ));
+        if j.out.send_all(frames) {
+            hub.add_member(&j.room, j.member, j.out);
+        }
+    }
+
+    /// Stores a run of publishes in one transaction, then broadcasts and acks them in order.
+    fn publish_batch(&mut self, batch: Vec<PublishCmd>) {
+        if batch.is_empty() {
+            return;
+        }
+        let ts = now_ms();
+        let outcome = match self.conn.transaction() {
+            Ok(tx) => write_batch(tx, &self.rooms, &batch, ts),
+            Err(e) => Err(StoreError::from(e)),
+        };
+        let (results, new_rooms) = match outcome {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, n = batch.len(), "commit failed");
+                for p in batch {
+                    answer_error(p.origin, &p.id);
+                }
+                return;
+            }
+        };
+        // Committed: now the heads move and everyone hears about it.
+        for (room, state) in new_rooms {
+            self.rooms.insert(room, state);
+        }
+        let hub = self.hub.lock();
+        for (p, result) in batch.into_iter().zip(results) {
+            let stored = match result {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
+                    answer_error(p.origin, &p.id);
+                    continue;
+                }
+            };
+            if !stored.duplicate {
+                if let Some(state) = self.rooms.get_mut(&p.room) {
+                    state.head = state.head.max(stored.seq);
+                }
+                let except = match &p.origin {
+                    Origin::Ws { out, .. } => Some(out.conn()),
+                    Origin::Http(_) => None,
+                };
+                let text = Utf8Bytes::from(
+                    ServerFrame::Message(Message {
+                        room: p.room.clone(),
+                        seq: Some(stored.seq),
+                        id: p.id.clone(),
+                        event: p.event,
+                        data: p.data,
+                        from: p.from,
+                        ts: stored.ts,
+                    })
+                    .encode(),
+                );
+                hub.broadcast(&p.room, except, &text);
+            }
+            match p.origin {
+                Origin::Ws { ref_id, out } => {
+                    out.send(&ServerFrame::Ack(Ack {
+                        ref_id,
+                        id: p.id,
+                        seq: Some(stored.seq),
+                        ts: stored.ts,
+                    }));
+                }
+                Origin::Http(reply) => {
+                    let _ = reply.send(Ok(stored));
+                }
+            }
+        }
+    }
+}
+
+fn answer_error(origin: Origin, id: &str) {
+    match origin {
+        Origin::Ws { ref_id, out } => {
+            out.send(&error_frame(
+                ref_id,
+                ErrorCode::Internal,
+                format!("could not store message {id}"),
+            ));
+        }
+        Origin::Http(reply) => {
+            let _ = reply.send(Err(StoreError::Closed));
+        }
+    }
+}
+
+type BatchOutcome = (Vec<Result<Stored, StoreError>>, HashMap<String, RoomState>);
+
+/// Writes a batch in `tx` and commits. Returns each publish's outcome and the resulting state
+/// of every room touched, applied by the caller only after the commit succeeded.
+fn write_batch(
+    tx: Transaction<'_>,
+    committed: &HashMap<String, RoomState>,
+    batch: &[PublishCmd],
+    ts: u64,
+) -> Result<BatchOutcome, StoreError> {
+    let mut touched: HashMap<String, RoomState> = HashMap::new();
+    let mut seen: HashMap<(&str, &str), Stored> = HashMap::new();
+    let mut results = Vec::with_capacity(batch.len());
+    for p in batch {
+        let result = (|| -> Result<Stored, StoreError> {
+            if let Some(s) = seen.get(&(p.room.as_str(), p.id.as_str())) {
+                return Ok(Stored {
+                    duplicate: true,
+                    ..*s
+                });
+            }
+            if !touched.contains_key(&p.room) {
+                let state = match committed.get(&p.room) {
+                    Some(s) => s.clone(),
+                    None => match read_room(&tx, &p.room)? {
+                        Some(s) => s,
+                        None => {
+                            let s = RoomState {
+                                epoch: new_epoch(),
+                                head: 0,
+                            };
+                            tx.execute(
+                                "INSERT INTO rooms (name, epoch, head) VALUES (?1, ?2, 0)",
+                                params![p.room, s.epoch],
+                            )?;
+                            s
+                        }
+                    },
+                };
+                touched.insert(p.room.clone(), state);
+            }
+            let existing = tx
+                .query_row(
+                    "SELECT seq, ts FROM messages WHERE room = ?1 AND id = ?2",
+                    params![p.room, p.id],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                )
+                .optional()?;
+            if let Some((seq, old_ts)) = existing {
+                return Ok(Stored {
+                    seq: to_u64(seq)?,
+                    ts: to_u64(old_ts)?,
+                    duplicate: true,
+                });
+            }
+            let state = touched.get_mut(&p.room).ok_or(StoreError::Range)?;
+            let seq = state.head + 1;
+            let data = serde_json::to_string(&p.data).unwrap_or_else(|_| "null".into());
+            tx.execute(
+                "INSERT INTO messages (room, seq, id, event, data, from_user, from_client, \
+                 from_source, from_name, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    p.room,
+                    to_i64(seq),
+                    p.id,
+                    p.event,
+                    data,
+                    p.from.user,
+                    p.from.client,
+                    p.from.source,
+                    p.from.name,
+                    to_i64(ts)
+                ],
+            )?;
+            state.head = seq;
+            Ok(Stored {
+                seq,
+                ts,
+                duplicate: false,
+            })
+        })();
+        if let Ok(s) = &result {
+            if !s.duplicate {
+                seen.insert((p.room.as_str(), p.id.as_str()), *s);
+            }
+        }
+        results.push(result);
+    }
+    for (room, state) in &touched {
+        tx.execute(
+            "UPDATE rooms SET head = ?1 WHERE name = ?2",
+            params![to_i64(state.head), room],
+        )?;
+    }
+    tx.commit()?;
+    Ok((results, touched))
+}
+
+const MESSAGE_COLUMNS: &str =
+    "room, seq, id, event, data, from_user, from_client, from_source, from_name, ts";
+
+fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, i64, i64)> {
+    let data: String = r.get(4)?;
+    let seq: i64 = r.get(1)?;
+    let ts: i64 = r.get(9)?;
+    Ok((
+        Message {
+            room: r.get(0)?,
+            seq: None,
+            id: r.get(2)?,
+            event: r.get(3)?,
+            data: serde_json::from_str(&data).unwrap_or(Value::Null),
+            from: Member {
+                user: r.get(5)?,
+                client: r.get(6)?,
+                source: r.get(7)?,
+                name: r.get(8)?,
+            },
+            ts: 0,
+        },
+        seq,
+        ts,
+    ))
+}
+
+fn finish(rows: Vec<(Message, i64, i64)>) -> Result<Vec<Message>, StoreError> {
+    rows.into_iter()
+        .map(|(mut m, seq, ts)| {
+            m.seq = Some(to_u64(seq)?);
+            m.ts = to_u64(ts)?;
+            Ok(m)
+        })
+        .collect()
+}
+
+/// Messages with `after < seq <= upto`, ascending.
+fn read_range(conn: &Connection, room: &str, after: u64, upto: u64) -> Result<Vec<Message>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq"
+    ))?;
+    let rows = stmt
+        .query_map(params![room, to_i64(after), to_i64(upto)], row_to_message)?
+        .collect::<Result<Vec<_>, _>>()?;
+    finish(rows)
+}
+
+/// Read-only connections for history and stats, reused between requests.
+#[derive(Debug)]
+pub struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Kept idle read connections.
+const IDLE_READERS: usize = 4;
+
+/// Per-room stored counts.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStats {
+    pub messages_stored: u64,
+    pub messages_per_room: Vec<(String, u64)>,
+}
+
+impl ReadPool {
+    /// A pool over the database at `path` (which the store thread has created).
+    pub fn new(path: PathBuf) -> Self {
+        ReadPool {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c
+            }
+        };
+        let result = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+
+    /// Up to `limit` messages with `seq < before` (the newest without `before`), ascending,
+    /// and whether older ones exist. Blocking: call from a blocking task.
+    pub fn history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<(Vec<Message>, bool), StoreError> {
+        let before = before.map(to_i64).unwrap_or(i64::MAX);
+        let limit = i64::from(limit);
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 \
+                 ORDER BY seq DESC LIMIT ?3"
+            ))?;
+            let mut rows = stmt
+                .query_map(params![room, before, limit + 1], row_to_message)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let more = i64::try_from(rows.len()).is_ok_and(|n| n > limit);
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            rows.reverse();
+            Ok((finish(rows)?, more))
+        })
+    }
+
+    /// Stored message counts (each room's head: history is never trimmed).
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.with_conn(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT name, head FROM rooms WHERE head > 0 ORDER BY name")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut stats = StoreStats::default();
+            for (room, head) in rows {
+                let n = to_u64(head)?;
+                stats.messages_stored += n;
+                stats.messages_per_room.push((room, n));
+            }
+            Ok(stats)
+        })
+    }
+}
