@@ -1,0 +1,103 @@
+//! What the machine asks of its driver ([`Action`]) and tells the app ([`Event`]).
+
+use crate::protocol::{HistoryPage, Member, Message, Presence};
+
+use super::{ConnectionState, Error};
+
+/// Identifies one socket the driver opened for the machine. Inputs from an older socket are
+/// ignored, so a late frame from a connection already given up cannot confuse the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Identifies one app request (connect, join, publish, ...). Its outcome arrives as
+/// [`Event::Completed`] with the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpId(pub u64);
+
+/// I/O the driver must perform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Open a WebSocket to `url`, then report `handle_open`, `handle_frame` and `handle_close`
+    /// with this `conn`.
+    Connect { conn: ConnId, url: String },
+    /// Close that socket with `code`. No `handle_close` is expected for it.
+    Close {
+        conn: ConnId,
+        code: u16,
+        reason: String,
+    },
+    /// Ask the app's token provider for a token and pass the answer to `provide_token`.
+    FetchToken,
+}
+
+/// The successful outcome of an app request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Connected,
+    Joined(JoinInfo),
+    Left,
+    Published(PublishAck),
+    History(HistoryPage),
+    Closed,
+}
+
+/// A publish acknowledged by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishAck {
+    pub id: String,
+    /// Position in the room's history; `None` for ephemeral publishes.
+    pub seq: Option<u64>,
+    pub ts: u64,
+}
+
+/// A room (re)joined on a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinInfo {
+    pub room: String,
+    /// The room's head at join time.
+    pub seq: u64,
+    pub epoch: String,
+    /// False when the resume could not replay every missed message: see [`Event::Gap`].
+    pub recovered: bool,
+    /// Everyone present at join time, this client included.
+    pub presence: Vec<Member>,
+    /// True for the automatic rejoin after a reconnect.
+    pub rejoin: bool,
+}
+
+/// Messages were missed and could not be replayed (retention or replay limit, or the room's
+/// history was reset). Page them in with `history` where they matter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub room: String,
+    /// The last seq this client had, in the epoch it had it.
+    pub since: Option<u64>,
+    pub previous_epoch: Option<String>,
+    /// The room's head and epoch now.
+    pub head: u64,
+    pub epoch: String,
+}
+
+/// Something the app should know.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    State(ConnectionState),
+    Completed {
+        op: OpId,
+        result: Result<Reply, Error>,
+    },
+    /// A room message, each persisted one exactly once and in `seq` order per room.
+    Message(Message),
+    Presence(Presence),
+    Joined(JoinInfo),
+    Gap(Gap),
+    /// The server refused to rejoin a room after a reconnect (e.g. the new token no longer
+    /// allows it). The room is dropped and its queued publishes fail with the same error.
+    RoomLost {
+        room: String,
+        error: Error,
+    },
+    /// A problem not tied to one request (a room lost on rejoin, a server error without `ref`,
+    /// an undecodable frame).
+    Error(Error),
+}

@@ -1,0 +1,740 @@
+//! Deterministic tests of the sans-IO machine on a virtual clock against a simulated server.
+
+mod support;
+
+use std::time::Duration;
+
+use roomcast_core::machine::{Action, ConnectionState, Error, Event, OpId, PublishRequest, Reply};
+use roomcast_core::protocol::{ClientFrame, ErrorCode, ServerFrame};
+use serde_json::json;
+use support::{config, Client, Net};
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn publish(net: &mut Net, i: usize, room: &str, id: &str) -> OpId {
+    let now = net.now;
+    let op = net.c(i).m.publish(
+        now,
+        PublishRequest {
+            room: room.into(),
+            id: id.into(),
+            event: "chat.message".into(),
+            data: json!({ "content": id }),
+            ephemeral: false,
+        },
+    );
+    net.service(i);
+    op
+}
+
+fn connect_and_join(net: &mut Net, i: usize, room: &str) {
+    let now = net.now;
+    let c = net.c(i).m.connect(now);
+    let j = net.c(i).m.join(now, room, None, None);
+    net.settle();
+    assert!(
+        matches!(net.c(i).result(c), Some(Ok(Reply::Connected))),
+        "{:?}",
+        net.c(i).result(c)
+    );
+    assert!(
+        matches!(net.c(i).result(j), Some(Ok(Reply::Joined(_)))),
+        "{:?}",
+        net.c(i).result(j)
+    );
+}
+
+fn states(c: &Client) -> Vec<ConnectionState> {
+    c.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::State(s) => Some(*s),
+            _ => None,
+        })
+        .collect()
+}
+
+fn reconnect_delays(c: &Client) -> Vec<Duration> {
+    states(c)
+        .into_iter()
+        .filter_map(|s| match s {
+            ConnectionState::Reconnecting { delay, .. } => Some(delay),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn connects_joins_publishes_and_receives() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    connect_and_join(&mut net, 0, "room");
+    connect_and_join(&mut net, 1, "room");
+    let op = publish(&mut net, 0, "room", "m1");
+    net.settle();
+    match net.c(0).result(op) {
+        Some(Ok(Reply::Published(ack))) => assert_eq!((ack.id.as_str(), ack.seq), ("m1", Some(1))),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(net.c(1).messages.len(), 1);
+    assert_eq!(net.c(1).messages[0].id, "m1");
+    assert!(net.c(0).messages.is_empty(), "no echo to the publisher");
+    assert!(net
+        .c(0)
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Presence(p) if p.member.user == "b")));
+    assert_eq!(
+        states(net.c(0)),
+        vec![
+            ConnectionState::Connecting { attempt: 0 },
+            ConnectionState::Connected
+        ]
+    );
+}
+
+#[test]
+fn backoff_doubles_to_the_cap_with_jitter_and_resets_on_welcome() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 3)]);
+    net.up = false;
+    let now = net.now;
+    let op = net.c(0).m.connect(now);
+    net.service(0);
+    net.advance(secs(200));
+    let delays = reconnect_delays(net.c(0));
+    let bases = [1, 2, 4, 8, 16, 30, 30, 30];
+    assert!(delays.len() >= bases.len(), "{delays:?}");
+    for (d, base) in delays.iter().zip(bases) {
+        let base = secs(base);
+        assert!(
+            *d >= base / 2 && *d <= base,
+            "{d:?} outside [{:?}, {base:?}]",
+            base / 2
+        );
+    }
+    assert!(
+        net.c(0).result(op).is_none(),
+        "connect keeps waiting while retrying"
+    );
+
+    net.start_server();
+    net.advance(secs(31));
+    assert!(matches!(net.c(0).result(op), Some(Ok(Reply::Connected))));
+    // After a welcome the schedule starts again at 1 s.
+    let before = reconnect_delays(net.c(0)).len();
+    net.cut(0);
+    let after = reconnect_delays(net.c(0));
+    assert_eq!(after.len(), before + 1);
+    assert!(after[before] <= secs(1), "{:?}", after[before]);
+}
+
+#[test]
+fn gives_up_after_max_attempts() {
+    let mut cfg = config("a", "ca");
+    cfg.backoff.max_attempts = Some(3);
+    let mut net = Net::new(vec![Client::new(cfg, 1)]);
+    connect_and_join(&mut net, 0, "r");
+    let op = publish(&mut net, 0, "r", "x");
+    net.c(0).s2c.clear();
+    net.c(0).c2s.clear();
+    net.stop_server();
+    net.advance(secs(120));
+    assert_eq!(net.c(0).m.state(), ConnectionState::Closed);
+    assert!(
+        matches!(
+            net.c(0).result(op),
+            Some(Err(Error::GaveUp { attempts: 3 }))
+        ),
+        "{:?}",
+        net.c(0).result(op)
+    );
+}
+
+#[test]
+fn reconnect_now_skips_the_wait() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    net.stop_server();
+    net.advance(secs(20));
+    assert!(matches!(
+        net.c(0).m.state(),
+        ConnectionState::Reconnecting { .. }
+    ));
+    net.start_server();
+    let now = net.now;
+    net.c(0).m.reconnect_now(now);
+    net.settle();
+    assert_eq!(net.c(0).m.state(), ConnectionState::Connected);
+    assert!(net.c(0).m.is_joined("r"), "rooms are rejoined");
+}
+
+#[test]
+fn heartbeat_pings_and_declares_silence_dead() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    net.server.heartbeat_ms = 1000;
+    connect_and_join(&mut net, 0, "r");
+    net.advance(Duration::from_millis(1000));
+    let pings = net
+        .server
+        .received
+        .iter()
+        .filter(|f| matches!(f, ClientFrame::Ping(p) if p.ref_id.is_some()))
+        .count();
+    assert_eq!(pings, 1);
+    assert_eq!(
+        net.c(0).m.state(),
+        ConnectionState::Connected,
+        "pongs keep it alive"
+    );
+
+    // The server stops answering: silence for heartbeat + 10 s kills the connection.
+    let (conn, _) = net.c(0).conn.expect("connected");
+    let start = net.now;
+    let mut dead_at = None;
+    for _ in 0..200 {
+        net.now += Duration::from_millis(100);
+        let now = net.now;
+        net.c(0).c2s.clear();
+        if net.c(0).m.poll_timeout().is_some_and(|t| t <= now) {
+            net.c(0).m.handle_timeout(now);
+        }
+        if net.c(0).m.state() != ConnectionState::Connected {
+            dead_at = Some(now - start);
+            break;
+        }
+    }
+    let dead_at = dead_at.expect("declared dead");
+    assert!(
+        dead_at >= secs(11) && dead_at <= secs(11) + Duration::from_millis(100),
+        "{dead_at:?}"
+    );
+    let mut closed = false;
+    while let Some(a) = net.c(0).m.poll_action() {
+        closed |= matches!(a, Action::Close { conn: c, .. } if c == conn);
+    }
+    assert!(closed, "the dead socket is closed");
+}
+
+#[test]
+fn answers_server_pings() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    net.c(0).s2c.push_back(r#"{"type":"ping"}"#.into());
+    net.settle();
+    assert!(net
+        .server
+        .received
+        .iter()
+        .any(|f| matches!(f, ClientFrame::Pong(p) if p.ref_id.is_none())));
+}
+
+#[test]
+fn refreshes_the_token_before_it_expires() {
+    let mut cfg = config("a", "ca");
+    cfg.token_provider = true;
+    let mut net = Net::new(vec![Client::new(cfg, 1)]);
+    net.server.token_ttl_ms = Some(120_000);
+    net.c(0).token_answer = Some(Ok(Some("ok:a".into())));
+    connect_and_join(&mut net, 0, "r");
+    assert_eq!(
+        net.c(0).token_fetches,
+        0,
+        "the configured token is used first"
+    );
+    // 120 s lifetime: refresh 30 s before expiry (10% would be less than the 30 s minimum).
+    net.advance(secs(89));
+    assert_eq!(net.c(0).token_fetches, 0);
+    net.advance(secs(2));
+    assert_eq!(net.c(0).token_fetches, 1);
+    let refreshes = net
+        .server
+        .received
+        .iter()
+        .filter(|f| matches!(f, ClientFrame::Refresh(_)))
+        .count();
+    assert_eq!(refreshes, 1);
+    // The next refresh is scheduled from the new expiry.
+    net.advance(secs(90));
+    assert_eq!(net.c(0).token_fetches, 2);
+    assert_eq!(net.c(0).m.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn unauthorized_close_asks_the_provider_for_a_fresh_token() {
+    let mut cfg = config("a", "ca");
+    cfg.token_provider = true;
+    cfg.token = Some("expired".into());
+    let mut net = Net::new(vec![Client::new(cfg, 1)]);
+    net.c(0).token_answer = Some(Ok(Some("ok:a".into())));
+    let now = net.now;
+    let op = net.c(0).m.connect(now);
+    net.settle();
+    // The server refused the token; it would close with 4001.
+    let conn = net.c(0).conn.map(|(c, _)| c).expect("socket");
+    assert!(net
+        .c(0)
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Error(Error::Unauthorized(_)))));
+    let now = net.now;
+    net.c(0).m.handle_close(now, conn, Some(4001));
+    net.c(0).conn = None;
+    net.service(0);
+    net.advance(secs(2));
+    assert_eq!(net.c(0).token_fetches, 1);
+    assert!(
+        matches!(net.c(0).result(op), Some(Ok(Reply::Connected))),
+        "{:?}",
+        net.c(0).result(op)
+    );
+}
+
+#[test]
+fn unauthorized_without_a_provider_stops() {
+    let mut cfg = config("a", "ca");
+    cfg.token = Some("expired".into());
+    let mut net = Net::new(vec![Client::new(cfg, 1)]);
+    let now = net.now;
+    let op = net.c(0).m.connect(now);
+    net.settle();
+    let conn = net.c(0).conn.map(|(c, _)| c).expect("socket");
+    let now = net.now;
+    net.c(0).m.handle_close(now, conn, Some(4001));
+    net.service(0);
+    assert_eq!(net.c(0).m.state(), ConnectionState::Unauthorized);
+    assert!(matches!(
+        net.c(0).result(op),
+        Some(Err(Error::Unauthorized(_)))
+    ));
+    net.advance(secs(120));
+    assert_eq!(
+        net.c(0).m.state(),
+        ConnectionState::Unauthorized,
+        "no retries"
+    );
+    // A new token and reconnect_now bring it back.
+    net.c(0).conn = None;
+    let now = net.now;
+    net.c(0).m.set_token(now, "ok:a".into());
+    net.c(0).m.reconnect_now(now);
+    net.settle();
+    assert_eq!(net.c(0).m.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn offline_queue_flushes_in_order_with_the_same_ids() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    net.stop_server();
+    let ops: Vec<OpId> = (0..5)
+        .map(|i| publish(&mut net, 0, "r", &format!("m{i}")))
+        .collect();
+    assert_eq!(net.c(0).m.queued(), 5);
+    assert!(
+        ops.iter().all(|op| net.c(0).result(*op).is_none()),
+        "queued, not failed"
+    );
+    net.start_server();
+    net.advance(secs(3));
+    for (i, op) in ops.iter().enumerate() {
+        match net.c(0).result(*op) {
+            Some(Ok(Reply::Published(ack))) => assert_eq!(ack.seq, Some(i as u64 + 1)),
+            other => panic!("{other:?}"),
+        }
+    }
+    let ids: Vec<&str> = net.c(1).messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["m0", "m1", "m2", "m3", "m4"]);
+    assert_eq!(net.c(0).m.queued(), 0);
+}
+
+#[test]
+fn publish_lost_in_flight_is_resent_and_stored_once() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    let op = publish(&mut net, 0, "r", "once");
+    // The server stores it, but the ack is lost with the connection.
+    assert!(net.deliver_up(0));
+    net.c(0).s2c.clear();
+    net.cut(0);
+    net.advance(secs(2));
+    match net.c(0).result(op) {
+        Some(Ok(Reply::Published(ack))) => assert_eq!(ack.seq, Some(1)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(net.server.rooms["r"].log.len(), 1, "stored once");
+    assert_eq!(net.c(1).messages.len(), 1, "delivered once");
+    assert!(
+        net.c(0).messages.is_empty(),
+        "own message not shown back on resume"
+    );
+}
+
+#[test]
+fn queue_full_is_an_error_not_a_silent_drop() {
+    let mut cfg = config("a", "ca");
+    cfg.queue_capacity = 3;
+    let mut net = Net::new(vec![Client::new(cfg, 1)]);
+    connect_and_join(&mut net, 0, "r");
+    net.stop_server();
+    let ops: Vec<OpId> = (0..4)
+        .map(|i| publish(&mut net, 0, "r", &format!("m{i}")))
+        .collect();
+    assert!(matches!(
+        net.c(0).result(ops[3]),
+        Some(Err(Error::QueueFull { capacity: 3 }))
+    ));
+    assert_eq!(net.c(0).m.queued(), 3);
+}
+
+#[test]
+fn ephemeral_fails_at_once_offline_and_is_not_queued() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    let now = net.now;
+    let req = PublishRequest {
+        room: "r".into(),
+        id: "t1".into(),
+        event: "typing".into(),
+        data: json!(true),
+        ephemeral: true,
+    };
+    let op = net.c(0).m.publish(now, req.clone());
+    net.settle();
+    match net.c(0).result(op) {
+        Some(Ok(Reply::Published(ack))) => assert_eq!(ack.seq, None),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(net.c(1).messages.last().map(|m| m.seq), Some(None));
+    net.stop_server();
+    let op = net.c(0).m.publish(
+        now,
+        PublishRequest {
+            id: "t2".into(),
+            ..req
+        },
+    );
+    net.service(0);
+    assert!(matches!(
+        net.c(0).result(op),
+        Some(Err(Error::NotConnected))
+    ));
+    assert_eq!(net.c(0).m.queued(), 0);
+}
+
+#[test]
+fn bad_requests_fail_with_clear_errors() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    let now = net.now;
+    let big = PublishRequest {
+        room: "r".into(),
+        id: "big".into(),
+        event: "e".into(),
+        data: json!("x".repeat(70_000)),
+        ephemeral: false,
+    };
+    let op = net.c(0).m.publish(now, big);
+    let not_joined = net.c(0).m.publish(
+        now,
+        PublishRequest {
+            room: "other".into(),
+            id: "1".into(),
+            event: "e".into(),
+            data: json!(null),
+            ephemeral: false,
+        },
+    );
+    let bad_room = net.c(0).m.join(now, "no spaces", None, None);
+    net.server.forbidden.insert("secret".into());
+    let forbidden = net.c(0).m.join(now, "secret", None, None);
+    net.settle();
+    assert!(matches!(
+        net.c(0).result(op),
+        Some(Err(Error::TooLarge { max: 65536, .. }))
+    ));
+    assert!(matches!(net.c(0).result(not_joined), Some(Err(Error::NotJoined(r))) if r == "other"));
+    assert!(matches!(
+        net.c(0).result(bad_room),
+        Some(Err(Error::InvalidRoom(_)))
+    ));
+    assert!(matches!(
+        net.c(0).result(forbidden),
+        Some(Err(Error::Forbidden(_)))
+    ));
+    assert!(!net.c(0).m.is_joined("secret"));
+    assert_eq!(
+        net.c(0).m.state(),
+        ConnectionState::Connected,
+        "nothing closed the connection"
+    );
+}
+
+#[test]
+fn malformed_server_frames_are_reported_and_ignored() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    for bad in [
+        "not json",
+        r#"{"type":"message"}"#,
+        r#"{"type":"from_the_future","x":1}"#,
+    ] {
+        net.c(0).s2c.push_back(bad.into());
+    }
+    net.settle();
+    let protocol_errors = net
+        .c(0)
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Error(Error::Protocol(_))))
+        .count();
+    assert_eq!(
+        protocol_errors, 2,
+        "unknown types are ignored silently, malformed ones reported"
+    );
+    assert_eq!(net.c(0).m.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn resume_replays_only_what_was_missed() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    publish(&mut net, 0, "r", "m1");
+    net.settle();
+    net.cut(1);
+    publish(&mut net, 0, "r", "m2");
+    publish(&mut net, 0, "r", "m3");
+    net.settle();
+    net.advance(secs(2));
+    let ids: Vec<&str> = net.c(1).messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["m1", "m2", "m3"]);
+    let joins: Vec<_> = net
+        .server
+        .received
+        .iter()
+        .filter_map(|f| match f {
+            ClientFrame::Join(j) if j.room == "r" => Some((j.since, j.epoch.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(joins.last(), Some(&(Some(1), Some("e1".to_string()))));
+}
+
+#[test]
+fn unrecoverable_resume_is_surfaced_as_a_gap() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    net.server.replay_limit = 2;
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    net.cut(1);
+    for i in 0..5 {
+        publish(&mut net, 0, "r", &format!("m{i}"));
+    }
+    net.settle();
+    net.advance(secs(2));
+    let gap = net.c(1).events.iter().find_map(|e| match e {
+        Event::Gap(g) => Some(g.clone()),
+        _ => None,
+    });
+    let gap = gap.expect("gap reported");
+    assert_eq!((gap.since, gap.head), (Some(0), 5));
+    let seqs: Vec<_> = net.c(1).messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [Some(4), Some(5)], "the newest replay-limit messages");
+
+    // A reset history (new epoch): nothing replayed, a gap, and positions restart.
+    net.cut(1);
+    net.server.epoch = "e2".into();
+    net.advance(secs(2));
+    let gaps: Vec<_> = net
+        .c(1)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Gap(g) => Some(g.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gaps.len(), 2);
+    assert_eq!(gaps[1].previous_epoch.as_deref(), Some("e1"));
+    assert_eq!(net.c(1).m.position("r"), Some((5, Some("e2"))));
+}
+
+#[test]
+fn history_pages_and_times_out() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    for i in 0..5 {
+        publish(&mut net, 0, "r", &format!("m{i}"));
+    }
+    net.settle();
+    let now = net.now;
+    let op = net.c(0).m.history(now, "r", Some(5), 2);
+    net.settle();
+    match net.c(0).result(op) {
+        Some(Ok(Reply::History(page))) => {
+            let seqs: Vec<_> = page.messages.iter().map(|m| m.seq).collect();
+            assert_eq!(seqs, [Some(3), Some(4)]);
+            assert!(page.more);
+        }
+        other => panic!("{other:?}"),
+    }
+    // No answer within the request timeout.
+    let now = net.now;
+    let op = net.c(0).m.history(now, "r", None, 10);
+    net.service(0);
+    net.c(0).c2s.clear();
+    net.advance(secs(11));
+    assert!(matches!(net.c(0).result(op), Some(Err(Error::Timeout))));
+    let now = net.now;
+    net.stop_server();
+    let op = net.c(0).m.history(now, "r", None, 10);
+    net.service(0);
+    assert!(matches!(
+        net.c(0).result(op),
+        Some(Err(Error::NotConnected))
+    ));
+}
+
+#[test]
+fn pause_and_resume_keep_rooms_and_queue() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    let now = net.now;
+    net.c(0).m.pause(now);
+    net.settle();
+    assert_eq!(net.c(0).m.state(), ConnectionState::Paused);
+    let op = publish(&mut net, 0, "r", "while-paused");
+    net.advance(secs(120));
+    assert_eq!(
+        net.c(0).m.state(),
+        ConnectionState::Paused,
+        "no reconnect while paused"
+    );
+    assert!(net.c(0).result(op).is_none());
+    let now = net.now;
+    net.c(0).m.resume(now);
+    net.settle();
+    assert!(matches!(net.c(0).result(op), Some(Ok(Reply::Published(_)))));
+    assert_eq!(net.c(1).messages.len(), 1);
+}
+
+#[test]
+fn close_fails_everything_pending() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    net.stop_server();
+    let op = publish(&mut net, 0, "r", "x");
+    let now = net.now;
+    net.c(0).m.close(now);
+    net.service(0);
+    assert!(matches!(net.c(0).result(op), Some(Err(Error::Closed))));
+    assert_eq!(net.c(0).m.state(), ConnectionState::Closed);
+    assert_eq!(net.c(0).m.poll_timeout(), None);
+    let op = publish(&mut net, 0, "r", "y");
+    assert!(matches!(net.c(0).result(op), Some(Err(Error::Closed))));
+}
+
+#[test]
+fn leave_stops_messages_and_fails_queued_publishes() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    let now = net.now;
+    let op = net.c(1).m.leave(now, "r");
+    net.settle();
+    assert!(matches!(net.c(1).result(op), Some(Ok(Reply::Left))));
+    publish(&mut net, 0, "r", "after-leave");
+    net.settle();
+    assert!(net.c(1).messages.is_empty());
+    assert!(net
+        .c(0)
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Presence(_))));
+}
+
+#[test]
+fn rejoin_refused_drops_the_room_and_says_so() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    net.stop_server();
+    let op = publish(&mut net, 0, "r", "x");
+    net.server.forbidden.insert("r".into());
+    net.start_server();
+    net.advance(secs(2));
+    assert!(net
+        .c(0)
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::RoomLost { room, error: Error::Forbidden(_) } if room == "r")));
+    assert!(matches!(
+        net.c(0).result(op),
+        Some(Err(Error::Forbidden(_)))
+    ));
+}
+
+#[test]
+fn server_error_on_publish_keeps_passing_failures_queued() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    let op = publish(&mut net, 0, "r", "x");
+    let ref_id = match ClientFrame::decode(net.c(0).c2s.pop_front().as_deref().unwrap_or("")) {
+        Ok(ClientFrame::Publish(p)) => p.ref_id,
+        other => panic!("{other:?}"),
+    };
+    let frame = ServerFrame::Error(roomcast_core::protocol::ErrorFrame {
+        ref_id: Some(ref_id),
+        code: ErrorCode::Internal,
+        message: "disk".into(),
+    });
+    net.c(0).s2c.push_back(frame.encode());
+    net.settle();
+    assert!(net.c(0).result(op).is_none(), "still queued");
+    net.advance(secs(2));
+    assert!(matches!(net.c(0).result(op), Some(Ok(Reply::Published(_)))));
+}
+
+#[test]
+fn stale_socket_events_are_ignored() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    let (old, _) = net.c(0).conn.expect("connected");
+    net.cut(0);
+    net.advance(secs(2));
+    assert_eq!(net.c(0).m.state(), ConnectionState::Connected);
+    let now = net.now;
+    net.c(0).m.handle_close(now, old, Some(1001));
+    net.c(0).m.handle_frame(now, old, r#"{"type":"message","room":"r","seq":99,"id":"x","event":"e","data":1,"from":{"user":"u","client":"c","source":"s"},"ts":1}"#);
+    net.service(0);
+    assert_eq!(net.c(0).m.state(), ConnectionState::Connected);
+    assert!(net.c(0).messages.is_empty());
+}
