@@ -38,6 +38,9 @@ pub struct SimServer {
     pub max_frame: usize,
     pub token_ttl_ms: Option<u64>,
     pub replay_limit: usize,
+    /// Replays this many already-seen messages before `since` too, as an at-least-once
+    /// server would: the client must drop them.
+    pub replay_overlap: u64,
     /// Rooms whose join is refused with `forbidden`.
     pub forbidden: BTreeSet<String>,
     /// Every frame received, for assertions.
@@ -55,6 +58,7 @@ impl Default for SimServer {
             max_frame: DEFAULT_MAX_FRAME,
             token_ttl_ms: None,
             replay_limit: 1000,
+            replay_overlap: 0,
             forbidden: BTreeSet::new(),
             received: Vec::new(),
         }
@@ -144,8 +148,9 @@ impl SimServer {
                     if let Some(since) = j.since {
                         let same_epoch = j.epoch.as_deref().is_none_or(|e| e == self.epoch);
                         if same_epoch {
+                            let from = since.saturating_sub(self.replay_overlap);
                             let missing: Vec<&Message> =
-                                room.log.iter().filter(|m| m.seq > Some(since)).collect();
+                                room.log.iter().filter(|m| m.seq > Some(from)).collect();
                             let skip = missing.len().saturating_sub(self.replay_limit);
                             recovered = skip == 0;
                             for m in &missing[skip..] {
