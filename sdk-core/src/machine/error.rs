@@ -33,6 +33,8 @@ pub enum Error {
     Closed,
     #[error("gave up reconnecting after {attempts} attempts")]
     GaveUp { attempts: u32 },
+    #[error("payload is not valid JSON for this message: {0}")]
+    InvalidPayload(String),
     #[error("token provider failed: {0}")]
     TokenProvider(String),
     #[error("server error {code}: {message}")]

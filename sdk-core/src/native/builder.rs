@@ -1,0 +1,133 @@
+//! Building a [`Client`]: configuration and the optional token provider.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::machine::{BackoffConfig, Config, Error};
+
+use super::client::Client;
+
+/// Supplies tokens on demand: before the first connection when none was given, before the
+/// current one expires, and after the server rejects one (close 4001).
+///
+/// `Ok(None)` means there is no token any more (the user signed out): the client stops in
+/// `Unauthorized`. `Err` is a passing failure, retried with backoff.
+pub trait TokenProvider: Send + Sync + 'static {
+    fn fetch_token(&self) -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send>>;
+}
+
+impl<F, Fut> TokenProvider for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+{
+    fn fetch_token(&self) -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send>> {
+        Box::pin(self())
+    }
+}
+
+/// Builder returned by [`Client::builder`].
+pub struct ClientBuilder {
+    config: Config,
+    provider: Option<Arc<dyn TokenProvider>>,
+    seed: Option<u64>,
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(url: impl Into<String>) -> Self {
+        let id = uuid::Uuid::new_v4().to_string();
+        Self {
+            config: Config::new(url, id, "rust"),
+            provider: None,
+            seed: None,
+        }
+    }
+
+    /// The token to connect with.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.config.token = Some(token.into());
+        self
+    }
+
+    /// Where fresh tokens come from; see [`TokenProvider`]. A closure
+    /// `|| async { Ok(Some(token)) }` works.
+    pub fn token_provider(mut self, provider: impl TokenProvider) -> Self {
+        self.provider = Some(Arc::new(provider));
+        self.config.token_provider = true;
+        self
+    }
+
+    /// A stable device or installation id (default: a random one per client).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.config.client.id = id.into();
+        self
+    }
+
+    /// Kind of client shown to others: `cli`, `ios`, `web`, `server`, ... (default `rust`).
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.config.client.source = source.into();
+        self
+    }
+
+    /// Human readable device name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.config.client.name = Some(name.into());
+        self
+    }
+
+    pub fn backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.config.backoff = backoff;
+        self
+    }
+
+    /// Most persisted publishes waiting for their ack (default 1000).
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.config.queue_capacity = capacity;
+        self
+    }
+
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout;
+        self
+    }
+
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Fixes the reconnect jitter's seed (tests); random by default.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Validates the configuration and starts the client's driver task on the current tokio
+    /// runtime. Nothing connects until [`Client::connect`].
+    pub fn build(self) -> Result<Client, Error> {
+        let url = &self.config.url;
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            return Err(Error::InvalidConfig(format!(
+                "url must start with ws:// or wss://: {url}"
+            )));
+        }
+        if self.config.token.is_none() && self.provider.is_none() {
+            return Err(Error::InvalidConfig(
+                "a token or a token provider is required".into(),
+            ));
+        }
+        if self.config.queue_capacity == 0 {
+            return Err(Error::InvalidConfig(
+                "queue capacity must be at least 1".into(),
+            ));
+        }
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::InvalidConfig("build() must run inside a tokio runtime".into()))?;
+        let seed = self
+            .seed
+            .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+        Ok(Client::start(&runtime, self.config, self.provider, seed))
+    }
+}

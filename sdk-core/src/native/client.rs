@@ -1,0 +1,353 @@
+//! The public handles: [`Client`] and [`Room`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::machine::{
+    Config, ConnectionState, Error, JoinInfo, Machine, PublishAck, PublishRequest, Reply,
+};
+use crate::protocol::HistoryPage;
+
+use super::builder::{ClientBuilder, TokenProvider};
+use super::driver::{Command, Driver, Hubs, Responder};
+use super::handlers::{DecodeError, MessageMeta, RoomEvent, RoomEvents, RoomHub, Subscription};
+
+/// A Roomcast client. Cheap to clone; every clone drives the same connection. The connection
+/// closes when the last clone (and every [`Room`]) is dropped, or at [`close`](Self::close).
+#[derive(Clone)]
+pub struct Client {
+    commands: mpsc::UnboundedSender<Command>,
+    state: watch::Receiver<ConnectionState>,
+    errors: broadcast::Sender<Error>,
+    hubs: Hubs,
+}
+
+/// Where to resume a room from, when the app stored a position from an earlier run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JoinOptions {
+    /// Highest seq the app already has.
+    pub since: Option<u64>,
+    /// The epoch that seq belongs to.
+    pub epoch: Option<String>,
+}
+
+/// Options for [`Room::publish_with`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishOptions {
+    /// Message id; a new UUID v7 when `None`. Re-using an id makes the publish idempotent
+    /// across app restarts too.
+    pub id: Option<String>,
+    /// Not stored, no seq, never queued (typing indicators, cursors).
+    pub ephemeral: bool,
+}
+
+impl Client {
+    /// Starts building a client for the server's WebSocket URL (`ws[s]://HOST:PORT/ws`).
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
+    pub(crate) fn start(
+        runtime: &tokio::runtime::Handle,
+        config: Config,
+        provider: Option<Arc<dyn TokenProvider>>,
+        seed: u64,
+    ) -> Self {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let (state_tx, state) = watch::channel(ConnectionState::Idle);
+        let (errors, _) = broadcast::channel(64);
+        let hubs: Hubs = Arc::new(Mutex::new(HashMap::new()));
+        let driver = Driver {
+            machine: Machine::new(config, seed),
+            runtime: runtime.clone(),
+            commands: rx,
+            provider,
+            hubs: hubs.clone(),
+            state: state_tx,
+            errors: errors.clone(),
+        };
+        runtime.spawn(driver.run());
+        Self {
+            commands,
+            state,
+            errors,
+            hubs,
+        }
+    }
+
+    async fn request(&self, make: impl FnOnce(Responder) -> Command) -> Result<Reply, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(make(tx)).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    fn tell(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Connects, resolving at the first successful handshake. While the server is unreachable
+    /// it keeps retrying with backoff; it fails only when the token is refused for good or the
+    /// client is closed. After this, reconnects happen on their own.
+    pub async fn connect(&self) -> Result<(), Error> {
+        self.request(Command::Connect).await.map(|_| ())
+    }
+
+    /// Joins `room`, resolving at the server's `joined`. The room is rejoined after every
+    /// reconnect, resuming from the last message seen.
+    pub async fn join(&self, room: &str) -> Result<Room, Error> {
+        self.join_with(room, JoinOptions::default())
+            .await
+            .map(|(room, _)| room)
+    }
+
+    /// Joins `room` resuming from a stored position; also returns the join details
+    /// (head seq, epoch, whether the resume recovered everything, presence).
+    pub async fn join_with(
+        &self,
+        room: &str,
+        options: JoinOptions,
+    ) -> Result<(Room, JoinInfo), Error> {
+        let hub = match self.hubs.lock() {
+            Ok(mut hubs) => hubs.entry(room.to_owned()).or_default().clone(),
+            Err(_) => return Err(Error::Closed),
+        };
+        let reply = self
+            .request(|reply| Command::Join {
+                room: room.to_owned(),
+                since: options.since,
+                epoch: options.epoch,
+                reply,
+            })
+            .await?;
+        let info = match reply {
+            Reply::Joined(info) => info,
+            other => {
+                return Err(Error::Protocol(format!(
+                    "unexpected reply to join: {other:?}"
+                )))
+            }
+        };
+        let room = Room {
+            name: room.to_owned(),
+            client: self.clone(),
+            hub,
+        };
+        Ok((room, info))
+    }
+
+    /// The current connection state.
+    pub fn state(&self) -> ConnectionState {
+        *self.state.borrow()
+    }
+
+    /// A receiver of connection state changes (`changed().await`, then `borrow()`).
+    pub fn state_changes(&self) -> watch::Receiver<ConnectionState> {
+        self.state.clone()
+    }
+
+    /// Problems not tied to one request: token provider failures, server errors without a
+    /// `ref`, undecodable frames.
+    pub fn errors(&self) -> broadcast::Receiver<Error> {
+        self.errors.subscribe()
+    }
+
+    /// Persisted publishes waiting for their ack.
+    pub async fn queued(&self) -> usize {
+        let (tx, rx) = oneshot::channel();
+        self.tell(Command::Queued(tx));
+        rx.await.unwrap_or(0)
+    }
+
+    /// Replaces the token (sent at once when connected).
+    pub fn set_token(&self, token: impl Into<String>) {
+        self.tell(Command::SetToken(token.into()));
+    }
+
+    /// Skips the reconnect wait, e.g. when the OS reports the network back.
+    pub fn reconnect_now(&self) {
+        self.tell(Command::ReconnectNow);
+    }
+
+    /// Disconnects until [`resume`](Self::resume), keeping rooms and queued publishes.
+    pub fn pause(&self) {
+        self.tell(Command::Pause);
+    }
+
+    pub fn resume(&self) {
+        self.tell(Command::Resume);
+    }
+
+    /// Closes for good. Queued publishes fail with [`Error::Closed`].
+    pub async fn close(&self) -> Result<(), Error> {
+        match self.request(Command::Close).await {
+            Ok(_) | Err(Error::Closed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A joined room. Cheap to clone. Handlers registered here survive reconnects.
+#[derive(Clone)]
+pub struct Room {
+    name: String,
+    client: Client,
+    hub: Arc<RoomHub>,
+}
+
+impl Room {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The client this room belongs to.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Publishes a persisted message with a fresh UUID v7 id. Queued while offline and
+    /// re-sent after reconnects until the server acknowledges it; resolves with its seq.
+    pub async fn publish<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<PublishAck, Error> {
+        self.publish_with(event, data, PublishOptions::default())
+            .await
+    }
+
+    /// Publishes an ephemeral message: delivered to members present now, not stored, and
+    /// failing at once with [`Error::NotConnected`] when offline.
+    pub async fn publish_ephemeral<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<PublishAck, Error> {
+        let options = PublishOptions {
+            ephemeral: true,
+            ..PublishOptions::default()
+        };
+        self.publish_with(event, data, options).await
+    }
+
+    pub async fn publish_with<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+        options: PublishOptions,
+    ) -> Result<PublishAck, Error> {
+        let data = serde_json::to_value(data).map_err(|e| Error::InvalidPayload(e.to_string()))?;
+        self.publish_value(event, data, options).await
+    }
+
+    /// Publishes an already built JSON value (bindings pass payloads this way).
+    pub async fn publish_value(
+        &self,
+        event: &str,
+        data: serde_json::Value,
+        options: PublishOptions,
+    ) -> Result<PublishAck, Error> {
+        let req = PublishRequest {
+            room: self.name.clone(),
+            id: options
+                .id
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            event: event.to_owned(),
+            data,
+            ephemeral: options.ephemeral,
+        };
+        match self
+            .client
+            .request(|reply| Command::Publish { req, reply })
+            .await?
+        {
+            Reply::Published(ack) => Ok(ack),
+            other => Err(Error::Protocol(format!(
+                "unexpected reply to publish: {other:?}"
+            ))),
+        }
+    }
+
+    /// Calls `handler` with each `event` message decoded as `T`. A payload that does not
+    /// decode goes to [`on_error`](Self::on_error) handlers instead; it never stops anything.
+    pub fn on<T, F>(&self, event: &str, handler: F) -> Subscription
+    where
+        T: DeserializeOwned,
+        F: Fn(T, MessageMeta) + Send + Sync + 'static,
+    {
+        self.hub.on(event, handler)
+    }
+
+    /// Calls `handler` when a member joins or leaves.
+    pub fn on_presence<F>(&self, handler: F) -> Subscription
+    where
+        F: Fn(&crate::protocol::Presence) + Send + Sync + 'static,
+    {
+        self.hub.on_any(move |ev| {
+            if let RoomEvent::Presence(p) = ev {
+                handler(p);
+            }
+        })
+    }
+
+    /// Calls `handler` with payloads a typed handler could not decode.
+    pub fn on_error<F>(&self, handler: F) -> Subscription
+    where
+        F: Fn(&DecodeError) + Send + Sync + 'static,
+    {
+        self.hub.on_any(move |ev| {
+            if let RoomEvent::DecodeError(e) = ev {
+                handler(e);
+            }
+        })
+    }
+
+    /// Calls `handler` with every room event.
+    pub fn on_event<F>(&self, handler: F) -> Subscription
+    where
+        F: Fn(&RoomEvent) + Send + Sync + 'static,
+    {
+        self.hub.on_any(handler)
+    }
+
+    /// A stream of every room event from now on.
+    pub fn events(&self) -> RoomEvents {
+        self.hub.stream()
+    }
+
+    /// Stored messages with `seq < before` (the newest without `before`), ascending.
+    pub async fn history(&self, before: Option<u64>, limit: u32) -> Result<HistoryPage, Error> {
+        let room = self.name.clone();
+        match self
+            .client
+            .request(|reply| Command::History {
+                room,
+                before,
+                limit,
+                reply,
+            })
+            .await?
+        {
+            Reply::History(page) => Ok(page),
+            other => Err(Error::Protocol(format!(
+                "unexpected reply to history: {other:?}"
+            ))),
+        }
+    }
+
+    /// Leaves the room; its handlers and streams end.
+    pub async fn leave(self) -> Result<(), Error> {
+        let room = self.name.clone();
+        let result = self
+            .client
+            .request(|reply| Command::Leave { room, reply })
+            .await;
+        if let Ok(mut hubs) = self.client.hubs.lock() {
+            hubs.remove(&self.name);
+        }
+        result.map(|_| ())
+    }
+}
