@@ -79,10 +79,20 @@ impl Client {
         }
     }
 
-    async fn request(&self, make: impl FnOnce(Responder) -> Command) -> Result<Reply, Error> {
+    /// Sends the command now, so requests reach the machine in call order, and returns a
+    /// future for the reply.
+    fn request(
+        &self,
+        make: impl FnOnce(Responder) -> Command,
+    ) -> impl std::future::Future<Output = Result<Reply, Error>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(make(tx)).map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?
+        let sent = self.commands.send(make(tx)).is_ok();
+        async move {
+            if !sent {
+                return Err(Error::Closed);
+            }
+            rx.await.map_err(|_| Error::Closed)?
+        }
     }
 
     fn tell(&self, command: Command) {
@@ -96,47 +106,27 @@ impl Client {
         self.request(Command::Connect).await.map(|_| ())
     }
 
-    /// Joins `room`, resolving at the server's `joined`. The room is rejoined after every
-    /// reconnect, resuming from the last message seen.
-    pub async fn join(&self, room: &str) -> Result<Room, Error> {
-        self.join_with(room, JoinOptions::default())
-            .await
-            .map(|(room, _)| room)
-    }
-
-    /// Joins `room` resuming from a stored position; also returns the join details
-    /// (head seq, epoch, whether the resume recovered everything, presence).
-    pub async fn join_with(
-        &self,
-        room: &str,
-        options: JoinOptions,
-    ) -> Result<(Room, JoinInfo), Error> {
+    /// A handle on `room` without joining it yet. Register handlers on it, then
+    /// [`Room::join`]: handlers registered before the join also see the messages a resume
+    /// replays.
+    pub fn room(&self, room: &str) -> Room {
         let hub = match self.hubs.lock() {
             Ok(mut hubs) => hubs.entry(room.to_owned()).or_default().clone(),
-            Err(_) => return Err(Error::Closed),
+            Err(_) => Arc::default(),
         };
-        let reply = self
-            .request(|reply| Command::Join {
-                room: room.to_owned(),
-                since: options.since,
-                epoch: options.epoch,
-                reply,
-            })
-            .await?;
-        let info = match reply {
-            Reply::Joined(info) => info,
-            other => {
-                return Err(Error::Protocol(format!(
-                    "unexpected reply to join: {other:?}"
-                )))
-            }
-        };
-        let room = Room {
+        Room {
             name: room.to_owned(),
             client: self.clone(),
             hub,
-        };
-        Ok((room, info))
+        }
+    }
+
+    /// Joins `room`, resolving at the server's `joined`. The room is rejoined after every
+    /// reconnect, resuming from the last message seen.
+    pub async fn join(&self, room: &str) -> Result<Room, Error> {
+        let room = self.room(room);
+        room.join().await?;
+        Ok(room)
     }
 
     /// The current connection state.
@@ -210,64 +200,62 @@ impl Room {
 
     /// Publishes a persisted message with a fresh UUID v7 id. Queued while offline and
     /// re-sent after reconnects until the server acknowledges it; resolves with its seq.
-    pub async fn publish<T: Serialize + ?Sized>(
+    ///
+    /// The message is queued when this is called, not when the future is first polled, so
+    /// publishes keep the order of the calls even when their futures are awaited elsewhere.
+    pub fn publish<T: Serialize + ?Sized>(
         &self,
         event: &str,
         data: &T,
-    ) -> Result<PublishAck, Error> {
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
         self.publish_with(event, data, PublishOptions::default())
-            .await
     }
 
     /// Publishes an ephemeral message: delivered to members present now, not stored, and
     /// failing at once with [`Error::NotConnected`] when offline.
-    pub async fn publish_ephemeral<T: Serialize + ?Sized>(
+    pub fn publish_ephemeral<T: Serialize + ?Sized>(
         &self,
         event: &str,
         data: &T,
-    ) -> Result<PublishAck, Error> {
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
         let options = PublishOptions {
             ephemeral: true,
             ..PublishOptions::default()
         };
-        self.publish_with(event, data, options).await
+        self.publish_with(event, data, options)
     }
 
-    pub async fn publish_with<T: Serialize + ?Sized>(
+    pub fn publish_with<T: Serialize + ?Sized>(
         &self,
         event: &str,
         data: &T,
         options: PublishOptions,
-    ) -> Result<PublishAck, Error> {
-        let data = serde_json::to_value(data).map_err(|e| Error::InvalidPayload(e.to_string()))?;
-        self.publish_value(event, data, options).await
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
+        let encoded = serde_json::to_value(data).map_err(|e| Error::InvalidPayload(e.to_string()));
+        let reply = encoded.map(|data| self.publish_value(event, data, options));
+        async move { reply?.await }
     }
 
     /// Publishes an already built JSON value (bindings pass payloads this way).
-    pub async fn publish_value(
+    pub fn publish_value(
         &self,
         event: &str,
         data: serde_json::Value,
         options: PublishOptions,
-    ) -> Result<PublishAck, Error> {
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
         let req = PublishRequest {
             room: self.name.clone(),
-            id: options
-                .id
-                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            id: options.id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
             event: event.to_owned(),
             data,
             ephemeral: options.ephemeral,
         };
-        match self
-            .client
-            .request(|reply| Command::Publish { req, reply })
-            .await?
-        {
-            Reply::Published(ack) => Ok(ack),
-            other => Err(Error::Protocol(format!(
-                "unexpected reply to publish: {other:?}"
-            ))),
+        let reply = self.client.request(|reply| Command::Publish { req, reply });
+        async move {
+            match reply.await? {
+                Reply::Published(ack) => Ok(ack),
+                other => Err(Error::Protocol(format!("unexpected reply to publish: {other:?}"))),
+            }
         }
     }
 
@@ -338,8 +326,33 @@ impl Room {
         }
     }
 
-    /// Leaves the room; its handlers and streams end.
-    pub async fn leave(self) -> Result<(), Error> {
+    /// Joins the room (see [`Client::room`]); resolves at the server's `joined` with the head
+    /// seq, epoch and presence.
+    pub async fn join(&self) -> Result<JoinInfo, Error> {
+        self.join_with(JoinOptions::default()).await
+    }
+
+    /// Joins resuming after a position the app stored (`since` in `epoch`): the server first
+    /// replays what came after it.
+    pub async fn join_with(&self, options: JoinOptions) -> Result<JoinInfo, Error> {
+        if let Ok(mut hubs) = self.client.hubs.lock() {
+            hubs.entry(self.name.clone()).or_insert_with(|| self.hub.clone());
+        }
+        let room = self.name.clone();
+        let reply = self.client.request(|reply| Command::Join {
+            room,
+            since: options.since,
+            epoch: options.epoch,
+            reply,
+        });
+        match reply.await? {
+            Reply::Joined(info) => Ok(info),
+            other => Err(Error::Protocol(format!("unexpected reply to join: {other:?}"))),
+        }
+    }
+
+    /// Leaves the room; its streams end. Handlers stay on this handle for a later `join`.
+    pub async fn leave(&self) -> Result<(), Error> {
         let room = self.name.clone();
         let result = self
             .client
@@ -348,6 +361,7 @@ impl Room {
         if let Ok(mut hubs) = self.client.hubs.lock() {
             hubs.remove(&self.name);
         }
+        self.hub.end_streams();
         result.map(|_| ())
     }
 }

@@ -218,6 +218,7 @@ impl Driver {
             Event::RoomLost { room, error } => {
                 if let Some(hub) = self.hubs.lock().ok().and_then(|mut h| h.remove(&room)) {
                     hub.dispatch(RoomEvent::Lost(error));
+                    hub.end_streams();
                 }
                 return;
             }

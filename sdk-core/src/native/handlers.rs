@@ -145,6 +145,11 @@ impl RoomHub {
         }
     }
 
+    /// Ends every stream (the room was left or lost).
+    pub(crate) fn end_streams(&self) {
+        lock(&self.streams).clear();
+    }
+
     fn send(&self, event: RoomEvent) {
         lock(&self.streams).retain(|tx| tx.send(event.clone()).is_ok());
     }

@@ -1,0 +1,67 @@
+//! `roomcast chat`: an interactive conversation.
+
+use clap::Args;
+use roomcast_core::RoomEvent;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::{print, CliError, Connection};
+
+#[derive(Args)]
+pub(crate) struct ChatArgs {
+    #[command(flatten)]
+    conn: Connection,
+}
+
+pub(crate) async fn run(args: ChatArgs) -> Result<(), CliError> {
+    let client = args.conn.client()?;
+    print::spawn_state_printer(&client);
+    client.connect().await?;
+    let room = client.room(&args.conn.room);
+    let mut events = room.events();
+    let info = room.join().await?;
+    let others: Vec<String> = info
+        .presence
+        .iter()
+        .map(|m| format!("{} ({})", m.name.as_deref().unwrap_or(&m.user), m.source))
+        .collect();
+    eprintln!("-- joined {} at seq {}; here: {}", info.room, info.seq, others.join(", "));
+
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                RoomEvent::Message(m) => println!("{}", print::message(&m)),
+                RoomEvent::Presence(p) => println!("{}", print::presence(&p)),
+                RoomEvent::Gap(g) => eprintln!("-- missed messages after seq {:?}; now at {}", g.since, g.head),
+                RoomEvent::Lost(e) => eprintln!("-- room lost: {e}"),
+                RoomEvent::Joined(_) | RoomEvent::DecodeError(_) => {}
+            }
+        }
+    });
+
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut sends = Vec::new();
+    loop {
+        let line = tokio::select! {
+            line = lines.next_line() => line?,
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let Some(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let ack = room.publish("chat.message", &json!({ "content": line }));
+        sends.push(tokio::spawn(async move {
+            match ack.await {
+                Ok(ack) => println!("[{}] you: {line}", ack.seq.unwrap_or_default()),
+                Err(e) => eprintln!("-- not sent ({e}): {line}"),
+            }
+        }));
+    }
+    // Stdin ended: deliver what is still queued before leaving.
+    for send in sends {
+        let _ = send.await;
+    }
+    client.close().await?;
+    Ok(())
+}

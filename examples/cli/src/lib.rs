@@ -1,0 +1,114 @@
+//! The `roomcast` command-line client, built on the Roomcast Rust SDK.
+//!
+//! - `roomcast chat`: an interactive conversation; each stdin line is published.
+//! - `roomcast publish`: publishes N numbered messages and exits when all are acknowledged.
+//! - `roomcast listen`: prints messages (optionally as JSON lines) and exits after N.
+//!
+//! All three ride out disconnects and server restarts: the SDK queues, resends and resumes.
+
+mod chat;
+mod listen;
+mod print;
+mod publish;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use roomcast_core::{Client, Error};
+
+#[derive(Parser)]
+#[command(name = "roomcast", version, about = "Roomcast command-line client")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Join a room and chat: stdin lines are published as `chat.message`.
+    Chat(chat::ChatArgs),
+    /// Publish N numbered messages and exit once every one is acknowledged.
+    Publish(publish::PublishArgs),
+    /// Print a room's messages; exit after --count of them.
+    Listen(listen::ListenArgs),
+}
+
+/// Connection options every command takes.
+#[derive(Args, Clone)]
+pub(crate) struct Connection {
+    /// WebSocket URL of the server.
+    #[arg(long, default_value = "ws://127.0.0.1:4000/ws", env = "ROOMCAST_URL")]
+    url: String,
+    /// JWT to connect with (`roomcast-server token ...` prints one).
+    #[arg(long, env = "ROOMCAST_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Room to use.
+    #[arg(long)]
+    room: String,
+    /// Kind of client shown to others.
+    #[arg(long, default_value = "cli")]
+    source: String,
+    /// Name shown to others.
+    #[arg(long)]
+    name: Option<String>,
+    /// Stable client id (default: a random one per run).
+    #[arg(long)]
+    client_id: Option<String>,
+}
+
+impl Connection {
+    pub(crate) fn client(&self) -> Result<Client, Error> {
+        let mut builder = Client::builder(&self.url).token(&self.token).source(&self.source);
+        if let Some(name) = &self.name {
+            builder = builder.name(name);
+        }
+        if let Some(id) = &self.client_id {
+            builder = builder.client_id(id);
+        }
+        builder.build()
+    }
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    #[error(transparent)]
+    Client(#[from] Error),
+    #[error("{failed} of {total} publishes failed")]
+    Publishes { failed: usize, total: usize },
+    #[error("reading stdin: {0}")]
+    Stdin(#[from] std::io::Error),
+}
+
+/// Parses the command line and runs the command; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROOMCAST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("roomcast: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Chat(args) => chat::run(args).await,
+            Command::Publish(args) => publish::run(args).await,
+            Command::Listen(args) => listen::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roomcast: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

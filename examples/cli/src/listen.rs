@@ -1,0 +1,71 @@
+//! `roomcast listen`: print a room's messages.
+
+use clap::Args;
+use roomcast_core::{JoinOptions, RoomEvent};
+
+use crate::{print, CliError, Connection};
+
+#[derive(Args)]
+pub(crate) struct ListenArgs {
+    #[command(flatten)]
+    conn: Connection,
+    /// Exit after this many messages.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Resume after this seq: stored messages after it are printed first.
+    #[arg(long)]
+    since: Option<u64>,
+    /// The epoch `--since` belongs to.
+    #[arg(long, requires = "since")]
+    epoch: Option<String>,
+    /// One JSON object per line (room, seq, id, event, data, from, ts).
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
+    let client = args.conn.client()?;
+    print::spawn_state_printer(&client);
+    client.connect().await?;
+    let room = client.room(&args.conn.room);
+    let mut events = room.events();
+    let options = JoinOptions {
+        since: args.since,
+        epoch: args.epoch,
+    };
+    let info = room.join_with(options).await?;
+    eprintln!("-- joined {} at seq {} (epoch {})", info.room, info.seq, info.epoch);
+
+    let mut seen = 0u64;
+    if args.count == Some(0) {
+        return Ok(client.close().await?);
+    }
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        match event {
+            Some(RoomEvent::Message(m)) => {
+                if args.json {
+                    println!("{}", print::message_json(&m));
+                } else {
+                    println!("{}", print::message(&m));
+                }
+                seen += 1;
+                if args.count.is_some_and(|n| seen >= n) {
+                    break;
+                }
+            }
+            Some(RoomEvent::Presence(p)) if !args.json => println!("{}", print::presence(&p)),
+            Some(RoomEvent::Gap(g)) => {
+                eprintln!("-- missed messages after seq {:?}; now at {}", g.since, g.head);
+            }
+            Some(RoomEvent::Lost(e)) => return Err(e.into()),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    client.close().await?;
+    Ok(())
+}
