@@ -19,7 +19,12 @@ use crate::validate::now_s;
 
 /// Roomcast server: WebSocket rooms with durable, ordered history.
 #[derive(Debug, Parser)]
-#[command(name = "roomcast-server", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "roomcast-server",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<CliCommand>,
@@ -153,6 +158,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -181,7 +187,10 @@ async fn shutdown_signal() {
 
 fn run_server(config: Config) -> ExitCode {
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("roomcast-server: cannot start the runtime: {e}");

@@ -2,6 +2,8 @@
 //!
 //! Each connection has a reader (this task) and a writer task draining a bounded outbound
 //! queue (see [`crate::hub::Outbound`]). The reader
+//! - pauses while its own outbound queue is over half full (at most 1 s at a time), so a
+//!   pipelining client cannot make the reader outrun the writer of its own replies;
 //! - reads at most `publish_rate` frames per second (token bucket, burst 2×): when the bucket
 //!   is empty it stops reading until a token is back, so a fast client is slowed by TCP
 //!   backpressure, loses nothing and keeps its order;
@@ -38,6 +40,10 @@ use crate::validate::{self, now_ms};
 pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
 /// How long a close handshake or a final flush may take.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// How long a closing server waits for the client's close reply.
+const SHUTDOWN_CLOSE_REPLY: Duration = Duration::from_millis(300);
+/// Longest pause of the reader while its own outbound queue is over half full.
+const OWN_BACKLOG_WAIT: Duration = Duration::from_secs(1);
 /// How long shutdown waits for the store to finish this connection's requests.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
 
@@ -62,10 +68,16 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         End::Closing => {
             // The close frame is queued after the last replies: let the writer send it, then
             // wait briefly for the client's close reply.
+            // On shutdown the client's close reply is a nicety not worth holding the exit for.
+            let reply_grace = if *state.shutdown.borrow() {
+                SHUTDOWN_CLOSE_REPLY
+            } else {
+                CLOSE_GRACE
+            };
             if timeout(CLOSE_GRACE, &mut writer).await.is_err() {
                 ctl.kill(STOP_SILENTLY);
             } else {
-                let _ = timeout(CLOSE_GRACE, async {
+                let _ = timeout(reply_grace, async {
                     while let Some(Ok(msg)) = stream.next().await {
                         if matches!(msg, WsMessage::Close(_)) {
                             break;
@@ -153,6 +165,7 @@ async fn write_loop(
             }
             Err(None) => return,
         }
+        ctl.drained();
     }
 }
 
@@ -279,6 +292,7 @@ impl Session {
         let mut idle_deadline = Instant::now() + idle_after;
         let mut shutdown = self.state.shutdown.clone();
         loop {
+            self.out.wait_for_room(OWN_BACKLOG_WAIT).await;
             if let Some(wait) = self.bucket.delay(std::time::Instant::now()) {
                 // Backpressure: stop reading until a token is back.
                 let event = tokio::select! {
@@ -338,7 +352,8 @@ impl Session {
                 Some(Err(e)) => {
                     if is_transport_limit(&e) {
                         tracing::debug!(conn = self.conn, error = %e, "frame over transport limit");
-                        self.out.close(close::TOO_BIG, "frame over the transport limit");
+                        self.out
+                            .close(close::TOO_BIG, "frame over the transport limit");
                         return End::Closing;
                     }
                     tracing::debug!(conn = self.conn, error = %e, "websocket read error");
@@ -363,7 +378,11 @@ impl Session {
                             "expected hello",
                         )
                     } else {
-                        self.error(None, ErrorCode::BadRequest, "binary frames are not supported");
+                        self.error(
+                            None,
+                            ErrorCode::BadRequest,
+                            "binary frames are not supported",
+                        );
                         Flow::Continue
                     }
                 }
@@ -420,7 +439,11 @@ impl Session {
                 if self.auth.is_none() {
                     return self.bad_hello(text, failure);
                 }
-                self.error(failure.ref_id, ErrorCode::BadRequest, failure.error.to_string());
+                self.error(
+                    failure.ref_id,
+                    ErrorCode::BadRequest,
+                    failure.error.to_string(),
+                );
                 return Flow::Continue;
             }
         };
@@ -438,7 +461,11 @@ impl Session {
         }
         match frame {
             ClientFrame::Hello(h) => {
-                self.error(Some(h.ref_id), ErrorCode::BadRequest, "hello was already sent");
+                self.error(
+                    Some(h.ref_id),
+                    ErrorCode::BadRequest,
+                    "hello was already sent",
+                );
             }
             ClientFrame::Join(j) => self.join(j).await,
             ClientFrame::Leave(l) => self.leave(l).await,
@@ -612,10 +639,11 @@ impl Session {
             };
             self.to_store(l.ref_id, cmd).await;
         } else {
-            self.out.send(&ServerFrame::Left(roomcast_core::protocol::Left {
-                ref_id: l.ref_id,
-                room: l.room,
-            }));
+            self.out
+                .send(&ServerFrame::Left(roomcast_core::protocol::Left {
+                    ref_id: l.ref_id,
+                    room: l.room,
+                }));
         }
     }
 
@@ -698,8 +726,7 @@ impl Session {
         let reads = Arc::clone(&self.state.reads);
         let room = h.room.clone();
         let before = h.before;
-        let result =
-            tokio::task::spawn_blocking(move || reads.history(&room, before, limit)).await;
+        let result = tokio::task::spawn_blocking(move || reads.history(&room, before, limit)).await;
         match result {
             Ok(Ok((messages, more))) => {
                 self.out.send(&ServerFrame::History(HistoryPage {

@@ -32,7 +32,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ws", get(ws))
         .route("/health", get(health))
         .route("/stats", get(stats))
-        .route("/rooms/{room}/messages", get(get_messages).post(post_messages))
+        .route(
+            "/rooms/{room}/messages",
+            get(get_messages).post(post_messages),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
@@ -109,7 +112,11 @@ async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiErr
 
 fn internal(e: &dyn std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "internal error");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error",
+    )
 }
 
 /// Checks the Bearer token and that it allows `room`.
@@ -151,9 +158,10 @@ fn parse_query(raw: Option<&str>) -> Result<(Option<u64>, u32), ApiError> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
             "before" if !value.is_empty() => {
-                before = Some(value.parse::<u64>().map_err(|_| {
-                    ApiError::bad_request("before must be a non-negative integer")
-                })?);
+                before =
+                    Some(value.parse::<u64>().map_err(|_| {
+                        ApiError::bad_request("before must be a non-negative integer")
+                    })?);
             }
             "limit" if !value.is_empty() => {
                 let n = value

@@ -33,6 +33,8 @@ pub struct ConnControl {
     /// 0: none; `STOP_SILENTLY`: stop without a close frame; else the close code to send.
     code: AtomicU16,
     notify: Notify,
+    /// Signalled by the writer each time it has sent a queued item.
+    drained: Notify,
 }
 
 /// A `ConnControl` code meaning "stop writing, send no close frame".
@@ -54,6 +56,11 @@ impl ConnControl {
             0 => None,
             c => Some(c),
         }
+    }
+
+    /// Called by the writer after sending an item.
+    pub fn drained(&self) {
+        self.drained.notify_waiters();
     }
 
     /// Waits until [`kill`](Self::kill) is called (returns at once if it was).
@@ -94,12 +101,36 @@ impl Outbound {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if self.ctl.killed().is_none() {
-                    tracing::warn!(conn = self.conn, "slow consumer: outbound queue full, closing");
+                    tracing::warn!(
+                        conn = self.conn,
+                        "slow consumer: outbound queue full, closing"
+                    );
                 }
                 self.ctl.kill(close::RATE_LIMITED);
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Waits (at most `limit`) until the queue is at most half full, so that a connection's
+    /// reader does not outrun its own writer with replies. A client that never reads still
+    /// fills its queue and is cut.
+    pub async fn wait_for_room(&self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.ctl.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.tx.capacity().saturating_mul(2) >= self.tx.max_capacity()
+                || self.ctl.killed().is_some()
+                || self.tx.is_closed()
+            {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
         }
     }
 

@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use axum::extract::ws::Utf8Bytes;
-use roomcast_core::protocol::{Ack, ErrorCode, ErrorFrame, Joined, Left, Member, Message, ServerFrame};
+use roomcast_core::protocol::{
+    Ack, ErrorCode, ErrorFrame, Joined, Left, Member, Message, ServerFrame,
+};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use serde_json::Value;
 use thiserror::Error;
@@ -311,7 +313,8 @@ impl Worker {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(room = %j.room, error = %e, "join failed");
-                j.out.send(&error_frame(j.ref_id, ErrorCode::Internal, "store error"));
+                j.out
+                    .send(&error_frame(j.ref_id, ErrorCode::Internal, "store error"));
                 return;
             }
         };
@@ -596,7 +599,12 @@ fn finish(rows: Vec<(Message, i64, i64)>) -> Result<Vec<Message>, StoreError> {
 }
 
 /// Messages with `after < seq <= upto`, ascending.
-fn read_range(conn: &Connection, room: &str, after: u64, upto: u64) -> Result<Vec<Message>, StoreError> {
+fn read_range(
+    conn: &Connection,
+    room: &str,
+    after: u64,
+    upto: u64,
+) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq"
     ))?;
