@@ -1,0 +1,5 @@
+//! `roomcast`, built inside the end-to-end package so its tests can run it.
+
+fn main() -> std::process::ExitCode {
+    roomcast_cli::main()
+}
