@@ -25,14 +25,22 @@ pub(crate) async fn run(args: ChatArgs) -> Result<(), CliError> {
         .iter()
         .map(|m| format!("{} ({})", m.name.as_deref().unwrap_or(&m.user), m.source))
         .collect();
-    eprintln!("-- joined {} at seq {}; here: {}", info.room, info.seq, others.join(", "));
+    eprintln!(
+        "-- joined {} at seq {}; here: {}",
+        info.room,
+        info.seq,
+        others.join(", ")
+    );
 
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             match event {
                 RoomEvent::Message(m) => println!("{}", print::message(&m)),
                 RoomEvent::Presence(p) => println!("{}", print::presence(&p)),
-                RoomEvent::Gap(g) => eprintln!("-- missed messages after seq {:?}; now at {}", g.since, g.head),
+                RoomEvent::Gap(g) => eprintln!(
+                    "-- missed messages after seq {:?}; now at {}",
+                    g.since, g.head
+                ),
                 RoomEvent::Lost(e) => eprintln!("-- room lost: {e}"),
                 RoomEvent::Joined(_) | RoomEvent::DecodeError(_) => {}
             }

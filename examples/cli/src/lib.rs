@@ -58,7 +58,9 @@ pub(crate) struct Connection {
 
 impl Connection {
     pub(crate) fn client(&self) -> Result<Client, Error> {
-        let mut builder = Client::builder(&self.url).token(&self.token).source(&self.source);
+        let mut builder = Client::builder(&self.url)
+            .token(&self.token)
+            .source(&self.source);
         if let Some(name) = &self.name {
             builder = builder.name(name);
         }
@@ -90,7 +92,10 @@ pub fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("roomcast: cannot start the runtime: {e}");

@@ -34,7 +34,10 @@ pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
         epoch: args.epoch,
     };
     let info = room.join_with(options).await?;
-    eprintln!("-- joined {} at seq {} (epoch {})", info.room, info.seq, info.epoch);
+    eprintln!(
+        "-- joined {} at seq {} (epoch {})",
+        info.room, info.seq, info.epoch
+    );
 
     let mut seen = 0u64;
     if args.count == Some(0) {
@@ -59,7 +62,10 @@ pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
             }
             Some(RoomEvent::Presence(p)) if !args.json => println!("{}", print::presence(&p)),
             Some(RoomEvent::Gap(g)) => {
-                eprintln!("-- missed messages after seq {:?}; now at {}", g.since, g.head);
+                eprintln!(
+                    "-- missed messages after seq {:?}; now at {}",
+                    g.since, g.head
+                );
             }
             Some(RoomEvent::Lost(e)) => return Err(e.into()),
             Some(_) => {}

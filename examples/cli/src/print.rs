@@ -6,8 +6,15 @@ use serde_json::{json, Value};
 /// `[12] alice (ios): Hello` for chat messages, the event and JSON payload otherwise.
 pub(crate) fn message(m: &Message) -> String {
     let seq = m.seq.map_or_else(|| "~".to_owned(), |s| s.to_string());
-    let who = format!("{} ({})", m.from.name.as_deref().unwrap_or(&m.from.user), m.from.source);
-    match (m.event.as_str(), m.data.get("content").and_then(Value::as_str)) {
+    let who = format!(
+        "{} ({})",
+        m.from.name.as_deref().unwrap_or(&m.from.user),
+        m.from.source
+    );
+    match (
+        m.event.as_str(),
+        m.data.get("content").and_then(Value::as_str),
+    ) {
         ("chat.message", Some(content)) => format!("[{seq}] {who}: {content}"),
         _ => format!("[{seq}] {who} {}: {}", m.event, m.data),
     }
@@ -39,7 +46,10 @@ pub(crate) fn presence(p: &Presence) -> String {
 pub(crate) fn state(s: ConnectionState) -> String {
     match s {
         ConnectionState::Reconnecting { attempt, delay } => {
-            format!("-- reconnecting in {:.1}s (attempt {attempt})", delay.as_secs_f64())
+            format!(
+                "-- reconnecting in {:.1}s (attempt {attempt})",
+                delay.as_secs_f64()
+            )
         }
         ConnectionState::Connecting { attempt: 0 } => "-- connecting".to_owned(),
         ConnectionState::Connecting { attempt } => format!("-- connecting (attempt {attempt})"),

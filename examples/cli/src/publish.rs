@@ -42,7 +42,10 @@ pub(crate) async fn run(args: PublishArgs) -> Result<(), CliError> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let pad = "x".repeat(args.size.saturating_sub(40));
-    let interval = args.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r));
+    let interval = args
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(1.0 / r));
     let started = Instant::now();
     let mut in_flight = FuturesUnordered::new();
     let (mut acked, mut failed) = (0u64, 0u64);

@@ -245,7 +245,9 @@ impl Room {
     ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
         let req = PublishRequest {
             room: self.name.clone(),
-            id: options.id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            id: options
+                .id
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
             event: event.to_owned(),
             data,
             ephemeral: options.ephemeral,
@@ -254,7 +256,9 @@ impl Room {
         async move {
             match reply.await? {
                 Reply::Published(ack) => Ok(ack),
-                other => Err(Error::Protocol(format!("unexpected reply to publish: {other:?}"))),
+                other => Err(Error::Protocol(format!(
+                    "unexpected reply to publish: {other:?}"
+                ))),
             }
         }
     }
@@ -336,7 +340,8 @@ impl Room {
     /// replays what came after it.
     pub async fn join_with(&self, options: JoinOptions) -> Result<JoinInfo, Error> {
         if let Ok(mut hubs) = self.client.hubs.lock() {
-            hubs.entry(self.name.clone()).or_insert_with(|| self.hub.clone());
+            hubs.entry(self.name.clone())
+                .or_insert_with(|| self.hub.clone());
         }
         let room = self.name.clone();
         let reply = self.client.request(|reply| Command::Join {
@@ -347,7 +352,9 @@ impl Room {
         });
         match reply.await? {
             Reply::Joined(info) => Ok(info),
-            other => Err(Error::Protocol(format!("unexpected reply to join: {other:?}"))),
+            other => Err(Error::Protocol(format!(
+                "unexpected reply to join: {other:?}"
+            ))),
         }
     }
 
