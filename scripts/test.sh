@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every Roomcast test: formatting, lints, the Rust suites (machine on a virtual clock,
+# server over loopback, end-to-end with the real server process) and the binding suites.
+#
+# Usage: scripts/test.sh
+# Needs only a Rust toolchain for the Rust part; each binding suite below installs or checks
+# what it needs (scripts/setup.sh installs everything at once on Debian).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace
+
+# Binding suites (Swift through uniffi's Python bindings, JS through wasm) are added below.
