@@ -292,7 +292,10 @@ impl Session {
         let mut idle_deadline = Instant::now() + idle_after;
         let mut shutdown = self.state.shutdown.clone();
         loop {
-            self.out.wait_for_room(OWN_BACKLOG_WAIT).await;
+            if self.out.wait_for_room(OWN_BACKLOG_WAIT).await {
+                // We were not reading: that silence is ours, not the client's.
+                idle_deadline = idle_deadline.max(Instant::now() + idle_after);
+            }
             if let Some(wait) = self.bucket.delay(std::time::Instant::now()) {
                 // Backpressure: stop reading until a token is back.
                 let event = tokio::select! {

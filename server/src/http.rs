@@ -206,6 +206,19 @@ async fn post_messages(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let claims = authorize(&state, &headers, &room)?;
+    if let Err(wait) = state.http_rate(&claims.sub) {
+        let secs = wait.as_secs() + 1;
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("at most {} messages per second", state.config.publish_rate),
+        )
+        .into_response();
+        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(response);
+    }
     let max = state.config.max_frame;
     if body.len() > max {
         return Err(ApiError::new(

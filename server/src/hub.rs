@@ -116,8 +116,10 @@ impl Outbound {
     /// Waits (at most `limit`) until the queue is at most half full, so that a connection's
     /// reader does not outrun its own writer with replies. A client that never reads still
     /// fills its queue and is cut.
-    pub async fn wait_for_room(&self, limit: std::time::Duration) {
+    /// Returns whether it had to wait.
+    pub async fn wait_for_room(&self, limit: std::time::Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
+        let mut waited = false;
         loop {
             let notified = self.ctl.drained.notified();
             tokio::pin!(notified);
@@ -126,10 +128,11 @@ impl Outbound {
                 || self.ctl.killed().is_some()
                 || self.tx.is_closed()
             {
-                return;
+                return waited;
             }
+            waited = true;
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return;
+                return waited;
             }
         }
     }

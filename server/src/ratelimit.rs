@@ -45,6 +45,23 @@ impl TokenBucket {
         }
     }
 
+    /// Takes a token if one is available now; otherwise returns how long until one is.
+    pub fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        match self.delay(now) {
+            None => {
+                self.take(now);
+                Ok(())
+            }
+            Some(wait) => Err(wait),
+        }
+    }
+
+    /// Whether the bucket is full again (idle long enough to be forgotten).
+    pub fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= self.capacity
+    }
+
     /// Spends one token (the bucket may go slightly negative; `delay` then waits it back).
     pub fn take(&mut self, now: Instant) {
         if self.rate <= 0.0 {
@@ -70,6 +87,17 @@ mod tests {
         let d = b.delay(t0).unwrap_or_default();
         assert!(d > Duration::from_millis(50) && d <= Duration::from_millis(100));
         assert_eq!(b.delay(t0 + Duration::from_millis(100)), None);
+    }
+
+    #[test]
+    fn try_take_refuses_when_empty() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(1, t0);
+        assert!(b.try_take(t0).is_ok());
+        assert!(b.try_take(t0).is_ok());
+        assert!(b.try_take(t0).is_err());
+        assert!(!b.is_full(t0));
+        assert!(b.is_full(t0 + Duration::from_secs(2)));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! State shared by every request and connection.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -9,6 +10,7 @@ use tokio::sync::watch;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::ratelimit::TokenBucket;
 use crate::store::{ReadPool, StoreHandle};
 
 /// What handlers and connections share.
@@ -24,7 +26,12 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     next_conn: AtomicU64,
     live_sockets: AtomicUsize,
+    /// HTTP POST rate limit, per user (`sub`).
+    http_buckets: Mutex<HashMap<String, TokenBucket>>,
 }
+
+/// Users tracked by the HTTP rate limit before idle ones are forgotten.
+const HTTP_BUCKETS_PRUNE_AT: usize = 10_000;
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,7 +58,23 @@ impl AppState {
             shutdown,
             next_conn: AtomicU64::new(1),
             live_sockets: AtomicUsize::new(0),
+            http_buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Takes one HTTP publish token for `user` (same rate as a connection's frames); `Err`
+    /// says how long until one is available.
+    pub fn http_rate(&self, user: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let rate = self.config.publish_rate;
+        let mut buckets = self.http_buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= HTTP_BUCKETS_PRUNE_AT && !buckets.contains_key(user) {
+            buckets.retain(|_, b| !b.is_full(now));
+        }
+        buckets
+            .entry(user.to_string())
+            .or_insert_with(|| TokenBucket::new(rate, now))
+            .try_take(now)
     }
 
     /// A fresh connection id.

@@ -169,3 +169,30 @@ async fn http_errors_are_json() {
     c.roundtrip(2).await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_is_rate_limited_per_user() {
+    // 1 message/s with a burst of 2.
+    let s = Server::start(|c| c.publish_rate = 1).await;
+    let tok = token("bot", Some(600), None);
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let body = json!({"id":format!("m{i}"),"event":"e","data":i}).to_string();
+        let (status, r) = s
+            .http("POST", "/rooms/r/messages", Some(&tok), Some(&body))
+            .await;
+        if status == 429 {
+            assert_eq!(r["code"], "rate_limited");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, vec![201, 201, 429]);
+    // Another user has its own budget.
+    let other = token("bot2", Some(600), None);
+    let body = json!({"id":"o","event":"e","data":0}).to_string();
+    let (status, _) = s
+        .http("POST", "/rooms/r/messages", Some(&other), Some(&body))
+        .await;
+    assert_eq!(status, 201);
+    s.stop().await;
+}

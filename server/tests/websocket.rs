@@ -790,3 +790,20 @@ async fn dev_mode_accepts_tokens_without_exp() {
     let _ = stop.send(());
     handle.await.expect("task").expect("serve");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_slows_reading_and_loses_nothing() {
+    // 200 frames/s with a burst of 400: 600 pings need about 1 s more.
+    let s = Server::start(|c| c.publish_rate = 200).await;
+    let mut c = s.client("u1").await;
+    let started = std::time::Instant::now();
+    for r in 0..600u64 {
+        c.send(json!({"type":"ping","ref":r})).await;
+    }
+    for r in 0..600u64 {
+        assert_eq!(c.recv().await, json!({"type":"pong","ref":r}));
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(800), "took {took:?}");
+    s.stop().await;
+}
