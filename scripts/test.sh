@@ -3,12 +3,15 @@
 # server over loopback, end-to-end with the real server process) and the binding suites.
 #
 # Usage: scripts/test.sh
-# Needs only a Rust toolchain for the Rust part; each binding suite below installs or checks
-# what it needs (scripts/setup.sh installs everything at once on Debian).
+# On a fresh Debian machine it first installs what the suites need (scripts/setup.sh:
+# apt packages, pinned cargo tools, npm packages); every install step is skipped when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
