@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use roomcast_core::protocol::{DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME};
 
 /// Everything a running server needs to know.
+///
+/// Out-of-range values are clamped when the server starts: intervals to 1 ms ..= 1 day,
+/// `max_frame` to 64 B ..= 1 GiB, `outbound_queue` to 1 ..= 2^20 frames.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Address to listen on (used by the binary; `serve` is handed a bound listener).
@@ -64,10 +67,11 @@ impl Config {
     /// Replaces values that cannot work (zero sizes and intervals) with the smallest that do,
     /// so no setting can make the server panic.
     pub(crate) fn sanitized(mut self) -> Self {
-        self.heartbeat_ms = self.heartbeat_ms.max(1);
-        self.max_frame = self.max_frame.max(64);
-        self.outbound_queue = self.outbound_queue.max(1);
-        self.hello_timeout_ms = self.hello_timeout_ms.max(1);
+        const DAY_MS: u64 = 24 * 3600 * 1000;
+        self.heartbeat_ms = self.heartbeat_ms.clamp(1, DAY_MS);
+        self.hello_timeout_ms = self.hello_timeout_ms.clamp(1, DAY_MS);
+        self.max_frame = self.max_frame.clamp(64, 1 << 30);
+        self.outbound_queue = self.outbound_queue.clamp(1, 1 << 20);
         self
     }
 

@@ -240,10 +240,18 @@ fn is_transport_limit(err: &axum::Error) -> bool {
     text.contains("Space limit exceeded") || text.contains("too long")
 }
 
+/// `now + d`, saturating at about 30 years rather than overflowing.
+fn after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 fn deadline_for(claims: &Claims) -> Option<Instant> {
     claims
         .exp_ms()
-        .map(|exp| Instant::now() + Duration::from_millis(exp.saturating_sub(now_ms())))
+        .map(|exp| after(Duration::from_millis(exp.saturating_sub(now_ms()))))
 }
 
 impl Session {
@@ -288,13 +296,13 @@ impl Session {
     ) -> End {
         let config = &self.state.config;
         let idle_after = Duration::from_millis(config.heartbeat_ms.saturating_mul(2));
-        let hello_deadline = Instant::now() + Duration::from_millis(config.hello_timeout_ms);
-        let mut idle_deadline = Instant::now() + idle_after;
+        let hello_deadline = after(Duration::from_millis(config.hello_timeout_ms));
+        let mut idle_deadline = after(idle_after);
         let mut shutdown = self.state.shutdown.clone();
         loop {
             if self.out.wait_for_room(OWN_BACKLOG_WAIT).await {
                 // We were not reading: that silence is ours, not the client's.
-                idle_deadline = idle_deadline.max(Instant::now() + idle_after);
+                idle_deadline = idle_deadline.max(after(idle_after));
             }
             if let Some(wait) = self.bucket.delay(std::time::Instant::now()) {
                 // Backpressure: stop reading until a token is back.
@@ -309,7 +317,7 @@ impl Session {
                     Some(_) => return End::WriterDone,
                     None => {}
                 }
-                idle_deadline = idle_deadline.max(Instant::now() + idle_after);
+                idle_deadline = idle_deadline.max(after(idle_after));
                 continue;
             }
             let authed = self.auth.is_some();
@@ -364,7 +372,7 @@ impl Session {
                 }
                 Some(Ok(msg)) => msg,
             };
-            idle_deadline = Instant::now() + idle_after;
+            idle_deadline = after(idle_after);
             let flow = match msg {
                 WsMessage::Text(text) => {
                     self.bucket.take(std::time::Instant::now());
@@ -407,8 +415,9 @@ impl Session {
     }
 
     async fn cleanup(&mut self) {
-        if self.auth.is_some() {
+        if let Some(auth) = &self.auth {
             self.state.hub.remove_session(self.conn);
+            tracing::info!(conn = self.conn, user = %auth.member.user, client = %auth.member.client, "session ended");
         }
         if !self.rooms.is_empty() {
             let _ = timeout(

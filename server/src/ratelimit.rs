@@ -41,7 +41,8 @@ impl TokenBucket {
         if self.tokens >= 1.0 {
             None
         } else {
-            Some(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+            let wait = (1.0 - self.tokens) / self.rate;
+            Some(Duration::try_from_secs_f64(wait).unwrap_or(Duration::from_secs(1)))
         }
     }
 
