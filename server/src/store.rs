@@ -700,7 +700,7 @@ impl ReadPool {
             let mut stats = StoreStats::default();
             for (room, head) in rows {
                 let n = to_u64(head)?;
-                stats.messages_stored += n;
+                stats.messages_stored = stats.messages_stored.saturating_add(n);
                 stats.messages_per_room.push((room, n));
             }
             Ok(stats)

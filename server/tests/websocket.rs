@@ -83,6 +83,22 @@ async fn wrong_protocol_is_refused_with_4000() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_client_fields_are_a_protocol_violation() {
+    let s = Server::start(|_| {}).await;
+    let mut c = Client::connect(s.addr).await;
+    let mut h = hello(&s.token("u1"));
+    h["client"]["source"] = json!("s".repeat(200));
+    c.send(h).await;
+    let e = c.expect("error").await;
+    assert_eq!(
+        (e["ref"].clone(), e["code"].clone()),
+        (json!(1), json!("bad_request"))
+    );
+    assert_eq!(c.closed().await, Some(4000));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_frame_must_be_hello() {
     let s = Server::start(|_| {}).await;
     let mut c = Client::connect(s.addr).await;
