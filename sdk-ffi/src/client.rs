@@ -1,0 +1,128 @@
+//! [`Client`]: the exported handle over `roomcast_core::Client`.
+
+use std::sync::Arc;
+
+use crate::error::RoomcastError;
+use crate::listeners::{guarded, ProviderAdapter, RoomListener, StateListener, TokenProvider};
+use crate::room::Room;
+use crate::runtime::{run, runtime};
+use crate::subscription::Subscription;
+use crate::types::{ClientConfig, ConnectionState};
+
+/// A Roomcast connection. Reconnects, resumes rooms and re-sends queued publishes on its own;
+/// it closes at [`close`](Self::close) or once this object and every [`Room`] are released.
+#[derive(uniffi::Object)]
+pub struct Client {
+    inner: roomcast_core::Client,
+}
+
+#[uniffi::export]
+impl Client {
+    /// Validates `config` and starts the client's driver; nothing connects until `connect`.
+    #[uniffi::constructor(default(token_provider = None))]
+    pub fn new(
+        config: ClientConfig,
+        token_provider: Option<Arc<dyn TokenProvider>>,
+    ) -> Result<Arc<Self>, RoomcastError> {
+        // The core spawns its driver on the current runtime: make ours current.
+        let _context = runtime()?.enter();
+        let mut builder = roomcast_core::Client::builder(config.url.as_str())
+            .client_id(config.client_id.as_str())
+            .source(config.source.as_str())
+            .backoff(config.backoff())
+            .queue_capacity(usize::try_from(config.queue_capacity).unwrap_or(usize::MAX));
+        if let Some(token) = config.token {
+            builder = builder.token(token);
+        }
+        if let Some(name) = config.name {
+            builder = builder.name(name);
+        }
+        if let Some(provider) = token_provider {
+            builder = builder.token_provider(ProviderAdapter(provider));
+        }
+        Ok(Arc::new(Self {
+            inner: builder.build()?,
+        }))
+    }
+
+    /// Connects, returning at the first successful handshake. While the server is
+    /// unreachable it keeps retrying; it fails only when the token is refused for good
+    /// (`Unauthorized`) or the client is closed.
+    pub async fn connect(&self) -> Result<(), RoomcastError> {
+        let client = self.inner.clone();
+        run(async move { client.connect().await }).await
+    }
+
+    /// Joins `room`, returning at the server's `joined`. `listener` is registered before the
+    /// join, so it also sees what a resume replays; it stays registered until the room is
+    /// left or the returned [`Room`] is released. The room is rejoined after every reconnect.
+    pub async fn join(
+        &self,
+        room: String,
+        listener: Arc<dyn RoomListener>,
+    ) -> Result<Arc<Room>, RoomcastError> {
+        let room = Room::attach(self.inner.room(&room), listener);
+        let joining = room.core().clone();
+        run(async move { joining.join().await }).await?;
+        Ok(Arc::new(room))
+    }
+
+    /// The current connection state.
+    pub fn state(&self) -> ConnectionState {
+        self.inner.state().into()
+    }
+
+    /// Calls `listener` with the current state at once, then with each change. States that
+    /// change faster than the listener runs are coalesced to the latest, like a UI needs.
+    pub fn add_state_listener(
+        &self,
+        listener: Arc<dyn StateListener>,
+    ) -> Result<Arc<Subscription>, RoomcastError> {
+        let mut states = self.inner.state_changes();
+        let task = runtime()?.spawn(async move {
+            loop {
+                let state = ConnectionState::from(*states.borrow_and_update());
+                guarded("on_state", || listener.on_state(state));
+                if states.changed().await.is_err() {
+                    return; // The client is gone.
+                }
+            }
+        });
+        Ok(Arc::new(Subscription::task(task.abort_handle())))
+    }
+
+    /// Persisted publishes not yet acknowledged by the server (the "N queued" badge).
+    pub async fn queued(&self) -> u64 {
+        let client = self.inner.clone();
+        run(async move { Ok(client.queued().await) })
+            .await
+            .map_or(0, |n| u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    /// Replaces the token (sent at once when connected); after `Unauthorized`, follow with
+    /// `reconnect_now`.
+    pub fn set_token(&self, token: String) {
+        self.inner.set_token(token);
+    }
+
+    /// Skips the reconnect wait, e.g. when the OS reports the network back.
+    pub fn reconnect_now(&self) {
+        self.inner.reconnect_now();
+    }
+
+    /// Disconnects until `resume` (app backgrounded), keeping rooms and queued publishes.
+    pub fn pause(&self) {
+        self.inner.pause();
+    }
+
+    /// Reconnects after `pause`; rooms resume where they were.
+    pub fn resume(&self) {
+        self.inner.resume();
+    }
+
+    /// Closes for good; queued publishes fail with `Closed`.
+    pub async fn close(&self) -> Result<(), RoomcastError> {
+        let client = self.inner.clone();
+        run(async move { client.close().await }).await
+    }
+}

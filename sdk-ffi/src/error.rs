@@ -1,0 +1,274 @@
+//! The public error: one enum with cases an app can act on.
+//!
+//! `roomcast_core::Error` is the internal error; it may grow or reshape with the machine.
+//! This enum is the stable contract of the Swift API, and [`From`] below is the single place
+//! where one maps to the other (the application-services split).
+
+use roomcast_core::protocol::ErrorCode;
+
+/// Why a Roomcast call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum RoomcastError {
+    /// The configuration cannot work (bad URL, no token and no provider, zero queue).
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig { reason: String },
+    /// Room names are 1 to 128 characters of `A-Z a-z 0-9 . _ : -`.
+    #[error("invalid room name: {reason}")]
+    InvalidRoom { reason: String },
+    /// `data_json` is not JSON.
+    #[error("invalid payload: {reason}")]
+    InvalidPayload { reason: String },
+    /// The server refused the token and no fresh one could be had.
+    #[error("unauthorized: {reason}")]
+    Unauthorized { reason: String },
+    /// The token does not allow this room.
+    #[error("forbidden: {reason}")]
+    Forbidden { reason: String },
+    /// Publish to a room that is not joined (or was left meanwhile).
+    #[error("room {room:?} is not joined")]
+    NotJoined { room: String },
+    /// The publish frame is over the server's limit.
+    #[error("message of {size} bytes is over the limit of {max} bytes")]
+    TooLarge { size: u64, max: u64 },
+    /// The server's limit of rooms per connection.
+    #[error("too many rooms: {reason}")]
+    TooManyRooms { reason: String },
+    /// The server is throttling this client.
+    #[error("rate limited: {reason}")]
+    RateLimited { reason: String },
+    /// The offline queue holds `capacity` unacknowledged publishes already.
+    #[error("the offline queue is full ({capacity} publishes waiting)")]
+    QueueFull { capacity: u64 },
+    /// Ephemeral publishes and history need a live connection.
+    #[error("not connected")]
+    NotConnected,
+    /// The connection dropped before the reply came.
+    #[error("the connection was lost before the reply arrived")]
+    ConnectionLost,
+    /// No reply within the request timeout.
+    #[error("no reply within the request timeout")]
+    Timeout,
+    /// The client was closed.
+    #[error("the client is closed")]
+    Closed,
+    /// Reconnecting stopped after the configured maximum of attempts.
+    #[error("gave up reconnecting after {attempts} attempts")]
+    GaveUp { attempts: u32 },
+    /// The app's token provider failed (also what a provider throws).
+    #[error("token provider failed: {reason}")]
+    TokenProvider { reason: String },
+    /// Any other server error; `code` is the wire code (`bad_request`, `internal`, ...).
+    #[error("server error {code}: {reason}")]
+    Server { code: String, reason: String },
+    /// The server said something this client does not understand.
+    #[error("protocol error: {reason}")]
+    Protocol { reason: String },
+    /// A failure inside the SDK itself (runtime start-up, a crashed task).
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
+}
+
+impl From<roomcast_core::Error> for RoomcastError {
+    fn from(e: roomcast_core::Error) -> Self {
+        use roomcast_core::Error as E;
+        match e {
+            E::InvalidConfig(reason) => Self::InvalidConfig { reason },
+            E::InvalidRoom(e) => Self::InvalidRoom {
+                reason: e.to_string(),
+            },
+            E::InvalidPayload(reason) => Self::InvalidPayload { reason },
+            E::Unauthorized(reason) => Self::Unauthorized { reason },
+            E::Forbidden(reason) => Self::Forbidden { reason },
+            E::NotJoined(room) => Self::NotJoined { room },
+            E::TooLarge { size, max } => Self::TooLarge {
+                size: size as u64,
+                max: max as u64,
+            },
+            E::TooManyRooms(reason) => Self::TooManyRooms { reason },
+            E::QueueFull { capacity } => Self::QueueFull {
+                capacity: capacity as u64,
+            },
+            E::NotConnected => Self::NotConnected,
+            E::ConnectionLost => Self::ConnectionLost,
+            E::Timeout => Self::Timeout,
+            E::Closed => Self::Closed,
+            E::GaveUp { attempts } => Self::GaveUp { attempts },
+            E::TokenProvider(reason) => Self::TokenProvider { reason },
+            E::Server {
+                code: ErrorCode::RateLimited,
+                message,
+            } => Self::RateLimited { reason: message },
+            E::Server {
+                code: ErrorCode::TooLarge,
+                ..
+            } => Self::TooLarge { size: 0, max: 0 },
+            E::Server { code, message } => Self::Server {
+                code: code.as_str().to_owned(),
+                reason: message,
+            },
+            E::Protocol(reason) => Self::Protocol { reason },
+        }
+    }
+}
+
+/// A foreign `TokenProvider` that throws something other than a `RoomcastError` lands here,
+/// so a Swift `URLError` becomes a passing token provider failure rather than a crash.
+impl From<uniffi::UnexpectedUniFFICallbackError> for RoomcastError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::TokenProvider { reason: e.reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use roomcast_core::protocol::{ErrorCode, RoomNameError};
+    use roomcast_core::Error as E;
+
+    use super::RoomcastError as P;
+
+    fn map(e: E) -> P {
+        P::from(e)
+    }
+
+    #[test]
+    fn request_errors_keep_their_details() {
+        assert_eq!(
+            map(E::Forbidden("room conv-9".into())),
+            P::Forbidden {
+                reason: "room conv-9".into()
+            }
+        );
+        assert_eq!(
+            map(E::Unauthorized("expired".into())),
+            P::Unauthorized {
+                reason: "expired".into()
+            }
+        );
+        assert_eq!(
+            map(E::NotJoined("r".into())),
+            P::NotJoined { room: "r".into() }
+        );
+        assert_eq!(
+            map(E::TooLarge {
+                size: 70_000,
+                max: 65_536
+            }),
+            P::TooLarge {
+                size: 70_000,
+                max: 65_536
+            }
+        );
+        assert_eq!(
+            map(E::QueueFull { capacity: 3 }),
+            P::QueueFull { capacity: 3 }
+        );
+        assert_eq!(map(E::GaveUp { attempts: 5 }), P::GaveUp { attempts: 5 });
+        assert_eq!(
+            map(E::TooManyRooms("50".into())),
+            P::TooManyRooms {
+                reason: "50".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unit_cases_map_one_to_one() {
+        assert_eq!(map(E::NotConnected), P::NotConnected);
+        assert_eq!(map(E::ConnectionLost), P::ConnectionLost);
+        assert_eq!(map(E::Timeout), P::Timeout);
+        assert_eq!(map(E::Closed), P::Closed);
+    }
+
+    #[test]
+    fn input_errors_carry_a_readable_reason() {
+        assert_eq!(
+            map(E::InvalidRoom(RoomNameError::BadChar(' '))),
+            P::InvalidRoom {
+                reason: RoomNameError::BadChar(' ').to_string()
+            }
+        );
+        assert_eq!(
+            map(E::InvalidConfig("no token".into())),
+            P::InvalidConfig {
+                reason: "no token".into()
+            }
+        );
+        assert_eq!(
+            map(E::InvalidPayload("eof".into())),
+            P::InvalidPayload {
+                reason: "eof".into()
+            }
+        );
+        assert_eq!(
+            map(E::TokenProvider("offline".into())),
+            P::TokenProvider {
+                reason: "offline".into()
+            }
+        );
+        assert_eq!(
+            map(E::Protocol("bad frame".into())),
+            P::Protocol {
+                reason: "bad frame".into()
+            }
+        );
+    }
+
+    #[test]
+    fn server_codes_get_their_own_case_where_the_app_can_act() {
+        assert_eq!(
+            map(E::Server {
+                code: ErrorCode::RateLimited,
+                message: "slow down".into()
+            }),
+            P::RateLimited {
+                reason: "slow down".into()
+            }
+        );
+        assert_eq!(
+            map(E::Server {
+                code: ErrorCode::TooLarge,
+                message: "big".into()
+            }),
+            P::TooLarge { size: 0, max: 0 }
+        );
+        assert_eq!(
+            map(E::Server {
+                code: ErrorCode::BadRequest,
+                message: "nope".into()
+            }),
+            P::Server {
+                code: "bad_request".into(),
+                reason: "nope".into()
+            }
+        );
+        assert_eq!(
+            map(E::Server {
+                code: ErrorCode::Unknown,
+                message: "new".into()
+            }),
+            P::Server {
+                code: "unknown".into(),
+                reason: "new".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unexpected_foreign_errors_become_token_provider_failures() {
+        let e = uniffi::UnexpectedUniFFICallbackError::new("URLError(-1009)");
+        assert_eq!(
+            P::from(e),
+            P::TokenProvider {
+                reason: "URLError(-1009)".into()
+            }
+        );
+    }
+
+    #[test]
+    fn display_is_human_readable() {
+        assert_eq!(
+            P::QueueFull { capacity: 2 }.to_string(),
+            "the offline queue is full (2 publishes waiting)"
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! Roomcast's uniffi surface (namespace `roomcast`): the Swift SDK's foundation, also
+//! exercised from Python by the FFI test suite.
+//!
+//! Thin by design: every object wraps a `roomcast_core` handle and every method forwards to
+//! it. Connection logic, the offline queue, resume and backoff all live in the core's
+//! sans-IO machine, so Swift behaves exactly like the Rust and JS clients.
+//!
+//! - [`Client`] and [`Room`]: objects over `roomcast_core::Client` and `roomcast_core::Room`.
+//! - [`RoomListener`], [`StateListener`], [`TokenProvider`]: traits the app implements.
+//! - [`RoomcastError`]: the one public error, mapped from the core's internal errors.
+//! - [`Subscription`]: a handle that stops a listener when dropped.
+
+uniffi::setup_scaffolding!("roomcast");
+
+mod client;
+mod error;
+mod listeners;
+mod room;
+mod runtime;
+mod subscription;
+mod types;
+
+pub use client::Client;
+pub use error::RoomcastError;
+pub use listeners::{RoomListener, StateListener, TokenProvider};
+pub use room::Room;
+pub use subscription::Subscription;
+pub use types::{
+    ClientConfig, ConnectionState, Gap, HistoryPage, JoinInfo, Member, Message, PresenceEvent,
+    PresenceKind, PublishAck,
+};

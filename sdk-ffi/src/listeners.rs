@@ -1,0 +1,88 @@
+//! Traits the app implements, and the adapters that plug them into the core.
+//!
+//! Listener methods are called on the SDK's background threads, one event at a time and in
+//! order; keep them quick (Swift: hop to the main actor). A listener must not hold a strong
+//! reference to the [`Room`](crate::Room) or [`Client`](crate::Client) it listens to: Rust
+//! keeps the listener alive while it is registered, so that would be a retain cycle.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use roomcast_core::RoomEvent;
+
+use crate::error::RoomcastError;
+use crate::types::{ConnectionState, Gap, JoinInfo, Message, PresenceEvent};
+
+/// Supplies tokens on demand: before the first connection when the config has none, before
+/// the current one expires, and after the server rejects one (close 4001).
+///
+/// Return `None` when the user is signed out: the client stops in `Unauthorized`. Throwing
+/// is a passing failure, retried with backoff.
+#[uniffi::export(foreign)]
+#[async_trait::async_trait]
+pub trait TokenProvider: Send + Sync {
+    async fn fetch_token(&self) -> Result<Option<String>, RoomcastError>;
+}
+
+/// Everything that happens in a joined room.
+#[uniffi::export(foreign)]
+pub trait RoomListener: Send + Sync {
+    /// A message from another connection (the publisher's own connection gets the ack
+    /// instead). Persisted messages arrive exactly once, in `seq` order, across reconnects.
+    fn on_message(&self, message: Message);
+    fn on_presence(&self, presence: PresenceEvent);
+    /// The room was joined: first, and again after every reconnect.
+    fn on_joined(&self, info: JoinInfo);
+    /// Resume could not replay every missed message.
+    fn on_gap(&self, gap: Gap);
+    /// The room is no longer joined: the server refused the automatic rejoin (for example
+    /// the refreshed token no longer allows it).
+    fn on_error(&self, error: RoomcastError);
+}
+
+/// Connection state changes.
+#[uniffi::export(foreign)]
+pub trait StateListener: Send + Sync {
+    fn on_state(&self, state: ConnectionState);
+}
+
+/// Runs a foreign callback, containing a failure to that one call. A foreign method without
+/// a `throws` that fails anyway makes uniffi panic; unguarded, that panic would end the
+/// client's driver task, and with it the connection.
+pub(crate) fn guarded(what: &str, call: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(call)).is_err() {
+        tracing::warn!("roomcast: a foreign {what} callback failed; the event was dropped");
+    }
+}
+
+/// Hands a core room event to the foreign listener.
+pub(crate) fn deliver(listener: &dyn RoomListener, event: &RoomEvent) {
+    match event {
+        RoomEvent::Message(m) => guarded("on_message", || listener.on_message(m.clone().into())),
+        RoomEvent::Presence(p) => {
+            guarded("on_presence", || listener.on_presence(p.clone().into()));
+        }
+        RoomEvent::Joined(j) => guarded("on_joined", || listener.on_joined(j.clone().into())),
+        RoomEvent::Gap(g) => guarded("on_gap", || listener.on_gap(g.clone().into())),
+        RoomEvent::Lost(e) => guarded("on_error", || listener.on_error(e.clone().into())),
+        // Only typed Rust handlers produce decode errors; this listener takes raw JSON.
+        RoomEvent::DecodeError(_) => {}
+    }
+}
+
+/// The foreign provider seen through the core's `TokenProvider` trait.
+pub(crate) struct ProviderAdapter(pub(crate) Arc<dyn TokenProvider>);
+
+impl roomcast_core::TokenProvider for ProviderAdapter {
+    fn fetch_token(&self) -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send>> {
+        let provider = self.0.clone();
+        Box::pin(async move {
+            provider.fetch_token().await.map_err(|e| match e {
+                RoomcastError::TokenProvider { reason } => reason,
+                other => other.to_string(),
+            })
+        })
+    }
+}
