@@ -40,6 +40,8 @@ use crate::validate::{self, now_ms};
 pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
 /// How long a close handshake or a final flush may take.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Most frames the writer sends before one flush.
+const WRITE_BATCH: usize = 64;
 /// How long a closing server waits for the client's close reply.
 const SHUTDOWN_CLOSE_REPLY: Duration = Duration::from_millis(300);
 /// Longest pause of the reader while its own outbound queue is over half full.
@@ -139,7 +141,7 @@ async fn write_loop(
             WriterEvent::Item(None) => return,
             WriterEvent::Item(Some(item)) => item,
         };
-        let frames = match item {
+        let mut frames = match item {
             Outgoing::Close(code, reason) => {
                 close_now(&mut sink, code, reason).await;
                 return;
@@ -147,6 +149,20 @@ async fn write_loop(
             Outgoing::Frame(text) => vec![text],
             Outgoing::Frames(frames) => frames,
         };
+        // Take whatever else is queued right now too, and flush it all at once: one write
+        // for many frames when a busy room fans out.
+        let mut then_close = None;
+        while frames.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(Outgoing::Frame(text)) => frames.push(text),
+                Ok(Outgoing::Frames(more)) => frames.extend(more),
+                Ok(Outgoing::Close(code, reason)) => {
+                    then_close = Some((code, reason));
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
         let sent = tokio::select! {
             biased;
             code = ctl.wait_killed() => Err(Some(code)),
@@ -166,6 +182,10 @@ async fn write_loop(
             Err(None) => return,
         }
         ctl.drained();
+        if let Some((code, reason)) = then_close {
+            close_now(&mut sink, code, reason).await;
+            return;
+        }
     }
 }
 
