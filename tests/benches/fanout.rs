@@ -17,7 +17,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const SECRET: &str = "bench-secret";
 /// Publishes in flight before the publisher waits for acks.
@@ -25,11 +26,25 @@ const WINDOW: usize = 256;
 const LIMIT: Duration = Duration::from_secs(120);
 
 async fn connect(url: &str, user: &str, room: &str) -> Socket {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
-    let token = mint(SECRET, &Claims { sub: user.into(), exp: Some(4_000_000_000), rooms: None }).expect("token");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let token = mint(
+        SECRET,
+        &Claims {
+            sub: user.into(),
+            exp: Some(4_000_000_000),
+            rooms: None,
+        },
+    )
+    .expect("token");
     let hello = json!({"type":"hello","ref":1,"protocol":1,"token":token,"client":{"id":user,"source":"bench"}});
     ws.send(Ws::text(hello.to_string())).await.expect("hello");
-    ws.send(Ws::text(json!({"type":"join","ref":2,"room":room}).to_string())).await.expect("join");
+    ws.send(Ws::text(
+        json!({"type":"join","ref":2,"room":room}).to_string(),
+    ))
+    .await
+    .expect("join");
     loop {
         match ws.next().await {
             Some(Ok(Ws::Text(t))) if t.contains("\"joined\"") => return ws,
@@ -51,27 +66,42 @@ async fn receive(mut ws: Socket, n: usize) {
     }
 }
 
-async fn run(url: &str, room: &str, subscribers: usize, messages: usize, ephemeral: bool) -> Duration {
+async fn run(
+    url: &str,
+    room: &str,
+    subscribers: usize,
+    messages: usize,
+    ephemeral: bool,
+) -> Duration {
     let mut subs = Vec::new();
     for i in 0..subscribers {
         subs.push(connect(url, &format!("sub{i}"), room).await);
     }
     let mut publisher = connect(url, "pub", room).await;
-    let receivers: Vec<_> = subs.into_iter().map(|ws| tokio::spawn(receive(ws, messages))).collect();
-    let payload = json!({"content": "a typical chat line of about sixty bytes of text, give or take"});
+    let receivers: Vec<_> = subs
+        .into_iter()
+        .map(|ws| tokio::spawn(receive(ws, messages)))
+        .collect();
+    let payload =
+        json!({"content": "a typical chat line of about sixty bytes of text, give or take"});
     let start = Instant::now();
     let (mut sent, mut acked) = (0usize, 0usize);
     while acked < messages {
         while sent < messages && sent - acked < WINDOW {
             let frame = json!({"type":"publish","ref":sent + 10,"room":room,"id":format!("{room}-{sent}"),
                 "event":"chat.message","data":payload,"ephemeral":ephemeral});
-            publisher.feed(Ws::text(frame.to_string())).await.expect("publish");
+            publisher
+                .feed(Ws::text(frame.to_string()))
+                .await
+                .expect("publish");
             sent += 1;
         }
         publisher.flush().await.expect("flush");
         match publisher.next().await {
             Some(Ok(Ws::Text(t))) if t.contains("\"type\":\"ack\"") => acked += 1,
-            Some(Ok(Ws::Text(t))) if t.contains("\"type\":\"error\"") => panic!("publish refused: {t}"),
+            Some(Ok(Ws::Text(t))) if t.contains("\"type\":\"error\"") => {
+                panic!("publish refused: {t}")
+            }
             Some(Ok(_)) => {}
             other => panic!("publisher lost: {other:?}"),
         }
@@ -83,7 +113,10 @@ async fn run(url: &str, room: &str, subscribers: usize, messages: usize, ephemer
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::new(dir.path()).with_secret(SECRET);

@@ -33,6 +33,7 @@ pub struct ClientBuilder {
     config: Config,
     provider: Option<Arc<dyn TokenProvider>>,
     seed: Option<u64>,
+    roots: Vec<Vec<u8>>,
 }
 
 impl ClientBuilder {
@@ -42,6 +43,7 @@ impl ClientBuilder {
             config: Config::new(url, id, "rust"),
             provider: None,
             seed: None,
+            roots: Vec::new(),
         }
     }
 
@@ -98,6 +100,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts this root certificate (DER) for `wss://` besides the public web roots: a
+    /// private CA, or a development server's self-signed certificate.
+    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.roots.push(der.into());
+        self
+    }
+
     /// Fixes the reconnect jitter's seed (tests); random by default.
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -125,9 +134,16 @@ impl ClientBuilder {
         }
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::InvalidConfig("build() must run inside a tokio runtime".into()))?;
+        let tls = super::tls::client_config(&self.roots)?;
         let seed = self
             .seed
             .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
-        Ok(Client::start(&runtime, self.config, self.provider, seed))
+        Ok(Client::start(
+            &runtime,
+            self.config,
+            self.provider,
+            seed,
+            tls,
+        ))
     }
 }

@@ -56,6 +56,7 @@ impl Client {
         config: Config,
         provider: Option<Arc<dyn TokenProvider>>,
         seed: u64,
+        tls: Arc<rustls::ClientConfig>,
     ) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(ConnectionState::Idle);
@@ -64,6 +65,7 @@ impl Client {
         let driver = Driver {
             machine: Machine::new(config, seed),
             runtime: runtime.clone(),
+            tls,
             commands: rx,
             provider,
             hubs: hubs.clone(),

@@ -51,6 +51,7 @@ pub(crate) enum Command {
 pub(crate) struct Driver {
     pub(crate) machine: Machine,
     pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) provider: Option<Arc<dyn TokenProvider>>,
     pub(crate) hubs: Hubs,
@@ -164,6 +165,7 @@ impl Driver {
                         &self.runtime,
                         conn,
                         url,
+                        self.tls.clone(),
                         run.socket_tx.clone(),
                     ));
                 }

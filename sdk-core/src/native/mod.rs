@@ -24,6 +24,7 @@ mod client;
 mod driver;
 mod handlers;
 mod socket;
+mod tls;
 
 pub use builder::{ClientBuilder, TokenProvider};
 pub use client::{Client, JoinOptions, PublishOptions, Room};

@@ -1,11 +1,14 @@
 //! One WebSocket connection: a task that opens it, forwards incoming text frames to the
 //! driver and writes what the driver sends.
 
+use std::sync::Arc;
+
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::Connector;
 
 use crate::machine::ConnId;
 
@@ -34,10 +37,11 @@ impl Socket {
         runtime: &tokio::runtime::Handle,
         conn: ConnId,
         url: String,
+        tls: Arc<rustls::ClientConfig>,
         events: mpsc::UnboundedSender<SocketEvent>,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        runtime.spawn(run(conn, url, rx, events));
+        runtime.spawn(run(conn, url, tls, rx, events));
         Self { conn, tx }
     }
 
@@ -53,11 +57,17 @@ impl Socket {
 async fn run(
     conn: ConnId,
     url: String,
+    tls: Arc<rustls::ClientConfig>,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     events: mpsc::UnboundedSender<SocketEvent>,
 ) {
     let ws = tokio::select! {
-        result = tokio_tungstenite::connect_async(url.as_str()) => match result {
+        result = tokio_tungstenite::connect_async_tls_with_config(
+            url.as_str(),
+            None,
+            true,
+            Some(Connector::Rustls(tls)),
+        ) => match result {
             Ok((ws, _)) => ws,
             Err(e) => {
                 tracing::debug!(?conn, error = %e, "connect failed");
