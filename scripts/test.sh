@@ -13,6 +13,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "setup"
 bash scripts/setup.sh
 
+step "docs/protocol.md in step with the shared contract"
+bash scripts/check-protocol-doc.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
