@@ -29,3 +29,6 @@ pub use types::{
     ClientConfig, ConnectionState, Gap, HistoryPage, JoinInfo, Member, Message, PresenceEvent,
     PresenceKind, PublishAck,
 };
+
+#[cfg(test)]
+mod tests;
