@@ -1,0 +1,39 @@
+// Compile-time checks of the public types (tsc --noEmit -p tsconfig.test.json): typed
+// handlers, publish<T>, error narrowing. Never run.
+import { Client, guard, isRoomcastError, type MessageMeta, type Unsubscribe } from "../src/api.js";
+
+interface ChatMessage {
+  role: "user" | "assistant";
+  content: string;
+}
+const isChat = (d: unknown): d is ChatMessage =>
+  typeof d === "object" && d !== null && typeof (d as ChatMessage).content === "string";
+
+export async function typing(): Promise<void> {
+  const client = new Client({ url: "ws://localhost:8080/ws", token: "t", source: "web" });
+  const room = await client.join("conv-1");
+
+  const off: Unsubscribe = room.on<ChatMessage>("chat.message", (msg, meta: MessageMeta) => {
+    const text: string = msg.content;
+    const seq: number | undefined = meta.seq;
+    void text;
+    void seq;
+  }, { decode: guard(isChat, "chat message") });
+  off();
+
+  await room.publish<ChatMessage>("chat.message", { role: "user", content: "hi" });
+  // @ts-expect-error: the payload must match the type argument
+  await room.publish<ChatMessage>("chat.message", { role: "robot", content: 1 });
+  // @ts-expect-error: a decoder must produce the handler's type
+  room.on<ChatMessage>("chat.message", () => {}, { decode: (d: unknown) => String(d) });
+
+  client.onState((s) => {
+    if (s.state === "reconnecting") console.log(s.delayMs, client.queued);
+  });
+  try {
+    await room.history({ before: 10, limit: 20 });
+  } catch (e) {
+    if (isRoomcastError(e) && e.code === "not_connected") console.log(e.message);
+  }
+  await client.close();
+}

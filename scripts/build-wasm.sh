@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds the JS package: sdk-wasm for wasm32, wasm-bindgen glue (web target, weak refs) into
+# bindings/js/wasm, wasm-opt when it makes the gzipped module smaller, the TypeScript wrapper
+# into bindings/js/dist, and a copy for the dashboard (examples/dashboard/vendor/roomcast).
+#
+# Toolchain: a rustup wasm32-unknown-unknown target when installed; otherwise Debian's
+# rustc-web + rust-web-src with -Zbuild-std (apt-get install rustc-web cargo-web rust-web-src),
+# which also allows panic=immediate-abort for a smaller module.
+# wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock
+# (scripts/setup.sh installs it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+target=wasm32-unknown-unknown
+profile=wasm-release
+export CARGO_TARGET_DIR="$root/target/wasm"
+wasm="$CARGO_TARGET_DIR/$target/$profile/roomcast_wasm.wasm"
+pkg="$root/bindings/js"
+
+if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    echo "build-wasm: rustup target $target"
+    cargo build -p roomcast-wasm --target "$target" --profile "$profile"
+elif [ -x /usr/bin/rustc ] && [ -d /usr/src/rustc-"$(/usr/bin/rustc --version | cut -d' ' -f2)"/library ]; then
+    echo "build-wasm: Debian rustc-web with -Zbuild-std"
+    # rust-lld ships with rustup's host toolchain, or with Debian's lld.
+    if ! command -v rust-lld >/dev/null; then
+        PATH="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin:$PATH"
+    fi
+    RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc \
+        RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+        /usr/bin/cargo build -p roomcast-wasm --target "$target" --profile "$profile" \
+        -Zbuild-std=std,panic_abort
+else
+    echo "build-wasm: no wasm32 toolchain: 'rustup target add $target', or on Debian" >&2
+    echo "  'apt-get install rustc-web cargo-web rust-web-src'" >&2
+    exit 1
+fi
+
+want=$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p;q}' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2 || true)
+if [ "$have" != "$want" ]; then
+    echo "build-wasm: wasm-bindgen-cli $want needed (found '${have:-none}'):" >&2
+    echo "  cargo install wasm-bindgen-cli --version $want" >&2
+    exit 1
+fi
+
+rm -rf "$pkg/wasm"
+wasm-bindgen --target web --weak-refs --remove-name-section \
+    --out-dir "$pkg/wasm" --out-name roomcast_wasm "$wasm"
+
+bg="$pkg/wasm/roomcast_wasm_bg.wasm"
+if command -v wasm-opt >/dev/null; then
+    # Older binaryen releases can make the module smaller yet compress worse: keep the better.
+    features="--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int"
+    features="$features --enable-mutable-globals --enable-reference-types --enable-multivalue"
+    # shellcheck disable=SC2086
+    if wasm-opt -Oz $features "$bg" -o "$bg.opt" 2>/dev/null &&
+        [ "$(gzip -9c "$bg.opt" | wc -c)" -lt "$(gzip -9c "$bg" | wc -c)" ]; then
+        mv "$bg.opt" "$bg"
+        echo "build-wasm: wasm-opt -Oz applied"
+    else
+        rm -f "$bg.opt"
+        echo "build-wasm: wasm-opt did not shrink the gzipped module; kept the original"
+    fi
+fi
+
+if [ ! -d "$pkg/node_modules" ]; then
+    (cd "$pkg" && npm ci --no-audit --no-fund)
+fi
+rm -rf "$pkg/dist"
+(cd "$pkg" && npx tsc -p tsconfig.json)
+
+dash="$root/examples/dashboard/vendor/roomcast"
+rm -rf "$dash"
+mkdir -p "$dash"
+cp -r "$pkg/dist" "$pkg/wasm" "$dash/"
+
+printf 'build-wasm: %s bytes wasm, %s bytes gzip -9 (wasm + glue)\n' \
+    "$(stat -c %s "$bg")" \
+    "$(($(gzip -9c "$bg" | wc -c) + $(gzip -9c "$pkg/wasm/roomcast_wasm.js" | wc -c)))"

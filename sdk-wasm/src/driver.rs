@@ -1,0 +1,367 @@
+//! The driver: feeds the machine from the socket, the timer, the page and the app, and carries
+//! out what it asks. Routing only; every decision (backoff, queue, resume, dedup, heartbeat,
+//! token refresh) is the machine's.
+//!
+//! Single-threaded and re-entrant: the machine is borrowed only while inputs are given and
+//! outputs collected; app code (handlers, promise settlement, the token provider) runs after
+//! the borrow is released, so it may call the client again.
+//!
+//! Lifetime: while a socket or a timer is live, their callbacks hold the driver, as an open
+//! `WebSocket` keeps itself alive in a page. Once the machine is `Closed`, every callback and
+//! every app handler is released, and the objects are collected with their JS handles.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Date, Function, Promise};
+use roomcast_core::machine::{Action, ConnId, ConnectionState, Error, Event, Machine, OpId, Reply};
+use wasm_bindgen::prelude::*;
+use web_time::Instant;
+
+use crate::browser::{Browser, Hint};
+use crate::convert;
+use crate::error::{self, describe, new_error, set};
+use crate::ids::uuid_v7;
+use crate::options::Options;
+use crate::registry::{Registry, Topic};
+use crate::socket::{Socket, SocketEvent};
+use crate::timer::Timer;
+
+/// Turns a successful reply into the value the request's promise resolves with.
+pub(crate) type MapReply = Box<dyn FnOnce(&Reply) -> JsValue>;
+
+/// A request's promise, waiting for its `Completed` event.
+struct Pending {
+    resolve: Function,
+    reject: Function,
+    map: Option<MapReply>,
+}
+
+impl Pending {
+    fn settle(self, result: Result<Reply, Error>) {
+        let _ = match result {
+            Ok(reply) => {
+                let value = match self.map {
+                    Some(map) => map(&reply),
+                    None => convert::reply(&reply),
+                };
+                self.resolve.call1(&JsValue::NULL, &value)
+            }
+            Err(e) => self.reject.call1(&JsValue::NULL, &error::to_js(&e)),
+        };
+    }
+}
+
+/// Answers of the token provider's promise.
+type TokenCallbacks = (Closure<dyn FnMut(JsValue)>, Closure<dyn FnMut(JsValue)>);
+
+struct State {
+    machine: Machine,
+    socket: Option<(ConnId, Socket)>,
+    timer: Option<Timer>,
+    pending: HashMap<OpId, Pending>,
+    provider: Option<Function>,
+    token_callbacks: Option<TokenCallbacks>,
+    browser: Option<Browser>,
+    rng: fastrand::Rng,
+}
+
+/// Work collected under the borrow, done after it.
+enum Out {
+    Event(Event),
+    Settle(Pending, Result<Reply, Error>),
+    FetchToken,
+}
+
+pub(crate) struct Driver {
+    state: RefCell<State>,
+    pub(crate) registry: Registry,
+}
+
+fn unix_ms() -> u64 {
+    Date::now() as u64
+}
+
+impl Driver {
+    pub(crate) fn new(options: JsValue) -> Result<Rc<Self>, JsValue> {
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64 ^ unix_ms();
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let default_id = uuid_v7(unix_ms(), &mut rng);
+        let Options {
+            config,
+            token_provider,
+            pause_when_hidden,
+            reconnect_on_online,
+        } = crate::options::parse(&options, default_id).map_err(|e| error::to_js(&e))?;
+        let driver = Rc::new(Driver {
+            state: RefCell::new(State {
+                machine: Machine::new(config, rng.u64(..)),
+                socket: None,
+                timer: None,
+                pending: HashMap::new(),
+                provider: token_provider,
+                token_callbacks: None,
+                browser: None,
+                rng,
+            }),
+            registry: Registry::default(),
+        });
+        // Weak: page listeners exist from construction on and must not keep an idle client.
+        let weak = Rc::downgrade(&driver);
+        let browser = Browser::attach(reconnect_on_online, pause_when_hidden, move |hint| {
+            if let Some(driver) = weak.upgrade() {
+                driver.hint(hint);
+            }
+        });
+        driver.state.borrow_mut().browser = browser;
+        Ok(driver)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // App side
+
+    /// Gives the machine an app command, then carries out its outputs.
+    pub(crate) fn input(self: &Rc<Self>, call: impl FnOnce(&mut Machine, Instant)) {
+        call(&mut self.state.borrow_mut().machine, Instant::now());
+        self.pump();
+    }
+
+    /// Gives the machine a request; the promise settles with its `Completed` event, resolving
+    /// with `map(reply)` (the reply's plain JS form without `map`).
+    pub(crate) fn request(
+        self: &Rc<Self>,
+        call: impl FnOnce(&mut Machine, Instant) -> OpId,
+        map: Option<MapReply>,
+    ) -> Promise {
+        let mut slot = None;
+        let promise = Promise::new(&mut |resolve, reject| slot = Some((resolve, reject)));
+        if let Some((resolve, reject)) = slot {
+            let mut st = self.state.borrow_mut();
+            let op = call(&mut st.machine, Instant::now());
+            st.pending.insert(
+                op,
+                Pending {
+                    resolve,
+                    reject,
+                    map,
+                },
+            );
+        }
+        self.pump();
+        promise
+    }
+
+    /// Reads the machine.
+    pub(crate) fn with<R>(&self, read: impl FnOnce(&Machine) -> R) -> R {
+        read(&self.state.borrow().machine)
+    }
+
+    /// A fresh message id.
+    pub(crate) fn new_id(&self) -> String {
+        uuid_v7(unix_ms(), &mut self.state.borrow_mut().rng)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // I/O side
+
+    fn hint(self: &Rc<Self>, hint: Hint) {
+        self.input(|m, now| match hint {
+            Hint::Online => m.reconnect_now(now),
+            Hint::Hidden => m.pause(now),
+            Hint::Visible => m.resume(now),
+        });
+    }
+
+    fn on_socket(self: &Rc<Self>, conn: ConnId, event: SocketEvent) {
+        {
+            let mut st = self.state.borrow_mut();
+            let now = Instant::now();
+            match event {
+                SocketEvent::Open => st.machine.handle_open(now, conn, unix_ms()),
+                SocketEvent::Frame(text) => st.machine.handle_frame(now, conn, &text),
+                SocketEvent::Closed(code) => {
+                    if st.socket.as_ref().is_some_and(|(c, _)| *c == conn) {
+                        st.socket = None;
+                    }
+                    st.machine.handle_close(now, conn, code);
+                }
+            }
+        }
+        self.pump();
+    }
+
+    fn on_timer(self: &Rc<Self>) {
+        {
+            let mut st = self.state.borrow_mut();
+            if let Some(timer) = st.timer.as_mut() {
+                timer.fired();
+            }
+            st.machine.handle_timeout(Instant::now());
+        }
+        self.pump();
+    }
+
+    fn on_token(self: &Rc<Self>, answer: Result<Option<String>, String>) {
+        self.input(|m, now| m.provide_token(now, answer));
+    }
+
+    /// Asks the app's provider; its answer (value, promise, or exception) goes to the machine.
+    fn fetch_token(self: &Rc<Self>) {
+        let provider = self.state.borrow().provider.clone();
+        let Some(provider) = provider else {
+            return self.on_token(Ok(None));
+        };
+        let value = match provider.call0(&JsValue::NULL) {
+            Ok(value) => value,
+            Err(thrown) => return self.on_token(Err(describe(&thrown))),
+        };
+        let mut st = self.state.borrow_mut();
+        let (ok, err) = st.token_callbacks.get_or_insert_with(|| {
+            let answer = |weak: Weak<Driver>, ok: bool| {
+                Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| {
+                    if let Some(driver) = weak.upgrade() {
+                        driver.on_token(if ok {
+                            Ok(v.as_string())
+                        } else {
+                            Err(describe(&v))
+                        });
+                    }
+                })
+            };
+            (
+                answer(Rc::downgrade(self), true),
+                answer(Rc::downgrade(self), false),
+            )
+        });
+        let _ = Promise::resolve(&value).then2(ok, err);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Outputs
+
+    /// Carries out every output of the machine until it has none, then releases everything
+    /// once the client is closed.
+    fn pump(self: &Rc<Self>) {
+        loop {
+            let outs = self.collect();
+            if outs.is_empty() {
+                break;
+            }
+            for out in outs {
+                self.deliver(out);
+            }
+        }
+        self.release_if_closed();
+    }
+
+    /// Socket actions, frames and the timer under the borrow; app-facing work is returned.
+    fn collect(self: &Rc<Self>) -> Vec<Out> {
+        let mut outs = Vec::new();
+        let mut guard = self.state.borrow_mut();
+        let st = &mut *guard;
+        while let Some(action) = st.machine.poll_action() {
+            match action {
+                Action::Connect { conn, url } => {
+                    let driver = self.clone();
+                    let report: Rc<dyn Fn(SocketEvent)> =
+                        Rc::new(move |e| driver.on_socket(conn, e));
+                    st.socket = None;
+                    match Socket::open(&url, report) {
+                        Ok(socket) => st.socket = Some((conn, socket)),
+                        Err(thrown) => {
+                            let text = format!("cannot open {url}: {}", describe(&thrown));
+                            outs.push(Out::Event(Event::Error(Error::InvalidConfig(text))));
+                            st.machine.handle_close(Instant::now(), conn, None);
+                        }
+                    }
+                }
+                Action::Close { conn, code, reason } => {
+                    if let Some((c, socket)) = st.socket.take() {
+                        if c == conn {
+                            socket.close(code, &reason);
+                        } else {
+                            st.socket = Some((c, socket));
+                        }
+                    }
+                }
+                Action::FetchToken => outs.push(Out::FetchToken),
+            }
+        }
+        while let Some(text) = st.machine.poll_transmit() {
+            if let Some((_, socket)) = &st.socket {
+                socket.send(&text);
+            }
+        }
+        while let Some(event) = st.machine.poll_event() {
+            match event {
+                Event::Completed { op, result } => {
+                    if let Some(pending) = st.pending.remove(&op) {
+                        outs.push(Out::Settle(pending, result));
+                    }
+                }
+                other => outs.push(Out::Event(other)),
+            }
+        }
+        match st.machine.poll_timeout() {
+            // No timer without a deadline, so an idle or paused client holds no callback.
+            None => st.timer = None,
+            Some(at) => {
+                let timer = st.timer.get_or_insert_with(|| {
+                    let driver = self.clone();
+                    Timer::new(move || driver.on_timer())
+                });
+                timer.arm(Some(at), Instant::now());
+            }
+        }
+        outs
+    }
+
+    fn deliver(self: &Rc<Self>, out: Out) {
+        let event = match out {
+            Out::Settle(pending, result) => return pending.settle(result),
+            Out::FetchToken => return self.fetch_token(),
+            Out::Event(event) => event,
+        };
+        let r = &self.registry;
+        match event {
+            Event::State(s) => r.emit(&Topic::State, &convert::state_info(s)),
+            Event::Message(m) => r.message(&m),
+            Event::Presence(p) => r.emit(&Topic::Presence(p.room.clone()), &convert::to_js(&p)),
+            Event::Joined(j) => r.emit(&Topic::Joined(j.room.clone()), &convert::join_info(&j)),
+            Event::Gap(g) => r.emit(&Topic::Gap(g.room.clone()), &convert::gap(&g)),
+            Event::RoomLost { room, error } => {
+                let err = new_error("room_lost", &format!("room {room:?} was lost: {error}"));
+                set(&err, "room", &JsValue::from_str(&room));
+                set(&err, "cause", &error::to_js(&error));
+                r.error(Some(&room), &err);
+            }
+            Event::Error(e) => r.error(None, &error::to_js(&e)),
+            Event::Completed { .. } => {}
+        }
+    }
+
+    /// Once closed: drops the socket, timer, page listeners, token provider and app handlers,
+    /// so nothing keeps the client or the app's closures alive.
+    fn release_if_closed(&self) {
+        let released = {
+            let mut st = self.state.borrow_mut();
+            if st.machine.state() != ConnectionState::Closed {
+                return;
+            }
+            st.provider = None;
+            (
+                st.socket.take(),
+                st.timer.take(),
+                st.browser.take(),
+                st.token_callbacks.take(),
+                std::mem::take(&mut st.pending),
+            )
+        };
+        let (_socket, _timer, _browser, _callbacks, pending) = released;
+        for (_, p) in pending {
+            p.settle(Err(Error::Closed));
+        }
+        self.registry.clear();
+    }
+}

@@ -1,0 +1,120 @@
+//! Roomcast for JavaScript and TypeScript.
+//!
+//! wasm-bindgen exports over `roomcast_core::machine::Machine`, the same sans-IO client the
+//! native and Swift SDKs run, so a browser tab gets the same backoff, offline queue, resume and
+//! deduplication. This crate is a driver and nothing more: [`driver`] feeds the machine from a
+//! `WebSocket` ([`socket`]), one `setTimeout` ([`timer`]) and the page's `online` and
+//! `visibilitychange` events ([`browser`]), and carries out what the machine asks. Every
+//! decision is the machine's.
+//!
+//! The npm package (`bindings/js`) wraps these exports in a small TypeScript layer with typed
+//! handlers; `scripts/build-wasm.sh` builds both.
+
+mod browser;
+mod client;
+mod convert;
+mod driver;
+mod error;
+mod ids;
+mod options;
+mod registry;
+mod room;
+mod socket;
+mod timer;
+
+pub use client::Client;
+pub use room::Room;
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod web_tests;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// Types of the values the exports take and give, so the generated `.d.ts` is complete.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Where the connection stands; `reconnecting` carries the wait before the next attempt. */
+export type ConnectionStateName =
+  | "idle" | "connecting" | "connected" | "reconnecting" | "paused" | "unauthorized" | "closed";
+export interface ConnectionStateInfo {
+  state: ConnectionStateName;
+  /** Reconnect attempt (connecting, reconnecting). */
+  attempt?: number;
+  /** Wait before that attempt, in ms (reconnecting). */
+  delayMs?: number;
+}
+export interface BackoffOptions {
+  /** First delay, ms (default 1000). */
+  minDelayMs?: number;
+  /** Cap, ms (default 30000). */
+  maxDelayMs?: number;
+  /** Attempts before giving up (default: unlimited). */
+  maxAttempts?: number | null;
+}
+/** Returns a token, `null` when the user has none any more; throwing or rejecting is retried. */
+export type TokenProvider = () => string | null | undefined | Promise<string | null | undefined>;
+export interface ClientOptions {
+  /** `ws[s]://HOST:PORT/ws` */
+  url: string;
+  token?: string;
+  tokenProvider?: TokenProvider;
+  /** Stable device or installation id (default: a random one per client). */
+  clientId?: string;
+  /** Badge shown to other members (default `web`). */
+  source?: string;
+  name?: string;
+  backoff?: BackoffOptions;
+  /** Persisted publishes that may wait for their ack (default 1000). */
+  queueCapacity?: number;
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Disconnect while the page is hidden, reconnect when shown (default false). */
+  pauseWhenHidden?: boolean;
+  /** Skip the backoff wait when the browser reports the network back (default true). */
+  reconnectOnOnline?: boolean;
+}
+export interface Member { user: string; client: string; source: string; name?: string }
+/** Everything about a message but its payload. `seq` is absent for ephemeral messages. */
+export interface MessageMeta {
+  room: string; seq?: number; id: string; event: string; from: Member; ts: number;
+}
+export interface StoredMessage<T = unknown> extends MessageMeta { data: T }
+export interface Presence { room: string; event: "join" | "leave"; member: Member }
+export interface JoinInfo {
+  room: string; seq: number; epoch: string;
+  /** False when missed messages could not all be replayed: see `onGap`. */
+  recovered: boolean;
+  presence: Member[];
+  /** True for the automatic rejoin after a reconnect. */
+  rejoin: boolean;
+}
+export interface Gap {
+  room: string; since: number | null; previousEpoch: string | null; head: number; epoch: string;
+}
+export interface PublishAck { id: string; seq: number | null; ts: number }
+export interface HistoryPage { messages: StoredMessage[]; more: boolean }
+export interface JoinOptions { since?: number; epoch?: string }
+export interface PublishOptions { id?: string }
+export interface HistoryOptions { before?: number; limit?: number }
+export type ErrorCode =
+  | "invalid_config" | "invalid_room" | "unauthorized" | "forbidden" | "not_joined" | "too_large"
+  | "too_many_rooms" | "queue_full" | "not_connected" | "connection_lost" | "timeout" | "closed"
+  | "gave_up" | "invalid_payload" | "token_provider" | "protocol" | "bad_request"
+  | "rate_limited" | "unsupported_protocol" | "internal"
+  /** A typed handler's decoder rejected a payload. */
+  | "decode"
+  /** An app handler threw. */
+  | "handler"
+  /** The server refused to rejoin a room after a reconnect. */
+  | "room_lost";
+/** Every rejection and error event is an `Error` with a `code`. */
+export interface RoomcastError extends Error {
+  name: "RoomcastError";
+  code: ErrorCode;
+  room?: string;
+  /** decode and handler errors: the message concerned. */
+  meta?: MessageMeta;
+  data?: unknown;
+  cause?: unknown;
+}
+"#;

@@ -1,0 +1,85 @@
+//! One WebSocket, reported to the driver as open / frame / closed.
+
+use std::rc::Rc;
+
+use roomcast_core::protocol::close;
+use wasm_bindgen::prelude::*;
+use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+
+/// What a socket reports.
+pub(crate) enum SocketEvent {
+    Open,
+    Frame(String),
+    /// Closed or failed; the close code when there was one.
+    Closed(Option<u16>),
+}
+
+/// An open (or opening) WebSocket with its event handlers. Dropping it detaches the handlers
+/// and closes the socket, so a socket the machine gave up on cannot report anything.
+pub(crate) struct Socket {
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Socket {
+    /// Opens a socket to `url`; `report` gets its events. Fails when the URL is refused.
+    pub(crate) fn open(url: &str, report: Rc<dyn Fn(SocketEvent)>) -> Result<Self, JsValue> {
+        let ws = WebSocket::new(url)?;
+        let r = report.clone();
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |_| r(SocketEvent::Open));
+        let r = report.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            // The protocol is text only; a binary frame would be a server bug, and is ignored.
+            if let Some(text) = e.data().as_string() {
+                r(SocketEvent::Frame(text));
+            }
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+            // 1005/1006 are "no code" and "abnormal": the socket failed rather than closed.
+            let code = Some(e.code()).filter(|c| *c != 1005 && *c != 1006);
+            report(SocketEvent::Closed(code));
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Ok(Self {
+            ws,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
+    }
+
+    /// Sends a text frame. A socket that is already closing drops it; the machine re-sends
+    /// what matters on the next connection.
+    pub(crate) fn send(&self, text: &str) {
+        let _ = self.ws.send_with_str(text);
+    }
+
+    /// Closes with `code` and `reason`. Browsers accept only 1000 and 3000-4999 from a client
+    /// and reasons up to 123 bytes; anything else closes without a code.
+    pub(crate) fn close(self, code: u16, reason: &str) {
+        self.detach();
+        let allowed = code == close::NORMAL || (3000..=4999).contains(&code);
+        if !(allowed && self.ws.close_with_code_and_reason(code, reason).is_ok()) {
+            let _ = self.ws.close();
+        }
+    }
+
+    fn detach(&self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.detach();
+        if self.ws.ready_state() <= WebSocket::OPEN {
+            let _ = self.ws.close();
+        }
+    }
+}
