@@ -189,6 +189,38 @@ async fn publish_reaches_others_not_the_publisher() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_repeats_are_deduplicated_too() {
+    let s = Server::start(|_| {}).await;
+    let mut a = s.client("alice").await;
+    let mut b = s.client("bob").await;
+    a.join(1, "r").await;
+    b.join(1, "r").await;
+    a.expect("presence").await;
+    // Sent back to back, so they usually share one group commit.
+    for r in 10..20u64 {
+        let id = format!("m{}", r % 2);
+        a.send(json!({"type":"publish","ref":r,"room":"r","id":id,"event":"e","data":r}))
+            .await;
+    }
+    let mut seqs = Vec::new();
+    for r in 10..20u64 {
+        let ack = a.expect("ack").await;
+        assert_eq!(ack["ref"], r);
+        seqs.push(ack["seq"].as_u64().expect("seq"));
+    }
+    assert_eq!(seqs, [1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+    for seq in 1..=2 {
+        let m = b.expect("message").await;
+        assert_eq!(
+            (m["seq"].clone(), m["data"].clone()),
+            (json!(seq), json!(9 + seq))
+        );
+    }
+    b.roundtrip(99).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_other_device_gets_the_message() {
     let s = Server::start(|_| {}).await;
     let tok = s.token("alice");
