@@ -73,6 +73,10 @@ pub struct ServeArgs {
     /// How long a new connection has to send hello.
     #[arg(long, default_value_t = 10_000)]
     pub hello_timeout_ms: u64,
+    /// Directory of static files served at `/` (e.g. examples/dashboard); the routes above
+    /// take precedence.
+    #[arg(long, value_name = "DIR")]
+    pub web: Option<PathBuf>,
 }
 
 /// Options of `token`.
@@ -109,6 +113,7 @@ impl From<ServeArgs> for Config {
             publish_rate: a.publish_rate,
             outbound_queue: a.outbound_queue,
             hello_timeout_ms: a.hello_timeout_ms,
+            web_dir: a.web,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct Config {
     pub outbound_queue: usize,
     /// How long a new connection has to send `hello`.
     pub hello_timeout_ms: u64,
+    /// Static files served at `/` (e.g. the web dashboard); `None`: no static files.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// Default listen address.
@@ -55,6 +57,7 @@ impl Config {
             publish_rate: 1000,
             outbound_queue: 1024,
             hello_timeout_ms: 10_000,
+            web_dir: None,
         }
     }
 

@@ -28,7 +28,8 @@ pub const HTTP_SOURCE: &str = "server";
 /// Every route of the server.
 pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.config.transport_limit();
-    Router::new()
+    let web_dir = state.config.web_dir.clone();
+    let router = Router::new()
         .route("/ws", get(ws))
         .route("/health", get(health))
         .route("/stats", get(stats))
@@ -36,9 +37,15 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/rooms/{room}/messages",
             get(get_messages).post(post_messages),
         )
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit));
+    let router = match web_dir {
+        // Static files only where no route matched; a missing file is still a JSON 404.
+        Some(dir) => router.fallback_service(
+            tower_http::services::ServeDir::new(dir).fallback(get(not_found).with_state(())),
+        ),
+        None => router.fallback(not_found),
+    };
+    router.with_state(state)
 }
 
 /// A JSON error answer: `{"code":..,"message":..}`.
