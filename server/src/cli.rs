@@ -77,6 +77,20 @@ pub struct ServeArgs {
     /// take precedence.
     #[arg(long, value_name = "DIR")]
     pub web: Option<PathBuf>,
+    /// Frames per second all of one user's connections on this node may send together
+    /// (burst: twice that); 0: unlimited.
+    #[arg(long, default_value_t = 2000)]
+    pub user_rate: u32,
+    /// Most simultaneous WebSocket connections per client IP (more: HTTP 429); 0: unlimited.
+    #[arg(long, default_value_t = 256)]
+    pub max_conns_per_ip: usize,
+    /// Redis URL (redis://host:port/db): keep history and fan-out in Redis so several nodes
+    /// serve the same rooms. Without it: the embedded SQLite store in --data.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// With --redis: how long a node's members stay in the shared presence unrefreshed.
+    #[arg(long, default_value_t = 15_000)]
+    pub presence_ttl_ms: u64,
 }
 
 /// Options of `token`.
@@ -114,6 +128,10 @@ impl From<ServeArgs> for Config {
             outbound_queue: a.outbound_queue,
             hello_timeout_ms: a.hello_timeout_ms,
             web_dir: a.web,
+            user_rate: a.user_rate,
+            max_conns_per_ip: a.max_conns_per_ip,
+            redis_url: a.redis,
+            presence_ttl_ms: a.presence_ttl_ms,
         }
     }
 }

@@ -36,6 +36,18 @@ pub struct Config {
     pub hello_timeout_ms: u64,
     /// Static files served at `/` (e.g. the web dashboard); `None`: no static files.
     pub web_dir: Option<PathBuf>,
+    /// Frames per second all of one user's connections on this node may send together
+    /// (token bucket, burst of twice that). 0: no limit.
+    pub user_rate: u32,
+    /// Most simultaneous WebSocket connections from one IP address; over it the upgrade is
+    /// refused with HTTP 429. 0: no limit.
+    pub max_conns_per_ip: usize,
+    /// `redis://...`: history, seq, epoch, fan-out and presence live in Redis so several
+    /// nodes serve the same rooms. `None`: the embedded SQLite store.
+    pub redis_url: Option<String>,
+    /// Redis engine: how long a node's members stay in the shared presence without being
+    /// refreshed (so a crashed node's members disappear after this).
+    pub presence_ttl_ms: u64,
 }
 
 /// Default listen address.
@@ -58,6 +70,10 @@ impl Config {
             outbound_queue: 1024,
             hello_timeout_ms: 10_000,
             web_dir: None,
+            user_rate: 2000,
+            max_conns_per_ip: 256,
+            redis_url: None,
+            presence_ttl_ms: 15_000,
         }
     }
 
@@ -75,6 +91,7 @@ impl Config {
         self.hello_timeout_ms = self.hello_timeout_ms.clamp(1, DAY_MS);
         self.max_frame = self.max_frame.clamp(64, 1 << 30);
         self.outbound_queue = self.outbound_queue.clamp(1, 1 << 20);
+        self.presence_ttl_ms = self.presence_ttl_ms.clamp(300, DAY_MS);
         self
     }
 

@@ -31,6 +31,7 @@ use tokio::time::{sleep, sleep_until, timeout, Instant};
 
 use crate::auth::Claims;
 use crate::hub::{ConnControl, ConnId, Outbound, Outgoing, STOP_SILENTLY};
+use crate::limits::SharedBucket;
 use crate::ratelimit::TokenBucket;
 use crate::state::AppState;
 use crate::store::{Command, JoinCmd, Origin, PublishCmd};
@@ -226,6 +227,8 @@ struct Session {
     auth: Option<Authed>,
     rooms: HashSet<String>,
     bucket: TokenBucket,
+    /// The user's bucket shared by all their connections on this node (after `hello`).
+    user_bucket: Option<SharedBucket>,
 }
 
 /// The parts of a frame readable even when the rest is not.
@@ -284,6 +287,27 @@ impl Session {
             auth: None,
             rooms: HashSet::new(),
             bucket,
+            user_bucket: None,
+        }
+    }
+
+    /// How long until both this connection's and its user's bucket have a token.
+    fn rate_delay(&mut self) -> Option<Duration> {
+        let now = std::time::Instant::now();
+        let own = self.bucket.delay(now);
+        let user = self
+            .user_bucket
+            .as_ref()
+            .and_then(|b| b.lock().unwrap_or_else(|p| p.into_inner()).delay(now));
+        own.max(user)
+    }
+
+    /// Spends one token of each bucket for a received frame.
+    fn take_token(&mut self) {
+        let now = std::time::Instant::now();
+        self.bucket.take(now);
+        if let Some(b) = &self.user_bucket {
+            b.lock().unwrap_or_else(|p| p.into_inner()).take(now);
         }
     }
 
@@ -324,7 +348,7 @@ impl Session {
                 // We were not reading: that silence is ours, not the client's.
                 idle_deadline = idle_deadline.max(after(idle_after));
             }
-            if let Some(wait) = self.bucket.delay(std::time::Instant::now()) {
+            if let Some(wait) = self.rate_delay() {
                 // Backpressure: stop reading until a token is back.
                 let event = tokio::select! {
                     biased;
@@ -395,11 +419,11 @@ impl Session {
             idle_deadline = after(idle_after);
             let flow = match msg {
                 WsMessage::Text(text) => {
-                    self.bucket.take(std::time::Instant::now());
+                    self.take_token();
                     self.on_text(text.as_str()).await
                 }
                 WsMessage::Binary(_) => {
-                    self.bucket.take(std::time::Instant::now());
+                    self.take_token();
                     if self.auth.is_none() {
                         self.fail(
                             None,
@@ -593,6 +617,7 @@ impl Session {
             max_frame: self.state.config.max_frame,
             token_exp,
         }));
+        self.user_bucket = self.state.user_buckets.get(&claims.sub);
         self.auth = Some(Authed {
             token_deadline: deadline_for(&claims),
             claims,

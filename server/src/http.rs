@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -83,12 +83,35 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-async fn ws(State(state): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+/// The WebSocket upgrade. Over `max_conns_per_ip` it is refused before upgrading (HTTP 429
+/// with `Retry-After`): cheaper than accepting and closing, and every client treats a failed
+/// upgrade as a failed attempt and backs off.
+async fn ws(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let Some(slot) = state.ip_limit.acquire(peer.ip()) else {
+        tracing::debug!(ip = %peer.ip(), "too many connections from this address");
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("at most {} connections per address", state.ip_limit.max()),
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    };
     let limit = state.config.transport_limit();
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| connection::run(socket, state))
+        .on_upgrade(move |socket| async move {
+            connection::run(socket, state).await;
+            drop(slot);
+        })
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {

@@ -14,6 +14,7 @@ pub mod config;
 pub mod connection;
 pub mod http;
 pub mod hub;
+pub mod limits;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
@@ -43,6 +44,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("--redis is not supported by this build")]
+    RedisUnsupported,
 }
 
 /// How long shutdown waits for WebSocket sessions to close.
@@ -57,6 +60,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let config = config.sanitized();
+    if config.redis_url.is_some() {
+        return Err(ServerError::RedisUnsupported);
+    }
     let (secret, dev_mode) = auth::resolve_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
     let auth = Auth::new(&secret, dev_mode)?;
     let hub = Arc::new(Hub::default());
@@ -75,6 +81,7 @@ pub async fn serve(
     tracing::info!(addr = ?listener.local_addr().ok(), dev_mode, "serving");
 
     let app = http::router(Arc::clone(&state));
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::limits::{IpLimit, UserBuckets};
 use crate::ratelimit::TokenBucket;
 use crate::store::{ReadPool, StoreHandle};
 
@@ -28,6 +29,10 @@ pub struct AppState {
     live_sockets: AtomicUsize,
     /// HTTP POST rate limit, per user (`sub`).
     http_buckets: Mutex<HashMap<String, TokenBucket>>,
+    /// WebSocket frame rate shared by each user's connections.
+    pub user_buckets: UserBuckets,
+    /// WebSocket connections per client IP.
+    pub ip_limit: Arc<IpLimit>,
 }
 
 /// Users tracked by the HTTP rate limit before idle ones are forgotten.
@@ -48,6 +53,8 @@ impl AppState {
         reads: Arc<ReadPool>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
+        let user_buckets = UserBuckets::new(config.user_rate);
+        let ip_limit = IpLimit::new(config.max_conns_per_ip);
         AppState {
             config,
             auth,
@@ -59,6 +66,8 @@ impl AppState {
             next_conn: AtomicU64::new(1),
             live_sockets: AtomicUsize::new(0),
             http_buckets: Mutex::new(HashMap::new()),
+            user_buckets,
+            ip_limit,
         }
     }
 
