@@ -1,0 +1,200 @@
+//! The servers under test, as child processes on loopback: measured from outside through
+//! /proc, and killable with SIGKILL for the reconnect storm.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::error::BenchError;
+
+/// Set in the environment of a re-executed `roomcast-bench` to make it run the server.
+pub const AS_SERVER_ENV: &str = "ROOMCAST_BENCH_AS_SERVER";
+/// The JWT secret of the benchmark's Roomcast servers.
+pub const SECRET: &str = "roomcast-bench-secret-0123456789";
+/// How long a server may take to print its address.
+const START_LIMIT: Duration = Duration::from_secs(30);
+
+/// How to start one server, kept so it can be started again on the same port and data.
+#[derive(Debug, Clone)]
+struct Recipe {
+    what: String,
+    program: PathBuf,
+    args: Vec<OsString>,
+    env: Vec<(String, String)>,
+}
+
+/// A server child process. Killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    recipe: Recipe,
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    /// Roomcast's data directory; removed with the server.
+    _data: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Starts `roomcast-server` on a free loopback port with a fresh data directory: this
+    /// program re-executed as the server, or `bin` when given.
+    pub async fn roomcast(bin: Option<&PathBuf>) -> Result<Self, BenchError> {
+        let data = tempfile::tempdir()?;
+        let (program, env) = match bin {
+            Some(bin) => (bin.clone(), vec![]),
+            None => (
+                std::env::current_exe()?,
+                vec![(AS_SERVER_ENV.to_owned(), "1".to_owned())],
+            ),
+        };
+        let mut args: Vec<OsString> = ["--listen", "127.0.0.1:0", "--data"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        args.push(data.path().join("data").into_os_string());
+        // No rate limit and a deep outbound queue: the benchmark measures throughput, not the
+        // protective limits.
+        for a in [
+            "--jwt-secret",
+            SECRET,
+            "--publish-rate",
+            "0",
+            "--outbound-queue",
+            "65536",
+        ] {
+            args.push(a.into());
+        }
+        let mut env = env;
+        env.push(("RUST_LOG".into(), "warn".into()));
+        let recipe = Recipe {
+            what: "roomcast-server".into(),
+            program,
+            args,
+            env,
+        };
+        let (child, addr) = spawn(recipe.clone()).await?;
+        Ok(Self {
+            recipe,
+            child: Some(child),
+            addr,
+            _data: Some(data),
+        })
+    }
+
+    /// Starts the Socket.IO server of `dir` (`server.js`) with `node` on a free loopback port.
+    pub async fn socketio(node: &Path, dir: &Path) -> Result<Self, BenchError> {
+        if !dir.join("node_modules").join("socket.io").is_dir() {
+            return Err(BenchError::SocketIoMissing {
+                dir: dir.display().to_string(),
+            });
+        }
+        let recipe = Recipe {
+            what: "socket.io server".into(),
+            program: node.to_path_buf(),
+            args: vec![
+                dir.join("server.js").into_os_string(),
+                "--port".into(),
+                "0".into(),
+            ],
+            env: vec![("NODE_ENV".into(), "production".into())],
+        };
+        let (child, addr) = spawn(recipe.clone()).await?;
+        Ok(Self {
+            recipe,
+            child: Some(child),
+            addr,
+            _data: None,
+        })
+    }
+
+    /// The process id, for /proc.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILL and reap: no graceful shutdown, whatever was not committed is gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same address (and data directory).
+    pub async fn restart(&mut self) -> Result<(), BenchError> {
+        self.kill();
+        let mut recipe = self.recipe.clone();
+        let listen = self.addr.to_string();
+        if let Some(i) = recipe.args.iter().position(|a| a == "--listen") {
+            if let Some(slot) = recipe.args.get_mut(i + 1) {
+                *slot = listen.into();
+            }
+        }
+        let (child, addr) = spawn(recipe).await?;
+        self.child = Some(child);
+        self.addr = addr;
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts the child and waits for its `listening on http://ADDR` line.
+async fn spawn(recipe: Recipe) -> Result<(Child, SocketAddr), BenchError> {
+    let what = recipe.what.clone();
+    let mut cmd = Command::new(&recipe.program);
+    cmd.args(&recipe.args)
+        .envs(recipe.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd.spawn().map_err(|source| BenchError::Spawn {
+        what: what.clone(),
+        source,
+    })?;
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        return Err(BenchError::ExitedEarly { what });
+    };
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            line.split("listening on http://")
+                .nth(1)
+                .and_then(|rest| rest.trim().parse::<SocketAddr>().ok())
+        });
+        // Keep draining so the child never blocks on a full pipe.
+        if addr.is_some() {
+            std::thread::spawn(move || lines.for_each(drop));
+        }
+        addr
+    });
+    let found = tokio::time::timeout(START_LIMIT, reader).await;
+    match found {
+        Ok(Ok(Some(addr))) if addr.ip().is_loopback() => Ok((child, addr)),
+        Ok(Ok(Some(addr))) => {
+            let _ = child.kill();
+            Err(BenchError::Options(format!(
+                "{what} listens on {addr}, not loopback"
+            )))
+        }
+        Ok(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(BenchError::ExitedEarly { what })
+        }
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(BenchError::NoAddress {
+                what,
+                limit: START_LIMIT,
+            })
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The report: one Markdown table, servers side by side with the Roomcast / Socket.IO ratios,
+//! then the reconnect storm. Printed as Markdown so it can go into docs/benchmarks.md as is.
+
+use std::fmt::Write;
+
+use crate::args::Args;
+use crate::run::RowResult;
+
+/// One line of the comparison: label, value of a row, how to format it.
+struct Metric {
+    label: &'static str,
+    value: fn(&RowResult) -> f64,
+    digits: usize,
+}
+
+const METRICS: &[Metric] = &[
+    Metric {
+        label: "delivered msg/s",
+        value: |r| r.delivered_per_s,
+        digits: 0,
+    },
+    Metric {
+        label: "latency p50 (ms)",
+        value: |r| r.latency.p50,
+        digits: 2,
+    },
+    Metric {
+        label: "latency p99 (ms)",
+        value: |r| r.latency.p99,
+        digits: 2,
+    },
+    Metric {
+        label: "latency p99.9 (ms)",
+        value: |r| r.latency.p999,
+        digits: 2,
+    },
+    Metric {
+        label: "latency max (ms)",
+        value: |r| r.latency.max,
+        digits: 2,
+    },
+    Metric {
+        label: "server RSS per connection (KiB)",
+        value: |r| r.rss_per_conn() / 1024.0,
+        digits: 1,
+    },
+    Metric {
+        label: "server RSS at end of load (MiB)",
+        value: |r| r.rss_loaded as f64 / 1048576.0,
+        digits: 1,
+    },
+    Metric {
+        label: "server CPU during measurement (s)",
+        value: |r| r.server_cpu_s,
+        digits: 2,
+    },
+    Metric {
+        label: "server CPU per 1000 deliveries (ms)",
+        value: |r| cpu_per_k(r),
+        digits: 3,
+    },
+    Metric {
+        label: "generator CPU during measurement (s)",
+        value: |r| r.generator_cpu_s,
+        digits: 2,
+    },
+    Metric {
+        label: "latency samples",
+        value: |r| r.latency.samples as f64,
+        digits: 0,
+    },
+    Metric {
+        label: "lost / duplicated deliveries",
+        value: |r| (r.lost + r.dups) as f64,
+        digits: 0,
+    },
+];
+
+/// Server CPU milliseconds per 1000 deliveries: the cost of the work, whatever the rate.
+fn cpu_per_k(r: &RowResult) -> f64 {
+    let deliveries = r.delivered_per_s * r.measured_s;
+    if deliveries > 0.0 {
+        r.server_cpu_s * 1e6 / deliveries
+    } else {
+        f64::NAN
+    }
+}
+
+/// The whole report as Markdown.
+pub fn render(args: &Args, rows: &[RowResult]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} connections, {} rooms ({} per room, 1 publisher each), {} msg/s published, \
+         {} B padding, {} s measured after {} s warm-up, loopback.\n",
+        args.connections,
+        args.rooms(),
+        args.connections / args.rooms(),
+        args.rate,
+        args.payload,
+        args.duration,
+        args.warmup
+    );
+    let sio = rows.iter().find(|r| r.name.starts_with("Socket.IO"));
+    let roomcast: Vec<&RowResult> = rows
+        .iter()
+        .filter(|r| r.name.starts_with("Roomcast"))
+        .collect();
+    let mut header = String::from("| metric |");
+    let mut rule = String::from("|---|");
+    for r in rows {
+        let _ = write!(header, " {} |", r.name);
+        rule.push_str("---:|");
+    }
+    if sio.is_some() {
+        for r in &roomcast {
+            let _ = write!(header, " {} / Socket.IO |", short(r.name));
+            rule.push_str("---:|");
+        }
+    }
+    let _ = writeln!(s, "{header}\n{rule}");
+    for m in METRICS {
+        let mut line = format!("| {} |", m.label);
+        for r in rows {
+            let _ = write!(line, " {} |", fmt((m.value)(r), m.digits));
+        }
+        if let Some(sio) = sio {
+            for r in &roomcast {
+                let _ = write!(line, " {} |", ratio((m.value)(r), (m.value)(sio)));
+            }
+        }
+        let _ = writeln!(s, "{line}");
+    }
+    for r in rows {
+        if r.refused + r.unexpected_disconnects + r.seq_errors > 0 || r.first_error.is_some() {
+            let _ = writeln!(
+                s,
+                "\n{}: {} error answers, {} unexpected disconnects, {} seq errors; first error: {}",
+                r.name,
+                r.refused,
+                r.unexpected_disconnects,
+                r.seq_errors,
+                r.first_error.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    for r in rows {
+        if let Some(st) = &r.storm {
+            let _ = writeln!(
+                s,
+                "\nReconnect storm ({}, {} connections):\n",
+                r.name, r.connections
+            );
+            let _ = writeln!(s, "| step | result |\n|---|---:|");
+            let _ = writeln!(
+                s,
+                "| SIGKILL → new server listening (ms) | {:.0} |",
+                st.restart_ms
+            );
+            let _ = writeln!(
+                s,
+                "| listening → every client rejoined (ms) | {:.0} |",
+                st.rejoined_ms
+            );
+            let _ = writeln!(
+                s,
+                "| listening → every client caught up (ms) | {:.0} |",
+                st.caught_up_ms
+            );
+            let _ = writeln!(
+                s,
+                "| publishes in flight at the kill, re-sent | {} |",
+                st.resent
+            );
+            let _ = writeln!(
+                s,
+                "| connections lost (one per client expected) | {} |",
+                st.disconnects
+            );
+            let _ = writeln!(s, "| messages published in the run | {} |", r.published);
+            let _ = writeln!(s, "| lost deliveries | {} |", r.lost);
+            let _ = writeln!(s, "| duplicate deliveries | {} |", r.dups);
+            let _ = writeln!(
+                s,
+                "| seq errors (gap, repeat, unrecovered) | {} |",
+                r.seq_errors
+            );
+            let _ = writeln!(
+                s,
+                "| all caught up in time | {} |",
+                if st.complete { "yes" } else { "no" }
+            );
+        }
+    }
+    s
+}
+
+/// "Roomcast (persisted)" → "persisted".
+fn short(name: &str) -> &str {
+    name.strip_prefix("Roomcast (")
+        .and_then(|n| n.strip_suffix(')'))
+        .unwrap_or(name)
+}
+
+fn fmt(v: f64, digits: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.digits$}")
+    } else {
+        "-".into()
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if a.is_finite() && b.is_finite() && b != 0.0 {
+        format!("{:.2}", a / b)
+    } else {
+        "-".into()
+    }
+}
