@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 apt_packages=()
 # Binding and service suites add their packages here.
+# The server's Redis engine tests (server/tests/redis.rs) start a real redis-server.
+apt_packages+=(redis-server)
 
 if [ ${#apt_packages[@]} -gt 0 ]; then
     missing=()

@@ -30,11 +30,12 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 
 use crate::auth::Claims;
+use crate::engine::EngineError;
 use crate::hub::{ConnControl, ConnId, Outbound, Outgoing, STOP_SILENTLY};
 use crate::limits::SharedBucket;
 use crate::ratelimit::TokenBucket;
 use crate::state::AppState;
-use crate::store::{Command, JoinCmd, Origin, PublishCmd};
+use crate::store::{JoinCmd, Origin, PublishCmd};
 use crate::validate::{self, now_ms};
 
 /// Default `history` page size.
@@ -453,7 +454,7 @@ impl Session {
     async fn graceful(&mut self) -> End {
         // Everything this connection sent before is committed and acked once the barrier
         // answers; the close frame then follows the acks in the queue.
-        let _ = timeout(SHUTDOWN_FLUSH, self.state.store.barrier()).await;
+        let _ = timeout(SHUTDOWN_FLUSH, self.state.engine.barrier()).await;
         self.out.close(close::GOING_AWAY, "server shutting down");
         End::Closing
     }
@@ -464,11 +465,7 @@ impl Session {
             tracing::info!(conn = self.conn, user = %auth.member.user, client = %auth.member.client, "session ended");
         }
         if !self.rooms.is_empty() {
-            let _ = timeout(
-                SHUTDOWN_FLUSH,
-                self.state.store.send(Command::Disconnect(self.conn)),
-            )
-            .await;
+            let _ = timeout(SHUTDOWN_FLUSH, self.state.engine.disconnect(self.conn)).await;
         }
     }
 
@@ -641,8 +638,9 @@ impl Session {
         self.auth.as_ref().is_some_and(|a| a.claims.permits(room))
     }
 
-    async fn to_store(&self, ref_id: u64, cmd: Command) {
-        if self.state.store.send(cmd).await.is_err() {
+    /// Answers `internal` when the engine could not take a request (shutting down).
+    fn check_sent(&self, ref_id: u64, sent: Result<(), EngineError>) {
+        if sent.is_err() {
             self.error(Some(ref_id), ErrorCode::Internal, "server shutting down");
         }
     }
@@ -673,15 +671,16 @@ impl Session {
         }
         let member = auth.member.clone();
         self.rooms.insert(j.room.clone());
-        let cmd = Command::Join(JoinCmd {
+        let cmd = JoinCmd {
             ref_id: j.ref_id,
             room: j.room,
             since: j.since,
             epoch: j.epoch,
             member,
             out: self.out.clone(),
-        });
-        self.to_store(j.ref_id, cmd).await;
+        };
+        let sent = self.state.engine.join(cmd).await;
+        self.check_sent(j.ref_id, sent);
     }
 
     async fn leave(&mut self, l: Leave) {
@@ -689,12 +688,12 @@ impl Session {
             return;
         }
         if self.rooms.remove(&l.room) {
-            let cmd = Command::Leave {
-                ref_id: l.ref_id,
-                room: l.room,
-                out: self.out.clone(),
-            };
-            self.to_store(l.ref_id, cmd).await;
+            let sent = self
+                .state
+                .engine
+                .leave(l.ref_id, l.room, self.out.clone())
+                .await;
+            self.check_sent(l.ref_id, sent);
         } else {
             self.out
                 .send(&ServerFrame::Left(roomcast_core::protocol::Left {
@@ -738,9 +737,9 @@ impl Session {
                 .encode(),
             );
             self.state
-                .hub
-                .lock()
-                .broadcast(&p.room, Some(self.conn), &text);
+                .engine
+                .ephemeral(&self.state.hub, &p.room, self.conn, text)
+                .await;
             self.out.send(&ServerFrame::Ack(Ack {
                 ref_id: p.ref_id,
                 id: p.id,
@@ -750,7 +749,7 @@ impl Session {
             return;
         }
         let ref_id = p.ref_id;
-        let cmd = Command::Publish(PublishCmd {
+        let cmd = PublishCmd {
             room: p.room,
             id: p.id,
             event: p.event,
@@ -760,8 +759,9 @@ impl Session {
                 ref_id,
                 out: self.out.clone(),
             },
-        });
-        self.to_store(ref_id, cmd).await;
+        };
+        let sent = self.state.engine.publish(cmd).await;
+        self.check_sent(ref_id, sent);
     }
 
     async fn history(&mut self, h: HistoryRequest) {
@@ -780,12 +780,13 @@ impl Session {
             .limit
             .unwrap_or(DEFAULT_HISTORY_LIMIT)
             .clamp(1, MAX_HISTORY_LIMIT);
-        let reads = Arc::clone(&self.state.reads);
-        let room = h.room.clone();
-        let before = h.before;
-        let result = tokio::task::spawn_blocking(move || reads.history(&room, before, limit)).await;
+        let result = self
+            .state
+            .engine
+            .history(h.room.clone(), h.before, limit)
+            .await;
         match result {
-            Ok(Ok((messages, more))) => {
+            Ok((messages, more)) => {
                 self.out.send(&ServerFrame::History(HistoryPage {
                     ref_id: h.ref_id,
                     room: h.room,
@@ -793,12 +794,8 @@ impl Session {
                     more,
                 }));
             }
-            Ok(Err(e)) => {
-                tracing::error!(room = %h.room, error = %e, "history read failed");
-                self.error(Some(h.ref_id), ErrorCode::Internal, "history read failed");
-            }
             Err(e) => {
-                tracing::error!(room = %h.room, error = %e, "history task failed");
+                tracing::error!(room = %h.room, error = %e, "history read failed");
                 self.error(Some(h.ref_id), ErrorCode::Internal, "history read failed");
             }
         }

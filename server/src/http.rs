@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use crate::auth::{AuthError, Claims};
 use crate::connection::{self, DEFAULT_HISTORY_LIMIT};
 use crate::state::AppState;
-use crate::store::{Command, Origin, PublishCmd};
+use crate::store::{Origin, PublishCmd};
 use crate::validate;
 
 /// `client` recorded in `from` for messages posted over HTTP.
@@ -125,15 +125,11 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
 
 async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let hub = state.hub.stats();
-    let reads = Arc::clone(&state.reads);
-    let stored = tokio::task::spawn_blocking(move || reads.stats())
-        .await
-        .map_err(|e| internal(&e))?
-        .map_err(|e| internal(&e))?;
+    let stored = state.engine.stats().await.map_err(|e| internal(&e))?;
     let per_room: BTreeMap<String, u64> = stored.messages_per_room.into_iter().collect();
     Ok(Json(json!({
         "connections": hub.connections,
-        "rooms": hub.rooms,
+        "rooms": hub.rooms + state.engine.extra_local_rooms(),
         "connections_by_source": hub.connections_by_source,
         "messages_stored": stored.messages_stored,
         "messages_per_room": per_room,
@@ -213,10 +209,10 @@ async fn get_messages(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &room)?;
     let (before, limit) = parse_query(query.as_deref())?;
-    let reads = Arc::clone(&state.reads);
-    let (messages, more) = tokio::task::spawn_blocking(move || reads.history(&room, before, limit))
+    let (messages, more) = state
+        .engine
+        .history(room, before, limit)
         .await
-        .map_err(|e| internal(&e))?
         .map_err(|e| internal(&e))?;
     Ok(Json(json!({"messages": messages, "more": more})))
 }
@@ -263,7 +259,7 @@ async fn post_messages(
         .and_then(|()| validate::event(&body.event))
         .map_err(ApiError::bad_request)?;
     let (tx, rx) = oneshot::channel();
-    let cmd = Command::Publish(PublishCmd {
+    let cmd = PublishCmd {
         room,
         id: body.id,
         event: body.event,
@@ -275,7 +271,7 @@ async fn post_messages(
             name: None,
         },
         origin: Origin::Http(tx),
-    });
+    };
     let unavailable = || {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -283,7 +279,7 @@ async fn post_messages(
             "the store is not available",
         )
     };
-    state.store.send(cmd).await.map_err(|_| unavailable())?;
+    state.engine.publish(cmd).await.map_err(|_| unavailable())?;
     let stored = rx
         .await
         .map_err(|_| unavailable())?

@@ -137,6 +137,11 @@ impl Outbound {
         }
     }
 
+    /// Closes the connection now with `code`, skipping whatever is queued.
+    pub fn kill(&self, code: u16) {
+        self.ctl.kill(code);
+    }
+
     /// Queues an encoded frame. False when the connection is gone or was just cut.
     pub fn send_text(&self, text: Utf8Bytes) -> bool {
         self.push(Outgoing::Frame(text))

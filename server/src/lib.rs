@@ -12,10 +12,12 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod connection;
+pub mod engine;
 pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod ratelimit;
+pub mod redis_engine;
 pub mod state;
 pub mod store;
 pub mod validate;
@@ -31,7 +33,9 @@ use tokio::sync::watch;
 pub use config::Config;
 
 use crate::auth::{Auth, SecretError};
+use crate::engine::Engine;
 use crate::hub::Hub;
+use crate::redis_engine::{RedisEngine, RedisEngineError, RedisSettings};
 use crate::state::AppState;
 use crate::store::{Command, ReadPool, StoreError};
 
@@ -44,8 +48,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
-    #[error("--redis is not supported by this build")]
-    RedisUnsupported,
+    #[error(transparent)]
+    Redis(#[from] RedisEngineError),
 }
 
 /// How long shutdown waits for WebSocket sessions to close.
@@ -60,24 +64,29 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let config = config.sanitized();
-    if config.redis_url.is_some() {
-        return Err(ServerError::RedisUnsupported);
-    }
     let (secret, dev_mode) = auth::resolve_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
     let auth = Auth::new(&secret, dev_mode)?;
     let hub = Arc::new(Hub::default());
-    let db = config.db_path();
-    let (store, store_thread) = store::start(&db, Arc::clone(&hub), config.replay_limit)?;
-    let reads = Arc::new(ReadPool::new(db));
+    let (engine, store_thread) = match &config.redis_url {
+        Some(url) => {
+            let engine = RedisEngine::start(RedisSettings {
+                url: url.clone(),
+                replay_limit: config.replay_limit,
+                presence_ttl_ms: config.presence_ttl_ms,
+                held_cap: config.outbound_queue,
+            })
+            .await?;
+            (Engine::Redis(engine), None)
+        }
+        None => {
+            let db = config.db_path();
+            let (store, thread) = store::start(&db, Arc::clone(&hub), config.replay_limit)?;
+            let reads = Arc::new(ReadPool::new(db));
+            (Engine::Sqlite { store, reads }, Some(thread))
+        }
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let state = Arc::new(AppState::new(
-        config,
-        auth,
-        hub,
-        store.clone(),
-        reads,
-        stop_rx,
-    ));
+    let state = Arc::new(AppState::new(config, auth, hub, engine, stop_rx));
     tracing::info!(addr = ?listener.local_addr().ok(), dev_mode, "serving");
 
     let app = http::router(Arc::clone(&state));
@@ -93,11 +102,18 @@ pub async fn serve(
     if !state.wait_sockets(SHUTDOWN_SESSIONS).await {
         tracing::warn!("some websocket sessions did not close in time");
     }
-    let _ = store.send(Command::Shutdown).await;
+    match &state.engine {
+        Engine::Sqlite { store, .. } => {
+            let _ = store.send(Command::Shutdown).await;
+        }
+        Engine::Redis(r) => r.shutdown(),
+    }
     drop(state);
-    let joined = tokio::task::spawn_blocking(move || store_thread.join()).await;
-    if !matches!(joined, Ok(Ok(()))) {
-        tracing::error!("the store thread ended abnormally");
+    if let Some(store_thread) = store_thread {
+        let joined = tokio::task::spawn_blocking(move || store_thread.join()).await;
+        if !matches!(joined, Ok(Ok(()))) {
+            tracing::error!("the store thread ended abnormally");
+        }
     }
     tracing::info!("stopped");
     result.map_err(ServerError::Io)

@@ -9,10 +9,10 @@ use tokio::sync::watch;
 
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::engine::Engine;
 use crate::hub::Hub;
 use crate::limits::{IpLimit, UserBuckets};
 use crate::ratelimit::TokenBucket;
-use crate::store::{ReadPool, StoreHandle};
 
 /// What handlers and connections share.
 #[derive(Debug)]
@@ -20,8 +20,7 @@ pub struct AppState {
     pub config: Config,
     pub auth: Auth,
     pub hub: Arc<Hub>,
-    pub store: StoreHandle,
-    pub reads: Arc<ReadPool>,
+    pub engine: Engine,
     pub started: Instant,
     /// Becomes true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
@@ -49,8 +48,7 @@ impl AppState {
         config: Config,
         auth: Auth,
         hub: Arc<Hub>,
-        store: StoreHandle,
-        reads: Arc<ReadPool>,
+        engine: Engine,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         let user_buckets = UserBuckets::new(config.user_rate);
@@ -59,8 +57,7 @@ impl AppState {
             config,
             auth,
             hub,
-            store,
-            reads,
+            engine,
             started: Instant::now(),
             shutdown,
             next_conn: AtomicU64::new(1),

@@ -1,0 +1,141 @@
+//! Where history lives and how messages reach members: the embedded SQLite store (one node)
+//! or Redis (several nodes). Connections and HTTP handlers talk to this, never to a backend.
+
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use roomcast_core::protocol::Message;
+use thiserror::Error;
+
+use crate::hub::{ConnId, Hub, Outbound};
+use crate::redis_engine::{RedisEngine, RedisEngineError};
+use crate::store::{Command, JoinCmd, PublishCmd, ReadPool, StoreError, StoreHandle, StoreStats};
+
+/// Failures of either backend.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Redis(#[from] RedisEngineError),
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+/// The backend of a running server.
+#[derive(Debug)]
+pub enum Engine {
+    /// One store thread (writes, group commit, ordered fan-out) plus read-only connections.
+    Sqlite {
+        store: StoreHandle,
+        reads: Arc<ReadPool>,
+    },
+    /// Shared Redis: any number of nodes.
+    Redis(Arc<RedisEngine>),
+}
+
+impl Engine {
+    /// Answers a join (replay, `joined`, then live messages).
+    pub async fn join(&self, cmd: JoinCmd) -> Result<(), EngineError> {
+        match self {
+            Engine::Sqlite { store, .. } => Ok(store.send(Command::Join(cmd)).await?),
+            Engine::Redis(r) => {
+                r.join(cmd).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Answers a leave of a joined room.
+    pub async fn leave(&self, ref_id: u64, room: String, out: Outbound) -> Result<(), EngineError> {
+        match self {
+            Engine::Sqlite { store, .. } => {
+                Ok(store.send(Command::Leave { ref_id, room, out }).await?)
+            }
+            Engine::Redis(r) => {
+                r.leave(ref_id, room, out).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// The connection is gone: leave its rooms.
+    pub async fn disconnect(&self, conn: ConnId) -> Result<(), EngineError> {
+        match self {
+            Engine::Sqlite { store, .. } => Ok(store.send(Command::Disconnect(conn)).await?),
+            Engine::Redis(r) => {
+                r.disconnect(conn).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Stores a persisted publish; the ack or answer goes to its origin.
+    pub async fn publish(&self, cmd: PublishCmd) -> Result<(), EngineError> {
+        match self {
+            Engine::Sqlite { store, .. } => Ok(store.send(Command::Publish(cmd)).await?),
+            Engine::Redis(r) => {
+                r.publish(cmd).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Delivers an ephemeral message (encoded frame) to the room's members but `conn`.
+    pub async fn ephemeral(&self, hub: &Hub, room: &str, conn: ConnId, text: Utf8Bytes) {
+        match self {
+            Engine::Sqlite { .. } => hub.lock().broadcast(room, Some(conn), &text),
+            Engine::Redis(r) => r.ephemeral(room, conn, text.as_str()).await,
+        }
+    }
+
+    /// Up to `limit` stored messages with `seq < before`, ascending, and whether there are more.
+    pub async fn history(
+        &self,
+        room: String,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<(Vec<Message>, bool), EngineError> {
+        match self {
+            Engine::Sqlite { reads, .. } => {
+                let reads = Arc::clone(reads);
+                tokio::task::spawn_blocking(move || reads.history(&room, before, limit))
+                    .await
+                    .map_err(|e| EngineError::Task(e.to_string()))?
+                    .map_err(EngineError::from)
+            }
+            Engine::Redis(r) => Ok(r.history(&room, before, limit).await?),
+        }
+    }
+
+    /// Stored message counts.
+    pub async fn stats(&self) -> Result<StoreStats, EngineError> {
+        match self {
+            Engine::Sqlite { reads, .. } => {
+                let reads = Arc::clone(reads);
+                tokio::task::spawn_blocking(move || reads.stats())
+                    .await
+                    .map_err(|e| EngineError::Task(e.to_string()))?
+                    .map_err(EngineError::from)
+            }
+            Engine::Redis(r) => Ok(r.stats().await?),
+        }
+    }
+
+    /// Rooms with members on this node that the hub does not count (Redis keeps its own).
+    pub fn extra_local_rooms(&self) -> usize {
+        match self {
+            Engine::Sqlite { .. } => 0,
+            Engine::Redis(r) => r.local_rooms(),
+        }
+    }
+
+    /// Waits until everything sent before is answered. Redis requests are answered before
+    /// the connection reads its next frame, so there is nothing to wait for.
+    pub async fn barrier(&self) -> Result<(), EngineError> {
+        match self {
+            Engine::Sqlite { store, .. } => Ok(store.barrier().await?),
+            Engine::Redis(_) => Ok(()),
+        }
+    }
+}

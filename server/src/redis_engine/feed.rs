@@ -1,0 +1,334 @@
+//! This node's view of each room it has members in, and the ordering rule of the Redis engine.
+//!
+//! Pub/Sub hands every node a room's messages in `seq` order (the Lua script publishes inside
+//! the same atomic step that assigns the seq), but it is at-most-once: a dropped subscriber
+//! connection loses messages. So each room keeps `head`, the highest seq delivered to its
+//! local members, and a small reorder buffer:
+//! - a message with `seq <= head` is a duplicate and is dropped;
+//! - `seq == head + 1` is delivered and the buffer drains behind it;
+//! - a higher seq waits in the buffer and asks for a gap fill from the stream
+//!   ([`Gap`]), which the engine reads and feeds back here through the same rule.
+//!
+//! A joiner is added *held*: it has a start position (the head when it was added), the
+//! messages delivered after that are kept for it while its replay (up to that position) is
+//! read from Redis, and then replay, `joined` and the held messages go out as one unit. So the
+//! joiner sees everything up to the position once (replay) and everything after once (live).
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::ws::Utf8Bytes;
+use roomcast_core::protocol::{close, Member};
+
+use crate::hub::{ConnId, Outbound};
+
+/// A range of seqs (`after < seq <= upto`) the engine must read from the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub room: String,
+    pub after: u64,
+    pub upto: u64,
+}
+
+#[derive(Debug)]
+struct Item {
+    text: Utf8Bytes,
+    except: Option<ConnId>,
+}
+
+#[derive(Debug)]
+struct Local {
+    member: Member,
+    out: Outbound,
+    /// `Some` while the joiner's replay is being read: what to send after `joined`.
+    held: Option<Vec<Utf8Bytes>>,
+}
+
+#[derive(Debug)]
+struct Feed {
+    /// Highest seq delivered to the local members; `None` until the subscription is in place
+    /// and the head was read.
+    head: Option<u64>,
+    epoch: String,
+    pending: BTreeMap<u64, Item>,
+    members: BTreeMap<ConnId, Local>,
+    /// A gap fill is in flight: do not ask for another.
+    filling: bool,
+    /// Most frames held for one joiner.
+    cap: usize,
+}
+
+/// What adding a joiner found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// Added, held at `head`.
+    Held { head: u64, epoch: String },
+    /// Already a member on this connection.
+    Already { head: u64, epoch: String },
+    /// No ready feed for the room (the caller creates it first).
+    NoFeed,
+}
+
+/// Every room this node has members in.
+#[derive(Debug)]
+pub struct Feeds {
+    rooms: HashMap<String, Feed>,
+    /// Most frames held for one joiner before it is cut as a slow consumer.
+    held_cap: usize,
+}
+
+impl Feeds {
+    /// No rooms; a joiner may have `held_cap` frames held for it.
+    pub fn new(held_cap: usize) -> Self {
+        Feeds {
+            rooms: HashMap::new(),
+            held_cap,
+        }
+    }
+
+    /// Whether the room has a feed (ready or being set up).
+    pub fn has(&self, room: &str) -> bool {
+        self.rooms.contains_key(room)
+    }
+
+    /// Starts a feed that buffers everything until [`init`](Self::init).
+    pub fn create(&mut self, room: &str) {
+        let cap = self.held_cap;
+        self.rooms.entry(room.to_string()).or_insert_with(|| Feed {
+            cap,
+            head: None,
+            epoch: String::new(),
+            pending: BTreeMap::new(),
+            members: BTreeMap::new(),
+            filling: false,
+        });
+    }
+
+    /// Removes a feed whose setup failed.
+    pub fn abandon(&mut self, room: &str) {
+        if self.rooms.get(room).is_some_and(|f| f.members.is_empty()) {
+            self.rooms.remove(room);
+        }
+    }
+
+    /// The subscription is in place and the room's head was read after it: what was buffered
+    /// up to `head` is dropped, the rest delivered in order.
+    pub fn init(&mut self, room: &str, head: u64, epoch: String) -> Option<Gap> {
+        let feed = self.rooms.get_mut(room)?;
+        feed.head = Some(head);
+        feed.epoch = epoch;
+        drain(room, feed)
+    }
+
+    /// Adds a joiner, held at the current head.
+    pub fn add_held(&mut self, room: &str, member: Member, out: Outbound) -> Added {
+        let Some(feed) = self.rooms.get_mut(room) else {
+            return Added::NoFeed;
+        };
+        let Some(head) = feed.head else {
+            return Added::NoFeed;
+        };
+        let epoch = feed.epoch.clone();
+        let conn = out.conn();
+        if feed.members.contains_key(&conn) {
+            return Added::Already { head, epoch };
+        }
+        feed.members.insert(
+            conn,
+            Local {
+                member,
+                out,
+                held: Some(Vec::new()),
+            },
+        );
+        Added::Held { head, epoch }
+    }
+
+    /// Sends `first` (replay and `joined`) then what was held, as one unit, and makes the
+    /// member live.
+    pub fn release(&mut self, room: &str, conn: ConnId, mut first: Vec<Utf8Bytes>) {
+        let Some(local) = self
+            .rooms
+            .get_mut(room)
+            .and_then(|f| f.members.get_mut(&conn))
+        else {
+            return;
+        };
+        first.extend(local.held.take().unwrap_or_default());
+        local.out.send_all(first);
+    }
+
+    /// Removes a member. Returns it and whether the room has no feed left (unsubscribe).
+    pub fn remove(&mut self, room: &str, conn: ConnId) -> Option<(Member, bool)> {
+        let feed = self.rooms.get_mut(room)?;
+        let gone = feed.members.remove(&conn)?;
+        let empty = feed.members.is_empty() && feed.head.is_some();
+        if empty {
+            self.rooms.remove(room);
+        }
+        Some((gone.member, empty))
+    }
+
+    /// Removes a connection from every room: `(room, member, room now empty)`.
+    pub fn remove_conn(&mut self, conn: ConnId) -> Vec<(String, Member, bool)> {
+        let rooms: Vec<String> = self
+            .rooms
+            .iter()
+            .filter(|(_, f)| f.members.contains_key(&conn))
+            .map(|(r, _)| r.clone())
+            .collect();
+        rooms
+            .into_iter()
+            .filter_map(|room| {
+                self.remove(&room, conn)
+                    .map(|(member, empty)| (room, member, empty))
+            })
+            .collect()
+    }
+
+    /// A persisted message (see the module doc). Returns a gap to fill, if any.
+    pub fn message(
+        &mut self,
+        room: &str,
+        seq: u64,
+        text: Utf8Bytes,
+        except: Option<ConnId>,
+    ) -> Option<Gap> {
+        let feed = self.rooms.get_mut(room)?;
+        if feed.head.is_some_and(|h| seq <= h) {
+            return None;
+        }
+        feed.pending.insert(seq, Item { text, except });
+        let gap = drain(room, feed);
+        if gap.is_some() {
+            let cut = self.held_cap;
+            if let Some(feed) = self.rooms.get_mut(room) {
+                if feed.pending.len() > cut.saturating_mul(4) {
+                    // A gap that never fills must not grow memory: give up on it.
+                    tracing::warn!(room, "reorder buffer overflow: skipping the gap");
+                    let upto = feed.pending.keys().next().map_or(0, |s| s - 1);
+                    return self.skip_to(room, upto);
+                }
+            }
+        }
+        gap
+    }
+
+    /// A gap fill finished (everything found was fed through [`message`](Self::message)):
+    /// whatever is still missing up to `upto` is gone from the stream, so move past it.
+    pub fn skip_to(&mut self, room: &str, upto: u64) -> Option<Gap> {
+        let feed = self.rooms.get_mut(room)?;
+        feed.filling = false;
+        if let Some(head) = feed.head {
+            if upto > head {
+                tracing::warn!(
+                    room,
+                    from = head + 1,
+                    upto,
+                    "messages missing from the stream"
+                );
+                feed.head = Some(upto);
+            }
+        }
+        drain(room, feed)
+    }
+
+    /// An unsequenced frame (presence, ephemeral) to every member but `except`.
+    pub fn broadcast(&mut self, room: &str, except: Option<ConnId>, text: &Utf8Bytes) {
+        if let Some(feed) = self.rooms.get_mut(room) {
+            deliver(feed, except, text);
+        }
+    }
+
+    /// The local head of each room (for catching up after a lost subscription).
+    pub fn heads(&self) -> Vec<(String, u64)> {
+        self.rooms
+            .iter()
+            .filter_map(|(r, f)| f.head.map(|h| (r.clone(), h)))
+            .collect()
+    }
+
+    /// Every room with a feed.
+    pub fn rooms(&self) -> Vec<String> {
+        self.rooms.keys().cloned().collect()
+    }
+
+    /// Rooms with local members.
+    pub fn room_count(&self) -> usize {
+        self.rooms
+            .values()
+            .filter(|f| !f.members.is_empty())
+            .count()
+    }
+
+    /// Every local member: `(room, conn, member)` (to refresh their presence).
+    pub fn members(&self) -> Vec<(String, ConnId, Member)> {
+        self.rooms
+            .iter()
+            .flat_map(|(room, f)| {
+                f.members
+                    .iter()
+                    .map(move |(c, l)| (room.clone(), *c, l.member.clone()))
+            })
+            .collect()
+    }
+}
+
+/// Delivers the buffered messages that follow `head`; returns the gap before the next one.
+fn drain(room: &str, feed: &mut Feed) -> Option<Gap> {
+    let mut head = feed.head?;
+    // Anything at or below the head was delivered already.
+    while let Some(entry) = feed.pending.first_entry() {
+        if *entry.key() > head {
+            break;
+        }
+        entry.remove();
+    }
+    while let Some(item) = feed.pending.remove(&(head + 1)) {
+        head += 1;
+        deliver(feed, item.except, &item.text);
+    }
+    feed.head = Some(head);
+    let next = *feed.pending.keys().next()?;
+    if feed.filling {
+        return None;
+    }
+    feed.filling = true;
+    Some(Gap {
+        room: room.to_string(),
+        after: head,
+        upto: next - 1,
+    })
+}
+
+/// Sends to the live members and holds for the joining ones; a joiner whose held frames
+/// exceed the outbound queue's size is a slow consumer, like a live member with a full queue.
+fn deliver(feed: &mut Feed, except: Option<ConnId>, text: &Utf8Bytes) {
+    let held_cap = feed.cap;
+    let mut cut = Vec::new();
+    for (conn, local) in feed.members.iter_mut() {
+        if Some(*conn) == except {
+            continue;
+        }
+        match &mut local.held {
+            Some(held) => {
+                held.push(text.clone());
+                if held.len() > held_cap {
+                    cut.push(*conn);
+                }
+            }
+            None => {
+                local.out.send_text(text.clone());
+            }
+        }
+    }
+    for conn in cut {
+        if let Some(local) = feed.members.get_mut(&conn) {
+            tracing::warn!(
+                conn,
+                "slow consumer: too much held during its join, closing"
+            );
+            local.held = Some(Vec::new());
+            local.out.kill(close::RATE_LIMITED);
+        }
+    }
+}

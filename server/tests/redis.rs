@@ -1,0 +1,497 @@
+//! The Redis engine (`--redis`) against a real `redis-server` on loopback, with two server
+//! nodes (the binary, so a node can be killed with SIGKILL like a crash).
+//!
+//! These tests need the `redis-server` executable (Debian package `redis-server`;
+//! `scripts/setup.sh` installs it). Without it they fail, saying so: they never skip.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{token, Client, Got, SECRET};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_roomcast-server");
+/// Presence TTL given to the nodes: short, so expiry is observable quickly.
+const PRESENCE_TTL_MS: u64 = 1500;
+
+/// Finds `redis-server` on PATH or in the usual places; fails the test with a clear message
+/// when it is not installed.
+fn redis_server_path() -> PathBuf {
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("redis-server"))
+                .collect()
+        })
+        .unwrap_or_default();
+    candidates.push(PathBuf::from("/usr/bin/redis-server"));
+    candidates.push(PathBuf::from("/usr/local/bin/redis-server"));
+    match candidates.into_iter().find(|p| p.is_file()) {
+        Some(p) => p,
+        None => panic!(
+            "redis-server not found: the Redis engine tests need it. Install the Debian package \
+             (`apt-get install -y redis-server`, or run scripts/setup.sh)."
+        ),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A throwaway `redis-server` (no persistence) in a temporary directory, killed on drop.
+struct Redis {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let bin = redis_server_path();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let redis = Redis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One `roomcast-server --redis` node, killed (SIGKILL) on drop.
+struct Node {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn start(redis: &Redis) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--redis", &redis.url])
+            .args(["--presence-ttl-ms", &PRESENCE_TTL_MS.to_string()])
+            .arg("--data")
+            .arg(dir.path())
+            .env("ROOMCAST_JWT_SECRET", SECRET)
+            .stdout(Stdio::piped())
+            .stderr(if std::env::var_os("RUST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .spawn()
+            .expect("spawn roomcast-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("roomcast-server listening on http://") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("node starts")
+            .parse()
+            .expect("address");
+        Node {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    async fn client(&self, user: &str) -> Client {
+        Client::hello(self.addr, user, &token(user, Some(3600), None)).await
+    }
+
+    /// SIGKILL: no cleanup at all, like a crash.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn publish(r: u64, room: &str, id: &str) -> Value {
+    json!({"type":"publish","ref":r,"room":room,"id":id,"event":"chat.message","data":{"n":id}})
+}
+
+/// Reads frames until `done` says so; returns them all.
+async fn read_until(c: &mut Client, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
+    let mut frames = Vec::new();
+    while !done(&frames) {
+        match c.next_within(Duration::from_secs(10)).await {
+            Got::Frame(v) => frames.push(v),
+            other => panic!("connection ended: {other:?}; so far: {frames:?}"),
+        }
+    }
+    frames
+}
+
+/// The next frame of type `kind`, skipping presence events.
+async fn next_of(c: &mut Client, kind: &str) -> Value {
+    loop {
+        let f = c.recv().await;
+        if f["type"] == kind {
+            return f;
+        }
+        assert_eq!(f["type"], "presence", "expected {kind}, got {f}");
+    }
+}
+
+/// Publishes and waits for the ack, skipping presence events.
+async fn publish_acked(c: &mut Client, r: u64, room: &str, id: &str) -> Value {
+    c.send(publish(r, room, id)).await;
+    let ack = next_of(c, "ack").await;
+    assert_eq!(ack["ref"], r);
+    ack
+}
+
+fn of_type<'a>(frames: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    frames.iter().filter(move |f| f["type"] == kind)
+}
+
+fn seqs(frames: &[Value]) -> Vec<u64> {
+    of_type(frames, "message")
+        .filter_map(|m| m["seq"].as_u64())
+        .collect()
+}
+
+fn assert_ascending_once(seqs: &[u64]) {
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "not strictly ascending: {seqs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_converse_in_order_exactly_once() {
+    let redis = Redis::start();
+    let a = Node::start(&redis);
+    let b = Node::start(&redis);
+    let room = "conv-1";
+
+    let mut alice = a.client("alice").await;
+    alice.join(1, room).await;
+    let mut bob = b.client("bob").await;
+    let joined = bob.join(1, room).await;
+    // Presence crosses nodes: bob sees alice (node A) in joined, alice hears bob arrive.
+    let names: Vec<&str> = joined["presence"]
+        .as_array()
+        .expect("presence")
+        .iter()
+        .filter_map(|m| m["user"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"alice") && names.contains(&"bob"),
+        "{joined}"
+    );
+    let p = alice.expect("presence").await;
+    assert_eq!(p["event"], "join");
+    assert_eq!(p["member"]["user"], "bob");
+
+    // Listeners on both nodes, one of them joined from 0 while publishes are in flight.
+    let mut watch_a = a.client("wa").await;
+    watch_a.join(1, room).await;
+    let mut watch_b = b.client("wb").await;
+
+    // Both publish 30 messages, pipelined, at the same time.
+    const N: u64 = 30;
+    for i in 1..=N {
+        alice.send(publish(100 + i, room, &format!("a-{i}"))).await;
+        bob.send(publish(100 + i, room, &format!("b-{i}"))).await;
+        if i == N / 2 {
+            watch_b
+                .send(json!({"type":"join","ref":2,"room":room,"since":0}))
+                .await;
+        }
+    }
+    let total = 2 * N;
+    let is_done = |n_acks: u64, n_msgs: u64| {
+        move |f: &[Value]| {
+            of_type(f, "ack").count() as u64 == n_acks && seqs(f).len() as u64 == n_msgs
+        }
+    };
+    let fa = read_until(&mut alice, is_done(N, N)).await;
+    let fb = read_until(&mut bob, is_done(N, N)).await;
+    for (frames, own) in [(&fa, "a-"), (&fb, "b-")] {
+        let got = seqs(frames);
+        assert_ascending_once(&got);
+        // Nothing of one's own comes back; acks and messages together are 1..=2N.
+        assert!(
+            of_type(frames, "message").all(|m| !m["id"].as_str().unwrap_or("").starts_with(own))
+        );
+        let mut all: BTreeSet<u64> = got.into_iter().collect();
+        all.extend(of_type(frames, "ack").filter_map(|a| a["seq"].as_u64()));
+        assert_eq!(all, (1..=total).collect::<BTreeSet<u64>>());
+    }
+    // A node's own publisher's messages and the other node's reach a listener in seq order.
+    let fw = read_until(&mut watch_a, |f| seqs(f).len() as u64 == total).await;
+    assert_eq!(seqs(&fw), (1..=total).collect::<Vec<_>>());
+    // The one who joined mid-stream: replay up to the head, then live; every seq once.
+    let fj = read_until(&mut watch_b, |f| {
+        of_type(f, "joined").count() == 1 && seqs(f).len() as u64 == total
+    })
+    .await;
+    assert_eq!(seqs(&fj), (1..=total).collect::<Vec<_>>());
+    let pos = fj
+        .iter()
+        .position(|f| f["type"] == "joined")
+        .expect("joined");
+    let head = fj[pos]["seq"].as_u64().expect("seq");
+    assert_eq!(seqs(&fj[..pos]), (1..=head).collect::<Vec<_>>());
+    assert_eq!(fj[pos]["recovered"], true);
+
+    // Ephemeral messages cross nodes too, without seq.
+    alice
+        .send(json!({"type":"publish","ref":500,"room":room,"id":"typing-1","event":"typing","data":null,"ephemeral":true}))
+        .await;
+    let fe = read_until(&mut bob, |f| f.iter().any(|m| m["id"] == "typing-1")).await;
+    let eph = fe
+        .iter()
+        .find(|m| m["id"] == "typing-1")
+        .expect("ephemeral");
+    assert!(eph.get("seq").is_none(), "{eph}");
+
+    // History through either node is the same.
+    bob.send(json!({"type":"history","ref":600,"room":room,"limit":500}))
+        .await;
+    let h = read_until(&mut bob, |f| f.iter().any(|m| m["type"] == "history")).await;
+    let page = h.iter().find(|m| m["type"] == "history").expect("history");
+    let hs: Vec<u64> = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["seq"].as_u64())
+        .collect();
+    assert_eq!(hs, (1..=total).collect::<Vec<_>>());
+    assert_eq!(page["more"], false);
+    let (status, body) = common::http(
+        a.addr,
+        "GET",
+        &format!("/rooms/{room}/messages?before=11&limit=5"),
+        Some(&token("x", Some(60), None)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let hs: Vec<u64> = body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["seq"].as_u64())
+        .collect();
+    assert_eq!(hs, vec![6, 7, 8, 9, 10]);
+    assert_eq!(body["more"], true);
+    let (status, stats) = common::http(b.addr, "GET", "/stats", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["messages_per_room"][room], total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn republishing_on_another_node_returns_the_original() {
+    let redis = Redis::start();
+    let a = Node::start(&redis);
+    let b = Node::start(&redis);
+    let room = "conv-2";
+    let mut alice_a = a.client("alice").await;
+    alice_a.join(1, room).await;
+    let mut watcher = a.client("w").await;
+    watcher.join(1, room).await;
+    let first = publish_acked(&mut alice_a, 2, room, "m-1").await;
+    assert_eq!(first["seq"], 1);
+    assert_eq!(next_of(&mut watcher, "message").await["id"], "m-1");
+
+    // The same user, reconnected on node B, re-sends it (its ack was lost, say).
+    let mut alice_b = b.client("alice").await;
+    alice_b.join(1, room).await;
+    let again = publish_acked(&mut alice_b, 2, room, "m-1").await;
+    assert_eq!(again["seq"], first["seq"]);
+    assert_eq!(again["ts"], first["ts"]);
+    // Over HTTP on node B too: 200 with the original.
+    let (status, body) = common::http(
+        b.addr,
+        "POST",
+        &format!("/rooms/{room}/messages"),
+        Some(&token("alice", Some(60), None)),
+        Some(r#"{"id":"m-1","event":"chat.message","data":{}}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["seq"], 1);
+    // Nothing was broadcast again: the next thing the watcher gets is the next message.
+    let next = publish_acked(&mut alice_b, 3, room, "m-2").await;
+    assert_eq!(next["seq"], 2);
+    let m = next_of(&mut watcher, "message").await;
+    assert_eq!(
+        (m["id"].clone(), m["seq"].clone()),
+        (json!("m-2"), json!(2))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashed_node_clients_resume_elsewhere_and_its_presence_expires() {
+    let redis = Redis::start();
+    let a = Node::start(&redis);
+    let b = Node::start(&redis);
+    let room = "conv-3";
+
+    let mut bob = b.client("bob").await;
+    bob.join(1, room).await;
+    let mut alice = a.client("alice").await;
+    let joined = alice.join(1, room).await;
+    let epoch = joined["epoch"].as_str().expect("epoch").to_string();
+    let mut dave = a.client("dave").await;
+    dave.join(1, room).await;
+    for i in 1..=5u64 {
+        publish_acked(&mut alice, 10 + i, room, &format!("a-{i}")).await;
+    }
+    for i in 1..=3u64 {
+        bob.send(publish(20 + i, room, &format!("b-{i}"))).await;
+    }
+    // Bob got alice's 5 (and his 3 acks).
+    let fb = read_until(&mut bob, |f| {
+        of_type(f, "ack").count() == 3 && seqs(f).len() == 5
+    })
+    .await;
+    assert_eq!(seqs(&fb), vec![1, 2, 3, 4, 5]);
+    let seen = read_until(&mut alice, |f| seqs(f).len() == 3).await;
+    let last = seqs(&seen).last().copied().expect("seq");
+    assert_eq!(last, 8);
+
+    // Node A dies without a word; alice had sent a-6 and never heard back (maybe stored).
+    alice.send(publish(16, room, "a-6")).await;
+    a.kill();
+    for i in 4..=6u64 {
+        bob.send(publish(20 + i, room, &format!("b-{i}"))).await;
+    }
+    let mut bob_frames = read_until(&mut bob, |f| of_type(f, "ack").count() == 3).await;
+
+    // Alice resumes on node B from where she was, and re-sends a-6 with the same id.
+    let mut alice = b.client("alice").await;
+    alice
+        .send(json!({"type":"join","ref":1,"room":room,"since":last,"epoch":epoch}))
+        .await;
+    let fr = read_until(&mut alice, |f| of_type(f, "joined").count() == 1).await;
+    let joined = fr.last().expect("joined");
+    assert_eq!(joined["recovered"], true, "{joined}");
+    assert_eq!(joined["epoch"], epoch.as_str());
+    let head = joined["seq"].as_u64().expect("seq");
+    let replayed = seqs(&fr);
+    assert_eq!(replayed, ((last + 1)..=head).collect::<Vec<_>>());
+    let a6_stored = fr.iter().any(|m| m["id"] == "a-6");
+    let ack = publish_acked(&mut alice, 2, room, "a-6").await;
+    let a6 = ack["seq"].as_u64().expect("seq");
+    if a6_stored {
+        assert!(
+            a6 <= head,
+            "a-6 was already stored: same seq {a6} <= {head}"
+        );
+    } else {
+        assert_eq!(a6, head + 1);
+    }
+    // Bob sees a-6 exactly once whatever happened, and every seq once, in order.
+    bob.send(json!({"type":"ping","ref":99})).await;
+    bob_frames.extend(read_until(&mut bob, |f| f.iter().any(|m| m["type"] == "pong")).await);
+    assert_eq!(bob_frames.iter().filter(|m| m["id"] == "a-6").count(), 1);
+    let got = seqs(&bob_frames);
+    assert_ascending_once(&got);
+
+    // Dave (node A) never came back: his presence expires and bob hears he left.
+    let started = Instant::now();
+    let mut left = false;
+    while !left {
+        assert!(
+            started.elapsed() < Duration::from_millis(PRESENCE_TTL_MS * 4),
+            "dave's presence did not expire"
+        );
+        match bob.next_within(Duration::from_secs(10)).await {
+            Got::Frame(f) => {
+                left = f["type"] == "presence"
+                    && f["event"] == "leave"
+                    && f["member"]["user"] == "dave";
+            }
+            other => panic!("bob's connection ended: {other:?}"),
+        }
+    }
+    // A new joiner no longer sees dave.
+    let mut carol = b.client("carol").await;
+    let joined = carol.join(1, room).await;
+    let users: Vec<&str> = joined["presence"]
+        .as_array()
+        .expect("presence")
+        .iter()
+        .filter_map(|m| m["user"].as_str())
+        .collect();
+    assert!(!users.contains(&"dave"), "{joined}");
+    assert!(
+        users.contains(&"bob") && users.contains(&"alice"),
+        "{joined}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_node_serves_and_stops_gracefully() {
+    // `serve` with a Redis URL (what embedders and the other tests of this crate use).
+    let redis = Redis::start();
+    let url = redis.url.clone();
+    let s = common::Server::start(move |c| c.redis_url = Some(url)).await;
+    let mut c = s.client("u1").await;
+    c.join(1, "r").await;
+    let ack = c.publish(2, "r", "id-1", json!({})).await;
+    assert_eq!(ack["seq"], 1);
+    s.stop().await;
+}
