@@ -53,6 +53,7 @@ fn free_port() -> u16 {
 struct Redis {
     child: Child,
     url: String,
+    port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -83,6 +84,7 @@ impl Redis {
         let redis = Redis {
             child,
             url: format!("redis://127.0.0.1:{port}"),
+            port,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -91,6 +93,26 @@ impl Redis {
             std::thread::sleep(Duration::from_millis(20));
         }
         redis
+    }
+}
+
+impl Redis {
+    /// Runs one command (raw RESP) and returns the reply's first line.
+    fn command(&self, args: &[&str]) -> String {
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect redis");
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        s.write_all(req.as_bytes()).expect("write");
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).expect("read");
+        String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
     }
 }
 
@@ -494,4 +516,33 @@ async fn in_process_node_serves_and_stops_gracefully() {
     let ack = c.publish(2, "r", "id-1", json!({})).await;
     assert_eq!(ack["seq"], 1);
     s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_subscription_is_caught_up_from_the_stream() {
+    let redis = Redis::start();
+    let a = Node::start(&redis);
+    let b = Node::start(&redis);
+    let room = "conv-4";
+    let mut alice = a.client("alice").await;
+    alice.join(1, room).await;
+    let mut bob = b.client("bob").await;
+    bob.join(1, room).await;
+    let _ = next_of(&mut alice, "presence").await;
+
+    // Every node loses its Pub/Sub connection; what is published meanwhile never reaches
+    // them through the channel.
+    let killed = redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]);
+    assert!(killed.starts_with(':'), "{killed}");
+    for i in 1..=10u64 {
+        bob.send(publish(10 + i, room, &format!("b-{i}"))).await;
+    }
+    read_until(&mut bob, |f| of_type(f, "ack").count() == 10).await;
+    let got = read_until(&mut alice, |f| seqs(f).len() == 10).await;
+    assert_eq!(seqs(&got), (1..=10).collect::<Vec<_>>());
+    // And live again afterwards, without repeats.
+    publish_acked(&mut bob, 30, room, "b-11").await;
+    let m = next_of(&mut alice, "message").await;
+    assert_eq!(m["seq"], 11);
+    alice.roundtrip(31).await;
 }

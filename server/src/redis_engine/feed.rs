@@ -239,6 +239,26 @@ impl Feeds {
         }
     }
 
+    /// A message of another epoch: Redis lost or reset the room's history, so seqs restarted
+    /// and nothing this node delivered can be compared with them any more. Cuts the room's
+    /// local members with 1001 (they reconnect and rejoin, getting the new epoch and
+    /// `recovered: false`) and drops the feed. Returns whether it did.
+    pub fn reset_on_new_epoch(&mut self, room: &str, epoch: &str) -> bool {
+        let changed = self
+            .rooms
+            .get(room)
+            .is_some_and(|f| f.head.is_some() && f.epoch != epoch);
+        if !changed {
+            return false;
+        }
+        if let Some(feed) = self.rooms.remove(room) {
+            for local in feed.members.values() {
+                local.out.kill(close::GOING_AWAY);
+            }
+        }
+        true
+    }
+
     /// The local head of each room (for catching up after a lost subscription).
     pub fn heads(&self) -> Vec<(String, u64)> {
         self.rooms
@@ -330,5 +350,185 @@ fn deliver(feed: &mut Feed, except: Option<ConnId>, text: &Utf8Bytes) {
             local.held = Some(Vec::new());
             local.out.kill(close::RATE_LIMITED);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::hub::{ConnControl, Outgoing};
+
+    fn member(name: &str) -> Member {
+        Member {
+            user: name.into(),
+            client: format!("c-{name}"),
+            source: "test".into(),
+            name: None,
+        }
+    }
+
+    fn conn(id: ConnId) -> (Outbound, mpsc::Receiver<Outgoing>) {
+        let (tx, rx) = mpsc::channel(64);
+        (Outbound::new(id, tx, Arc::new(ConnControl::default())), rx)
+    }
+
+    fn text(seq: u64) -> Utf8Bytes {
+        Utf8Bytes::from(format!("m{seq}"))
+    }
+
+    /// Everything queued so far, flattened.
+    fn drained(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(item) = rx.try_recv() {
+            match item {
+                Outgoing::Frame(t) => out.push(t.to_string()),
+                Outgoing::Frames(ts) => out.extend(ts.iter().map(|t| t.to_string())),
+                Outgoing::Close(..) => out.push("close".into()),
+            }
+        }
+        out
+    }
+
+    fn ready(feeds: &mut Feeds, room: &str, head: u64) {
+        feeds.create(room);
+        assert_eq!(feeds.init(room, head, "e1".into()), None);
+    }
+
+    #[test]
+    fn buffered_before_init_is_cut_at_the_head() {
+        let mut feeds = Feeds::new(16);
+        feeds.create("r");
+        // Arrived between subscribing and reading the head (5).
+        assert_eq!(feeds.message("r", 5, text(5), None), None);
+        assert_eq!(feeds.message("r", 6, text(6), None), None);
+        assert_eq!(feeds.init("r", 5, "e1".into()), None);
+        let (out, mut rx) = conn(1);
+        assert_eq!(
+            feeds.add_held("r", member("a"), out),
+            Added::Held {
+                head: 6,
+                epoch: "e1".into()
+            }
+        );
+        feeds.release("r", 1, vec![Utf8Bytes::from("joined")]);
+        feeds.message("r", 7, text(7), None);
+        assert_eq!(drained(&mut rx), vec!["joined", "m7"]);
+    }
+
+    #[test]
+    fn duplicates_dropped_gaps_filled_in_order() {
+        let mut feeds = Feeds::new(16);
+        ready(&mut feeds, "r", 0);
+        let (out, mut rx) = conn(1);
+        feeds.add_held("r", member("a"), out);
+        feeds.release("r", 1, Vec::new());
+        feeds.message("r", 1, text(1), None);
+        feeds.message("r", 1, text(1), None);
+        // 2 and 3 lost: 4 waits and asks for them, once.
+        let gap = feeds.message("r", 4, text(4), None);
+        assert_eq!(
+            gap,
+            Some(Gap {
+                room: "r".into(),
+                after: 1,
+                upto: 3
+            })
+        );
+        assert_eq!(feeds.message("r", 5, text(5), None), None);
+        assert_eq!(drained(&mut rx), vec!["m1"]);
+        // The fill brings 2 and 3 (and a repeat of 4).
+        feeds.message("r", 2, text(2), None);
+        feeds.message("r", 3, text(3), None);
+        feeds.message("r", 4, text(4), None);
+        assert_eq!(feeds.skip_to("r", 3), None);
+        assert_eq!(drained(&mut rx), vec!["m2", "m3", "m4", "m5"]);
+    }
+
+    #[test]
+    fn a_gap_missing_from_the_stream_is_skipped() {
+        let mut feeds = Feeds::new(16);
+        ready(&mut feeds, "r", 0);
+        let (out, mut rx) = conn(1);
+        feeds.add_held("r", member("a"), out);
+        feeds.release("r", 1, Vec::new());
+        assert!(feeds.message("r", 3, text(3), None).is_some());
+        assert_eq!(feeds.skip_to("r", 2), None);
+        assert_eq!(drained(&mut rx), vec!["m3"]);
+    }
+
+    #[test]
+    fn joiner_gets_what_arrives_during_its_replay_after_joined_once() {
+        let mut feeds = Feeds::new(16);
+        ready(&mut feeds, "r", 10);
+        let (a, mut rx_a) = conn(1);
+        feeds.add_held("r", member("a"), a);
+        feeds.release("r", 1, Vec::new());
+        let (b, mut rx_b) = conn(2);
+        let Added::Held { head, .. } = feeds.add_held("r", member("b"), b.clone()) else {
+            panic!("not added");
+        };
+        assert_eq!(head, 10);
+        // While b's replay (..=10) is read, 11 and 12 (published by a) arrive.
+        feeds.message("r", 11, text(11), None);
+        feeds.message("r", 12, text(12), Some(1));
+        feeds.release(
+            "r",
+            2,
+            vec![Utf8Bytes::from("m10"), Utf8Bytes::from("joined")],
+        );
+        feeds.message("r", 13, text(13), None);
+        assert_eq!(
+            drained(&mut rx_b),
+            vec!["m10", "joined", "m11", "m12", "m13"]
+        );
+        // The publisher of 12 is spared its own message.
+        assert_eq!(drained(&mut rx_a), vec!["m11", "m13"]);
+        // A second join on the same connection changes nothing.
+        assert_eq!(
+            feeds.add_held("r", member("b"), b),
+            Added::Already {
+                head: 13,
+                epoch: "e1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn last_member_out_drops_the_feed_and_a_new_epoch_cuts_members() {
+        let mut feeds = Feeds::new(16);
+        ready(&mut feeds, "r", 0);
+        let (a, _rx) = conn(1);
+        feeds.add_held("r", member("a"), a);
+        assert!(!feeds.reset_on_new_epoch("r", "e1"));
+        let left = feeds.remove_conn(1);
+        assert_eq!(left.len(), 1);
+        assert!(left[0].2, "room now empty");
+        assert!(!feeds.has("r"));
+
+        ready(&mut feeds, "r", 0);
+        let ctl = Arc::new(ConnControl::default());
+        let (tx, _rx) = mpsc::channel(64);
+        feeds.add_held("r", member("a"), Outbound::new(1, tx, Arc::clone(&ctl)));
+        assert!(feeds.reset_on_new_epoch("r", "e2"));
+        assert!(!feeds.has("r"));
+        assert_eq!(ctl.killed(), Some(close::GOING_AWAY));
+    }
+
+    #[test]
+    fn a_joiner_holding_too_much_is_cut() {
+        let mut feeds = Feeds::new(2);
+        ready(&mut feeds, "r", 0);
+        let ctl = Arc::new(ConnControl::default());
+        let (tx, _rx) = mpsc::channel(64);
+        let out = Outbound::new(1, tx, Arc::clone(&ctl));
+        feeds.add_held("r", member("a"), out);
+        for seq in 1..=3 {
+            feeds.message("r", seq, text(seq), None);
+        }
+        assert_eq!(ctl.killed(), Some(close::RATE_LIMITED));
     }
 }

@@ -62,7 +62,8 @@ local seq = redis.call('HINCRBY', KEYS[1], 'head', 1)
 redis.call('XADD', KEYS[3], seq .. '-1', 'm', ARGV[3], 'o', ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[1], seq .. ':' .. ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[7])
-redis.call('PUBLISH', ARGV[6], 'm|' .. seq .. '|' .. ARGV[4] .. '|' .. ARGV[3])
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+redis.call('PUBLISH', ARGV[6], 'm|' .. seq .. '|' .. ARGV[4] .. '|' .. epoch .. '|' .. ARGV[3])
 return {seq, tonumber(ARGV[2]), 0}
 ";
 
@@ -581,6 +582,18 @@ impl RedisEngine {
                 let Ok(seq) = seq.parse::<u64>() else {
                     return;
                 };
+                let Some((epoch, body)) = body.split_once('|') else {
+                    return;
+                };
+                if self.feeds().reset_on_new_epoch(room, epoch) {
+                    tracing::warn!(
+                        room,
+                        epoch,
+                        "the room's history was reset: its members reconnect"
+                    );
+                    self.unsubscribe_later(room.to_string());
+                    return;
+                }
                 let Ok(mut message) = serde_json::from_str::<Message>(body) else {
                     tracing::warn!(room, seq, "undecodable message on the channel");
                     return;
@@ -839,8 +852,10 @@ impl RedisEngine {
         let mut rooms = std::collections::BTreeSet::new();
         for (room, conn_id, member) in &members {
             if let Ok(json) = serde_json::to_string(member) {
+                // XX: only entries still there; a member that just left is not brought back.
                 pipe.cmd("ZADD")
                     .arg(presence_key(room))
+                    .arg("XX")
                     .arg(expiry)
                     .arg(format!("{}|{json}", self.origin(*conn_id)))
                     .ignore();
