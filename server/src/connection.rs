@@ -4,12 +4,13 @@
 //! queue (see [`crate::hub::Outbound`]). The reader
 //! - pauses while its own outbound queue is over half full (at most 1 s at a time), so a
 //!   pipelining client cannot make the reader outrun the writer of its own replies;
-//! - reads at most `publish_rate` frames per second (token bucket, burst 2×): when the bucket
-//!   is empty it stops reading until a token is back, so a fast client is slowed by TCP
-//!   backpressure, loses nothing and keeps its order;
+//! - reads at most `publish_rate` frames per second (token bucket, burst 2×), and its user's
+//!   connections on this node together at most `user_rate`: when a bucket is empty it stops
+//!   reading until a token is back, so a fast client is slowed by TCP backpressure, loses
+//!   nothing and keeps its order;
 //! - closes with 4001 when `hello` does not come within `hello_timeout_ms` or the token expires
 //!   unrefreshed, and with 4000 when the client sent nothing at all for 2 × `heartbeat_ms`;
-//! - on server shutdown waits until the store has committed and acked everything this
+//! - on server shutdown waits until the engine has stored and acked everything this
 //!   connection sent, then closes with 1001.
 
 use std::collections::HashSet;

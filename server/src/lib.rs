@@ -2,9 +2,13 @@
 //!
 //! - [`config`]: settings; [`cli`]: the command line (`roomcast-server`, `roomcast-server token`).
 //! - [`auth`]: HS256 JWT verification, minting and the dev-mode secret.
+//! - [`engine`]: the backend a connection or handler talks to, [`store`] or [`redis_engine`].
 //! - [`store`]: SQLite, one writer thread with group commit; read-only connections for history.
+//! - [`redis_engine`]: Redis (`--redis`): shared history, seq, fan-out and presence for
+//!   several nodes, each delivering in seq order through its per-room feed.
 //! - [`hub`]: rooms, members, fan-out and each connection's bounded outbound queue.
 //! - [`connection`]: one WebSocket session; [`http`]: routes and HTTP endpoints.
+//! - [`ratelimit`], [`limits`]: token buckets per connection and per user, connections per IP.
 //!
 //! Embed or test with [`serve`]: it runs on a bound listener until `shutdown` completes.
 
