@@ -46,11 +46,7 @@ impl Client {
     /// Connects if needed and joins `name`; resolves with the room once the server has it.
     #[wasm_bindgen(unchecked_return_type = "Promise<Room>")]
     pub fn join(&self, name: String) -> Promise {
-        if self.driver.with(|m| m.state()) == roomcast_core::machine::ConnectionState::Idle {
-            self.driver.input(|m, now| {
-                m.connect(now);
-            });
-        }
+        self.driver.connect_if_idle();
         let room = Room::new(self.driver.clone(), name.clone());
         self.driver.request(
             move |m, now| m.join(now, &name, None, None),

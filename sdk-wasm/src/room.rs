@@ -89,6 +89,7 @@ impl Room {
             Err(e) => return rejected(&e),
         };
         let epoch = field(&options, "epoch").and_then(|v| v.as_string());
+        self.driver.connect_if_idle();
         let name = self.name.clone();
         self.driver
             .request(move |m, now| m.join(now, &name, since, epoch), None)

@@ -21,6 +21,7 @@ pub(crate) struct Socket {
     _on_open: Closure<dyn FnMut(Event)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
 }
 
 impl Socket {
@@ -36,6 +37,11 @@ impl Socket {
                 r(SocketEvent::Frame(text));
             }
         });
+        // Browsers follow `error` with `close`, but Node's undici (20.x) leaves a refused
+        // connection at `error`: treat it as the end; the driver then drops the socket, so
+        // the `close` that may follow is not reported twice.
+        let r = report.clone();
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |_| r(SocketEvent::Closed(None)));
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             // 1005/1006 are "no code" and "abnormal": the socket failed rather than closed.
             let code = Some(e.code()).filter(|c| *c != 1005 && *c != 1006);
@@ -44,11 +50,13 @@ impl Socket {
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Ok(Self {
             ws,
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
+            _on_error: on_error,
         })
     }
 
@@ -72,6 +80,7 @@ impl Socket {
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
     }
 }
 
