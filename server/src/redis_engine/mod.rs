@@ -45,7 +45,12 @@ pub enum RedisEngineError {
     NoSubscription,
     #[error("redis: unexpected reply: {0}")]
     Reply(String),
+    #[error("redis: no connection to {0} within {CONNECT_TIMEOUT:?}")]
+    ConnectTimeout(String),
 }
+
+/// How long startup waits for Redis before giving up (the client would retry for ever).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Result<T, E = RedisEngineError> = std::result::Result<T, E>;
 
@@ -96,6 +101,16 @@ fn channel(room: &str) -> String {
 /// The room of a channel name.
 fn channel_room(ch: &str) -> Option<&str> {
     ch.strip_prefix("rc:{")?.strip_suffix("}:ch")
+}
+
+/// The URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 fn new_epoch() -> String {
@@ -179,9 +194,15 @@ impl RedisEngine {
     /// Connects (commands and subscription) and starts the background tasks.
     pub async fn start(settings: RedisSettings) -> Result<Arc<Self>> {
         let client = redis::Client::open(settings.url.as_str())?;
-        let mut conn = ConnectionManager::new(client.clone()).await?;
-        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
-        let pubsub = client.get_async_pubsub().await?;
+        let connect = async {
+            let mut conn = ConnectionManager::new(client.clone()).await?;
+            let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+            let pubsub = client.get_async_pubsub().await?;
+            Ok::<_, RedisEngineError>((conn, pubsub))
+        };
+        let (conn, pubsub) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| RedisEngineError::ConnectTimeout(redacted(&settings.url)))??;
         let (stop, stop_rx) = watch::channel(false);
         let engine = Arc::new_cyclic(|me| RedisEngine {
             me: me.clone(),
@@ -889,5 +910,18 @@ impl RedisEngine {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_redaction() {
+        assert_eq!(channel_room(&channel("conv-1")), Some("conv-1"));
+        assert_eq!(channel_room("other"), None);
+        assert_eq!(redacted("redis://u:pw@h:1/0"), "redis://***@h:1/0");
+        assert_eq!(redacted("redis://h:1"), "redis://h:1");
     }
 }
