@@ -49,6 +49,8 @@ pub enum RedisEngineError {
     ConnectTimeout(String),
 }
 
+/// How long a join waits for a lost subscription to come back before failing.
+const SUBSCRIPTION_WAIT: Duration = Duration::from_secs(3);
 /// How long startup waits for Redis before giving up (the client would retry for ever).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -414,7 +416,7 @@ impl RedisEngine {
             Added::Already { head, epoch } => return Ok((head, epoch, false)),
             Added::NoFeed => {}
         }
-        let mut sink = self.sink.lock().await;
+        let mut sink = self.subscription().await?;
         match add(self) {
             Added::Held { head, epoch } => return Ok((head, epoch, true)),
             Added::Already { head, epoch } => return Ok((head, epoch, false)),
@@ -449,6 +451,22 @@ impl RedisEngine {
             Added::Held { head, epoch } => Ok((head, epoch, true)),
             Added::Already { head, epoch } => Ok((head, epoch, false)),
             Added::NoFeed => Err(RedisEngineError::Reply("room feed vanished".into())),
+        }
+    }
+
+    /// The subscription sink, locked; waits a little while it is being re-established.
+    async fn subscription(&self) -> Result<tokio::sync::MutexGuard<'_, Option<PubSubSink>>> {
+        let deadline = tokio::time::Instant::now() + SUBSCRIPTION_WAIT;
+        loop {
+            let sink = self.sink.lock().await;
+            if sink.is_some() {
+                return Ok(sink);
+            }
+            drop(sink);
+            if tokio::time::Instant::now() >= deadline {
+                return Err(RedisEngineError::NoSubscription);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
