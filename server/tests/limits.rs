@@ -28,7 +28,7 @@ async fn user_rate_is_shared_by_the_users_connections() {
     let t = Instant::now();
     other.roundtrip(1).await;
     assert!(
-        t.elapsed() < Duration::from_millis(500),
+        t.elapsed() < Duration::from_millis(1000),
         "{:?}",
         t.elapsed()
     );

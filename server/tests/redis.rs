@@ -546,3 +546,69 @@ async fn a_lost_subscription_is_caught_up_from_the_stream() {
     assert_eq!(m["seq"], 11);
     alice.roundtrip(31).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joiners_during_a_burst_see_every_seq_once() {
+    let redis = Redis::start();
+    let a = Node::start(&redis);
+    let b = Node::start(&redis);
+    let room = "burst";
+    let mut publisher = a.client("pub").await;
+    publisher.join(1, room).await;
+    const N: u64 = 150;
+    // Joiners on both nodes at different points of the burst; the first one on node B sets
+    // its feed up while messages are flowing. Odd ones resume from 0, even ones join live.
+    let mut joiners = Vec::new();
+    for i in 0..6u64 {
+        let node = if i % 2 == 0 { &b } else { &a };
+        joiners.push((i, node.client(&format!("j{i}")).await));
+    }
+    // Publish in chunks of 25; each joiner joins once about half of a chunk is acked, so
+    // its join (feed setup, replay read) overlaps the rest of that chunk's publishes.
+    let mut acks = 0u64;
+    for (chunk, (i, c)) in joiners.iter_mut().enumerate() {
+        let first = chunk as u64 * 25 + 1;
+        for n in first..first + 25 {
+            publisher
+                .send(publish(n + 10, room, &format!("p-{n}")))
+                .await;
+        }
+        let want = first + 12;
+        while acks < want {
+            if publisher.recv().await["type"] == "ack" {
+                acks += 1;
+            }
+        }
+        let join = if *i % 2 == 1 {
+            json!({"type":"join","ref":2,"room":room,"since":0})
+        } else {
+            json!({"type":"join","ref":2,"room":room})
+        };
+        c.send(join).await;
+    }
+    while acks < N {
+        if publisher.recv().await["type"] == "ack" {
+            acks += 1;
+        }
+    }
+
+    for (i, c) in &mut joiners {
+        let frames = read_until(c, |f| {
+            f.iter().any(|m| m["type"] == "joined") && seqs(f).last() == Some(&N)
+        })
+        .await;
+        let pos = frames
+            .iter()
+            .position(|f| f["type"] == "joined")
+            .expect("joined");
+        let head = frames[pos]["seq"].as_u64().expect("seq");
+        let got = seqs(&frames);
+        if *i % 2 == 1 {
+            assert_eq!(got, (1..=N).collect::<Vec<_>>(), "joiner {i}");
+            assert_eq!(seqs(&frames[..pos]), (1..=head).collect::<Vec<_>>());
+        } else {
+            assert!(seqs(&frames[..pos]).is_empty(), "joiner {i}");
+            assert_eq!(got, ((head + 1)..=N).collect::<Vec<_>>(), "joiner {i}");
+        }
+    }
+}
