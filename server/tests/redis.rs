@@ -21,9 +21,21 @@ const BIN: &str = env!("CARGO_BIN_EXE_roomcast-server");
 /// Presence TTL given to the nodes: short, so expiry is observable quickly.
 const PRESENCE_TTL_MS: u64 = 1500;
 
-/// Finds `redis-server` on PATH or in the usual places; fails the test with a clear message
-/// when it is not installed.
+/// Finds `redis-server` (`ROOMCAST_REDIS_SERVER`, else PATH, else the usual places); fails
+/// the test with a clear message when it is not installed.
 fn redis_server_path() -> PathBuf {
+    const HOW: &str = "the Redis engine tests need it. Install the Debian package \
+                       (`apt-get install -y redis-server`, or run scripts/setup.sh), or set \
+                       ROOMCAST_REDIS_SERVER to its path";
+    if let Some(p) = std::env::var_os("ROOMCAST_REDIS_SERVER") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "redis-server not found at {}: {HOW}",
+            p.display()
+        );
+        return p;
+    }
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| {
             std::env::split_paths(&p)
@@ -35,10 +47,7 @@ fn redis_server_path() -> PathBuf {
     candidates.push(PathBuf::from("/usr/local/bin/redis-server"));
     match candidates.into_iter().find(|p| p.is_file()) {
         Some(p) => p,
-        None => panic!(
-            "redis-server not found: the Redis engine tests need it. Install the Debian package \
-             (`apt-get install -y redis-server`, or run scripts/setup.sh)."
-        ),
+        None => panic!("redis-server not found: {HOW}"),
     }
 }
 
