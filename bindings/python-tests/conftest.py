@@ -29,6 +29,17 @@ sys.path.insert(0, BINDINGS)
 import roomcast  # noqa: E402  (generated; path set just above)
 
 
+_open_clients = []
+
+
+def new_client(config, token_provider=None):
+    """A roomcast.Client that is closed when the test ends, so no Rust thread calls into
+    Python while the interpreter shuts down."""
+    client = roomcast.Client(config, token_provider)
+    _open_clients.append(client)
+    return client
+
+
 def run_async(test):
     """Runs an async test on a fresh event loop that uniffi also uses for foreign async
     callbacks (token providers), which Rust calls from its own threads."""
@@ -37,7 +48,11 @@ def run_async(test):
     def wrapper(*args, **kwargs):
         async def main():
             roomcast.uniffi_set_event_loop(asyncio.get_running_loop())
-            return await test(*args, **kwargs)
+            try:
+                return await test(*args, **kwargs)
+            finally:
+                while _open_clients:
+                    await _open_clients.pop().close()
 
         return asyncio.run(main())
 
@@ -176,7 +191,7 @@ class States(roomcast.StateListener):
 
     def _wait(self, predicate, timeout):
         with self.cond:
-            if not self.cond.wait_for(lambda: predicate(self.seen), timeout):
+            if not self.cond.wait_for(lambda: bool(self.seen) and predicate(self.seen), timeout):
                 raise AssertionError(f"timed out; states so far: {self.seen}")
 
     async def until(self, predicate, timeout=WAIT):

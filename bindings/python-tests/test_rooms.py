@@ -2,15 +2,15 @@
 
 import json
 
-from conftest import Recorder, roomcast, run_async
+from conftest import Recorder, new_client, roomcast, run_async
 
 CS = roomcast.ConnectionState
 
 
 async def joined_pair(server, room="conv-1"):
     """alice (ios) and bob (web), both connected and joined to `room`."""
-    alice = roomcast.Client(server.config("alice", "ios"), None)
-    bob = roomcast.Client(server.config("bob", "web"), None)
+    alice = new_client(server.config("alice", "ios"), None)
+    bob = new_client(server.config("bob", "web"), None)
     await alice.connect()
     await bob.connect()
     a, b = Recorder(), Recorder()
