@@ -26,3 +26,6 @@ step "cargo test (workspace)"
 cargo test --workspace
 
 # Binding suites (Swift through uniffi's Python bindings, JS through wasm) are added below.
+
+step "FFI (uniffi: Python bindings against a real server; Swift bindings current)"
+bash scripts/test-ffi.sh
