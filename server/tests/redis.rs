@@ -475,6 +475,10 @@ async fn crashed_node_clients_resume_elsewhere_and_its_presence_expires() {
         assert_eq!(a6, head + 1);
     }
     // Bob sees a-6 exactly once whatever happened, and every seq once, in order.
+    // (It comes through Redis, so it may trail alice's ack: wait for it, then a round trip.)
+    if !bob_frames.iter().any(|m| m["id"] == "a-6") {
+        bob_frames.extend(read_until(&mut bob, |f| f.iter().any(|m| m["id"] == "a-6")).await);
+    }
     bob.send(json!({"type":"ping","ref":99})).await;
     bob_frames.extend(read_until(&mut bob, |f| f.iter().any(|m| m["type"] == "pong")).await);
     assert_eq!(bob_frames.iter().filter(|m| m["id"] == "a-6").count(), 1);

@@ -341,21 +341,34 @@ impl RedisEngine {
 
     /// Answers a join: replay up to the local head, `joined`, then live (see [`feed`]).
     pub async fn join(&self, j: JoinCmd) {
-        if let Err(e) = self.try_join(&j).await {
+        let (head, epoch, fresh) = match self.enter(&j.room, &j.member, &j.out).await {
+            Ok(entered) => entered,
+            Err(e) => {
+                tracing::error!(room = %j.room, error = %e, "join failed");
+                j.out.send(&error_frame(j.ref_id, "store error"));
+                return;
+            }
+        };
+        if let Err(e) = self.finish_join(&j, head, epoch, fresh).await {
             tracing::error!(room = %j.room, error = %e, "join failed");
-            if let Some((member, empty)) = self.feeds().remove(&j.room, j.out.conn()) {
-                drop(member);
-                if empty {
-                    self.unsubscribe_later(j.room.clone());
+            if fresh {
+                // Undo the membership this join added (a repeated join leaves it alone).
+                let conn = j.out.conn();
+                let removed = self.feeds().remove(&j.room, conn);
+                if let Some((member, empty)) = removed {
+                    self.drop_presence(&j.room, conn, &member).await;
+                    if empty {
+                        self.unsubscribe_later(j.room.clone());
+                    }
                 }
             }
             j.out.send(&error_frame(j.ref_id, "store error"));
         }
     }
 
-    async fn try_join(&self, j: &JoinCmd) -> Result<()> {
+    /// Presence, replay and `joined` for a member [`enter`](Self::enter) found or added.
+    async fn finish_join(&self, j: &JoinCmd, head: u64, epoch: String, fresh: bool) -> Result<()> {
         let conn = j.out.conn();
-        let (head, epoch, fresh) = self.enter(&j.room, &j.member, &j.out).await?;
         let entry = format!(
             "{}|{}",
             self.origin(conn),
@@ -543,22 +556,28 @@ impl RedisEngine {
 
     /// A member left (leave, disconnect): drop its presence entry and tell every node.
     async fn gone(&self, room: &str, conn: ConnId, member: &Member, empty: bool) {
-        if let Ok(json) = serde_json::to_string(member) {
-            let entry = format!("{}|{json}", self.origin(conn));
-            let r: Result<i64, _> = redis::cmd("ZREM")
-                .arg(presence_key(room))
-                .arg(entry)
-                .query_async(&mut self.conn.clone())
-                .await;
-            if let Err(e) = r {
-                tracing::warn!(room, error = %e, "presence removal failed");
-            }
-        }
+        self.drop_presence(room, conn, member).await;
         let text = presence_frame(room, PresenceKind::Leave, member);
         self.announce(room, &format!("p|0|{NO_ORIGIN}|{text}"))
             .await;
         if empty {
             self.unsubscribe_later(room.to_string());
+        }
+    }
+
+    /// Removes a member's presence entry (best effort: it expires anyway).
+    async fn drop_presence(&self, room: &str, conn: ConnId, member: &Member) {
+        let Ok(json) = serde_json::to_string(member) else {
+            return;
+        };
+        let entry = format!("{}|{json}", self.origin(conn));
+        let r: Result<i64, _> = redis::cmd("ZREM")
+            .arg(presence_key(room))
+            .arg(entry)
+            .query_async(&mut self.conn.clone())
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(room, error = %e, "presence removal failed");
         }
     }
 
