@@ -77,11 +77,14 @@ public final class RoomcastConnection: ObservableObject {
                 while !Task.isCancelled {
                     let left = max(0, Int(deadline.timeIntervalSinceNow.rounded(.up)))
                     self?.reconnectingIn = left
+                    // Publishes made while offline join the queue: keep the count live.
+                    await self?.refreshQueued()
                     if left == 0 { return }
                     try? await Task.sleep(nanoseconds: 1_000_000_000)
                 }
             }
+        } else {
+            Task { await refreshQueued() }
         }
-        Task { await refreshQueued() }
     }
 }
