@@ -1,0 +1,163 @@
+//! The SDK against two `roomcast-server --redis` nodes behind a fail-over TCP balancer: the
+//! node a client is on dies, the client reconnects (to the other node), rejoins with its
+//! since/epoch and re-sends its offline queue; every message reaches everyone exactly once, in
+//! order. Needs `redis-server` (Debian package; `scripts/setup.sh`); fails without it.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{client, collect, messages, Server};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A throwaway `redis-server` without persistence, killed on drop.
+struct Redis {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let bin = std::env::var_os("ROOMCAST_REDIS_SERVER")
+            .map(PathBuf::from)
+            .or_else(|| {
+                ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+                    .iter()
+                    .map(PathBuf::from)
+                    .find(|p| p.is_file())
+            })
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| {
+                panic!(
+                    "redis-server not found: install the Debian package redis-server \
+                     (scripts/setup.sh does) or set ROOMCAST_REDIS_SERVER"
+                )
+            });
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = Command::new(&bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fail-over balancer: each new connection goes to the first upstream that accepts it.
+async fn balancer(upstreams: Vec<SocketAddr>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let upstreams = upstreams.clone();
+            tokio::spawn(async move {
+                for up in upstreams {
+                    if let Ok(mut outbound) = TcpStream::connect(up).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_fails_over_to_another_node_without_loss_or_duplicates() {
+    let redis = Redis::start();
+    let flags = ["--redis", redis.url.as_str()];
+    let mut a = Server::start_with(&flags);
+    let b = Server::start_with(&flags);
+    let lb = balancer(vec![a.addr, b.addr]).await;
+
+    let alice = client(&format!("ws://{lb}/ws"), "alice");
+    alice.connect().await.expect("alice connects");
+    let alice_room = alice.join("conv").await.expect("alice joins");
+    let mut alice_events = alice_room.events();
+    let bob = client(&b.ws_url(), "bob");
+    bob.connect().await.expect("bob connects");
+    let bob_room = bob.join("conv").await.expect("bob joins");
+    let mut bob_events = bob_room.events();
+
+    let limit = Duration::from_secs(20);
+    let mut acks = Vec::new();
+    for i in 0..5 {
+        let a_ack = alice_room.publish("chat", &json!({"from":"alice","i":i}));
+        let b_ack = bob_room.publish("chat", &json!({"from":"bob","i":i}));
+        acks.push(a_ack.await.expect("alice ack"));
+        acks.push(b_ack.await.expect("bob ack"));
+    }
+    // Alice's node dies. What she publishes now is queued and re-sent on the other node.
+    a.kill();
+    let mut offline = Vec::new();
+    for i in 5..10 {
+        offline.push(tokio::spawn(
+            alice_room.publish("chat", &json!({"from":"alice","i":i})),
+        ));
+        acks.push(
+            bob_room
+                .publish("chat", &json!({"from":"bob","i":i}))
+                .await
+                .expect("bob ack"),
+        );
+    }
+    for p in offline {
+        let ack = tokio::time::timeout(limit, p)
+            .await
+            .expect("offline publish acked in time")
+            .expect("task")
+            .expect("alice ack after fail-over");
+        acks.push(ack);
+    }
+    let all: BTreeSet<u64> = acks.iter().filter_map(|a| a.seq).collect();
+    assert_eq!(
+        all,
+        (1..=20).collect::<BTreeSet<u64>>(),
+        "every publish stored once"
+    );
+
+    // Each side sees the other's 10 messages once, in seq order, and none of its own.
+    for (events, other) in [(&mut alice_events, "bob"), (&mut bob_events, "alice")] {
+        let got = collect(events, 10, limit, messages).await;
+        let seqs: Vec<u64> = got.iter().filter_map(|m| m.seq).collect();
+        assert_eq!(seqs.len(), 10, "{other}'s messages: {seqs:?}");
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        assert!(got.iter().all(|m| m.data["from"] == other), "{got:?}");
+        let is: Vec<u64> = got.iter().filter_map(|m| m.data["i"].as_u64()).collect();
+        assert_eq!(is, (0..10).collect::<Vec<u64>>());
+    }
+    // Nothing more trickles in later (no duplicates).
+    let late = collect(&mut alice_events, 1, Duration::from_millis(500), messages).await;
+    assert!(late.is_empty(), "{late:?}");
+    drop(b);
+}
