@@ -27,7 +27,8 @@ public final class RoomcastClient: Sendable {
         config: ClientConfig,
         tokenProvider: (@Sendable () async throws -> String?)? = nil
     ) throws {
-        ffi = try Client(config: config, tokenProvider: tokenProvider.map(ClosureTokenProvider.init))
+        let provider = tokenProvider.map { ClosureTokenProvider($0) as TokenProvider }
+        ffi = try Client(config: config, tokenProvider: provider)
     }
 
     /// Connects, returning at the first successful handshake; keeps retrying while the

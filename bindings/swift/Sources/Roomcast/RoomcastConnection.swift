@@ -10,7 +10,7 @@ import Foundation
 public final class RoomcastConnection: ObservableObject {
     @Published public private(set) var state: ConnectionState
     /// Whole seconds until the next reconnect attempt, while `.reconnecting`.
-    @Published public private(set) var reconnectingIn: Int?
+    @Published public private(set) var reconnectingIn: Int? = nil
     /// Publishes not yet acknowledged (queued while offline, or in flight).
     @Published public private(set) var queued: UInt64 = 0
 

@@ -48,13 +48,13 @@ final class ChatModel: ObservableObject {
     private var lastTypingSent = Date.distantPast
     private var started = false
 
-    init(settings: Settings) throws {
+    init(settings: ChatSettings) throws {
         let envToken = settings.token
         let config = ClientConfig(
             url: settings.url,
             token: settings.token,
-            clientId: Settings.clientId,
-            source: Settings.source,
+            clientId: ChatSettings.clientId,
+            source: ChatSettings.source,
             name: ProcessInfo.processInfo.hostName
         )
         // A real app asks its backend here; the provider is called before the token

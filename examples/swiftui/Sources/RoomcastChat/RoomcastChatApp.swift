@@ -51,14 +51,14 @@ final class AppState: ObservableObject {
 
 /// Where to connect and as whom. The example reads the environment; an app would get the
 /// URL from its configuration and tokens from its backend.
-struct Settings {
+struct ChatSettings {
     var url: String
     var token: String?
     var room: String
 
-    static func fromEnvironment() -> Settings {
+    static func fromEnvironment() -> ChatSettings {
         let env = ProcessInfo.processInfo.environment
-        return Settings(
+        return ChatSettings(
             url: env["ROOMCAST_URL"] ?? "ws://127.0.0.1:4000/ws",
             token: env["ROOMCAST_TOKEN"],
             room: env["ROOMCAST_ROOM"] ?? "conv-demo"
