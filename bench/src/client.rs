@@ -161,7 +161,8 @@ impl Client {
             match end {
                 End::Done => return,
                 End::Lost(e) => {
-                    if self.phase != Phase::Storm {
+                    // The controller's phase, not ours: the kill may be seen before the news.
+                    if self.shared.phase() != Phase::Storm {
                         self.out.error(&e);
                     }
                     // Socket.IO has no resume: a lost connection is the end of that client.
@@ -327,6 +328,11 @@ impl Client {
     }
 
     fn on_message(&mut self, k: u64, t: u64, seq: Option<u64>) {
+        if self.ident.publisher {
+            // Its own messages, replayed on a rejoin after a publish stored but not acked
+            // before the kill: the subscribers are what is measured.
+            return;
+        }
         if self.phase == Phase::Measure {
             self.out.delivered += 1;
             self.latencies.push(self.shared.now_us().saturating_sub(t));
@@ -337,6 +343,13 @@ impl Client {
         if k < self.next_k {
             self.out.dups += 1;
         } else {
+            if k > self.next_k {
+                let joins = self.progress().joins.load(Relaxed);
+                self.out.error(format!(
+                    "{}: k {k} after {}, seq {seq:?} after {}, phase {:?}, join {joins}",
+                    self.ident.room, self.next_k, self.last_seq, self.phase
+                ));
+            }
             self.out.gaps += k - self.next_k;
             self.next_k = k + 1;
             self.progress().received.store(self.next_k, Relaxed);

@@ -53,12 +53,16 @@ impl Server {
             .map(OsString::from)
             .collect();
         args.push(data.path().join("data").into_os_string());
-        // No rate limit and a deep outbound queue: the benchmark measures throughput, not the
-        // protective limits.
+        // No rate or per-IP limits and a deep outbound queue: the benchmark measures
+        // throughput from one loopback address, not the protective limits.
         for a in [
             "--jwt-secret",
             SECRET,
             "--publish-rate",
+            "0",
+            "--user-rate",
+            "0",
+            "--max-conns-per-ip",
             "0",
             "--outbound-queue",
             "65536",

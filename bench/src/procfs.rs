@@ -34,6 +34,14 @@ pub fn cpu_seconds(pid: u32) -> Result<f64, BenchError> {
     })
 }
 
+/// The machine's 1-minute load average: other work on the same cores skews every figure.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
 fn parse_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -11,6 +11,8 @@ struct Metric {
     label: &'static str,
     value: fn(&RowResult) -> f64,
     digits: usize,
+    /// Whether a Roomcast / Socket.IO ratio means anything.
+    ratio: bool,
 }
 
 const METRICS: &[Metric] = &[
@@ -18,61 +20,85 @@ const METRICS: &[Metric] = &[
         label: "delivered msg/s",
         value: |r| r.delivered_per_s,
         digits: 0,
+        ratio: true,
     },
     Metric {
         label: "latency p50 (ms)",
         value: |r| r.latency.p50,
         digits: 2,
+        ratio: true,
     },
     Metric {
         label: "latency p99 (ms)",
         value: |r| r.latency.p99,
         digits: 2,
+        ratio: true,
     },
     Metric {
         label: "latency p99.9 (ms)",
         value: |r| r.latency.p999,
         digits: 2,
+        ratio: true,
     },
     Metric {
         label: "latency max (ms)",
         value: |r| r.latency.max,
         digits: 2,
+        ratio: true,
     },
     Metric {
         label: "server RSS per connection (KiB)",
         value: |r| r.rss_per_conn() / 1024.0,
         digits: 1,
+        ratio: true,
     },
     Metric {
         label: "server RSS at end of load (MiB)",
         value: |r| r.rss_loaded as f64 / 1048576.0,
         digits: 1,
+        ratio: true,
     },
     Metric {
         label: "server CPU during measurement (s)",
         value: |r| r.server_cpu_s,
         digits: 2,
+        ratio: true,
     },
     Metric {
         label: "server CPU per 1000 deliveries (ms)",
         value: |r| cpu_per_k(r),
         digits: 3,
+        ratio: true,
     },
     Metric {
         label: "generator CPU during measurement (s)",
         value: |r| r.generator_cpu_s,
         digits: 2,
+        ratio: true,
     },
     Metric {
         label: "latency samples",
         value: |r| r.latency.samples as f64,
         digits: 0,
+        ratio: false,
     },
     Metric {
         label: "lost / duplicated deliveries",
         value: |r| (r.lost + r.dups) as f64,
         digits: 0,
+        ratio: false,
+    },
+    Metric {
+        label: "machine load average (1 min) at start",
+        value: |r| r.load_start,
+        digits: 2,
+        ratio: false,
+    },
+    Metric {
+        label: "machine load average (1 min) at end",
+        value: |r| r.load_end,
+        digits: 2,
+        ratio: false,
     },
 ];
 
@@ -126,7 +152,12 @@ pub fn render(args: &Args, rows: &[RowResult]) -> String {
         }
         if let Some(sio) = sio {
             for r in &roomcast {
-                let _ = write!(line, " {} |", ratio((m.value)(r), (m.value)(sio)));
+                let cell = if m.ratio {
+                    ratio((m.value)(r), (m.value)(sio))
+                } else {
+                    String::new()
+                };
+                let _ = write!(line, " {cell} |");
             }
         }
         let _ = writeln!(s, "{line}");

@@ -47,6 +47,9 @@ pub struct RowResult {
     pub dups: u64,
     pub seq_errors: u64,
     pub refused: u64,
+    /// The machine's 1-minute load average when the row started and ended.
+    pub load_start: f64,
+    pub load_end: f64,
     /// Connections lost outside the storm.
     pub unexpected_disconnects: u64,
     pub first_error: Option<String>,
@@ -103,6 +106,7 @@ pub async fn run(
         Proto::Roomcast { .. } => format!("ws://{}/ws", server.addr),
         Proto::SocketIo => format!("ws://{}/socket.io/?EIO=4&transport=websocket", server.addr),
     };
+    let load_start = procfs::load_average();
     // Let the runtime (V8 especially) settle before the baseline.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_idle = procfs::rss_bytes(pid)?;
@@ -230,6 +234,8 @@ pub async fn run(
         seq_errors: total.seq_errors,
         refused: total.refused,
         unexpected_disconnects,
+        load_start,
+        load_end: procfs::load_average(),
         first_error: total.first_error,
         storm,
     })
