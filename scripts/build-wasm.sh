@@ -6,6 +6,7 @@
 # Toolchain: a rustup wasm32-unknown-unknown target when installed; otherwise Debian's
 # rustc-web + rust-web-src with -Zbuild-std (apt-get install rustc-web cargo-web rust-web-src),
 # which also allows panic=immediate-abort for a smaller module.
+# `scripts/build-wasm.sh --test` runs sdk-wasm's wasm-bindgen tests in Node instead.
 # wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock
 # (scripts/setup.sh installs it).
 set -euo pipefail
@@ -18,24 +19,25 @@ export CARGO_TARGET_DIR="$root/target/wasm"
 wasm="$CARGO_TARGET_DIR/$target/$profile/roomcast_wasm.wasm"
 pkg="$root/bindings/js"
 
-if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-    echo "build-wasm: rustup target $target"
-    cargo build -p roomcast-wasm --target "$target" --profile "$profile"
-elif [ -x /usr/bin/rustc ] && [ -d /usr/src/rustc-"$(/usr/bin/rustc --version | cut -d' ' -f2)"/library ]; then
-    echo "build-wasm: Debian rustc-web with -Zbuild-std"
-    # rust-lld ships with rustup's host toolchain, or with Debian's lld.
-    if ! command -v rust-lld >/dev/null; then
-        PATH="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin:$PATH"
+# Runs cargo for wasm32 with whichever toolchain is there; extra RUSTFLAGS only where allowed.
+cargo_wasm() {
+    if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+        echo "build-wasm: rustup target $target"
+        cargo "$@" -p roomcast-wasm --target "$target"
+    elif [ -x /usr/bin/rustc ] && [ -d /usr/src/rustc-"$(/usr/bin/rustc --version | cut -d' ' -f2)"/library ]; then
+        echo "build-wasm: Debian rustc-web with -Zbuild-std"
+        # rust-lld ships with rustup's host toolchain.
+        if ! command -v rust-lld >/dev/null; then
+            PATH="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin:$PATH"
+        fi
+        RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc RUSTFLAGS="${nightly_flags:-}" \
+            /usr/bin/cargo "$@" -p roomcast-wasm --target "$target" -Zbuild-std=std,panic_abort
+    else
+        echo "build-wasm: no wasm32 toolchain: 'rustup target add $target', or on Debian" >&2
+        echo "  'apt-get install rustc-web cargo-web rust-web-src'" >&2
+        exit 1
     fi
-    RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc \
-        RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
-        /usr/bin/cargo build -p roomcast-wasm --target "$target" --profile "$profile" \
-        -Zbuild-std=std,panic_abort
-else
-    echo "build-wasm: no wasm32 toolchain: 'rustup target add $target', or on Debian" >&2
-    echo "  'apt-get install rustc-web cargo-web rust-web-src'" >&2
-    exit 1
-fi
+}
 
 want=$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p;q}' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2 || true)
@@ -44,6 +46,18 @@ if [ "$have" != "$want" ]; then
     echo "  cargo install wasm-bindgen-cli --version $want" >&2
     exit 1
 fi
+
+if [ "${1:-}" = "--test" ]; then
+    # sdk-wasm's wasm-bindgen tests, in Node through wasm-bindgen-test-runner (dev profile:
+    # the test harness needs unwinding-free panics with messages).
+    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+    nightly_flags="" cargo_wasm test --lib
+    exit 0
+fi
+
+# Without unwinding there is nothing to format a panic for; only the -Zbuild-std path allows
+# dropping the panic machinery.
+nightly_flags="-Zunstable-options -Cpanic=immediate-abort" cargo_wasm build --profile "$profile"
 
 rm -rf "$pkg/wasm"
 wasm-bindgen --target web --weak-refs --remove-name-section \

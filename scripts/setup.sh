@@ -12,6 +12,10 @@ apt_packages+=(redis-server)
 python3 -c 'import pytest' >/dev/null 2>&1 || python3 -m pip install -q pytest >/dev/null 2>&1 \
     || apt_packages+=(python3 python3-pytest)
 
+# The JS suite (scripts/test-js.sh): Debian's wasm32-capable rustc with std sources (used when
+# rustup has no wasm32 target), binaryen's wasm-opt, headless Chromium.
+apt_packages+=(rustc-web cargo-web rust-web-src binaryen chromium chromium-driver)
+
 if [ ${#apt_packages[@]} -gt 0 ]; then
     missing=()
     for p in "${apt_packages[@]}"; do
@@ -21,4 +25,14 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
     fi
+fi
+
+# JS suite: wasm-bindgen-cli exactly at the crate's version in Cargo.lock, and the npm
+# package's dev dependencies (TypeScript, playwright-core) from its lockfile.
+wbg=$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p;q}' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$wbg" ]; then
+    cargo install -q wasm-bindgen-cli --version "$wbg"
+fi
+if [ ! bindings/js/node_modules/.package-lock.json -nt bindings/js/package-lock.json ]; then
+    (cd bindings/js && npm ci --no-audit --no-fund)
 fi

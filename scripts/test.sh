@@ -29,3 +29,4 @@ cargo test --workspace
 
 step "FFI (uniffi: Python bindings against a real server; Swift bindings current)"
 bash scripts/test-ffi.sh
+bash scripts/test-js.sh

@@ -1,20 +1,183 @@
 //! Driver pieces that need a JS host, run by wasm-bindgen-test-runner under Node
-//! (scripts/test-js.sh): conversions, error objects, options, the timer, and a client driven
-//! through a stand-in `WebSocket`.
+//! (scripts/test-js.sh): error objects, options, conversions, the timer, and a client driven
+//! through a stand-in `WebSocket` installed on the global object.
 
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use js_sys::{Promise, Reflect};
+use roomcast_core::machine::{ConnectionState, Error};
+use roomcast_core::protocol::{Member, Message};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
+use web_time::Instant;
 
+use crate::client::Client;
+use crate::convert::{message_parts, state_info};
 use crate::error::{code_of, to_js};
-use roomcast_core::machine::Error;
+use crate::options::parse;
+use crate::timer::Timer;
+
+#[wasm_bindgen(inline_js = r#"
+export class FakeSocket {
+  constructor(url) { this.url = url; this.sent = []; this.readyState = 0; FakeSocket.last = this; }
+  send(text) { this.sent.push(text); }
+  close() { this.readyState = 3; }
+  open() { this.readyState = 1; this.onopen && this.onopen({}); }
+  deliver(text) { this.onmessage && this.onmessage({ data: text }); }
+  lastSent() { return JSON.parse(this.sent[this.sent.length - 1]); }
+}
+export function installFakeSocket() { globalThis.WebSocket = FakeSocket; FakeSocket.OPEN = 1; }
+export function lastSocket() { return FakeSocket.last; }
+export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+export function obj(json) { return JSON.parse(json); }
+"#)]
+extern "C" {
+    type FakeSocket;
+    #[wasm_bindgen(js_name = installFakeSocket)]
+    fn install_fake_socket();
+    #[wasm_bindgen(js_name = lastSocket)]
+    fn last_socket() -> FakeSocket;
+    #[wasm_bindgen(method)]
+    fn open(this: &FakeSocket);
+    #[wasm_bindgen(method)]
+    fn deliver(this: &FakeSocket, text: &str);
+    #[wasm_bindgen(method, js_name = lastSent)]
+    fn last_sent(this: &FakeSocket) -> JsValue;
+    fn sleep(ms: u32) -> Promise;
+    fn obj(json: &str) -> JsValue;
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).unwrap_or_default()
+}
 
 #[wasm_bindgen_test]
 fn errors_are_error_objects_with_a_code() {
     let e = to_js(&Error::QueueFull { capacity: 3 });
     assert!(e.is_instance_of::<js_sys::Error>());
-    let code = js_sys::Reflect::get(&e, &JsValue::from_str("code")).unwrap_or_default();
+    assert_eq!(get(&e, "code").as_string().as_deref(), Some("queue_full"));
     assert_eq!(
-        code.as_string().as_deref(),
-        Some(code_of(&Error::QueueFull { capacity: 3 }))
+        get(&e, "name").as_string().as_deref(),
+        Some("RoomcastError")
     );
+    assert_eq!(code_of(&Error::Closed), "closed");
+}
+
+#[wasm_bindgen_test]
+fn options_are_read_and_checked() {
+    let o = parse(
+        &obj(r#"{"url":"wss://h/ws","token":"t","name":"n","backoff":{"minDelayMs":5,"maxAttempts":3},"queueCapacity":7}"#),
+        "dflt".into(),
+    )
+    .expect("valid");
+    assert_eq!(o.config.client.id, "dflt");
+    assert_eq!(o.config.client.source, "web");
+    assert_eq!(o.config.backoff.min_delay, Duration::from_millis(5));
+    assert_eq!(o.config.backoff.max_attempts, Some(3));
+    assert_eq!(o.config.queue_capacity, 7);
+    assert!(o.reconnect_on_online && !o.pause_when_hidden);
+    for bad in [
+        r#"{"token":"t"}"#,
+        r#"{"url":"http://h","token":"t"}"#,
+        r#"{"url":"ws://h/ws"}"#,
+        r#"{"url":"ws://h/ws","token":5}"#,
+        r#"{"url":"ws://h/ws","token":"t","queueCapacity":-1}"#,
+        r#"{"url":"ws://h/ws","token":"t","pauseWhenHidden":"yes"}"#,
+    ] {
+        assert!(
+            matches!(parse(&obj(bad), "x".into()), Err(Error::InvalidConfig(_))),
+            "{bad}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn messages_split_into_data_and_meta() {
+    let m = Message {
+        room: "r".into(),
+        seq: Some(4),
+        id: "i".into(),
+        event: "e".into(),
+        data: serde_json::json!({"a": [1, 2]}),
+        from: Member {
+            user: "u".into(),
+            client: "c".into(),
+            source: "web".into(),
+            name: None,
+        },
+        ts: 9,
+    };
+    let (data, meta) = message_parts(&m);
+    assert_eq!(get(&data, "a").is_array(), true);
+    assert_eq!(get(&meta, "seq").as_f64(), Some(4.0));
+    assert!(get(&meta, "data").is_undefined());
+    let s = state_info(ConnectionState::Reconnecting {
+        attempt: 2,
+        delay: Duration::from_millis(1500),
+    });
+    assert_eq!(
+        get(&s, "state").as_string().as_deref(),
+        Some("reconnecting")
+    );
+    assert_eq!(get(&s, "delayMs").as_f64(), Some(1500.0));
+}
+
+#[wasm_bindgen_test]
+async fn the_timer_fires_once_armed_and_not_after_disarm() {
+    let fired = Rc::new(Cell::new(0));
+    let f = fired.clone();
+    let mut timer = Timer::new(move || f.set(f.get() + 1));
+    let now = Instant::now();
+    timer.arm(Some(now + Duration::from_millis(5)), now);
+    JsFuture::from(sleep(40)).await.expect("sleep");
+    assert_eq!(fired.get(), 1);
+    timer.fired();
+    timer.arm(Some(now + Duration::from_millis(5)), now);
+    timer.arm(None, now);
+    JsFuture::from(sleep(40)).await.expect("sleep");
+    assert_eq!(fired.get(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_client_handshakes_and_joins_through_the_socket_it_opens() {
+    install_fake_socket();
+    let client = Client::new(obj(
+        r#"{"url":"ws://fake/ws","token":"tok","clientId":"c1"}"#,
+    ))
+    .expect("client");
+    let connected = client.connect();
+    let ws = last_socket();
+    ws.open();
+    let hello = ws.last_sent();
+    assert_eq!(get(&hello, "type").as_string().as_deref(), Some("hello"));
+    assert_eq!(get(&hello, "token").as_string().as_deref(), Some("tok"));
+    let hello_ref = get(&hello, "ref").as_f64().unwrap_or_default();
+    ws.deliver(&format!(
+        r#"{{"type":"welcome","ref":{hello_ref},"session":"s","user":"u","heartbeat_ms":25000,"max_frame":65536,"token_exp":null}}"#
+    ));
+    JsFuture::from(connected).await.expect("connected");
+    assert_eq!(
+        get(&client.state(), "state").as_string().as_deref(),
+        Some("connected")
+    );
+
+    let room = client.room("r1".into());
+    let joined = room.join(JsValue::UNDEFINED);
+    let join = ws.last_sent();
+    assert_eq!(get(&join, "type").as_string().as_deref(), Some("join"));
+    let join_ref = get(&join, "ref").as_f64().unwrap_or_default();
+    ws.deliver(&format!(
+        r#"{{"type":"joined","ref":{join_ref},"room":"r1","seq":3,"epoch":"e","recovered":true,"presence":[]}}"#
+    ));
+    let info = JsFuture::from(joined).await.expect("joined");
+    assert_eq!(get(&info, "seq").as_f64(), Some(3.0));
+
+    let closed = client.close();
+    JsFuture::from(closed).await.expect("closed");
+    let late = JsFuture::from(room.publish("e".into(), JsValue::from(1), JsValue::UNDEFINED)).await;
+    let err = late.expect_err("closed client");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("closed"));
 }
