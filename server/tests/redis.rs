@@ -68,9 +68,20 @@ struct Redis {
 
 impl Redis {
     fn start() -> Redis {
+        Self::start_on(free_port())
+    }
+
+    /// A fresh, empty Redis on the same port (a Redis restart without persistence).
+    fn restart(mut self) -> Redis {
+        let port = self.port;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Self::start_on(port)
+    }
+
+    fn start_on(port: u16) -> Redis {
         let bin = redis_server_path();
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
         let child = Command::new(&bin)
             .args([
                 "--port",
@@ -624,4 +635,34 @@ async fn joiners_during_a_burst_see_every_seq_once() {
             assert_eq!(got, ((head + 1)..=N).collect::<Vec<_>>(), "joiner {i}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_lost_its_data_gives_new_epochs() {
+    let redis = Redis::start();
+    let a = Node::start(&redis);
+    let room = "conv-5";
+    let mut alice = a.client("alice").await;
+    let joined = alice.join(1, room).await;
+    let epoch = joined["epoch"].as_str().expect("epoch").to_string();
+    publish_acked(&mut alice, 2, room, "m-1").await;
+    publish_acked(&mut alice, 3, room, "m-2").await;
+
+    // Redis comes back empty: the node notices on resubscribing and cuts the room's members.
+    let _redis = redis.restart();
+    let code = tokio::time::timeout(Duration::from_secs(15), alice.closed())
+        .await
+        .expect("closed in time");
+    assert_eq!(code, Some(1001));
+    // Rejoining with the old position: new epoch, nothing replayed, recovered false.
+    let mut alice = a.client("alice").await;
+    alice
+        .send(json!({"type":"join","ref":1,"room":room,"since":2,"epoch":epoch}))
+        .await;
+    let joined = next_of(&mut alice, "joined").await;
+    assert_ne!(joined["epoch"], epoch.as_str());
+    assert_eq!(joined["recovered"], false);
+    assert_eq!(joined["seq"], 0);
+    let ack = publish_acked(&mut alice, 2, room, "m-1").await;
+    assert_eq!(ack["seq"], 1);
 }

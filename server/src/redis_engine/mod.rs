@@ -717,6 +717,14 @@ impl RedisEngine {
                 .invoke_async(&mut self.conn.clone())
                 .await;
             match head {
+                Ok((epoch, _)) if self.feeds().reset_on_new_epoch(&room, &epoch) => {
+                    tracing::warn!(
+                        room,
+                        epoch,
+                        "the room's history was reset: its members reconnect"
+                    );
+                    self.unsubscribe_later(room);
+                }
                 Ok((_, head)) if head > local => {
                     self.fill(Gap {
                         room,
