@@ -14,6 +14,8 @@ use crate::types::{ClientConfig, ConnectionState};
 #[derive(uniffi::Object)]
 pub struct Client {
     inner: roomcast_core::Client,
+    /// The shared runtime, known to be running once a client exists.
+    runtime: &'static tokio::runtime::Runtime,
 }
 
 #[uniffi::export]
@@ -24,8 +26,9 @@ impl Client {
         config: ClientConfig,
         token_provider: Option<Arc<dyn TokenProvider>>,
     ) -> Result<Arc<Self>, RoomcastError> {
+        let runtime = runtime()?;
         // The core spawns its driver on the current runtime: make ours current.
-        let _context = runtime()?.enter();
+        let _context = runtime.enter();
         let mut builder = roomcast_core::Client::builder(config.url.as_str())
             .client_id(config.client_id.as_str())
             .source(config.source.as_str())
@@ -42,6 +45,7 @@ impl Client {
         }
         Ok(Arc::new(Self {
             inner: builder.build()?,
+            runtime,
         }))
     }
 
@@ -74,12 +78,9 @@ impl Client {
 
     /// Calls `listener` with the current state at once, then with each change. States that
     /// change faster than the listener runs are coalesced to the latest, like a UI needs.
-    pub fn add_state_listener(
-        &self,
-        listener: Arc<dyn StateListener>,
-    ) -> Result<Arc<Subscription>, RoomcastError> {
+    pub fn add_state_listener(&self, listener: Arc<dyn StateListener>) -> Arc<Subscription> {
         let mut states = self.inner.state_changes();
-        let task = runtime()?.spawn(async move {
+        let task = self.runtime.spawn(async move {
             loop {
                 let state = ConnectionState::from(*states.borrow_and_update());
                 guarded("on_state", || listener.on_state(state));
@@ -88,7 +89,7 @@ impl Client {
                 }
             }
         });
-        Ok(Arc::new(Subscription::task(task.abort_handle())))
+        Arc::new(Subscription::task(task.abort_handle()))
     }
 
     /// Persisted publishes not yet acknowledged by the server (the "N queued" badge).

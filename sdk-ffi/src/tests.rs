@@ -66,7 +66,7 @@ fn probe() -> (Arc<Probe>, Receiver<ConnectionState>, Receiver<()>) {
 fn state_listener_gets_the_current_state_then_changes() {
     let client = Client::new(config(), None).unwrap();
     let (listener, states, _released) = probe();
-    let _subscription = client.add_state_listener(listener).unwrap();
+    let _subscription = client.add_state_listener(listener);
     assert_eq!(states.recv_timeout(WAIT), Ok(ConnectionState::Idle));
     client.pause();
     assert_eq!(states.recv_timeout(WAIT), Ok(ConnectionState::Paused));
@@ -76,7 +76,7 @@ fn state_listener_gets_the_current_state_then_changes() {
 fn dropping_a_subscription_releases_its_listener() {
     let client = Client::new(config(), None).unwrap();
     let (listener, states, released) = probe();
-    let subscription = client.add_state_listener(listener).unwrap();
+    let subscription = client.add_state_listener(listener);
     assert_eq!(states.recv_timeout(WAIT), Ok(ConnectionState::Idle));
     assert!(released.try_recv().is_err(), "released while subscribed");
 
@@ -91,7 +91,7 @@ fn dropping_a_subscription_releases_its_listener() {
 fn cancel_releases_the_listener_and_is_idempotent() {
     let client = Client::new(config(), None).unwrap();
     let (listener, _states, released) = probe();
-    let subscription = client.add_state_listener(listener).unwrap();
+    let subscription = client.add_state_listener(listener);
     subscription.cancel();
     assert_eq!(released.recv_timeout(WAIT), Ok(()));
     subscription.cancel();

@@ -55,12 +55,8 @@ public final class RoomcastClient: Sendable {
     /// when the consuming task is cancelled.
     public func states() -> AsyncStream<ConnectionState> {
         AsyncStream(bufferingPolicy: .bufferingNewest(16)) { continuation in
-            do {
-                let subscription = try ffi.addStateListener(listener: StateRelay { continuation.yield($0) })
-                continuation.onTermination = { _ in subscription.cancel() }
-            } catch {
-                continuation.finish()
-            }
+            let subscription = ffi.addStateListener(listener: StateRelay { continuation.yield($0) })
+            continuation.onTermination = { _ in subscription.cancel() }
         }
     }
 

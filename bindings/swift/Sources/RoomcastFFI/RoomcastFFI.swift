@@ -583,7 +583,7 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * Calls `listener` with the current state at once, then with each change. States that
      * change faster than the listener runs are coalesced to the latest, like a UI needs.
      */
-    func addStateListener(listener: StateListener) throws  -> Subscription
+    func addStateListener(listener: StateListener)  -> Subscription
     
     /**
      * Closes for good; queued publishes fail with `Closed`.
@@ -710,8 +710,8 @@ public convenience init(config: ClientConfig, tokenProvider: TokenProvider? = ni
      * Calls `listener` with the current state at once, then with each change. States that
      * change faster than the listener runs are coalesced to the latest, like a UI needs.
      */
-open func addStateListener(listener: StateListener)throws  -> Subscription  {
-    return try  FfiConverterTypeSubscription_lift(try rustCallWithError(FfiConverterTypeRoomcastError_lift) {
+open func addStateListener(listener: StateListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_add_state_listener(
             self.uniffiCloneHandle(),
@@ -3557,7 +3557,7 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_add_state_listener() != 31987) {
+    if (uniffi_roomcast_ffi_checksum_method_client_add_state_listener() != 12922) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_close() != 9366) {
