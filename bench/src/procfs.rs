@@ -42,6 +42,24 @@ pub fn load_average() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// The kernel's count of connections dropped because a listen queue was full
+/// (`TcpExt: ListenDrops`, machine-wide): in a reconnect storm such a drop costs the client
+/// TCP's 1 s SYN retransmission.
+pub fn listen_drops() -> Option<u64> {
+    parse_netstat(
+        &std::fs::read_to_string("/proc/net/netstat").ok()?,
+        "ListenDrops",
+    )
+}
+
+fn parse_netstat(text: &str, field: &str) -> Option<u64> {
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let names = lines.next()?;
+    let values = lines.next()?;
+    let i = names.split_whitespace().position(|n| n == field)?;
+    values.split_whitespace().nth(i)?.parse().ok()
+}
+
 fn parse_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -72,6 +90,9 @@ mod tests {
         let stat = "42 (a) b) S 1 42 42 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 1 0";
         assert_eq!(parse_cpu(stat), Some(2.0));
         assert_eq!(parse_cpu("garbage"), None);
+        let netstat = "TcpExt: SyncookiesSent ListenDrops\nTcpExt: 0 7\nIpExt: A\nIpExt: 1\n";
+        assert_eq!(parse_netstat(netstat, "ListenDrops"), Some(7));
+        assert_eq!(parse_netstat(netstat, "Nope"), None);
     }
 
     #[test]

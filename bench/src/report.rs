@@ -208,6 +208,11 @@ pub fn render(args: &Args, rows: &[RowResult]) -> String {
                 "| connections lost (one per client expected) | {} |",
                 st.disconnects
             );
+            let drops = st.listen_drops.map_or("-".into(), |d| d.to_string());
+            let _ = writeln!(
+                s,
+                "| connections dropped from a full listen queue | {drops} |"
+            );
             let _ = writeln!(s, "| messages published in the run | {} |", r.published);
             let _ = writeln!(s, "| lost deliveries | {} |", r.lost);
             let _ = writeln!(s, "| duplicate deliveries | {} |", r.dups);

@@ -77,6 +77,8 @@ pub struct Storm {
     /// Publishes in flight at the kill, re-sent after the reconnect.
     pub resent: u64,
     pub disconnects: u64,
+    /// Connections the kernel dropped from a full listen queue meanwhile (machine-wide).
+    pub listen_drops: Option<u64>,
 }
 
 /// Runs the workload against one server.
@@ -160,9 +162,11 @@ pub async fn run(
     let rss_loaded = procfs::rss_bytes(pid)?;
 
     let mut storm_timing = None;
+    let mut listen_drops = None;
     if storm {
         shared.set_phase(Phase::Storm);
         eprintln!("   storm: SIGKILL and restart on {}", server.addr);
+        let drops_before = procfs::listen_drops();
         let killed = Instant::now();
         server.restart().await?;
         let ready = Instant::now();
@@ -171,6 +175,9 @@ pub async fn run(
             .then(|| ready.elapsed());
         let complete = wait_until(limit, || caught_up(&shared, args.rooms(), true)).await;
         let caught = ready.elapsed();
+        listen_drops = drops_before
+            .zip(procfs::listen_drops())
+            .map(|(a, b)| b.saturating_sub(a));
         storm_timing = Some((
             (ready - killed).as_secs_f64() * 1e3,
             rejoined.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3),
@@ -209,6 +216,7 @@ pub async fn run(
         complete,
         resent: total.resent,
         disconnects: total.disconnects,
+        listen_drops,
     });
     let unexpected_disconnects = if storm.is_some() {
         // Every connection is lost once to the kill; more than that is unexpected.
