@@ -129,7 +129,7 @@ async def test_state_listener_sees_the_connection_lifecycle(server):
 
     server.kill()
     await states.until(lambda s: s[-1].is_RECONNECTING())
-    reconnecting = states.seen[-1]
+    reconnecting = next(s for s in states.seen if s.is_RECONNECTING())
     assert reconnecting.attempt >= 1 and 100 <= reconnecting.delay_ms <= 400
 
     client.pause()
@@ -145,7 +145,7 @@ async def test_state_listener_sees_the_connection_lifecycle(server):
     await slow.connect()
     server.restart()
     await slow_states.until(lambda s: s[-1].is_RECONNECTING())
-    assert slow_states.seen[-1].delay_ms >= 30_000
+    assert next(s for s in slow_states.seen if s.is_RECONNECTING()).delay_ms >= 30_000
     slow.reconnect_now()
     await slow_states.until(lambda s: s[-1] == CS.CONNECTED(), timeout=10)
     slow_sub.cancel()
