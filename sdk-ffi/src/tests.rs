@@ -167,3 +167,41 @@ fn publish_rejects_invalid_json_before_queueing() {
         .block_on(room.publish("chat.message".into(), "{not json".into()));
     assert!(matches!(result, Err(RoomcastError::InvalidPayload { .. })));
 }
+
+/// A provider answering with a fixed result.
+struct Fixed(Result<Option<String>, RoomcastError>);
+
+#[async_trait::async_trait]
+impl crate::TokenProvider for Fixed {
+    async fn fetch_token(&self) -> Result<Option<String>, RoomcastError> {
+        self.0.clone()
+    }
+}
+
+fn fetch_through_adapter(
+    answer: Result<Option<String>, RoomcastError>,
+) -> Result<Option<String>, String> {
+    use roomcast_core::TokenProvider as _;
+    let adapter = crate::listeners::ProviderAdapter(Arc::new(Fixed(answer)));
+    runtime().unwrap().block_on(adapter.fetch_token())
+}
+
+#[test]
+fn provider_answers_reach_the_core_unchanged_and_failures_readable() {
+    assert_eq!(
+        fetch_through_adapter(Ok(Some("jwt".into()))),
+        Ok(Some("jwt".into()))
+    );
+    assert_eq!(fetch_through_adapter(Ok(None)), Ok(None));
+    // The core prefixes "token provider failed:" itself; do not say it twice.
+    assert_eq!(
+        fetch_through_adapter(Err(RoomcastError::TokenProvider {
+            reason: "offline".into()
+        })),
+        Err("offline".into())
+    );
+    assert_eq!(
+        fetch_through_adapter(Err(RoomcastError::Timeout)),
+        Err("no reply within the request timeout".into())
+    );
+}
