@@ -24,7 +24,7 @@ cargo_wasm() {
     if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
         echo "build-wasm: rustup target $target"
         cargo "$@" -p roomcast-wasm --target "$target"
-    elif [ -x /usr/bin/rustc ] && [ -d /usr/src/rustc-"$(/usr/bin/rustc --version | cut -d' ' -f2)"/library ]; then
+    elif [ -x /usr/bin/rustc ] && [ -d "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
         echo "build-wasm: Debian rustc-web with -Zbuild-std"
         # rust-lld ships with rustup's host toolchain.
         if ! command -v rust-lld >/dev/null; then
