@@ -29,7 +29,20 @@ export class FakeSocket {
   deliver(text) { this.onmessage && this.onmessage({ data: text }); }
   lastSent() { return JSON.parse(this.sent[this.sent.length - 1]); }
 }
+FakeSocket.prototype.fail = function () { this.readyState = 3; this.onclose && this.onclose({ code: 1006 }); };
 export function installFakeSocket() { globalThis.WebSocket = FakeSocket; FakeSocket.OPEN = 1; }
+export function installFakePage() {
+  const win = new EventTarget();
+  globalThis.addEventListener = win.addEventListener.bind(win);
+  globalThis.removeEventListener = win.removeEventListener.bind(win);
+  globalThis.__win = win;
+  globalThis.document = Object.assign(new EventTarget(), { hidden: false });
+}
+export function fire(name) { globalThis.__win.dispatchEvent(new Event(name)); }
+export function setHidden(hidden) {
+  globalThis.document.hidden = hidden;
+  globalThis.document.dispatchEvent(new Event("visibilitychange"));
+}
 export function lastSocket() { return FakeSocket.last; }
 export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 export function obj(json) { return JSON.parse(json); }
@@ -38,6 +51,13 @@ extern "C" {
     type FakeSocket;
     #[wasm_bindgen(js_name = installFakeSocket)]
     fn install_fake_socket();
+    #[wasm_bindgen(js_name = installFakePage)]
+    fn install_fake_page();
+    fn fire(name: &str);
+    #[wasm_bindgen(js_name = setHidden)]
+    fn set_hidden(hidden: bool);
+    #[wasm_bindgen(method)]
+    fn fail(this: &FakeSocket);
     #[wasm_bindgen(js_name = lastSocket)]
     fn last_socket() -> FakeSocket;
     #[wasm_bindgen(method)]
@@ -180,4 +200,59 @@ async fn a_client_handshakes_and_joins_through_the_socket_it_opens() {
     let late = JsFuture::from(room.publish("e".into(), JsValue::from(1), JsValue::UNDEFINED)).await;
     let err = late.expect_err("closed client");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("closed"));
+}
+
+fn state_of(client: &Client) -> String {
+    get(&client.state(), "state")
+        .as_string()
+        .unwrap_or_default()
+}
+
+/// Opens the fake socket the client just created and answers its `hello`.
+fn handshake(ws: &FakeSocket) {
+    ws.open();
+    let hello_ref = get(&ws.last_sent(), "ref").as_f64().unwrap_or_default();
+    ws.deliver(&format!(
+        r#"{{"type":"welcome","ref":{hello_ref},"session":"s","user":"u","heartbeat_ms":25000,"max_frame":65536,"token_exp":null}}"#
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn the_page_online_event_skips_the_reconnect_wait() {
+    install_fake_socket();
+    install_fake_page();
+    let slow =
+        r#"{"url":"ws://fake/ws","token":"t","backoff":{"minDelayMs":60000,"maxDelayMs":60000}}"#;
+    let client = Client::new(obj(slow)).expect("client");
+    let connected = client.connect();
+    handshake(&last_socket());
+    JsFuture::from(connected).await.expect("connected");
+    last_socket().fail();
+    assert_eq!(state_of(&client), "reconnecting");
+    fire("online");
+    assert_eq!(state_of(&client), "connecting");
+    handshake(&last_socket());
+    assert_eq!(state_of(&client), "connected");
+    JsFuture::from(client.close()).await.expect("closed");
+}
+
+#[wasm_bindgen_test]
+async fn pause_when_hidden_follows_the_page_visibility() {
+    install_fake_socket();
+    install_fake_page();
+    let opts = r#"{"url":"ws://fake/ws","token":"t","pauseWhenHidden":true}"#;
+    let client = Client::new(obj(opts)).expect("client");
+    let connected = client.connect();
+    handshake(&last_socket());
+    JsFuture::from(connected).await.expect("connected");
+    set_hidden(true);
+    assert_eq!(state_of(&client), "paused");
+    set_hidden(false);
+    assert_eq!(state_of(&client), "connecting");
+    handshake(&last_socket());
+    assert_eq!(state_of(&client), "connected");
+    JsFuture::from(client.close()).await.expect("closed");
+    // Closed: the page listeners are gone, so hiding the page changes nothing.
+    set_hidden(true);
+    assert_eq!(state_of(&client), "closed");
 }
