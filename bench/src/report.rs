@@ -190,6 +190,11 @@ pub fn render(args: &Args, rows: &[RowResult]) -> String {
             );
             let _ = writeln!(
                 s,
+                "| listening → half the clients rejoined (ms) | {:.0} |",
+                st.half_ms
+            );
+            let _ = writeln!(
+                s,
                 "| listening → every client rejoined (ms) | {:.0} |",
                 st.rejoined_ms
             );

@@ -68,6 +68,8 @@ impl RowResult {
 pub struct Storm {
     /// SIGKILL until the new server printed its address.
     pub restart_ms: f64,
+    /// From then until half the clients had rejoined.
+    pub half_ms: f64,
     /// From then until every client had rejoined.
     pub rejoined_ms: f64,
     /// From then until every publish was acked and every subscriber had every message.
@@ -170,6 +172,9 @@ pub async fn run(
         let killed = Instant::now();
         server.restart().await?;
         let ready = Instant::now();
+        let half = wait_until(limit, || shared.joined(2) * 2 >= n)
+            .await
+            .then(|| ready.elapsed());
         let rejoined = wait_until(limit, || shared.joined(2) == n)
             .await
             .then(|| ready.elapsed());
@@ -178,9 +183,11 @@ pub async fn run(
         listen_drops = drops_before
             .zip(procfs::listen_drops())
             .map(|(a, b)| b.saturating_sub(a));
+        let ms = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
         storm_timing = Some((
             (ready - killed).as_secs_f64() * 1e3,
-            rejoined.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3),
+            ms(half),
+            ms(rejoined),
             caught.as_secs_f64() * 1e3,
             complete && rejoined.is_some(),
         ));
@@ -209,15 +216,18 @@ pub async fn run(
     let published: u64 = (0..args.rooms())
         .map(|r| shared.progress[r].sent.load(Relaxed))
         .sum();
-    let storm = storm_timing.map(|(restart_ms, rejoined_ms, caught_up_ms, complete)| Storm {
-        restart_ms,
-        rejoined_ms,
-        caught_up_ms,
-        complete,
-        resent: total.resent,
-        disconnects: total.disconnects,
-        listen_drops,
-    });
+    let storm = storm_timing.map(
+        |(restart_ms, half_ms, rejoined_ms, caught_up_ms, complete)| Storm {
+            restart_ms,
+            half_ms,
+            rejoined_ms,
+            caught_up_ms,
+            complete,
+            resent: total.resent,
+            disconnects: total.disconnects,
+            listen_drops,
+        },
+    );
     let unexpected_disconnects = if storm.is_some() {
         // Every connection is lost once to the kill; more than that is unexpected.
         total.disconnects.saturating_sub(n as u64)
