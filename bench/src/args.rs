@@ -27,7 +27,7 @@ pub struct Args {
     /// Seconds of unmeasured load before the measurement (JIT, allocator and caches warm up).
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
-    /// Bytes of padding in each message's data (the whole frame is about 150 bytes more).
+    /// Bytes of padding in each message's data (the whole frame is about 200 bytes more).
     #[arg(long, default_value_t = 64)]
     pub payload: usize,
     /// Skip the Socket.IO comparison (no Node.js needed).
