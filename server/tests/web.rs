@@ -26,7 +26,11 @@ async fn serves_static_files_beside_the_api() {
     assert!(index.starts_with("HTTP/1.1 200"), "{index}");
     assert!(index.contains("<h1>dashboard</h1>"));
     let wasm = get(s.addr, "/app.wasm").await;
-    assert!(wasm.to_ascii_lowercase().contains("content-type: application/wasm"), "{wasm}");
+    assert!(
+        wasm.to_ascii_lowercase()
+            .contains("content-type: application/wasm"),
+        "{wasm}"
+    );
     let health = get(s.addr, "/health").await;
     assert!(health.contains("\"status\":\"ok\""), "{health}");
     let missing = get(s.addr, "/nope.js").await;
