@@ -83,6 +83,9 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
+/// Bytes read from a WebSocket at a time.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// The WebSocket upgrade. Over `max_conns_per_ip` it is refused before upgrading (HTTP 429
 /// with `Retry-After`): cheaper than accepting and closing, and every client treats a failed
 /// upgrade as a failed attempt and backs off.
@@ -106,6 +109,10 @@ async fn ws(
     };
     let limit = state.config.transport_limit();
     upgrade
+        // tungstenite's default 128 KiB read buffer is zero-filled before every read, so it
+        // stays resident for every connection; protocol frames are small and a frame larger
+        // than the buffer is still read whole, in several chunks.
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| async move {
