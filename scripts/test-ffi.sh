@@ -11,7 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build -q -p roomcast-ffi -p roomcast-server -p roomcast-uniffi-bindgen
+# The whole workspace, so features unify exactly as in `cargo test --workspace` and the
+# artifacts of that run are reused instead of rebuilt.
+cargo build -q --workspace
 
 lib=
 for candidate in target/debug/libroomcast_ffi.so target/debug/libroomcast_ffi.dylib; do

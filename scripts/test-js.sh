@@ -9,7 +9,8 @@ root=$(pwd)
 step() { printf '\n==> %s\n' "$*"; }
 
 step "roomcast-server (debug) for the JS tests"
-cargo build -p roomcast-server
+# The whole workspace, so features unify as in `cargo test --workspace` and nothing rebuilds.
+cargo build -q --workspace
 export ROOMCAST_SERVER="$root/target/debug/roomcast-server"
 
 step "build the wasm package"
