@@ -190,18 +190,32 @@ fn assert_exactly_once_in_order(
     assert_eq!(ack_seqs, seqs, "acks carry the delivered seqs");
 }
 
+/// A publisher and a listener connected through `url` and joined to `room`: the publisher's
+/// room, the listener's room, and the listener's event stream (opened before the join).
+async fn publisher_and_listener(
+    url: &str,
+    room: &str,
+) -> (
+    roomcast_core::Room,
+    roomcast_core::Room,
+    roomcast_core::RoomEvents,
+) {
+    let publisher = client(url, "pub");
+    let listener = client(url, "sub");
+    listener.connect().await.expect("listener connects");
+    publisher.connect().await.expect("publisher connects");
+    let room_l = listener.room(room);
+    let events = room_l.events();
+    room_l.join().await.expect("listener joins");
+    let room_p = publisher.join(room).await.expect("publisher joins");
+    (room_p, room_l, events)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_connection_cuts_lose_and_duplicate_nothing() {
     let server = Server::start();
     let mut proxy = Proxy::start(server.addr).await;
-    let publisher = client(&proxy.ws_url(), "pub");
-    let listener = client(&proxy.ws_url(), "sub");
-    listener.connect().await.expect("listener connects");
-    publisher.connect().await.expect("publisher connects");
-    let room_l = listener.room("cuts");
-    let mut events = room_l.events();
-    room_l.join().await.expect("join");
-    let room_p = publisher.join("cuts").await.expect("join");
+    let (room_p, room_l, mut events) = publisher_and_listener(&proxy.ws_url(), "cuts").await;
 
     proxy.chaos(Duration::from_millis(30), Duration::from_millis(250), 7);
     let mut acks = Vec::new();
@@ -237,14 +251,7 @@ async fn random_connection_cuts_lose_and_duplicate_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_killed_mid_stream_and_restarted() {
     let mut server = Server::start();
-    let publisher = client(&server.ws_url(), "pub");
-    let listener = client(&server.ws_url(), "sub");
-    listener.connect().await.expect("connect");
-    publisher.connect().await.expect("connect");
-    let room_l = listener.room("restart");
-    let mut events = room_l.events();
-    room_l.join().await.expect("join");
-    let room_p = publisher.join("restart").await.expect("join");
+    let (room_p, _room_l, mut events) = publisher_and_listener(&server.ws_url(), "restart").await;
 
     let mut acks = publish_all(&room_p, "before-", 100).await;
     // Queue more, kill the server while they are in flight, bring it back.
@@ -259,7 +266,7 @@ async fn server_killed_mid_stream_and_restarted() {
         })
         .collect();
     server.kill();
-    let mut states = publisher.state_changes();
+    let mut states = room_p.client().state_changes();
     tokio::time::timeout(
         LIMIT,
         states.wait_for(|s| matches!(s, ConnectionState::Reconnecting { .. })),
@@ -306,14 +313,7 @@ async fn server_killed_mid_stream_and_restarted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_closes_with_going_away_and_clients_resume() {
     let mut server = Server::start();
-    let publisher = client(&server.ws_url(), "pub");
-    let listener = client(&server.ws_url(), "sub");
-    listener.connect().await.expect("connect");
-    publisher.connect().await.expect("connect");
-    let room_l = listener.room("term");
-    let mut events = room_l.events();
-    room_l.join().await.expect("join");
-    let room_p = publisher.join("term").await.expect("join");
+    let (room_p, _room_l, mut events) = publisher_and_listener(&server.ws_url(), "term").await;
     let in_flight: Vec<_> = (0..300)
         .map(|i| {
             room_p.publish(
