@@ -64,7 +64,9 @@ fn message_frames() -> Vec<String> {
                 seq: Some(seq),
                 id: format!("0193a0c4-0000-7000-8000-{seq:012}"),
                 event: "chat.message".into(),
-                data: json!({"role": "user", "content": "Hello, this is a typical short chat line."}),
+                data:
+                    json!({"role": "user", "content": "Hello, this is a typical short chat line."})
+                        .into(),
                 from: Member {
                     user: "u2".into(),
                     client: "c-2".into(),
@@ -126,7 +128,7 @@ fn publish_ack(c: &mut Criterion) {
                             room: "r".into(),
                             id: format!("id-{i}"),
                             event: "chat.message".into(),
-                            data: json!({"content": "Hello"}),
+                            data: json!({"content": "Hello"}).into(),
                             ephemeral: false,
                         },
                     );

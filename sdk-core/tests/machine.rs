@@ -21,7 +21,7 @@ fn publish(net: &mut Net, i: usize, room: &str, id: &str) -> OpId {
             room: room.into(),
             id: id.into(),
             event: "chat.message".into(),
-            data: json!({ "content": id }),
+            data: json!({ "content": id }).into(),
             ephemeral: false,
         },
     );
@@ -411,7 +411,7 @@ fn ephemeral_fails_at_once_offline_and_is_not_queued() {
         room: "r".into(),
         id: "t1".into(),
         event: "typing".into(),
-        data: json!(true),
+        data: json!(true).into(),
         ephemeral: true,
     };
     let op = net.c(0).m.publish(now, req.clone());
@@ -446,7 +446,7 @@ fn bad_requests_fail_with_clear_errors() {
         room: "r".into(),
         id: "big".into(),
         event: "e".into(),
-        data: json!("x".repeat(70_000)),
+        data: json!("x".repeat(70_000)).into(),
         ephemeral: false,
     };
     let op = net.c(0).m.publish(now, big);
@@ -456,7 +456,7 @@ fn bad_requests_fail_with_clear_errors() {
             room: "other".into(),
             id: "1".into(),
             event: "e".into(),
-            data: json!(null),
+            data: json!(null).into(),
             ephemeral: false,
         },
     );

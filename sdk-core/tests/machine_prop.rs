@@ -67,7 +67,7 @@ fn run(steps: &[Step], seed: u64, overlap: u64) -> Result<(), TestCaseError> {
                         room: ROOM.into(),
                         id: id.clone(),
                         event: "e".into(),
-                        data: json!(n),
+                        data: json!(n).into(),
                         ephemeral: false,
                     },
                 );

@@ -134,7 +134,7 @@ fn publish_ack_message() {
         panic!("{f:?}")
     };
     assert!(p.ephemeral);
-    assert_eq!(p.data["content"], "Hello");
+    assert_eq!(p.data.decode::<Value>().unwrap()["content"], "Hello");
     // `ephemeral: false` is the default and is left out when encoding.
     let f = ClientFrame::decode(
         r#"{"type":"publish","ref":4,"room":"r","id":"i","event":"e","data":1,"ephemeral":false}"#,

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use roomcast_core::PublishOptions;
+use roomcast_core::{Payload, PublishOptions};
 
 use crate::error::RoomcastError;
 use crate::listeners::{deliver, RoomListener};
@@ -42,8 +42,8 @@ impl Room {
         drop(subscription);
     }
 
-    fn parse(data_json: &str) -> Result<serde_json::Value, RoomcastError> {
-        serde_json::from_str(data_json).map_err(|e| RoomcastError::InvalidPayload {
+    fn parse(data_json: String) -> Result<Payload, RoomcastError> {
+        Payload::from_json(data_json).map_err(|e| RoomcastError::InvalidPayload {
             reason: e.to_string(),
         })
     }
@@ -63,10 +63,10 @@ impl Room {
         event: String,
         data_json: String,
     ) -> Result<PublishAck, RoomcastError> {
-        let data = Self::parse(&data_json)?;
+        let data = Self::parse(data_json)?;
         let ack = self
             .inner
-            .publish_value(&event, data, PublishOptions::default());
+            .publish_payload(&event, data, PublishOptions::default());
         run(ack).await.map(PublishAck::from)
     }
 
@@ -77,12 +77,12 @@ impl Room {
         event: String,
         data_json: String,
     ) -> Result<(), RoomcastError> {
-        let data = Self::parse(&data_json)?;
+        let data = Self::parse(data_json)?;
         let options = PublishOptions {
             ephemeral: true,
             ..PublishOptions::default()
         };
-        let ack = self.inner.publish_value(&event, data, options);
+        let ack = self.inner.publish_payload(&event, data, options);
         run(ack).await.map(|_| ())
     }
 

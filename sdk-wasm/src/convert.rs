@@ -4,9 +4,8 @@
 
 use js_sys::{Reflect, JSON};
 use roomcast_core::machine::{ConnectionState, Error, Gap, JoinInfo, PublishAck, Reply};
-use roomcast_core::protocol::{HistoryPage, Member, Message};
+use roomcast_core::protocol::{HistoryPage, Member, Message, Payload};
 use serde::Serialize;
-use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::set;
@@ -20,12 +19,12 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 }
 
 /// An app's payload as JSON. `undefined`, functions and cyclic objects are refused.
-pub(crate) fn from_js(value: &JsValue) -> Result<Value, Error> {
+pub(crate) fn from_js(value: &JsValue) -> Result<Payload, Error> {
     let text = JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| Error::InvalidPayload("not representable as JSON".into()))?;
-    serde_json::from_str(&text).map_err(|e| Error::InvalidPayload(e.to_string()))
+    Payload::from_json(text).map_err(|e| Error::InvalidPayload(e.to_string()))
 }
 
 /// A message split into its payload and its meta (everything else), as handlers get them.

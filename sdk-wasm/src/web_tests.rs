@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use js_sys::{Promise, Reflect};
 use roomcast_core::machine::{ConnectionState, Error};
-use roomcast_core::protocol::{Member, Message};
+use roomcast_core::protocol::{Member, Message, Payload};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -121,7 +121,7 @@ fn messages_split_into_data_and_meta() {
         seq: Some(4),
         id: "i".into(),
         event: "e".into(),
-        data: serde_json::json!({"a": [1, 2]}),
+        data: Payload::from_json(r#"{"a": [1, 2]}"#).expect("valid JSON"),
         from: Member {
             user: "u".into(),
             client: "c".into(),

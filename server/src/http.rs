@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use roomcast_core::protocol::{validate_room, Member, MAX_HISTORY_LIMIT};
+use roomcast_core::protocol::{validate_room, Member, Payload, MAX_HISTORY_LIMIT};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -229,7 +229,7 @@ struct PostBody {
     id: String,
     event: String,
     #[serde(default)]
-    data: Value,
+    data: Payload,
 }
 
 async fn post_messages(

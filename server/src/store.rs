@@ -18,10 +18,9 @@ use std::thread::JoinHandle;
 
 use axum::extract::ws::Utf8Bytes;
 use roomcast_core::protocol::{
-    Ack, ErrorCode, ErrorFrame, Joined, Left, Member, Message, ServerFrame,
+    Ack, ErrorCode, ErrorFrame, Joined, Left, Member, Message, Payload, ServerFrame,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
-use serde_json::Value;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
@@ -75,7 +74,7 @@ pub struct PublishCmd {
     pub room: String,
     pub id: String,
     pub event: String,
-    pub data: Value,
+    pub data: Payload,
     pub from: Member,
     pub origin: Origin,
 }
@@ -520,7 +519,6 @@ fn write_batch(
             }
             let state = touched.get_mut(&p.room).ok_or(StoreError::Range)?;
             let seq = state.head + 1;
-            let data = serde_json::to_string(&p.data).unwrap_or_else(|_| "null".into());
             tx.execute(
                 "INSERT INTO messages (room, seq, id, event, data, from_user, from_client, \
                  from_source, from_name, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -529,7 +527,7 @@ fn write_batch(
                     to_i64(seq),
                     p.id,
                     p.event,
-                    data,
+                    p.data.json(),
                     p.from.user,
                     p.from.client,
                     p.from.source,
@@ -574,7 +572,7 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, i64, i64)
             seq: None,
             id: r.get(2)?,
             event: r.get(3)?,
-            data: serde_json::from_str(&data).unwrap_or(Value::Null),
+            data: Payload::from_json(data).unwrap_or_default(),
             from: Member {
                 user: r.get(5)?,
                 client: r.get(6)?,

@@ -371,6 +371,40 @@ async fn joining_twice_is_idempotent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_are_delivered_and_stored_verbatim() {
+    // Whitespace, key order and number spelling survive: the server never rebuilds `data`.
+    const DATA: &str = r#"{"z": 1,  "a": [2.50, 1e3, "\u00e9"]}"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Server::start_in(dir.path(), |_| {}).await;
+    let mut a = s.client("alice").await;
+    let mut b = s.client("bob").await;
+    a.join(2, "r").await;
+    b.join(2, "r").await;
+    a.expect("presence").await;
+    a.send_text(&format!(
+        r#"{{"type":"publish","ref":3,"room":"r","id":"m-1","event":"e","data":{DATA}}}"#
+    ))
+    .await;
+    a.expect("ack").await;
+    let live = b.recv_text().await;
+    assert!(live.contains(&format!(r#""data":{DATA}"#)), "{live}");
+    s.stop().await;
+
+    // From SQLite, after a restart.
+    let s = Server::start_in(dir.path(), |_| {}).await;
+    let mut c = s.client("carol").await;
+    c.send(json!({"type":"history","ref":2,"room":"r"})).await;
+    let page = c.recv_text().await;
+    assert!(page.contains(&format!(r#""data":{DATA}"#)), "{page}");
+    // Invalid JSON in `data` is refused, never stored.
+    c.send_text(r#"{"type":"publish","ref":3,"room":"r","id":"m-2","event":"e","data":{"a":01}}"#)
+        .await;
+    let err = c.expect("error").await;
+    assert_eq!(err["code"], "bad_request", "{err}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_pages_backwards() {
     let s = Server::start(|_| {}).await;
     let mut a = s.client("alice").await;

@@ -159,7 +159,10 @@ async fn read_until_sentinel(
     loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
             Ok(Some(RoomEvent::Message(m))) if m.seq.is_some() => {
-                if m.data["content"] == sentinel {
+                if m.data
+                    .decode::<serde_json::Value>()
+                    .is_ok_and(|d| d["content"] == sentinel)
+                {
                     return got;
                 }
                 got.push(m);

@@ -83,7 +83,10 @@ async fn wss_with_a_trusted_certificate_works_and_an_untrusted_one_is_refused() 
         _ => None,
     })
     .await;
-    assert_eq!(got[0].data["content"], "over tls");
+    assert_eq!(
+        got[0].data.decode::<serde_json::Value>().unwrap()["content"],
+        "over tls"
+    );
 
     // The same endpoint without trusting the certificate: the handshake fails, the client
     // keeps retrying and never reports itself connected.

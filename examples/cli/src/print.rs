@@ -1,7 +1,14 @@
 //! How messages, presence and connection states look on a terminal.
 
 use roomcast_core::{ConnectionState, Message, Presence, PresenceKind};
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The part of a `chat.message` payload the terminal shows.
+#[derive(Deserialize)]
+struct Chat {
+    content: String,
+}
 
 /// `[12] alice (ios): Hello` for chat messages, the event and JSON payload otherwise.
 pub(crate) fn message(m: &Message) -> String {
@@ -11,11 +18,8 @@ pub(crate) fn message(m: &Message) -> String {
         m.from.name.as_deref().unwrap_or(&m.from.user),
         m.from.source
     );
-    match (
-        m.event.as_str(),
-        m.data.get("content").and_then(Value::as_str),
-    ) {
-        ("chat.message", Some(content)) => format!("[{seq}] {who}: {content}"),
+    match (m.event.as_str(), m.data.decode::<Chat>()) {
+        ("chat.message", Ok(chat)) => format!("[{seq}] {who}: {}", chat.content),
         _ => format!("[{seq}] {who} {}: {}", m.event, m.data),
     }
 }

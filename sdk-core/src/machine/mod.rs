@@ -32,16 +32,16 @@ mod queue;
 mod rooms;
 mod state;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use serde_json::Value;
+use litemap::LiteMap;
 use web_time::Instant;
 
 use crate::protocol::{
-    self, close, ClientFrame, ErrorCode, ErrorFrame, Hello, HistoryRequest, Join, Leave, Ping,
-    Pong, Publish, Refresh, ServerFrame, DEAD_AFTER_EXTRA_MS, DEFAULT_MAX_FRAME, MAX_HISTORY_LIMIT,
-    PROTOCOL_VERSION,
+    self, close, ClientFrame, ErrorCode, ErrorFrame, Hello, HistoryRequest, Join, Leave, Payload,
+    Ping, Pong, Publish, Refresh, ServerFrame, DEAD_AFTER_EXTRA_MS, DEFAULT_MAX_FRAME,
+    MAX_HISTORY_LIMIT, PROTOCOL_VERSION,
 };
 
 use backoff::Backoff;
@@ -66,7 +66,7 @@ pub struct PublishRequest {
     /// Unique per room; a UUID v7 is recommended. Re-sent unchanged after reconnects.
     pub id: String,
     pub event: String,
-    pub data: Value,
+    pub data: Payload,
     /// Not stored, no seq, never queued: fails at once when not connected.
     pub ephemeral: bool,
 }
@@ -161,8 +161,9 @@ pub struct Machine {
     rooms: Rooms,
     queue: Queue,
     /// Requests in flight, by ref; refs rise and every request has the same timeout, so the
-    /// first entry has the earliest deadline.
-    inflight: BTreeMap<u64, (Request, Instant)>,
+    /// first entry has the earliest deadline. A sorted vector: acks mostly take the oldest
+    /// entries, new requests append, and it is much smaller in the wasm client than a B-tree.
+    inflight: LiteMap<u64, (Request, Instant)>,
     /// Re-send publishes refused for a passing reason no earlier than this.
     retry_at: Option<Instant>,
     connect_waiters: Vec<OpId>,
@@ -191,7 +192,7 @@ impl Machine {
             max_frame: DEFAULT_MAX_FRAME,
             rooms: Rooms::new(),
             queue: Queue::default(),
-            inflight: BTreeMap::new(),
+            inflight: LiteMap::new(),
             retry_at: None,
             connect_waiters: Vec::new(),
             next_ref: 1,
@@ -268,7 +269,7 @@ impl Machine {
             _ => None,
         };
         let retry = self.retry_at.filter(|_| connected);
-        let request = self.inflight.values().next().map(|(_, deadline)| *deadline);
+        let request = self.inflight.first().map(|(_, (_, deadline))| *deadline);
         [phase, refresh, retry, request].into_iter().flatten().min()
     }
 
@@ -672,7 +673,7 @@ impl Machine {
     /// Time has reached (or passed) [`poll_timeout`](Self::poll_timeout).
     pub fn handle_timeout(&mut self, now: Instant) {
         // Requests past their deadline.
-        while let Some((&ref_id, (_, deadline))) = self.inflight.iter().next() {
+        while let Some((&ref_id, (_, deadline))) = self.inflight.first() {
             if *deadline > now {
                 break;
             }
@@ -1162,7 +1163,7 @@ impl Machine {
             }
         }
         self.queue.unsend_all();
-        for room in self.rooms.values_mut() {
+        for (_, room) in self.rooms.iter_mut() {
             room.status = Status::Pending;
         }
         if !matches!(

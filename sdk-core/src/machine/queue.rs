@@ -6,9 +6,8 @@
 
 use std::collections::VecDeque;
 
-use serde_json::Value;
-
 use super::OpId;
+use crate::protocol::Payload;
 
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -16,7 +15,7 @@ pub(crate) struct Entry {
     pub(crate) room: String,
     pub(crate) id: String,
     pub(crate) event: String,
-    pub(crate) data: Value,
+    pub(crate) data: Payload,
     /// The ref of the `publish` frame in flight on the current connection.
     pub(crate) sent: Option<u64>,
 }

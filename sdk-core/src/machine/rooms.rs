@@ -1,6 +1,6 @@
 //! The rooms the app has joined and where each one's history stands.
 
-use std::collections::{BTreeMap, BTreeSet};
+use litemap::LiteMap;
 
 use super::OpId;
 
@@ -27,8 +27,9 @@ pub(crate) struct Room {
     pub(crate) ever_joined: bool,
     /// Seqs above `last_seq` of this client's own acknowledged publishes. The server does not
     /// echo a publish to its connection, but a resume replays everything after `since`; these
-    /// are skipped there so the app never sees its own message come back as new.
-    own: BTreeSet<u64>,
+    /// are skipped there so the app never sees its own message come back as new. Sorted; a
+    /// handful at most, so a vector beats a tree (and keeps the wasm client small).
+    own: Vec<u64>,
 }
 
 impl Room {
@@ -39,14 +40,14 @@ impl Room {
             epoch,
             waiters: Vec::new(),
             ever_joined: false,
-            own: BTreeSet::new(),
+            own: Vec::new(),
         }
     }
 
     /// Records a persisted message's seq; false when the app already has it (delivered
     /// before, or its own acknowledged publish).
     pub(crate) fn accept(&mut self, seq: u64) -> bool {
-        if self.last_seq.is_some_and(|last| seq <= last) || self.own.remove(&seq) {
+        if self.last_seq.is_some_and(|last| seq <= last) || self.take_own(seq) {
             return false;
         }
         self.last_seq = Some(seq);
@@ -59,7 +60,9 @@ impl Room {
         if self.last_seq.is_some_and(|last| seq <= last) {
             return;
         }
-        self.own.insert(seq);
+        if let Err(at) = self.own.binary_search(&seq) {
+            self.own.insert(at, seq);
+        }
         self.absorb_own();
     }
 
@@ -74,15 +77,29 @@ impl Room {
     /// can sit between them.
     fn absorb_own(&mut self) {
         while let Some(next) = self.last_seq.map(|last| last + 1) {
-            if !self.own.remove(&next) {
+            if !self.take_own(next) {
                 break;
             }
             self.last_seq = Some(next);
         }
         if let Some(last) = self.last_seq {
-            self.own = self.own.split_off(&(last + 1));
+            let stale = self.own.partition_point(|&seq| seq <= last);
+            self.own.drain(..stale);
+        }
+    }
+
+    /// Removes `seq` from the own seqs; whether it was there.
+    fn take_own(&mut self, seq: u64) -> bool {
+        match self.own.binary_search(&seq) {
+            Ok(at) => {
+                self.own.remove(at);
+                true
+            }
+            Err(_) => false,
         }
     }
 }
 
-pub(crate) type Rooms = BTreeMap<String, Room>;
+/// Joined rooms by name, in name order. A sorted vector: apps join a few rooms, and it keeps
+/// the wasm client far smaller than a B-tree.
+pub(crate) type Rooms = LiteMap<String, Room>;

@@ -10,7 +10,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use crate::machine::{
     Config, ConnectionState, Error, JoinInfo, Machine, PublishAck, PublishRequest, Reply,
 };
-use crate::protocol::HistoryPage;
+use crate::protocol::{HistoryPage, Payload};
 
 use super::builder::{ClientBuilder, TokenProvider};
 use super::driver::{Command, Driver, Hubs, Responder};
@@ -233,16 +233,16 @@ impl Room {
         data: &T,
         options: PublishOptions,
     ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
-        let encoded = serde_json::to_value(data).map_err(|e| Error::InvalidPayload(e.to_string()));
-        let reply = encoded.map(|data| self.publish_value(event, data, options));
+        let encoded = Payload::encode(data).map_err(|e| Error::InvalidPayload(e.to_string()));
+        let reply = encoded.map(|data| self.publish_payload(event, data, options));
         async move { reply?.await }
     }
 
-    /// Publishes an already built JSON value (bindings pass payloads this way).
-    pub fn publish_value(
+    /// Publishes an already encoded payload (bindings pass the app's JSON text this way).
+    pub fn publish_payload(
         &self,
         event: &str,
-        data: serde_json::Value,
+        data: Payload,
         options: PublishOptions,
     ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
         let req = PublishRequest {

@@ -97,7 +97,7 @@ impl RoomHub {
             if m.event != event {
                 return None;
             }
-            match T::deserialize(&m.data) {
+            match m.data.decode::<T>() {
                 Ok(value) => {
                     handler(value, MessageMeta::of(m));
                     None

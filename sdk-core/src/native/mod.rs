@@ -31,4 +31,4 @@ pub use client::{Client, JoinOptions, PublishOptions, Room};
 pub use handlers::{MessageMeta, RoomEvent, RoomEvents, Subscription};
 
 pub use crate::machine::{BackoffConfig, ConnectionState, Error, Gap, JoinInfo, PublishAck};
-pub use crate::protocol::{HistoryPage, Member, Message, Presence, PresenceKind};
+pub use crate::protocol::{HistoryPage, Member, Message, Payload, Presence, PresenceKind};

@@ -6,6 +6,7 @@
 
 mod codes;
 mod frames;
+mod payload;
 mod room;
 
 pub use codes::{close, ErrorCode};
@@ -14,6 +15,7 @@ pub use frames::{
     HistoryRequest, Join, Joined, Leave, Left, Member, Message, Ping, Pong, Presence, PresenceKind,
     Publish, Refresh, Refreshed, ServerFrame, Welcome,
 };
+pub use payload::Payload;
 pub use room::{room_matches, validate_room, RoomNameError, MAX_ROOM_LEN};
 
 /// The protocol version this crate speaks, sent in `hello`.

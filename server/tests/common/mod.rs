@@ -196,6 +196,14 @@ impl Client {
         }
     }
 
+    /// The next text frame exactly as the server wrote it (panics on anything else).
+    pub async fn recv_text(&mut self) -> String {
+        match tokio::time::timeout(WAIT, self.ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => t.as_str().to_owned(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
     /// The next text frame (panics on close).
     pub async fn recv(&mut self) -> Value {
         match self.next().await {
