@@ -196,3 +196,16 @@ class States(roomcast.StateListener):
 
     async def until(self, predicate, timeout=WAIT):
         await asyncio.to_thread(self._wait, predicate, timeout)
+
+
+async def joined_pair(server, room="conv-1"):
+    """alice (ios) and bob (web), both connected and joined to `room`, each with a Recorder:
+    (alice, bob, room_a, room_b, recorder_a, recorder_b)."""
+    alice = new_client(server.config("alice", "ios"), None)
+    bob = new_client(server.config("bob", "web"), None)
+    await alice.connect()
+    await bob.connect()
+    a, b = Recorder(), Recorder()
+    room_a = await alice.join(room, a)
+    room_b = await bob.join(room, b)
+    return alice, bob, room_a, room_b, a, b

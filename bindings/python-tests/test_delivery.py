@@ -4,20 +4,9 @@ without duplicates, pause and resume."""
 import asyncio
 import json
 
-from conftest import Recorder, States, new_client, roomcast, run_async
+from conftest import States, joined_pair, new_client, roomcast, run_async
 
 CS = roomcast.ConnectionState
-
-
-async def pair(server, room="conv-1"):
-    alice = new_client(server.config("alice", "ios"), None)
-    bob = new_client(server.config("bob", "web"), None)
-    await alice.connect()
-    await bob.connect()
-    a, b = Recorder(), Recorder()
-    room_a = await alice.join(room, a)
-    room_b = await bob.join(room, b)
-    return alice, bob, room_a, room_b, a, b
 
 
 async def sentinel(room_from, rec_to, event="sentinel"):
@@ -34,7 +23,7 @@ def body(m):
 
 @run_async
 async def test_offline_queue_flushes_after_a_server_restart_without_duplicates(server):
-    alice, bob, room_a, room_b, a, b = await pair(server)
+    alice, bob, room_a, room_b, a, b = await joined_pair(server)
     states = States()
     sub = alice.add_state_listener(states)
     first = await room_a.publish("chat.message", json.dumps({"n": 0}))
@@ -74,7 +63,7 @@ async def test_offline_queue_flushes_after_a_server_restart_without_duplicates(s
 
 @run_async
 async def test_resume_after_pause_replays_only_what_was_missed(server):
-    alice, bob, room_a, room_b, a, b = await pair(server)
+    alice, bob, room_a, room_b, a, b = await joined_pair(server)
     for n in range(3):
         await room_a.publish("chat.message", json.dumps({"n": n}))
     await b.until(lambda r: len(r.messages()) == 3)
@@ -99,7 +88,7 @@ async def test_resume_after_pause_replays_only_what_was_missed(server):
 
 @run_async
 async def test_publishes_made_while_paused_are_sent_on_resume(server):
-    alice, bob, room_a, room_b, a, b = await pair(server)
+    alice, bob, room_a, room_b, a, b = await joined_pair(server)
     alice.pause()
     pending = [
         asyncio.ensure_future(room_a.publish("chat.message", json.dumps({"n": n})))

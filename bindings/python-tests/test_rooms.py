@@ -2,21 +2,9 @@
 
 import json
 
-from conftest import Recorder, new_client, roomcast, run_async
+from conftest import Recorder, joined_pair, roomcast, run_async
 
 CS = roomcast.ConnectionState
-
-
-async def joined_pair(server, room="conv-1"):
-    """alice (ios) and bob (web), both connected and joined to `room`."""
-    alice = new_client(server.config("alice", "ios"), None)
-    bob = new_client(server.config("bob", "web"), None)
-    await alice.connect()
-    await bob.connect()
-    a, b = Recorder(), Recorder()
-    room_a = await alice.join(room, a)
-    room_b = await bob.join(room, b)
-    return alice, bob, room_a, room_b, a, b
 
 
 @run_async

@@ -191,11 +191,7 @@ async fn publish_reaches_others_not_the_publisher() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_repeats_are_deduplicated_too() {
     let s = Server::start(|_| {}).await;
-    let mut a = s.client("alice").await;
-    let mut b = s.client("bob").await;
-    a.join(1, "r").await;
-    b.join(1, "r").await;
-    a.expect("presence").await;
+    let (mut a, mut b) = s.joined_pair(1, "r").await;
     // Sent back to back, so they usually share one group commit.
     for r in 10..20u64 {
         let id = format!("m{}", r % 2);
@@ -237,11 +233,7 @@ async fn a_users_other_device_gets_the_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ephemeral_is_not_stored() {
     let s = Server::start(|_| {}).await;
-    let mut a = s.client("alice").await;
-    let mut b = s.client("bob").await;
-    a.join(2, "r").await;
-    b.join(2, "r").await;
-    a.expect("presence").await;
+    let (mut a, mut b) = s.joined_pair(2, "r").await;
     a.send(json!({"type":"publish","ref":3,"room":"r","id":"typing-1","event":"typing","data":{"on":true},"ephemeral":true}))
         .await;
     let ack = a.expect("ack").await;
@@ -352,11 +344,7 @@ async fn replay_limit_sends_newest_and_says_not_recovered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_twice_is_idempotent() {
     let s = Server::start(|_| {}).await;
-    let mut a = s.client("alice").await;
-    let mut b = s.client("bob").await;
-    a.join(1, "r").await;
-    b.join(1, "r").await;
-    a.expect("presence").await;
+    let (mut a, mut b) = s.joined_pair(1, "r").await;
     a.publish(2, "r", "m-1", json!(1)).await;
     b.expect("message").await;
     b.send(json!({"type":"join","ref":3,"room":"r","since":0}))
@@ -376,11 +364,7 @@ async fn payloads_are_delivered_and_stored_verbatim() {
     const DATA: &str = r#"{"z": 1,  "a": [2.50, 1e3, "\u00e9"]}"#;
     let dir = tempfile::tempdir().expect("tempdir");
     let s = Server::start_in(dir.path(), |_| {}).await;
-    let mut a = s.client("alice").await;
-    let mut b = s.client("bob").await;
-    a.join(2, "r").await;
-    b.join(2, "r").await;
-    a.expect("presence").await;
+    let (mut a, mut b) = s.joined_pair(2, "r").await;
     a.send_text(&format!(
         r#"{{"type":"publish","ref":3,"room":"r","id":"m-1","event":"e","data":{DATA}}}"#
     ))

@@ -327,14 +327,7 @@ impl RedisEngine {
     /// An ephemeral message: through the channel to every node's members but the sender.
     pub async fn ephemeral(&self, room: &str, conn: ConnId, text: &str) {
         let payload = format!("e|0|{}|{text}", self.origin(conn));
-        let r: Result<i64, _> = redis::cmd("PUBLISH")
-            .arg(channel(room))
-            .arg(payload)
-            .query_async(&mut self.conn.clone())
-            .await;
-        if let Err(e) = r {
-            tracing::warn!(room, error = %e, "ephemeral publish failed");
-        }
+        self.announce(room, &payload).await;
     }
 
     // ----- joining and leaving -----
@@ -542,7 +535,8 @@ impl RedisEngine {
             .collect())
     }
 
-    /// Publishes an unsequenced payload on the room's channel.
+    /// Publishes an unsequenced payload (ephemeral message, presence) on the room's channel.
+    /// Best effort, like the delivery it stands for: a failure is logged.
     async fn announce(&self, room: &str, payload: &str) {
         let r: Result<i64, _> = redis::cmd("PUBLISH")
             .arg(channel(room))
@@ -550,7 +544,7 @@ impl RedisEngine {
             .query_async(&mut self.conn.clone())
             .await;
         if let Err(e) = r {
-            tracing::warn!(room, error = %e, "presence publish failed");
+            tracing::warn!(room, kind = payload.get(..1), error = %e, "channel publish failed");
         }
     }
 

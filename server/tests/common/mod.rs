@@ -90,6 +90,17 @@ impl Server {
         Client::hello(self.addr, user, &self.token(user)).await
     }
 
+    /// alice and bob, both joined to `room` with join ref `r`; alice has read bob's presence,
+    /// so the next frame either gets is what the test does next.
+    pub async fn joined_pair(&self, r: u64, room: &str) -> (Client, Client) {
+        let mut a = self.client("alice").await;
+        let mut b = self.client("bob").await;
+        a.join(r, room).await;
+        b.join(r, room).await;
+        a.expect("presence").await;
+        (a, b)
+    }
+
     pub async fn http(
         &self,
         method: &str,
