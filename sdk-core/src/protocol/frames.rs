@@ -40,8 +40,9 @@ pub struct Member {
 // ---------------------------------------------------------------------------------------------
 // Client to server
 
-/// A frame sent by a client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A frame sent by a client. Decode with [`ClientFrame::decode`]: serde's own decoding of a
+/// tagged enum cannot carry a [`Payload`], so the enum only derives `Serialize`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     Hello(Hello),
@@ -136,8 +137,8 @@ pub struct Pong {
 // ---------------------------------------------------------------------------------------------
 // Server to client
 
-/// A frame sent by the server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A frame sent by the server. Decode with [`ServerFrame::decode`] (see [`ClientFrame`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     Welcome(Welcome),
