@@ -6,7 +6,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use roomcast_core::machine::{Config, ConnId, Machine, PublishRequest};
+use roomcast_core::machine::{
+    Action, Config, ConnId, JoinOptions, Machine, Output, PublishRequest,
+};
 use roomcast_core::protocol::{Joined, Member, Message, ServerFrame, Welcome};
 use serde_json::{json, Value};
 use web_time::Instant;
@@ -22,14 +24,14 @@ fn connected() -> (Machine, ConnId, Instant) {
     let now = Instant::now();
     m.connect(now);
     let conn = loop {
-        match m.poll_action() {
-            Some(roomcast_core::machine::Action::Connect { conn, .. }) => break conn,
-            Some(_) => continue,
-            None => panic!("no connect action"),
+        match m.poll_output() {
+            Output::Action(Action::Connect { conn, .. }) => break conn,
+            Output::Timeout(_) => panic!("no connect action"),
+            _ => continue,
         }
     };
     m.handle_open(now, conn, 0);
-    let hello = m.poll_transmit().expect("hello");
+    let hello = next_transmit(&mut m);
     let hello: Value = serde_json::from_str(&hello).expect("json");
     let welcome = ServerFrame::Welcome(Welcome {
         ref_id: hello["ref"].as_u64().expect("ref"),
@@ -40,8 +42,8 @@ fn connected() -> (Machine, ConnId, Instant) {
         token_exp: None,
     });
     m.handle_frame(now, conn, &welcome.encode());
-    m.join(now, "r", None, None);
-    let join: Value = serde_json::from_str(&m.poll_transmit().expect("join")).expect("json");
+    m.join(now, "r", JoinOptions::default());
+    let join: Value = serde_json::from_str(&next_transmit(&mut m)).expect("json");
     let joined = ServerFrame::Joined(Joined {
         ref_id: join["ref"].as_u64().expect("ref"),
         room: "r".into(),
@@ -51,9 +53,19 @@ fn connected() -> (Machine, ConnId, Instant) {
         presence: vec![],
     });
     m.handle_frame(now, conn, &joined.encode());
-    while m.poll_event().is_some() {}
-    while m.poll_transmit().is_some() {}
+    while !matches!(m.poll_output(), Output::Timeout(_)) {}
     (m, conn, now)
+}
+
+/// The next frame the machine sends, skipping other outputs.
+fn next_transmit(m: &mut Machine) -> String {
+    loop {
+        match m.poll_output() {
+            Output::Transmit(text) => return text,
+            Output::Timeout(_) => panic!("nothing to send"),
+            _ => continue,
+        }
+    }
 }
 
 fn message_frames() -> Vec<String> {
@@ -97,7 +109,7 @@ fn incoming(c: &mut Criterion) {
             |(mut m, conn, now)| {
                 for f in &frames {
                     m.handle_frame(now, conn, f);
-                    black_box(m.poll_event());
+                    let _ = black_box(m.poll_output());
                 }
             },
             BatchSize::LargeInput,
@@ -132,7 +144,7 @@ fn publish_ack(c: &mut Criterion) {
                             ephemeral: false,
                         },
                     );
-                    let sent = m.poll_transmit().expect("publish frame");
+                    let sent = next_transmit(&mut m);
                     let ref_id = sent
                         .split("\"ref\":")
                         .nth(1)
@@ -144,7 +156,7 @@ fn publish_ack(c: &mut Criterion) {
                         i + 1
                     );
                     m.handle_frame(now, conn, &ack);
-                    black_box(m.poll_event());
+                    let _ = black_box(m.poll_output());
                 }
             },
             BatchSize::LargeInput,

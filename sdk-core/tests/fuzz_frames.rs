@@ -4,7 +4,7 @@
 mod support;
 
 use proptest::prelude::*;
-use roomcast_core::machine::ConnectionState;
+use roomcast_core::machine::{ConnectionState, JoinOptions};
 use roomcast_core::protocol::{ClientFrame, ServerFrame};
 use serde_json::{json, Map, Value};
 use support::{config, Client, Net};
@@ -119,7 +119,7 @@ proptest! {
         let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
         let now = net.now;
         net.c(0).m.connect(now);
-        net.c(0).m.join(now, "r", None, None);
+        net.c(0).m.join(now, "r", JoinOptions::default());
         net.settle();
         let (conn, _) = net.c(0).conn.expect("connected");
         for f in &frames {

@@ -4,7 +4,9 @@ mod support;
 
 use std::time::Duration;
 
-use roomcast_core::machine::{Action, ConnectionState, Error, Event, OpId, PublishRequest, Reply};
+use roomcast_core::machine::{
+    Action, ConnectionState, Error, Event, JoinOptions, OpId, PublishRequest, Reply, ResumeMode,
+};
 use roomcast_core::protocol::{ClientFrame, ErrorCode, ServerFrame};
 use serde_json::json;
 use support::{config, Client, Net};
@@ -32,7 +34,7 @@ fn publish(net: &mut Net, i: usize, room: &str, id: &str) -> OpId {
 fn connect_and_join(net: &mut Net, i: usize, room: &str) {
     let now = net.now;
     let c = net.c(i).m.connect(now);
-    let j = net.c(i).m.join(now, room, None, None);
+    let j = net.c(i).m.join(now, room, JoinOptions::default());
     net.settle();
     assert!(
         matches!(net.c(i).result(c), Some(Ok(Reply::Connected))),
@@ -199,8 +201,9 @@ fn heartbeat_pings_and_declares_silence_dead() {
         net.now += Duration::from_millis(100);
         let now = net.now;
         net.c(0).c2s.clear();
-        if net.c(0).m.poll_timeout().is_some_and(|t| t <= now) {
+        if net.c(0).timeout.is_some_and(|t| t <= now) {
             net.c(0).m.handle_timeout(now);
+            net.service(0);
         }
         if net.c(0).m.state() != ConnectionState::Connected {
             dead_at = Some(now - start);
@@ -212,10 +215,11 @@ fn heartbeat_pings_and_declares_silence_dead() {
         dead_at >= secs(11) && dead_at <= secs(11) + Duration::from_millis(100),
         "{dead_at:?}"
     );
-    let mut closed = false;
-    while let Some(a) = net.c(0).m.poll_action() {
-        closed |= matches!(a, Action::Close { conn: c, .. } if c == conn);
-    }
+    let closed = net
+        .c(0)
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Close { conn: c, .. } if *c == conn));
     assert!(closed, "the dead socket is closed");
 }
 
@@ -291,6 +295,140 @@ fn unauthorized_close_asks_the_provider_for_a_fresh_token() {
         "{:?}",
         net.c(0).result(op)
     );
+}
+
+fn refresh_frames(net: &Net) -> usize {
+    net.server
+        .received
+        .iter()
+        .filter(|f| matches!(f, ClientFrame::Refresh(_)))
+        .count()
+}
+
+#[test]
+fn short_lived_tokens_are_refreshed_in_time_at_a_bounded_rate() {
+    let mut cfg = config("a", "ca");
+    cfg.token_provider = true;
+    let mut net = Net::new(vec![Client::new(cfg, 1)]);
+    net.server.token_ttl_ms = Some(3_000);
+    net.c(0).token_answer = Some(Ok(Some("ok:a".into())));
+    connect_and_join(&mut net, 0, "r");
+    // 30 s of 3 s tokens, publishing every second: each token is refreshed halfway through
+    // its life (1.5 s), never later than its expiry, never in a loop.
+    let mut last_refresh = net.now;
+    let mut refreshes = 0;
+    for i in 0..300 {
+        net.advance(Duration::from_millis(100));
+        if i % 10 == 0 {
+            publish(&mut net, 0, "r", &format!("m{i}"));
+        }
+        let n = refresh_frames(&net);
+        if n > refreshes {
+            assert!(net.now - last_refresh < secs(3), "refreshed before expiry");
+            last_refresh = net.now;
+            refreshes = n;
+        }
+    }
+    net.settle();
+    let fetches = net.c(0).token_fetches;
+    assert!(
+        (18..=22).contains(&fetches),
+        "{fetches} provider calls in 30 s"
+    );
+    assert_eq!(refresh_frames(&net), fetches as usize);
+    assert_eq!(net.c(0).m.state(), ConnectionState::Connected);
+    assert_eq!(net.c(0).m.queued(), 0, "every publish acked");
+}
+
+#[test]
+fn a_provider_of_expiring_tokens_cannot_make_refresh_loop() {
+    let mut cfg = config("a", "ca");
+    cfg.token_provider = true;
+    let mut net = Net::new(vec![Client::new(cfg, 1)]);
+    // Every token the server sees has 500 ms left: a cache handing back a stale token.
+    net.server.token_ttl_ms = Some(500);
+    net.c(0).token_answer = Some(Ok(Some("ok:a".into())));
+    connect_and_join(&mut net, 0, "r");
+    net.advance(secs(60));
+    // Intervals double from 1 s up to 60 s: 1 + 2 + 4 + 8 + 16 + 32 > 60 after 6 calls.
+    let fetches = net.c(0).token_fetches;
+    assert!(
+        (4..=8).contains(&fetches),
+        "{fetches} provider calls in 60 s"
+    );
+
+    // A provider that fails is asked again at the same growing intervals.
+    net.c(0).token_answer = Some(Err("offline".into()));
+    let before = net.c(0).token_fetches;
+    net.advance(secs(120));
+    let fetches = net.c(0).token_fetches - before;
+    assert!(
+        fetches <= 3,
+        "{fetches} calls to a failing provider in 120 s"
+    );
+}
+
+#[test]
+fn a_rejected_token_settles_every_pending_operation() {
+    let mut cfg = config("a", "ca");
+    cfg.token = Some("revoked".into());
+    let mut net = Net::new(vec![Client::new(cfg, 1)]);
+    let now = net.now;
+    let connect = net.c(0).m.connect(now);
+    let join = net.c(0).m.join(now, "r", JoinOptions::default());
+    net.settle();
+    let conn = net.c(0).conn.map(|(c, _)| c).expect("socket");
+    let now = net.now;
+    net.c(0).m.handle_close(now, conn, Some(4001));
+    net.service(0);
+    assert_eq!(net.c(0).m.state(), ConnectionState::Unauthorized);
+    for op in [connect, join] {
+        assert!(
+            matches!(net.c(0).result(op), Some(Err(Error::Unauthorized(_)))),
+            "{:?}",
+            net.c(0).result(op)
+        );
+    }
+    // Calls made while unauthorized settle too: a join waits for nothing that can come.
+    let now = net.now;
+    let join = net.c(0).m.join(now, "r", JoinOptions::default());
+    net.service(0);
+    assert!(
+        net.c(0).result(join).is_none(),
+        "waits for the app's next token"
+    );
+    net.c(0).m.set_token(now, "ok:a".into());
+    net.c(0).m.reconnect_now(now);
+    net.c(0).conn = None;
+    net.settle();
+    assert!(matches!(net.c(0).result(join), Some(Ok(Reply::Joined(_)))));
+}
+
+#[test]
+fn a_room_joined_before_is_kept_and_its_queue_settled_when_unauthorized() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    net.cut(0);
+    let op = publish(&mut net, 0, "r", "queued");
+    // The reconnect finds the token revoked.
+    let now = net.now;
+    net.c(0).m.set_token(now, "revoked".into());
+    net.advance(secs(2));
+    let conn = net.c(0).conn.map(|(c, _)| c).expect("socket");
+    let now = net.now;
+    net.c(0).m.handle_close(now, conn, Some(4001));
+    net.c(0).conn = None;
+    net.service(0);
+    assert_eq!(net.c(0).m.state(), ConnectionState::Unauthorized);
+    assert!(matches!(
+        net.c(0).result(op),
+        Some(Err(Error::Unauthorized(_)))
+    ));
+    let now = net.now;
+    net.c(0).m.set_token(now, "ok:a".into());
+    net.c(0).m.reconnect_now(now);
+    net.settle();
+    assert!(net.c(0).m.is_joined("r"), "rejoined with the new token");
 }
 
 #[test]
@@ -460,9 +598,9 @@ fn bad_requests_fail_with_clear_errors() {
             ephemeral: false,
         },
     );
-    let bad_room = net.c(0).m.join(now, "no spaces", None, None);
+    let bad_room = net.c(0).m.join(now, "no spaces", JoinOptions::default());
     net.server.forbidden.insert("secret".into());
-    let forbidden = net.c(0).m.join(now, "secret", None, None);
+    let forbidden = net.c(0).m.join(now, "secret", JoinOptions::default());
     net.settle();
     assert!(matches!(
         net.c(0).result(op),
@@ -539,8 +677,44 @@ fn resume_replays_only_what_was_missed() {
     assert_eq!(joins.last(), Some(&(Some(1), Some("e1".to_string()))));
 }
 
+fn gaps(c: &Client) -> Vec<roomcast_core::machine::Gap> {
+    c.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Gap(g) => Some(g.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn seqs(c: &Client) -> Vec<u64> {
+    c.messages.iter().filter_map(|m| m.seq).collect()
+}
+
+/// `seqs` is exactly 1..=last.
+fn assert_contiguous(seqs: &[u64], last: u64) {
+    let wrong = seqs
+        .iter()
+        .zip(1..)
+        .find(|(&seq, want)| seq != *want)
+        .map(|(seq, want)| (want, *seq));
+    assert_eq!(wrong, None, "(expected, got) at the first difference");
+    assert_eq!(seqs.len() as u64, last, "count");
+}
+
+fn history_requests(net: &Net) -> Vec<(Option<u64>, Option<u32>)> {
+    net.server
+        .received
+        .iter()
+        .filter_map(|f| match f {
+            ClientFrame::History(h) => Some((h.before, h.limit)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn unrecoverable_resume_is_surfaced_as_a_gap() {
+fn resume_past_the_replay_limit_pages_the_rest_in() {
     let mut net = Net::new(vec![
         Client::new(config("a", "ca"), 1),
         Client::new(config("b", "cb"), 2),
@@ -548,37 +722,168 @@ fn unrecoverable_resume_is_surfaced_as_a_gap() {
     net.server.replay_limit = 2;
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
+    publish(&mut net, 0, "r", "m0");
+    net.settle();
+    net.cut(1);
+    for i in 1..1200 {
+        publish(&mut net, 0, "r", &format!("m{i}"));
+        if i % 100 == 0 {
+            net.settle();
+        }
+    }
+    net.settle();
+    net.advance(secs(2));
+    assert!(gaps(net.c(1)).is_empty(), "{:?}", gaps(net.c(1)));
+    assert_contiguous(&seqs(net.c(1)), 1200);
+    // Paged from the position up to the replayed ones, at most 500 at a time.
+    assert_eq!(
+        history_requests(&net),
+        [
+            (Some(502), Some(500)),
+            (Some(1002), Some(500)),
+            (Some(1199), Some(197))
+        ]
+    );
+    assert_eq!(net.c(1).m.held_bytes(), 0);
+
+    // Live messages meanwhile wait behind the paged ones.
+    net.cut(1);
+    for i in 1200..1210 {
+        publish(&mut net, 0, "r", &format!("m{i}"));
+    }
+    net.settle();
+    net.advance(secs(2));
+    let now = net.now;
+    net.c(0).m.publish(
+        now,
+        PublishRequest {
+            room: "r".into(),
+            id: "live".into(),
+            event: "chat.message".into(),
+            data: json!(1).into(),
+            ephemeral: false,
+        },
+    );
+    net.settle();
+    assert_contiguous(&seqs(net.c(1)), 1211);
+}
+
+#[test]
+fn latest_mode_takes_the_newest_and_reports_a_gap() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    net.server.replay_limit = 2;
+    connect_and_join(&mut net, 0, "r");
+    let now = net.now;
+    net.c(1).m.connect(now);
+    let latest = JoinOptions {
+        resume: ResumeMode::Latest,
+        ..JoinOptions::default()
+    };
+    net.c(1).m.join(now, "r", latest);
+    net.settle();
     net.cut(1);
     for i in 0..5 {
         publish(&mut net, 0, "r", &format!("m{i}"));
     }
     net.settle();
     net.advance(secs(2));
-    let gap = net.c(1).events.iter().find_map(|e| match e {
-        Event::Gap(g) => Some(g.clone()),
-        _ => None,
-    });
-    let gap = gap.expect("gap reported");
+    let gap = gaps(net.c(1)).first().cloned().expect("gap reported");
     assert_eq!((gap.since, gap.head), (Some(0), 5));
-    let seqs: Vec<_> = net.c(1).messages.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, [Some(4), Some(5)], "the newest replay-limit messages");
+    assert_eq!(seqs(net.c(1)), [4, 5], "the newest replay-limit messages");
+    assert!(history_requests(&net).is_empty());
+}
 
-    // A reset history (new epoch): nothing replayed, a gap, and positions restart.
+#[test]
+fn reset_history_is_a_gap_and_positions_restart() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    for i in 0..5 {
+        publish(&mut net, 0, "r", &format!("m{i}"));
+    }
+    net.settle();
     net.cut(1);
     net.server.epoch = "e2".into();
     net.advance(secs(2));
-    let gaps: Vec<_> = net
-        .c(1)
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Gap(g) => Some(g.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(gaps.len(), 2);
-    assert_eq!(gaps[1].previous_epoch.as_deref(), Some("e1"));
+    let gaps = gaps(net.c(1));
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(gaps[0].previous_epoch.as_deref(), Some("e1"));
     assert_eq!(net.c(1).m.position("r"), Some((5, Some("e2"))));
+}
+
+#[test]
+fn messages_gone_from_the_server_are_the_only_gap() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    net.server.replay_limit = 3;
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    net.cut(1);
+    for i in 0..20 {
+        publish(&mut net, 0, "r", &format!("m{i}"));
+    }
+    net.settle();
+    // Retention removed seqs 1..=6 while client 1 was away.
+    net.server.retained_from = 7;
+    net.advance(secs(2));
+    let gaps = gaps(net.c(1));
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!((gaps[0].since, gaps[0].head), (Some(0), 6));
+    assert_eq!(seqs(net.c(1)), (7..=20).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_full_hold_buffer_bounds_memory_and_loses_nothing() {
+    let mut b = config("b", "cb");
+    b.hold_bytes = 600; // about three messages
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1), Client::new(b, 2)]);
+    net.server.replay_limit = 50;
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    net.cut(1);
+    for i in 0..40 {
+        publish(&mut net, 0, "r", &format!("m{i}"));
+    }
+    net.settle();
+    let mut held_max = 0;
+    for _ in 0..40 {
+        net.advance(Duration::from_millis(100));
+        held_max = held_max.max(net.c(1).m.held_bytes());
+    }
+    assert!(held_max <= 600, "{held_max}");
+    assert!(gaps(net.c(1)).is_empty());
+    assert_eq!(seqs(net.c(1)), (1..=40).collect::<Vec<_>>());
+}
+
+#[test]
+fn suspended_delivery_is_paged_in_on_resume() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    connect_and_join(&mut net, 0, "r");
+    connect_and_join(&mut net, 1, "r");
+    publish(&mut net, 0, "r", "before");
+    net.settle();
+    net.c(1).m.suspend_delivery("r");
+    for i in 0..30 {
+        publish(&mut net, 0, "r", &format!("m{i}"));
+    }
+    net.settle();
+    assert_eq!(seqs(net.c(1)), [1], "nothing delivered while suspended");
+    let now = net.now;
+    net.c(1).m.resume_delivery(now, "r");
+    net.settle();
+    assert_eq!(seqs(net.c(1)), (1..=31).collect::<Vec<_>>());
+    assert!(gaps(net.c(1)).is_empty());
 }
 
 #[test]
@@ -655,7 +960,7 @@ fn close_fails_everything_pending() {
     net.service(0);
     assert!(matches!(net.c(0).result(op), Some(Err(Error::Closed))));
     assert_eq!(net.c(0).m.state(), ConnectionState::Closed);
-    assert_eq!(net.c(0).m.poll_timeout(), None);
+    assert_eq!(net.c(0).timeout, None);
     let op = publish(&mut net, 0, "r", "y");
     assert!(matches!(net.c(0).result(op), Some(Err(Error::Closed))));
 }

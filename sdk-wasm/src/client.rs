@@ -5,6 +5,8 @@ use std::rc::Rc;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
+use roomcast_core::machine::JoinOptions;
+
 use crate::convert;
 use crate::driver::Driver;
 use crate::registry::Topic;
@@ -49,7 +51,7 @@ impl Client {
         self.driver.connect_if_idle();
         let room = Room::new(self.driver.clone(), name.clone());
         self.driver.request(
-            move |m, now| m.join(now, &name, None, None),
+            move |m, now| m.join(now, &name, JoinOptions::default()),
             Some(Box::new(move |_| room.into())),
         )
     }

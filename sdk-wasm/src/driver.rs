@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Date, Function, Promise};
-use roomcast_core::machine::{Action, ConnId, ConnectionState, Error, Event, Machine, OpId, Reply};
+use roomcast_core::machine::{
+    Action, ConnId, ConnectionState, Error, Event, Machine, OpId, Output, Reply,
+};
 use wasm_bindgen::prelude::*;
 use web_time::Instant;
 
@@ -270,9 +272,9 @@ impl Driver {
         let mut outs = Vec::new();
         let mut guard = self.state.borrow_mut();
         let st = &mut *guard;
-        while let Some(action) = st.machine.poll_action() {
-            match action {
-                Action::Connect { conn, url } => {
+        let deadline = loop {
+            match st.machine.poll_output() {
+                Output::Action(Action::Connect { conn, url }) => {
                     let driver = self.clone();
                     let report: Rc<dyn Fn(SocketEvent)> =
                         Rc::new(move |e| driver.on_socket(conn, e));
@@ -286,7 +288,7 @@ impl Driver {
                         }
                     }
                 }
-                Action::Close { conn, code, reason } => {
+                Output::Action(Action::Close { conn, code, reason }) => {
                     if let Some((c, socket)) = st.socket.take() {
                         if c == conn {
                             socket.close(code, &reason);
@@ -295,25 +297,22 @@ impl Driver {
                         }
                     }
                 }
-                Action::FetchToken => outs.push(Out::FetchToken),
-            }
-        }
-        while let Some(text) = st.machine.poll_transmit() {
-            if let Some((_, socket)) = &st.socket {
-                socket.send(&text);
-            }
-        }
-        while let Some(event) = st.machine.poll_event() {
-            match event {
-                Event::Completed { op, result } => {
+                Output::Action(Action::FetchToken) => outs.push(Out::FetchToken),
+                Output::Transmit(text) => {
+                    if let Some((_, socket)) = &st.socket {
+                        socket.send(&text);
+                    }
+                }
+                Output::Event(Event::Completed { op, result }) => {
                     if let Some(pending) = st.pending.remove(&op) {
                         outs.push(Out::Settle(pending, result));
                     }
                 }
-                other => outs.push(Out::Event(other)),
+                Output::Event(other) => outs.push(Out::Event(other)),
+                Output::Timeout(deadline) => break deadline,
             }
-        }
-        match st.machine.poll_timeout() {
+        };
+        match deadline {
             // No timer without a deadline, so an idle or paused client holds no callback.
             None => st.timer = None,
             Some(at) => {

@@ -93,7 +93,13 @@ export interface Gap {
 }
 export interface PublishAck { id: string; seq: number | null; ts: number }
 export interface HistoryPage { messages: StoredMessage[]; more: boolean }
-export interface JoinOptions { since?: number; epoch?: string }
+export interface JoinOptions {
+  since?: number;
+  epoch?: string;
+  /** On a resume the server's replay limit cut short: page the rest in ("full", the default)
+   * or take only the newest and get a gap event ("latest"). */
+  resume?: "full" | "latest";
+}
 export interface PublishOptions { id?: string }
 export interface HistoryOptions { before?: number; limit?: number }
 export type ErrorCode =

@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
-use roomcast_core::machine::{Error, PublishRequest};
+use roomcast_core::machine::{Error, JoinOptions, PublishRequest, ResumeMode};
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
@@ -78,7 +78,8 @@ impl Room {
     }
 
     /// Joins (connecting first if needed); `{since, epoch}` resumes after a position the app
-    /// stored. Resolves at the server's `joined`.
+    /// stored, `resume: "latest"` takes only the newest messages on a resume the server cut
+    /// short (default `"full"`: page the rest in). Resolves at the server's `joined`.
     #[wasm_bindgen(unchecked_return_type = "Promise<JoinInfo>")]
     pub fn join(
         &self,
@@ -89,10 +90,27 @@ impl Room {
             Err(e) => return rejected(&e),
         };
         let epoch = field(&options, "epoch").and_then(|v| v.as_string());
+        let resume = match field(&options, "resume")
+            .and_then(|v| v.as_string())
+            .as_deref()
+        {
+            None | Some("full") => ResumeMode::Full,
+            Some("latest") => ResumeMode::Latest,
+            Some(other) => {
+                let e =
+                    Error::InvalidConfig(format!("resume must be \"full\" or \"latest\": {other}"));
+                return rejected(&e);
+            }
+        };
         self.driver.connect_if_idle();
         let name = self.name.clone();
+        let options = JoinOptions {
+            since,
+            epoch,
+            resume,
+        };
         self.driver
-            .request(move |m, now| m.join(now, &name, since, epoch), None)
+            .request(move |m, now| m.join(now, &name, options), None)
     }
 
     /// Publishes a persisted message: queued while offline, re-sent after reconnects with the

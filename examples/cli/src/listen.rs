@@ -1,7 +1,7 @@
 //! `roomcast listen`: print a room's messages.
 
 use clap::Args;
-use roomcast_core::{JoinOptions, RoomEvent};
+use roomcast_core::{JoinOptions, ResumeMode, RoomEvent};
 
 use crate::{print, CliError, Connection};
 
@@ -21,6 +21,10 @@ pub(crate) struct ListenArgs {
     /// One JSON object per line (room, seq, id, event, data, from, ts).
     #[arg(long)]
     json: bool,
+    /// On a resume the server's replay limit cut short, print only the newest messages (and
+    /// a gap line) instead of paging the rest in.
+    #[arg(long)]
+    latest: bool,
 }
 
 pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
@@ -32,6 +36,11 @@ pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
     let options = JoinOptions {
         since: args.since,
         epoch: args.epoch,
+        resume: if args.latest {
+            ResumeMode::Latest
+        } else {
+            ResumeMode::Full
+        },
     };
     let info = room.join_with(options).await?;
     eprintln!(
@@ -62,9 +71,12 @@ pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
             }
             Some(RoomEvent::Presence(p)) if !args.json => println!("{}", print::presence(&p)),
             Some(RoomEvent::Gap(g)) => {
+                let after = g
+                    .since
+                    .map_or("the start".to_owned(), |s| format!("seq {s}"));
                 eprintln!(
-                    "-- missed messages after seq {:?}; now at {}",
-                    g.since, g.head
+                    "-- messages after {after} up to seq {} are not available",
+                    g.head
                 );
             }
             Some(RoomEvent::Lost(e)) => return Err(e.into()),

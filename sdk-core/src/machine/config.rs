@@ -50,6 +50,10 @@ pub struct Config {
     /// Consecutive token rejections (close 4001) tolerated, each followed by a fresh token
     /// from the provider, before the client stops in the `Unauthorized` state.
     pub max_auth_failures: u32,
+    /// Bytes of messages a room may hold back while its resume pages older ones in (see
+    /// [`ResumeMode::Full`](super::ResumeMode::Full)). Beyond it, later messages are not kept
+    /// but paged in afterwards: this bounds memory, never what is delivered.
+    pub hold_bytes: usize,
 }
 
 impl Config {
@@ -73,6 +77,7 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             max_auth_failures: 3,
+            hold_bytes: 4 * 1024 * 1024,
         }
     }
 }

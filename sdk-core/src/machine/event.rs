@@ -57,7 +57,8 @@ pub struct JoinInfo {
     /// The room's head at join time.
     pub seq: u64,
     pub epoch: String,
-    /// False when the resume could not replay every missed message: see [`Event::Gap`].
+    /// False when the server could not replay every missed message; with the default complete
+    /// resume the rest is paged in, otherwise an [`Event::Gap`] says what is missing.
     pub recovered: bool,
     /// Everyone present at join time, this client included.
     pub presence: Vec<Member>,
@@ -65,15 +66,18 @@ pub struct JoinInfo {
     pub rejoin: bool,
 }
 
-/// Messages were missed and could not be replayed (retention or replay limit, or the room's
-/// history was reset). Page them in with `history` where they matter.
+/// Messages the server no longer has: the room's history was reset (new epoch), retention
+/// removed them, or (with [`ResumeMode::Latest`](super::ResumeMode::Latest)) the resume took
+/// only the newest. With the default complete resume, a replay cut short by the server's limit
+/// is paged in instead and reports no gap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap {
     pub room: String,
     /// The last seq this client had, in the epoch it had it.
     pub since: Option<u64>,
     pub previous_epoch: Option<String>,
-    /// The room's head and epoch now.
+    /// The last seq of the missing run (the room's head, when a resume reports it), and the
+    /// epoch now: seqs after `since` up to `head` were not delivered.
     pub head: u64,
     pub epoch: String,
 }

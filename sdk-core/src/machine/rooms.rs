@@ -1,16 +1,44 @@
-//! The rooms the app has joined and where each one's history stands.
+//! The rooms the app has joined: joining and rejoining, leaving, presence, and deduplicated
+//! in-order delivery of their messages. What a resume could not replay is paged in by
+//! [`resume`](super::resume).
 
 use litemap::LiteMap;
+use web_time::Instant;
 
-use super::OpId;
+use super::requests::Request;
+use super::resume::Catchup;
+use super::{Error, Event, Gap, JoinInfo, Machine, OpId, Reply};
+use crate::protocol::{self, ClientFrame, Join, Leave, Message, Presence};
+
+/// What a room's resume does when the server's replay limit cut it short.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResumeMode {
+    /// Page the missed messages in with `history` and deliver them before newer ones: the app
+    /// sees one contiguous run of seqs. The default.
+    #[default]
+    Full,
+    /// Take only what the server replays and report the rest as a [`Gap`] (a dashboard tile
+    /// that shows the newest state).
+    Latest,
+}
+
+/// How to join a room.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JoinOptions {
+    /// Highest seq the app already has (from an earlier run); first join only.
+    pub since: Option<u64>,
+    /// The epoch that seq belongs to.
+    pub epoch: Option<String>,
+    pub resume: ResumeMode,
+}
 
 /// Where a room stands on the current connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Status {
     /// Not asked for on this connection yet (offline, or waiting for the handshake).
     Pending,
-    /// `join` sent with this ref.
-    Joining(u64),
+    /// `join` sent, `joined` not received yet.
+    Joining,
     /// `joined` received: publishes for it may flow.
     Joined,
 }
@@ -18,6 +46,7 @@ pub(crate) enum Status {
 #[derive(Debug)]
 pub(crate) struct Room {
     pub(crate) status: Status,
+    pub(crate) mode: ResumeMode,
     /// Highest persisted seq delivered to the app, in `epoch`.
     pub(crate) last_seq: Option<u64>,
     pub(crate) epoch: Option<String>,
@@ -30,18 +59,26 @@ pub(crate) struct Room {
     /// are skipped there so the app never sees its own message come back as new. Sorted; a
     /// handful at most, so a vector beats a tree (and keeps the wasm client small).
     own: Vec<u64>,
+    /// Messages held back while older ones are paged in.
+    pub(crate) catchup: Catchup,
 }
 
 impl Room {
-    pub(crate) fn new(since: Option<u64>, epoch: Option<String>) -> Self {
+    pub(crate) fn new(options: JoinOptions) -> Self {
         Self {
             status: Status::Pending,
-            last_seq: since,
-            epoch,
+            mode: options.resume,
+            last_seq: options.since,
+            epoch: options.epoch,
             waiters: Vec::new(),
             ever_joined: false,
             own: Vec::new(),
+            catchup: Catchup::default(),
         }
+    }
+
+    pub(crate) fn joined(&self) -> bool {
+        self.status == Status::Joined
     }
 
     /// Records a persisted message's seq; false when the app already has it (delivered
@@ -53,6 +90,14 @@ impl Room {
         self.last_seq = Some(seq);
         self.absorb_own();
         true
+    }
+
+    /// Moves the position up to `seq` (everything up to it is accounted for).
+    pub(crate) fn advance_to(&mut self, seq: u64) {
+        if self.last_seq.is_none_or(|last| last < seq) {
+            self.last_seq = Some(seq);
+        }
+        self.absorb_own();
     }
 
     /// Records the seq of this client's own acknowledged publish.
@@ -103,3 +148,263 @@ impl Room {
 /// Joined rooms by name, in name order. A sorted vector: apps join a few rooms, and it keeps
 /// the wasm client far smaller than a B-tree.
 pub(crate) type Rooms = LiteMap<String, Room>;
+
+impl Machine {
+    /// Highest seq delivered for `room` and the epoch it belongs to.
+    pub fn position(&self, room: &str) -> Option<(u64, Option<&str>)> {
+        let r = self.rooms.get(room)?;
+        Some((r.last_seq?, r.epoch.as_deref()))
+    }
+
+    /// Whether `room` is joined on the current connection.
+    pub fn is_joined(&self, room: &str) -> bool {
+        self.rooms.get(room).is_some_and(Room::joined)
+    }
+
+    pub(crate) fn has_room(&self, room: &str) -> bool {
+        self.rooms.contains_key(room)
+    }
+
+    /// Joins `room`; completes at the server's `joined`. Joined rooms are rejoined after every
+    /// reconnect with the last seen `seq` and `epoch`, so nothing is missed; `options.since`
+    /// and `options.epoch` resume from a position the app stored (first join only).
+    pub fn join(&mut self, now: Instant, room: &str, options: JoinOptions) -> OpId {
+        let op = self.new_op();
+        if self.is_closed() {
+            self.complete(op, Err(Error::Closed));
+            return op;
+        }
+        if let Err(e) = protocol::validate_room(room) {
+            self.complete(op, Err(e.into()));
+            return op;
+        }
+        match self.rooms.get_mut(room) {
+            Some(r) if r.joined() => {
+                let info = JoinInfo {
+                    room: room.to_owned(),
+                    seq: r.last_seq.unwrap_or(0),
+                    epoch: r.epoch.clone().unwrap_or_default(),
+                    recovered: true,
+                    presence: Vec::new(),
+                    rejoin: false,
+                };
+                self.complete(op, Ok(Reply::Joined(info)));
+            }
+            Some(r) => r.waiters.push(op),
+            None => {
+                let mut r = Room::new(options);
+                r.waiters.push(op);
+                self.rooms.insert(room.to_owned(), r);
+                self.send_join(now, room);
+            }
+        }
+        op
+    }
+
+    /// Leaves `room`. Its messages stop at once; its queued publishes fail with `NotJoined`.
+    pub fn leave(&mut self, now: Instant, room: &str) -> OpId {
+        let op = self.new_op();
+        let Some(r) = self.rooms.remove(room) else {
+            self.complete(op, Err(Error::NotJoined(room.to_owned())));
+            return op;
+        };
+        for waiter in r.waiters {
+            self.complete(waiter, Err(Error::NotJoined(room.to_owned())));
+        }
+        for entry in self.queue.drain_room(room) {
+            self.complete(entry.op, Err(Error::NotJoined(room.to_owned())));
+        }
+        if r.status == Status::Pending {
+            self.complete(op, Ok(Reply::Left));
+        } else {
+            self.send_request(now, Request::Leave { op }, |ref_id| {
+                ClientFrame::Leave(Leave {
+                    ref_id,
+                    room: room.to_owned(),
+                })
+            });
+        }
+        op
+    }
+
+    /// Rejoins every room on a new connection, each from its last position.
+    pub(crate) fn rejoin_all(&mut self, now: Instant) {
+        let rooms: Vec<String> = self.rooms.keys().cloned().collect();
+        for room in rooms {
+            self.send_join(now, &room);
+        }
+    }
+
+    fn send_join(&mut self, now: Instant, room: &str) {
+        if !self.is_connected() {
+            return;
+        }
+        let Some(r) = self.rooms.get_mut(room) else {
+            return;
+        };
+        let (since, epoch) = match r.last_seq {
+            Some(seq) => (Some(seq), r.epoch.clone()),
+            None => (None, None),
+        };
+        r.status = Status::Joining;
+        // What a resume replays is held until `joined` says whether it was complete.
+        r.catchup
+            .begin_join(since.is_some() && r.mode == ResumeMode::Full);
+        let name = room.to_owned();
+        let request = Request::Join {
+            room: name.clone(),
+            since,
+        };
+        self.send_request(now, request, |ref_id| {
+            ClientFrame::Join(Join {
+                ref_id,
+                room: name,
+                since,
+                epoch,
+            })
+        });
+    }
+
+    pub(crate) fn on_joined(&mut self, now: Instant, since: Option<u64>, j: protocol::Joined) {
+        let Some(room) = self.rooms.get_mut(&j.room) else {
+            return;
+        };
+        let previous_epoch = room.epoch.clone();
+        let same_epoch = previous_epoch.as_deref() == Some(j.epoch.as_str());
+        if !same_epoch {
+            room.reset_epoch(j.epoch.clone());
+            room.catchup.clear();
+        }
+        room.status = Status::Joined;
+        let rejoin = room.ever_joined;
+        room.ever_joined = true;
+        let waiters = std::mem::take(&mut room.waiters);
+        // The replay limit cut the resume short but the server still has every message:
+        // page them in (complete resume) unless the room only wants the newest.
+        // So is a replay longer than the room's hold buffer.
+        let page_in =
+            same_epoch && room.mode == ResumeMode::Full && (!j.recovered || room.catchup.dropped());
+        if !j.recovered && !page_in {
+            room.catchup.clear();
+            self.events.push_back(Event::Gap(Gap {
+                room: j.room.clone(),
+                since,
+                previous_epoch,
+                head: j.seq,
+                epoch: j.epoch.clone(),
+            }));
+        }
+        if !page_in {
+            // Everything up to the head is replayed or reported: the position is the head.
+            self.release_held(now, &j.room);
+            if let Some(room) = self.rooms.get_mut(&j.room) {
+                room.advance_to(j.seq);
+            }
+        }
+        let info = JoinInfo {
+            room: j.room.clone(),
+            seq: j.seq,
+            epoch: j.epoch,
+            recovered: j.recovered,
+            presence: j.presence,
+            rejoin,
+        };
+        self.events.push_back(Event::Joined(info.clone()));
+        for op in waiters {
+            self.complete(op, Ok(Reply::Joined(info.clone())));
+        }
+        if page_in {
+            self.start_catchup(now, &j.room);
+        }
+        self.flush(now);
+    }
+
+    pub(crate) fn on_message(&mut self, now: Instant, m: Message) {
+        let Some(room) = self.rooms.get(&m.room) else {
+            return;
+        };
+        if room.status == Status::Pending {
+            return;
+        }
+        if m.seq.is_none() {
+            // Ephemeral: not ordered with stored messages, never replayed.
+            if !room.catchup.suspended() {
+                self.events.push_back(Event::Message(m));
+            }
+            return;
+        }
+        if self.complete_own(&m) {
+            return;
+        }
+        self.arrive(now, m);
+    }
+
+    pub(crate) fn on_presence(&mut self, p: Presence) {
+        if self.rooms.contains_key(&p.room) {
+            self.events.push_back(Event::Presence(p));
+        }
+    }
+
+    /// Hands a persisted message to the app unless it already has it.
+    pub(crate) fn deliver(&mut self, m: Message) {
+        if self.complete_own(&m) {
+            return;
+        }
+        let (Some(room), Some(seq)) = (self.rooms.get_mut(&m.room), m.seq) else {
+            return;
+        };
+        if room.accept(seq) {
+            self.events.push_back(Event::Message(m));
+        }
+    }
+
+    pub(crate) fn record_own(&mut self, room: &str, seq: u64) {
+        if let Some(r) = self.rooms.get_mut(room) {
+            r.record_own(seq);
+        }
+    }
+
+    /// The server refused a room: forget it and fail everything waiting on it.
+    pub(crate) fn drop_room(&mut self, room: &str, error: Error) {
+        let Some(r) = self.rooms.remove(room) else {
+            return;
+        };
+        let rejoin = r.ever_joined;
+        for op in r.waiters {
+            self.complete(op, Err(error.clone()));
+        }
+        for entry in self.queue.drain_room(room) {
+            self.complete(entry.op, Err(error.clone()));
+        }
+        if rejoin {
+            self.events.push_back(Event::RoomLost {
+                room: room.to_owned(),
+                error,
+            });
+        }
+    }
+
+    /// The connection is gone: every room waits to be rejoined; what was held is dropped (the
+    /// rejoin replays it from the last delivered seq).
+    pub(crate) fn rooms_connection_lost(&mut self) {
+        for (_, room) in self.rooms.iter_mut() {
+            room.status = Status::Pending;
+            room.catchup.clear();
+        }
+    }
+
+    /// Takes the waiters of every room for a state the client cannot leave on its own. Rooms
+    /// never joined are forgotten (their `join` failed); joined ones too when `forget_all`.
+    pub(crate) fn fail_room_waiters(&mut self, forget_all: bool) -> Vec<OpId> {
+        let mut ops = Vec::new();
+        for (_, room) in self.rooms.iter_mut() {
+            ops.append(&mut room.waiters);
+        }
+        if forget_all {
+            self.rooms.clear();
+        } else {
+            self.rooms.retain(|_, room| room.ever_joined);
+        }
+        ops
+    }
+}

@@ -8,13 +8,15 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::machine::{
-    Config, ConnectionState, Error, JoinInfo, Machine, PublishAck, PublishRequest, Reply,
+    Config, ConnectionState, Error, JoinInfo, JoinOptions, Machine, PublishAck, PublishRequest,
+    Reply,
 };
 use crate::protocol::{HistoryPage, Payload};
 
-use super::builder::{ClientBuilder, TokenProvider};
+use super::builder::ClientBuilder;
 use super::driver::{Command, Driver, Hubs, Responder};
 use super::handlers::{DecodeError, MessageMeta, RoomEvent, RoomEvents, RoomHub, Subscription};
+use super::token::TokenProvider;
 
 /// A Roomcast client. Cheap to clone; every clone drives the same connection. The connection
 /// closes when the last clone (and every [`Room`]) is dropped, or at [`close`](Self::close).
@@ -24,15 +26,7 @@ pub struct Client {
     state: watch::Receiver<ConnectionState>,
     errors: broadcast::Sender<Error>,
     hubs: Hubs,
-}
-
-/// Where to resume a room from, when the app stored a position from an earlier run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JoinOptions {
-    /// Highest seq the app already has.
-    pub since: Option<u64>,
-    /// The epoch that seq belongs to.
-    pub epoch: Option<String>,
+    runtime: tokio::runtime::Handle,
 }
 
 /// Options for [`Room::publish_with`].
@@ -62,6 +56,7 @@ impl Client {
         let (state_tx, state) = watch::channel(ConnectionState::Idle);
         let (errors, _) = broadcast::channel(64);
         let hubs: Hubs = Arc::new(Mutex::new(HashMap::new()));
+        let (drained_tx, drained) = mpsc::unbounded_channel();
         let driver = Driver {
             machine: Machine::new(config, seed),
             runtime: runtime.clone(),
@@ -71,6 +66,8 @@ impl Client {
             hubs: hubs.clone(),
             state: state_tx,
             errors: errors.clone(),
+            drained,
+            drained_tx,
         };
         runtime.spawn(driver.run());
         Self {
@@ -78,6 +75,7 @@ impl Client {
             state,
             errors,
             hubs,
+            runtime: runtime.clone(),
         }
     }
 
@@ -267,6 +265,11 @@ impl Room {
 
     /// Calls `handler` with each `event` message decoded as `T`. A payload that does not
     /// decode goes to [`on_error`](Self::on_error) handlers instead; it never stops anything.
+    ///
+    /// Handlers run off the client's connection task, on tokio's blocking pool: one event at
+    /// a time per room, in order, and a handler may block without delaying pings, acks or
+    /// other rooms. A room whose handlers fall far behind stops taking messages until they
+    /// catch up, then gets what it skipped paged in from the server: nothing stored is lost.
     pub fn on<T, F>(&self, event: &str, handler: F) -> Subscription
     where
         T: DeserializeOwned,
@@ -338,8 +341,8 @@ impl Room {
         self.join_with(JoinOptions::default()).await
     }
 
-    /// Joins resuming after a position the app stored (`since` in `epoch`): the server first
-    /// replays what came after it.
+    /// Joins with options: resume after a position the app stored (`since` in `epoch`; the
+    /// server first replays what came after it), and the [`ResumeMode`](crate::ResumeMode).
     pub async fn join_with(&self, options: JoinOptions) -> Result<JoinInfo, Error> {
         if let Ok(mut hubs) = self.client.hubs.lock() {
             hubs.entry(self.name.clone())
@@ -348,8 +351,7 @@ impl Room {
         let room = self.name.clone();
         let reply = self.client.request(|reply| Command::Join {
             room,
-            since: options.since,
-            epoch: options.epoch,
+            options,
             reply,
         });
         match reply.await? {
@@ -370,7 +372,7 @@ impl Room {
         if let Ok(mut hubs) = self.client.hubs.lock() {
             hubs.remove(&self.name);
         }
-        self.hub.end_streams();
+        self.hub.end_streams(&self.client.runtime);
         result.map(|_| ())
     }
 }

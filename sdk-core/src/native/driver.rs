@@ -8,11 +8,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use web_time::Instant;
 
-use crate::machine::{Action, ConnectionState, Error, Event, Machine, OpId, PublishRequest, Reply};
+use crate::machine::{
+    Action, ConnectionState, Error, Event, JoinOptions, Machine, OpId, Output, PublishRequest,
+    Reply,
+};
 
-use super::builder::TokenProvider;
-use super::handlers::{RoomEvent, RoomHub};
+use super::handlers::{Backlog, RoomEvent, RoomHub};
 use super::socket::{Socket, SocketEvent};
+use super::token::TokenProvider;
 
 pub(crate) type Responder = oneshot::Sender<Result<Reply, Error>>;
 pub(crate) type Hubs = Arc<Mutex<HashMap<String, Arc<RoomHub>>>>;
@@ -22,8 +25,7 @@ pub(crate) enum Command {
     Connect(Responder),
     Join {
         room: String,
-        since: Option<u64>,
-        epoch: Option<String>,
+        options: JoinOptions,
         reply: Responder,
     },
     Leave {
@@ -57,6 +59,9 @@ pub(crate) struct Driver {
     pub(crate) hubs: Hubs,
     pub(crate) state: watch::Sender<ConnectionState>,
     pub(crate) errors: broadcast::Sender<Error>,
+    /// Rooms whose handlers caught up after falling behind (see [`Backlog`]).
+    pub(crate) drained: mpsc::UnboundedReceiver<String>,
+    pub(crate) drained_tx: mpsc::UnboundedSender<String>,
 }
 
 fn unix_ms() -> u64 {
@@ -83,8 +88,7 @@ impl Driver {
             pending: HashMap::new(),
         };
         loop {
-            self.drain(&mut run);
-            let deadline = self.machine.poll_timeout();
+            let deadline = self.drain(&mut run);
             let sleep = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
@@ -96,7 +100,7 @@ impl Driver {
                     Some(command) => self.command(&mut run, command),
                     None => {
                         // Every handle is gone: close the connection and stop.
-                        self.machine.close(Instant::now());
+                        let _ = self.machine.close(Instant::now());
                         self.drain(&mut run);
                         return;
                     }
@@ -115,6 +119,7 @@ impl Driver {
                     }
                 }
                 Some(answer) = token_rx.recv() => self.machine.provide_token(Instant::now(), answer),
+                Some(room) = self.drained.recv() => self.machine.resume_delivery(Instant::now(), &room),
                 () = sleep => self.machine.handle_timeout(Instant::now()),
             }
         }
@@ -127,10 +132,9 @@ impl Driver {
             Command::Connect(reply) => (m.connect(now), reply),
             Command::Join {
                 room,
-                since,
-                epoch,
+                options,
                 reply,
-            } => (m.join(now, &room, since, epoch), reply),
+            } => (m.join(now, &room, options), reply),
             Command::Leave { room, reply } => (m.leave(now, &room), reply),
             Command::Publish { req, reply } => (m.publish(now, req), reply),
             Command::History {
@@ -156,43 +160,48 @@ impl Driver {
         self.hubs.lock().ok()?.get(room).cloned()
     }
 
-    /// Carries out every output of the machine.
-    fn drain(&mut self, run: &mut Run) {
-        while let Some(action) = self.machine.poll_action() {
-            match action {
-                Action::Connect { conn, url } => {
-                    run.socket = Some(Socket::spawn(
-                        &self.runtime,
-                        conn,
-                        url,
-                        self.tls.clone(),
-                        run.socket_tx.clone(),
-                    ));
-                }
-                Action::Close { conn, code, reason } => {
-                    if let Some(socket) = run.socket.take_if(|s| s.conn == conn) {
-                        socket.close(code, reason);
+    /// Carries out every output of the machine; returns when `handle_timeout` is due.
+    fn drain(&mut self, run: &mut Run) -> Option<Instant> {
+        loop {
+            match self.machine.poll_output() {
+                Output::Action(action) => self.act(run, action),
+                Output::Transmit(text) => {
+                    if let Some(socket) = &run.socket {
+                        socket.send(text);
                     }
                 }
-                Action::FetchToken => match &self.provider {
-                    Some(provider) => {
-                        let fetch = provider.fetch_token();
-                        let tx = run.token_tx.clone();
-                        self.runtime.spawn(async move {
-                            let _ = tx.send(fetch.await);
-                        });
-                    }
-                    None => self.machine.provide_token(Instant::now(), Ok(None)),
-                },
+                Output::Event(event) => self.route(run, event),
+                Output::Timeout(deadline) => return deadline,
             }
         }
-        while let Some(text) = self.machine.poll_transmit() {
-            if let Some(socket) = &run.socket {
-                socket.send(text);
+    }
+
+    fn act(&mut self, run: &mut Run, action: Action) {
+        match action {
+            Action::Connect { conn, url } => {
+                run.socket = Some(Socket::spawn(
+                    &self.runtime,
+                    conn,
+                    url,
+                    self.tls.clone(),
+                    run.socket_tx.clone(),
+                ));
             }
-        }
-        while let Some(event) = self.machine.poll_event() {
-            self.route(run, event);
+            Action::Close { conn, code, reason } => {
+                if let Some(socket) = run.socket.take_if(|s| s.conn == conn) {
+                    socket.close(code, reason);
+                }
+            }
+            Action::FetchToken => match &self.provider {
+                Some(provider) => {
+                    let fetch = provider.fetch_token();
+                    let tx = run.token_tx.clone();
+                    self.runtime.spawn(async move {
+                        let _ = tx.send(fetch.await);
+                    });
+                }
+                None => self.machine.provide_token(Instant::now(), Ok(None)),
+            },
         }
     }
 
@@ -219,14 +228,19 @@ impl Driver {
             Event::Gap(g) => (g.room.clone(), RoomEvent::Gap(g)),
             Event::RoomLost { room, error } => {
                 if let Some(hub) = self.hubs.lock().ok().and_then(|mut h| h.remove(&room)) {
-                    hub.dispatch(RoomEvent::Lost(error));
-                    hub.end_streams();
+                    hub.dispatch(&self.runtime, RoomEvent::Lost(error));
+                    hub.end_streams(&self.runtime);
                 }
                 return;
             }
         };
         if let Some(hub) = self.hub(&room) {
-            hub.dispatch(room_event);
+            // The room's handlers run on its own task; when they fall behind, the machine
+            // stops delivering the room and pages the rest in once they caught up.
+            if hub.dispatch(&self.runtime, room_event) == Backlog::Full {
+                self.machine.suspend_delivery(&room);
+                hub.watch_drain(room, self.drained_tx.clone());
+            }
         }
     }
 }

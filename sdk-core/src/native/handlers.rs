@@ -1,10 +1,17 @@
 //! Per-room handler registry: typed handlers, presence and error callbacks, and event streams.
 //!
 //! Handlers are registered once on a [`Room`](super::Room) and stay registered across
-//! reconnects, because they hang off the room, not off a connection. They run on the client's
-//! driver task: keep them quick, or use [`RoomEvents`] to move work elsewhere.
+//! reconnects, because they hang off the room, not off a connection.
+//!
+//! App code never runs on the driver task. The driver hands each room's events to that room's
+//! pump, a task that calls the handlers (on tokio's blocking pool, so a handler may block) and
+//! feeds the streams, one event at a time and in order. A slow handler therefore delays only
+//! its own room. When a room's backlog reaches [`HIGH_WATER`] events, the driver asks the
+//! machine to stop delivering the room; once the handlers are down to [`LOW_WATER`], delivery
+//! resumes and the machine pages in what it skipped from the server's history. Memory stays
+//! bounded and nothing stored is lost; ephemeral messages that arrive meanwhile are dropped.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use serde::de::DeserializeOwned;
@@ -62,11 +69,43 @@ pub enum RoomEvent {
 
 type Callback = Arc<dyn Fn(&RoomEvent) -> Option<RoomEvent> + Send + Sync>;
 
+/// Events a room's handlers may have waiting before the machine stops delivering the room.
+pub(crate) const HIGH_WATER: usize = 1024;
+/// Backlog at which delivery resumes.
+pub(crate) const LOW_WATER: usize = 128;
+/// Events handed to the handlers in one go on the blocking pool.
+const BATCH: usize = 64;
+
+/// What [`RoomHub::dispatch`] found after queueing an event.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Backlog {
+    Fine,
+    /// The backlog reached [`HIGH_WATER`] just now.
+    Full,
+}
+
+#[expect(
+    clippy::large_enum_variant,
+    reason = "almost every item is an event; boxing would add an allocation to each"
+)]
+enum Item {
+    Event(RoomEvent),
+    /// The room was left or lost: end the streams once what came before is delivered.
+    EndStreams,
+}
+
 #[derive(Default)]
 pub(crate) struct RoomHub {
     next_id: AtomicU64,
     handlers: Mutex<Vec<(u64, Callback)>>,
     streams: Mutex<Vec<mpsc::UnboundedSender<RoomEvent>>>,
+    /// The pump's inbox, created with the pump at the first event.
+    pump: Mutex<Option<mpsc::UnboundedSender<Item>>>,
+    /// Events queued for the pump and not yet handled.
+    backlog: AtomicUsize,
+    /// Delivery is suspended: tell the driver (room name) once the backlog is low again.
+    drain_watch: Mutex<Option<(String, mpsc::UnboundedSender<String>)>>,
+    suspended: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -126,32 +165,113 @@ impl RoomHub {
         RoomEvents { rx }
     }
 
-    /// Runs every handler on `event`, then on the decode errors they produced.
-    pub(crate) fn dispatch(&self, event: RoomEvent) {
+    /// Queues `event` for the room's pump (started on `runtime` at the first event).
+    pub(crate) fn dispatch(
+        self: &Arc<Self>,
+        runtime: &tokio::runtime::Handle,
+        event: RoomEvent,
+    ) -> Backlog {
+        let queued = self.backlog.fetch_add(1, Ordering::AcqRel) + 1;
+        self.enqueue(runtime, Item::Event(event));
+        if queued >= HIGH_WATER && !self.suspended.swap(true, Ordering::AcqRel) {
+            Backlog::Full
+        } else {
+            Backlog::Fine
+        }
+    }
+
+    /// Ends every stream after the events already queued (the room was left or lost).
+    pub(crate) fn end_streams(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        self.enqueue(runtime, Item::EndStreams);
+    }
+
+    /// Once the backlog is down to [`LOW_WATER`], sends `room` on `tx` (delivery resumes).
+    pub(crate) fn watch_drain(&self, room: String, tx: mpsc::UnboundedSender<String>) {
+        *lock(&self.drain_watch) = Some((room, tx));
+    }
+
+    fn enqueue(self: &Arc<Self>, runtime: &tokio::runtime::Handle, item: Item) {
+        let mut pump = lock(&self.pump);
+        let tx = pump.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            runtime.spawn(run_pump(Arc::downgrade(self), rx));
+            tx
+        });
+        let _ = tx.send(item);
+    }
+
+    /// Runs every handler on `event`, then on the decode errors they produced, and feeds the
+    /// streams. Called on the pump, off the driver.
+    fn handle(&self, event: RoomEvent) {
         let handlers: Vec<Callback> = lock(&self.handlers)
             .iter()
             .map(|(_, h)| h.clone())
             .collect();
         let mut follow_ups = Vec::new();
         for h in &handlers {
-            follow_ups.extend(h(&event));
+            follow_ups.extend(guarded(h, &event));
         }
         self.send(event);
         for follow_up in follow_ups {
             for h in &handlers {
-                h(&follow_up);
+                guarded(h, &follow_up);
             }
             self.send(follow_up);
         }
     }
 
-    /// Ends every stream (the room was left or lost).
-    pub(crate) fn end_streams(&self) {
-        lock(&self.streams).clear();
+    /// `n` events were handled: report a drained backlog to the driver.
+    fn handled(&self, n: usize) {
+        let left = self
+            .backlog
+            .fetch_sub(n, Ordering::AcqRel)
+            .saturating_sub(n);
+        if left <= LOW_WATER && self.suspended.load(Ordering::Acquire) {
+            if let Some((room, tx)) = lock(&self.drain_watch).take() {
+                self.suspended.store(false, Ordering::Release);
+                let _ = tx.send(room);
+            }
+        }
     }
 
     fn send(&self, event: RoomEvent) {
         lock(&self.streams).retain(|tx| tx.send(event.clone()).is_ok());
+    }
+}
+
+/// Runs one handler; a panic in it is contained to that call, so the room's other handlers
+/// and later events are unaffected.
+fn guarded(handler: &Callback, event: &RoomEvent) -> Option<RoomEvent> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(event))).unwrap_or_else(|_| {
+        tracing::warn!("roomcast: a room handler panicked; the event was dropped for it");
+        None
+    })
+}
+
+/// The room's pump: hands queued events to the handlers in batches on the blocking pool, in
+/// order, until the hub is gone.
+async fn run_pump(hub: Weak<RoomHub>, mut rx: mpsc::UnboundedReceiver<Item>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let Some(strong) = hub.upgrade() else {
+            return;
+        };
+        let items = std::mem::take(&mut batch);
+        let events = items
+            .iter()
+            .filter(|item| matches!(item, Item::Event(_)))
+            .count();
+        let worker = strong.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for item in items {
+                match item {
+                    Item::Event(event) => worker.handle(event),
+                    Item::EndStreams => lock(&worker.streams).clear(),
+                }
+            }
+        })
+        .await;
+        strong.handled(events);
     }
 }
 

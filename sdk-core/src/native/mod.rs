@@ -17,7 +17,9 @@
 //!
 //! The driver is a spawned task selecting over app commands, socket events, token answers and
 //! the machine's next timeout; it carries out the machine's actions and routes its events.
-//! It holds no client logic of its own.
+//! It holds no client logic of its own, and never runs app code: each room's handlers and
+//! streams are fed by a task of their own (see [`Room::on`]), so a slow handler cannot delay
+//! pings, acks or other rooms.
 
 mod builder;
 mod client;
@@ -25,10 +27,14 @@ mod driver;
 mod handlers;
 mod socket;
 mod tls;
+mod token;
 
-pub use builder::{ClientBuilder, TokenProvider};
-pub use client::{Client, JoinOptions, PublishOptions, Room};
-pub use handlers::{MessageMeta, RoomEvent, RoomEvents, Subscription};
+pub use builder::ClientBuilder;
+pub use client::{Client, PublishOptions, Room};
+pub use handlers::{DecodeError, MessageMeta, RoomEvent, RoomEvents, Subscription};
+pub use token::TokenProvider;
 
-pub use crate::machine::{BackoffConfig, ConnectionState, Error, Gap, JoinInfo, PublishAck};
+pub use crate::machine::{
+    BackoffConfig, ConnectionState, Error, Gap, JoinInfo, JoinOptions, PublishAck, ResumeMode,
+};
 pub use crate::protocol::{HistoryPage, Member, Message, Payload, Presence, PresenceKind};

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
-use roomcast_core::machine::{Action, Config, ConnId, Event, Machine, OpId, Reply};
+use roomcast_core::machine::{Action, Config, ConnId, Event, Machine, OpId, Output, Reply};
 use roomcast_core::protocol::*;
 use web_time::Instant;
 
@@ -41,6 +41,8 @@ pub struct SimServer {
     /// Replays this many already-seen messages before `since` too, as an at-least-once
     /// server would: the client must drop them.
     pub replay_overlap: u64,
+    /// Messages with a seq below this are gone (retention): neither replayed nor paged.
+    pub retained_from: u64,
     /// Rooms whose join is refused with `forbidden`.
     pub forbidden: BTreeSet<String>,
     /// Every frame received, for assertions.
@@ -59,6 +61,7 @@ impl Default for SimServer {
             token_ttl_ms: None,
             replay_limit: 1000,
             replay_overlap: 0,
+            retained_from: 0,
             forbidden: BTreeSet::new(),
             received: Vec::new(),
         }
@@ -149,10 +152,15 @@ impl SimServer {
                         let same_epoch = j.epoch.as_deref().is_none_or(|e| e == self.epoch);
                         if same_epoch {
                             let from = since.saturating_sub(self.replay_overlap);
-                            let missing: Vec<&Message> =
-                                room.log.iter().filter(|m| m.seq > Some(from)).collect();
+                            let kept = Some(self.retained_from);
+                            let missing: Vec<&Message> = room
+                                .log
+                                .iter()
+                                .filter(|m| m.seq > Some(from) && m.seq >= kept)
+                                .collect();
+                            let lost = self.retained_from > since + 1 && head >= self.retained_from;
                             let skip = missing.len().saturating_sub(self.replay_limit);
-                            recovered = skip == 0;
+                            recovered = skip == 0 && !lost;
                             for m in &missing[skip..] {
                                 out.push((sid, ServerFrame::Message((*m).clone()).encode()));
                             }
@@ -308,7 +316,7 @@ impl SimServer {
                 let older: Vec<Message> = room
                     .log
                     .iter()
-                    .filter(|m| m.seq < Some(before))
+                    .filter(|m| m.seq < Some(before) && m.seq >= Some(self.retained_from))
                     .cloned()
                     .collect();
                 let skip = older.len().saturating_sub(limit);
@@ -366,6 +374,8 @@ pub struct Client {
     /// Answer for `FetchToken`; `None` leaves the fetch unanswered.
     pub token_answer: Option<Result<Option<String>, String>>,
     pub token_fetches: u32,
+    /// The deadline of the machine's last drain.
+    pub timeout: Option<Instant>,
 }
 
 impl Client {
@@ -382,6 +392,7 @@ impl Client {
             actions: Vec::new(),
             token_answer: None,
             token_fetches: 0,
+            timeout: None,
         }
     }
 
@@ -435,69 +446,68 @@ impl Net {
     /// Carries out what client `i`'s machine asked for, and collects its events.
     pub fn service(&mut self, i: usize) {
         loop {
-            let mut progressed = false;
-            while let Some(action) = self.clients[i].m.poll_action() {
-                progressed = true;
-                self.clients[i].actions.push(action.clone());
-                match action {
-                    Action::Connect { conn, .. } => {
-                        if self.up {
-                            let sid = self.next_sid;
-                            self.next_sid += 1;
-                            self.server.open(sid);
-                            self.clients[i].opening = Some((conn, sid));
-                        } else {
-                            let now = self.now;
-                            self.clients[i].m.handle_close(now, conn, None);
+            match self.clients[i].m.poll_output() {
+                Output::Action(action) => self.act(i, action),
+                Output::Transmit(text) => self.clients[i].c2s.push_back(text),
+                Output::Event(event) => {
+                    let c = &mut self.clients[i];
+                    match &event {
+                        Event::Message(m) => c.messages.push(m.clone()),
+                        Event::Completed { op, result } => {
+                            assert!(
+                                c.completed.insert(*op, result.clone()).is_none(),
+                                "op {op:?} completed twice"
+                            );
                         }
+                        _ => {}
                     }
-                    Action::Close { conn, .. } => {
-                        let c = &mut self.clients[i];
-                        let sid = match (c.conn, c.opening) {
-                            (Some((cc, sid)), _) if cc == conn => Some(sid),
-                            (_, Some((cc, sid))) if cc == conn => Some(sid),
-                            _ => None,
-                        };
-                        if let Some(sid) = sid {
-                            c.conn = None;
-                            c.opening = None;
-                            c.c2s.clear();
-                            c.s2c.clear();
-                            let out = self.server.disconnect(sid);
-                            self.route(out);
-                        }
-                    }
-                    Action::FetchToken => {
-                        let c = &mut self.clients[i];
-                        c.token_fetches += 1;
-                        if let Some(answer) = c.token_answer.clone() {
-                            let now = self.now;
-                            c.m.provide_token(now, answer);
-                        }
-                    }
+                    c.events.push(event);
+                }
+                Output::Timeout(at) => {
+                    self.clients[i].timeout = at;
+                    return;
                 }
             }
-            let c = &mut self.clients[i];
-            while let Some(text) = c.m.poll_transmit() {
-                progressed = true;
-                c.c2s.push_back(text);
-            }
-            while let Some(event) = c.m.poll_event() {
-                progressed = true;
-                match &event {
-                    Event::Message(m) => c.messages.push(m.clone()),
-                    Event::Completed { op, result } => {
-                        assert!(
-                            c.completed.insert(*op, result.clone()).is_none(),
-                            "op {op:?} completed twice"
-                        );
-                    }
-                    _ => {}
+        }
+    }
+
+    fn act(&mut self, i: usize, action: Action) {
+        self.clients[i].actions.push(action.clone());
+        match action {
+            Action::Connect { conn, .. } => {
+                if self.up {
+                    let sid = self.next_sid;
+                    self.next_sid += 1;
+                    self.server.open(sid);
+                    self.clients[i].opening = Some((conn, sid));
+                } else {
+                    let now = self.now;
+                    self.clients[i].m.handle_close(now, conn, None);
                 }
-                c.events.push(event);
             }
-            if !progressed {
-                break;
+            Action::Close { conn, .. } => {
+                let c = &mut self.clients[i];
+                let sid = match (c.conn, c.opening) {
+                    (Some((cc, sid)), _) if cc == conn => Some(sid),
+                    (_, Some((cc, sid))) if cc == conn => Some(sid),
+                    _ => None,
+                };
+                if let Some(sid) = sid {
+                    c.conn = None;
+                    c.opening = None;
+                    c.c2s.clear();
+                    c.s2c.clear();
+                    let out = self.server.disconnect(sid);
+                    self.route(out);
+                }
+            }
+            Action::FetchToken => {
+                let c = &mut self.clients[i];
+                c.token_fetches += 1;
+                if let Some(answer) = c.token_answer.clone() {
+                    let now = self.now;
+                    c.m.provide_token(now, answer);
+                }
             }
         }
     }
@@ -598,16 +608,12 @@ impl Net {
     pub fn advance(&mut self, d: Duration) {
         let end = self.now + d;
         loop {
-            let next = self.clients.iter().filter_map(|c| c.m.poll_timeout()).min();
+            let next = self.clients.iter().filter_map(|c| c.timeout).min();
             match next {
                 Some(t) if t <= end => {
                     self.set_now(t.max(self.now));
                     for i in 0..self.clients.len() {
-                        if self.clients[i]
-                            .m
-                            .poll_timeout()
-                            .is_some_and(|t| t <= self.now)
-                        {
+                        if self.clients[i].timeout.is_some_and(|t| t <= self.now) {
                             let now = self.now;
                             self.clients[i].m.handle_timeout(now);
                             self.service(i);
