@@ -63,15 +63,17 @@ class Server:
     """A roomcast-server process that can be killed and started again on the same port and
     data directory (a crash and restart, as clients see it)."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, extra=()):
         self.data_dir = data_dir
         self.addr = "127.0.0.1:0"
+        self.extra = list(extra)
         self.proc = None
         self.start()
 
     def start(self):
         self.proc = subprocess.Popen(
-            [SERVER, "--listen", self.addr, "--data", self.data_dir, "--jwt-secret", SECRET],
+            [SERVER, "--listen", self.addr, "--data", self.data_dir, "--jwt-secret", SECRET]
+            + self.extra,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -124,13 +126,23 @@ class Server:
         return roomcast.ClientConfig(**fields)
 
 
-@pytest.fixture
-def server():
+def _server(extra=()):
     data_dir = tempfile.mkdtemp(prefix="roomcast-ffi-")
-    srv = Server(data_dir)
+    srv = Server(data_dir, extra)
     yield srv
     srv.kill()
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def server():
+    yield from _server()
+
+
+@pytest.fixture
+def small_replay_server():
+    """A server that replays at most 5 messages on a resume."""
+    yield from _server(["--replay-limit", "5"])
 
 
 class Recorder(roomcast.RoomListener):

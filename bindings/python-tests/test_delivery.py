@@ -87,6 +87,29 @@ async def test_resume_after_pause_replays_only_what_was_missed(server):
 
 
 @run_async
+async def test_resume_past_the_replay_limit_is_complete(small_replay_server):
+    server = small_replay_server
+    alice, bob, room_a, room_b, a, b = await joined_pair(server)
+    await room_a.publish("chat.message", json.dumps({"n": 0}))
+    await b.until(lambda r: len(r.messages()) == 1)
+    bob_states = States()
+    bob_sub = bob.add_state_listener(bob_states)
+    bob.pause()
+    await bob_states.until(lambda s: s[-1] == CS.PAUSED())
+    for n in range(1, 40):
+        await room_a.publish("chat.message", json.dumps({"n": n}))
+    bob.resume()
+    end = await sentinel(room_a, b)
+    got = b.messages()
+    assert [m.seq for m in got] == list(range(1, 41)) + [end.seq]
+    assert [body(m).get("n") for m in got[:-1]] == list(range(40))
+    await b.until(lambda r: len(r.of("joined")) == 2)
+    assert [j.recovered for j in b.of("joined")] == [True, False]
+    assert b.of("gap") == []
+    bob_sub.cancel()
+
+
+@run_async
 async def test_publishes_made_while_paused_are_sent_on_resume(server):
     alice, bob, room_a, room_b, a, b = await joined_pair(server)
     alice.pause()
@@ -149,3 +172,47 @@ async def test_state_listener_sees_the_connection_lifecycle(server):
     assert client.state() == CS.CLOSED()
     assert states.seen == seen
     del control_sub
+
+
+class Blocking(Recorder):
+    """A listener whose first message takes `seconds` of real (blocking) work."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+        self.blocked = False
+
+    def on_message(self, message):
+        if not self.blocked:
+            self.blocked = True
+            import time
+
+            time.sleep(self.seconds)
+        super().on_message(message)
+
+
+@run_async
+async def test_a_blocking_listener_delays_neither_other_rooms_nor_the_connection(server):
+    alice = new_client(server.config("alice", "ios"), None)
+    bob = new_client(server.config("bob", "web"), None)
+    await alice.connect()
+    await bob.connect()
+    slow, fast = Blocking(3.0), Recorder()
+    await bob.join("slow", slow)
+    await bob.join("fast", fast)
+    states = States()
+    sub = bob.add_state_listener(states)
+    a_slow = await alice.join("slow", Recorder())
+    a_fast = await alice.join("fast", Recorder())
+
+    await a_slow.publish("work", "1")
+    await asyncio.to_thread(lambda: __import__("time").sleep(0.3))
+    assert slow.blocked and slow.messages() == []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await a_fast.publish("ping", "1")
+    await fast.until(lambda r: len(r.messages()) == 1, timeout=1.0)
+    assert loop.time() - started < 1.0, "the other room was not held up"
+    await slow.until(lambda r: len(r.messages()) == 1, timeout=10)
+    assert [s for s in states.seen if s != CS.CONNECTED()] == []
+    sub.cancel()

@@ -389,16 +389,18 @@ fn a_rejected_token_settles_every_pending_operation() {
             net.c(0).result(op)
         );
     }
-    // Calls made while unauthorized settle too: a join waits for nothing that can come.
+    // Calls made while unauthorized fail at once: nothing they would wait for can come.
     let now = net.now;
     let join = net.c(0).m.join(now, "r", JoinOptions::default());
     net.service(0);
-    assert!(
-        net.c(0).result(join).is_none(),
-        "waits for the app's next token"
-    );
+    assert!(matches!(
+        net.c(0).result(join),
+        Some(Err(Error::Unauthorized(_)))
+    ));
+    // A new token and reconnect_now leave the state; a join then waits for its answer.
     net.c(0).m.set_token(now, "ok:a".into());
     net.c(0).m.reconnect_now(now);
+    let join = net.c(0).m.join(now, "r", JoinOptions::default());
     net.c(0).conn = None;
     net.settle();
     assert!(matches!(net.c(0).result(join), Some(Ok(Reply::Joined(_)))));
@@ -766,6 +768,31 @@ fn resume_past_the_replay_limit_pages_the_rest_in() {
     );
     net.settle();
     assert_contiguous(&seqs(net.c(1)), 1211);
+}
+
+#[test]
+fn a_stored_position_without_epoch_resumes_in_the_current_epoch() {
+    let mut net = Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ]);
+    net.server.replay_limit = 4;
+    connect_and_join(&mut net, 0, "r");
+    for i in 0..30 {
+        publish(&mut net, 0, "r", &format!("m{i}"));
+    }
+    net.settle();
+    let now = net.now;
+    net.c(1).m.connect(now);
+    let since_10 = JoinOptions {
+        since: Some(10),
+        ..JoinOptions::default()
+    };
+    net.c(1).m.join(now, "r", since_10);
+    net.settle();
+    assert!(gaps(net.c(1)).is_empty());
+    assert_eq!(seqs(net.c(1)), (11..=30).collect::<Vec<_>>());
+    assert_eq!(net.c(1).m.position("r"), Some((30, Some("e1"))));
 }
 
 #[test]

@@ -1,7 +1,11 @@
 //! Traits the app implements, and the adapters that plug them into the core.
 //!
-//! Listener methods are called on the SDK's background threads, one event at a time and in
-//! order; keep them quick (Swift: hop to the main actor). A listener must not hold a strong
+//! Listener methods are called on the SDK's background threads, one event at a time per room
+//! and in order, never on the thread that runs the connection: a listener may do real work
+//! (decoding, a database write, a blocking call) without delaying pings, acks or other rooms.
+//! A room whose listener falls far behind stops taking messages until it catches up, then gets
+//! what it skipped paged in from the server (nothing stored is lost; ephemeral messages from
+//! meanwhile are dropped). For UI updates, hop to the main actor. A listener must not hold a strong
 //! reference to the [`Room`](crate::Room) or [`Client`](crate::Client) it listens to: Rust
 //! keeps the listener alive while it is registered, so that would be a retain cycle.
 
@@ -35,7 +39,8 @@ pub trait RoomListener: Send + Sync {
     fn on_presence(&self, presence: PresenceEvent);
     /// The room was joined: first, and again after every reconnect.
     fn on_joined(&self, info: JoinInfo);
-    /// Resume could not replay every missed message.
+    /// Messages the server no longer has (a reset history, retention). A resume cut short by
+    /// the server's replay limit is completed from history instead and reports no gap.
     fn on_gap(&self, gap: Gap);
     /// The room is no longer joined: the server refused the automatic rejoin (for example
     /// the refreshed token no longer allows it).
@@ -50,7 +55,7 @@ pub trait StateListener: Send + Sync {
 
 /// Runs a foreign callback, containing a failure to that one call. A foreign method without
 /// a `throws` that fails anyway makes uniffi panic; unguarded, that panic would end the
-/// client's driver task, and with it the connection.
+/// room's handler task.
 pub(crate) fn guarded(what: &str, call: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(call)).is_err() {
         tracing::warn!("roomcast: a foreign {what} callback failed; the event was dropped");

@@ -259,8 +259,9 @@ async fn token_provider_replaces_a_rejected_token_and_refreshes_before_expiry() 
         .token_provider(move || {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let _ = tx.send(n);
-            // 32 s tokens: the SDK refreshes 30 s before expiry, so about 2 s after connecting.
-            let fresh = token("u1", Duration::from_secs(32), &[]);
+            // 6 s tokens: the SDK refreshes halfway through a short token's life, about 3 s
+            // after connecting.
+            let fresh = token("u1", Duration::from_secs(6), &[]);
             async move { Ok(Some(fresh)) }
         })
         .backoff(roomcast_core::BackoffConfig {

@@ -108,3 +108,46 @@ fn publish_listen_and_chat_between_processes() {
         "[31] Ann (cli): hello from the terminal"
     );
 }
+
+/// `listen --since 0` prints every stored message even when the server replays at most 25:
+/// the rest is paged in before the replayed ones. `--latest` takes only the newest (the gap
+/// line follows them, once the server's `joined` says the replay was cut short).
+#[test]
+fn listen_since_zero_prints_all_history_past_the_replay_limit() {
+    let server = Server::start_with(&["--replay-limit", "25"]);
+    let publish = base("publish", &server, "pub", "long-room")
+        .args(["--count", "1200", "--rate", "0"])
+        .output()
+        .expect("run publish");
+    assert!(
+        publish.status.success(),
+        "{}",
+        String::from_utf8_lossy(&publish.stderr)
+    );
+
+    let out = base("listen", &server, "late", "long-room")
+        .args(["--since", "0", "--count", "1200", "--json"])
+        .output()
+        .expect("run listen --since 0");
+    assert!(out.status.success());
+    let seqs: Vec<u64> = json_lines(&out.stdout)
+        .iter()
+        .filter_map(|m| m["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, (1..=1200).collect::<Vec<_>>());
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("not available"),
+        "no gap reported"
+    );
+
+    let out = base("listen", &server, "late", "long-room")
+        .args(["--since", "0", "--count", "25", "--json", "--latest"])
+        .output()
+        .expect("run listen --latest");
+    assert!(out.status.success());
+    let seqs: Vec<u64> = json_lines(&out.stdout)
+        .iter()
+        .filter_map(|m| m["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, (1176..=1200).collect::<Vec<_>>());
+}

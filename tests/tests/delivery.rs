@@ -158,6 +158,7 @@ async fn read_until_sentinel(
     let deadline = tokio::time::Instant::now() + LIMIT;
     loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(RoomEvent::Gap(g))) => panic!("the server lost nothing, yet {g:?}"),
             Ok(Some(RoomEvent::Message(m))) if m.seq.is_some() => {
                 if m.data
                     .decode::<serde_json::Value>()
@@ -216,7 +217,17 @@ async fn publisher_and_listener(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_connection_cuts_lose_and_duplicate_nothing() {
-    let server = Server::start();
+    random_cuts(&[]).await;
+}
+
+/// Every outage outlasts a replay limit of 10: each resume is completed with history pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_cuts_past_a_small_replay_limit_lose_nothing() {
+    random_cuts(&["--replay-limit", "10"]).await;
+}
+
+async fn random_cuts(flags: &[&str]) {
+    let server = Server::start_with(flags);
     let mut proxy = Proxy::start(server.addr).await;
     let (room_p, room_l, mut events) = publisher_and_listener(&proxy.ws_url(), "cuts").await;
 
@@ -253,7 +264,16 @@ async fn random_connection_cuts_lose_and_duplicate_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_killed_mid_stream_and_restarted() {
-    let mut server = Server::start();
+    killed_and_restarted(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_killed_past_a_small_replay_limit_loses_nothing() {
+    killed_and_restarted(&["--replay-limit", "7"]).await;
+}
+
+async fn killed_and_restarted(flags: &[&str]) {
+    let mut server = Server::start_with(flags);
     let (room_p, _room_l, mut events) = publisher_and_listener(&server.ws_url(), "restart").await;
 
     let mut acks = publish_all(&room_p, "before-", 100).await;

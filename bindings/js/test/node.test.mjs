@@ -6,8 +6,8 @@ import { Server, token, until, sleep } from "./support.mjs";
 
 const fast = { minDelayMs: 50, maxDelayMs: 300 };
 const servers = [];
-async function server() {
-  const s = new Server();
+async function server(options) {
+  const s = new Server(options);
   servers.push(s);
   await s.start();
   return s;
@@ -93,6 +93,45 @@ test("offline queue flushes after a server restart, nothing duplicated", async (
   assert.deepEqual(page.messages.map((m) => m.data), [0, 1, 2, 3, 4, 5, 6, 7]);
   await alice.close();
   await bob.close();
+});
+
+test("a resume past the server's replay limit delivers every message once, in order", async () => {
+  const s = await server({ args: ["--replay-limit", "5"] });
+  const alice = client(s, "alice");
+  const bob = client(s, "bob");
+  const ra = await alice.join("conv-r");
+  const rb = bob.room("conv-r");
+  const seen = [];
+  const gaps = [];
+  rb.on("n", (n, meta) => seen.push([n, meta.seq]));
+  rb.onGap((g) => gaps.push(g));
+  await rb.join();
+  await ra.publish("n", 0);
+  await until(() => seen.length === 1, "first message");
+  bob.pause();
+  await Promise.all(Array.from({ length: 59 }, (_, i) => ra.publish("n", i + 1)));
+  bob.resume();
+  await until(() => seen.length >= 60, "bob catches up past the replay limit");
+  await sleep(200);
+  assert.deepEqual(seen, Array.from({ length: 60 }, (_, i) => [i, i + 1]));
+  assert.deepEqual(gaps, []);
+  const latest = bob.room("conv-r2");
+  const latestSeen = [];
+  latest.on("n", (n) => latestSeen.push(n));
+  await assert.rejects(latest.join({ resume: "sideways" }), (e) => e.code === "invalid_config");
+  await alice.close();
+  await bob.close();
+});
+
+test("a rejected token settles join at once with a typed error", async () => {
+  const s = await server();
+  const c = new Client({ url: s.url, token: "not-a-token", source: "node", backoff: fast });
+  const started = Date.now();
+  await assert.rejects(c.join("r"), (e) => isRoomcastError(e) && e.code === "unauthorized");
+  assert.ok(Date.now() - started < 5000);
+  assert.equal(c.state.state, "unauthorized");
+  await assert.rejects(c.room("r").publish("e", 1), (e) => e.code === "unauthorized");
+  await c.close();
 });
 
 test("a typed handler's decode failure reaches the error handler", async () => {

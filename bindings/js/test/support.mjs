@@ -18,9 +18,10 @@ export function token(user, rooms) {
 }
 
 export class Server {
-  constructor({ web } = {}) {
+  constructor({ web, args = [] } = {}) {
     this.data = mkdtempSync(join(tmpdir(), "roomcast-js-"));
     this.web = web;
+    this.args = args;
     this.listen = "127.0.0.1:0";
     this.proc = null;
   }
@@ -29,6 +30,7 @@ export class Server {
   async start() {
     const args = ["--listen", this.listen, "--data", this.data, "--jwt-secret", secret];
     if (this.web) args.push("--web", this.web);
+    args.push(...this.args);
     for (let tries = 0; ; tries++) {
       try {
         return await this.#spawn(args);

@@ -446,4 +446,16 @@ impl Machine {
     pub(crate) fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)
     }
+
+    /// Why a new operation cannot even wait for its outcome: the client is closed, or waits in
+    /// `Unauthorized` for the app's next token.
+    pub(crate) fn refusal(&self) -> Option<Error> {
+        match self.phase {
+            Phase::Closed => Some(Error::Closed),
+            Phase::Unauthorized => Some(Error::Unauthorized(
+                "the token was rejected; call set_token and reconnect_now".into(),
+            )),
+            _ => None,
+        }
+    }
 }

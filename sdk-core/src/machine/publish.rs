@@ -64,8 +64,8 @@ impl Machine {
     }
 
     fn check_publish(&self, req: &PublishRequest) -> Result<(), Error> {
-        if self.is_closed() {
-            return Err(Error::Closed);
+        if let Some(refusal) = self.refusal() {
+            return Err(refusal);
         }
         if !self.has_room(&req.room) {
             return Err(Error::NotJoined(req.room.clone()));

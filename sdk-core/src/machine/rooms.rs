@@ -170,8 +170,8 @@ impl Machine {
     /// and `options.epoch` resume from a position the app stored (first join only).
     pub fn join(&mut self, now: Instant, room: &str, options: JoinOptions) -> OpId {
         let op = self.new_op();
-        if self.is_closed() {
-            self.complete(op, Err(Error::Closed));
+        if let Some(refusal) = self.refusal() {
+            self.complete(op, Err(refusal));
             return op;
         }
         if let Err(e) = protocol::validate_room(room) {
@@ -270,8 +270,11 @@ impl Machine {
             return;
         };
         let previous_epoch = room.epoch.clone();
-        let same_epoch = previous_epoch.as_deref() == Some(j.epoch.as_str());
-        if !same_epoch {
+        // A `since` sent without an epoch (an app's stored position) means the current one.
+        let same_epoch = previous_epoch.as_deref().is_none_or(|e| e == j.epoch);
+        if same_epoch {
+            room.epoch = Some(j.epoch.clone());
+        } else {
             room.reset_epoch(j.epoch.clone());
             room.catchup.clear();
         }

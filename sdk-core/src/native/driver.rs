@@ -228,7 +228,12 @@ impl Driver {
             Event::Gap(g) => (g.room.clone(), RoomEvent::Gap(g)),
             Event::RoomLost { room, error } => {
                 if let Some(hub) = self.hubs.lock().ok().and_then(|mut h| h.remove(&room)) {
-                    hub.dispatch(&self.runtime, RoomEvent::Lost(error));
+                    let _ = hub.dispatch(
+                        &self.runtime,
+                        RoomEvent::Lost(error),
+                        &room,
+                        &self.drained_tx,
+                    );
                     hub.end_streams(&self.runtime);
                 }
                 return;
@@ -237,9 +242,8 @@ impl Driver {
         if let Some(hub) = self.hub(&room) {
             // The room's handlers run on its own task; when they fall behind, the machine
             // stops delivering the room and pages the rest in once they caught up.
-            if hub.dispatch(&self.runtime, room_event) == Backlog::Full {
+            if hub.dispatch(&self.runtime, room_event, &room, &self.drained_tx) == Backlog::Full {
                 self.machine.suspend_delivery(&room);
-                hub.watch_drain(room, self.drained_tx.clone());
             }
         }
     }

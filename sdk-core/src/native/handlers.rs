@@ -11,7 +11,7 @@
 //! resumes and the machine pages in what it skipped from the server's history. Memory stays
 //! bounded and nothing stored is lost; ephemeral messages that arrive meanwhile are dropped.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use serde::de::DeserializeOwned;
@@ -105,7 +105,6 @@ pub(crate) struct RoomHub {
     backlog: AtomicUsize,
     /// Delivery is suspended: tell the driver (room name) once the backlog is low again.
     drain_watch: Mutex<Option<(String, mpsc::UnboundedSender<String>)>>,
-    suspended: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -165,29 +164,34 @@ impl RoomHub {
         RoomEvents { rx }
     }
 
-    /// Queues `event` for the room's pump (started on `runtime` at the first event).
+    /// Queues `event` for the room's pump (started on `runtime` at the first event). When the
+    /// backlog reaches [`HIGH_WATER`], returns [`Backlog::Full`] once, and sends `room` on
+    /// `drained` when the handlers are down to [`LOW_WATER`] again.
     pub(crate) fn dispatch(
         self: &Arc<Self>,
         runtime: &tokio::runtime::Handle,
         event: RoomEvent,
+        room: &str,
+        drained: &mpsc::UnboundedSender<String>,
     ) -> Backlog {
         let queued = self.backlog.fetch_add(1, Ordering::AcqRel) + 1;
         self.enqueue(runtime, Item::Event(event));
-        if queued >= HIGH_WATER && !self.suspended.swap(true, Ordering::AcqRel) {
-            Backlog::Full
-        } else {
-            Backlog::Fine
+        if queued < HIGH_WATER {
+            return Backlog::Fine;
         }
+        // Suspending and draining change together under this lock, so a drain can never be
+        // missed: the pump sees either neither or both.
+        let mut watch = lock(&self.drain_watch);
+        if watch.is_some() || self.backlog.load(Ordering::Acquire) <= LOW_WATER {
+            return Backlog::Fine;
+        }
+        *watch = Some((room.to_owned(), drained.clone()));
+        Backlog::Full
     }
 
     /// Ends every stream after the events already queued (the room was left or lost).
     pub(crate) fn end_streams(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
         self.enqueue(runtime, Item::EndStreams);
-    }
-
-    /// Once the backlog is down to [`LOW_WATER`], sends `room` on `tx` (delivery resumes).
-    pub(crate) fn watch_drain(&self, room: String, tx: mpsc::UnboundedSender<String>) {
-        *lock(&self.drain_watch) = Some((room, tx));
     }
 
     fn enqueue(self: &Arc<Self>, runtime: &tokio::runtime::Handle, item: Item) {
@@ -226,9 +230,8 @@ impl RoomHub {
             .backlog
             .fetch_sub(n, Ordering::AcqRel)
             .saturating_sub(n);
-        if left <= LOW_WATER && self.suspended.load(Ordering::Acquire) {
+        if left <= LOW_WATER {
             if let Some((room, tx)) = lock(&self.drain_watch).take() {
-                self.suspended.store(false, Ordering::Release);
                 let _ = tx.send(room);
             }
         }
