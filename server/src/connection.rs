@@ -716,7 +716,10 @@ impl Session {
             );
             return;
         }
-        if let Err(message) = validate::message_id(&p.id).and_then(|()| validate::event(&p.event)) {
+        let checks = validate::message_id(&p.id)
+            .and_then(|()| validate::event(&p.event))
+            .and_then(|()| validate::data_depth(p.data.json()));
+        if let Err(message) = checks {
             self.error(Some(p.ref_id), ErrorCode::BadRequest, message);
             return;
         }

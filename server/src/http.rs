@@ -9,8 +9,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use roomcast_core::protocol::{validate_room, Member, Payload, MAX_HISTORY_LIMIT};
-use serde::Deserialize;
+use roomcast_core::protocol::{validate_room, Member, Message, Payload, MAX_HISTORY_LIMIT};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -213,7 +213,7 @@ async fn get_messages(
     Path(room): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     authorize(&state, &headers, &room)?;
     let (before, limit) = parse_query(query.as_deref())?;
     let (messages, more) = state
@@ -221,7 +221,16 @@ async fn get_messages(
         .history(room, before, limit)
         .await
         .map_err(|e| internal(&e))?;
-    Ok(Json(json!({"messages": messages, "more": more})))
+    Ok(Json(Page { messages, more }))
+}
+
+/// A page of history. Serialized straight from the messages, so each stored payload is
+/// written out as the raw text it was stored as: no JSON tree is built, and no stored value,
+/// however deep, can fail to serialize.
+#[derive(Serialize)]
+struct Page {
+    messages: Vec<Message>,
+    more: bool,
 }
 
 #[derive(Deserialize)]
@@ -264,6 +273,7 @@ async fn post_messages(
         .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?;
     validate::message_id(&body.id)
         .and_then(|()| validate::event(&body.event))
+        .and_then(|()| validate::data_depth(body.data.json()))
         .map_err(ApiError::bad_request)?;
     let (tx, rx) = oneshot::channel();
     let cmd = PublishCmd {

@@ -1,0 +1,161 @@
+//! Hostile clients against a real server on loopback: deep payloads and raw bytes a library
+//! client would refuse to send.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{token, Server, WAIT};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// JSON arrays nested `n` deep around `1`.
+fn nested(n: usize) -> String {
+    format!("{}1{}", "[".repeat(n), "]".repeat(n))
+}
+
+/// One HTTP/1.1 request (`Connection: close`); the status and the body as text.
+async fn http_text(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = bearer {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    if let Some(body) = body {
+        req.push_str("Content-Type: application/json\r\n");
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body.unwrap_or(""));
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
+        .await
+        .expect("http answer in time")
+        .expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_payloads_are_refused_at_publish() {
+    let s = Server::start(|_| {}).await;
+    let (mut a, mut b) = s.joined_pair(1, "deep").await;
+    for (r, depth) in [(2u64, 65usize), (3, 129), (4, 5000)] {
+        let frame = format!(
+            r#"{{"type":"publish","ref":{r},"room":"deep","id":"d{r}","event":"e","data":{}}}"#,
+            nested(depth)
+        );
+        a.send_text(&frame).await;
+        let e = a.expect("error").await;
+        assert_eq!(
+            (e["ref"].clone(), e["code"].clone()),
+            (json!(r), json!("bad_request")),
+            "{e}"
+        );
+        // Ephemeral publishes are held to the same limit.
+        let frame = frame.replace("\"event\":\"e\"", "\"event\":\"e\",\"ephemeral\":true");
+        a.send_text(&frame).await;
+        let e = a.expect("error").await;
+        assert_eq!(e["code"], "bad_request", "{e}");
+    }
+    // 64 levels is the limit: accepted, delivered verbatim.
+    let ok = nested(64);
+    a.send_text(&format!(
+        r#"{{"type":"publish","ref":5,"room":"deep","id":"d5","event":"e","data":{ok}}}"#
+    ))
+    .await;
+    assert_eq!(a.expect("ack").await["seq"], 1);
+    assert!(b.recv_text().await.contains(&ok));
+
+    let tok = token("u1", Some(600), None);
+    for depth in [65usize, 5000] {
+        let body = format!(
+            r#"{{"id":"h{depth}","event":"e","data":{}}}"#,
+            nested(depth)
+        );
+        let (status, body) = http_text(
+            s.addr,
+            "POST",
+            "/rooms/deep/messages",
+            Some(&tok),
+            Some(&body),
+        )
+        .await;
+        let e: Value = serde_json::from_str(&body).expect("json error");
+        assert_eq!(
+            (status, e["code"].clone()),
+            (400, json!("bad_request")),
+            "{body}"
+        );
+    }
+    let (status, _) = http_text(
+        s.addr,
+        "POST",
+        "/rooms/deep/messages",
+        Some(&tok),
+        Some(&format!(r#"{{"id":"h64","event":"e","data":{ok}}}"#)),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // Only the two accepted ones were stored.
+    let (status, page) = http_text(s.addr, "GET", "/rooms/deep/messages", Some(&tok), None).await;
+    assert_eq!(status, 200);
+    let page: Value = serde_json::from_str(&page).expect("page");
+    let ids: Vec<&str> = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["d5", "h64"]);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deep_payload_already_stored_is_served_as_stored() {
+    // A store written before the limit existed (or by hand) holds a 300-deep payload.
+    let s = Server::start(|_| {}).await;
+    let mut a = s.client("alice").await;
+    a.join(1, "old").await;
+    a.publish(2, "old", "m1", json!({"fine": true})).await;
+    let dir = s.stop().await.expect("temp dir");
+    let deep = nested(300);
+    {
+        let db = rusqlite::Connection::open(dir.path().join("roomcast.db")).expect("open db");
+        db.execute(
+            "UPDATE messages SET data = ?1 WHERE room = 'old' AND id = 'm1'",
+            [&deep],
+        )
+        .expect("update");
+    }
+    let s = Server::start_in(dir.path(), |_| {}).await;
+    let tok = token("u1", Some(600), None);
+    let (status, body) = http_text(s.addr, "GET", "/rooms/old/messages", Some(&tok), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&deep), "{body}");
+    // Over WebSocket too, in history and in a replay.
+    let mut a = s.client("alice").await;
+    a.send(json!({"type":"history","ref":2,"room":"old"})).await;
+    let page = a.recv_text().await;
+    assert!(page.contains(&deep) && page.contains("\"ref\":2"), "{page}");
+    a.send(json!({"type":"join","ref":3,"room":"old","since":0}))
+        .await;
+    assert!(a.recv_text().await.contains(&deep));
+    a.expect("joined").await;
+    s.stop().await;
+    drop(dir);
+}
