@@ -4,6 +4,9 @@
 //! (patterns with `*`, see [`roomcast_core::protocol::room_matches`]). No leeway: a token is
 //! valid while `now < exp`, and a connection is closed at `exp` exactly (4001), so the
 //! welcome's `token_exp` is the real deadline.
+//!
+//! An operator token also carries `"stats": true`: it may read the per-room detail of `/stats`
+//! (room names, message counts, client sources), which anonymous callers do not see.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -53,6 +56,24 @@ pub enum AuthError {
     Expired,
     #[error("invalid token: {0}")]
     Invalid(String),
+    #[error("the token is not an operator token (no \"stats\": true claim)")]
+    NotOperator,
+}
+
+/// The claim that makes a token an operator's, read apart from [`Claims`] so that user
+/// tokens and the code that mints them stay as they are.
+#[derive(Deserialize)]
+struct OperatorClaim {
+    #[serde(default)]
+    stats: bool,
+}
+
+/// What an operator token carries: the user claims plus `"stats": true`.
+#[derive(Serialize)]
+struct OperatorToken<'a> {
+    #[serde(flatten)]
+    claims: &'a Claims,
+    stats: bool,
 }
 
 /// Problems setting up or using the secret.
@@ -131,10 +152,37 @@ impl Auth {
         }
         Ok(claims)
     }
+
+    /// Checks a token as [`Auth::verify`] does, and that it carries `"stats": true`.
+    pub fn verify_operator(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.verify(token)?;
+        let operator = jsonwebtoken::decode::<OperatorClaim>(token, &self.key, &self.validation)
+            .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        if operator.claims.stats {
+            Ok(claims)
+        } else {
+            Err(AuthError::NotOperator)
+        }
+    }
+}
+
+/// Signs `claims` plus `"stats": true` with `secret`: an operator token (see [`Auth::verify_operator`]).
+pub fn mint_operator(secret: &str, claims: &Claims) -> Result<String, SecretError> {
+    sign(
+        secret,
+        &OperatorToken {
+            claims,
+            stats: true,
+        },
+    )
 }
 
 /// Signs `claims` with `secret` (HS256).
 pub fn mint(secret: &str, claims: &Claims) -> Result<String, SecretError> {
+    sign(secret, claims)
+}
+
+fn sign(secret: &str, claims: &impl Serialize) -> Result<String, SecretError> {
     if secret.is_empty() {
         return Err(SecretError::Empty);
     }
@@ -218,6 +266,24 @@ mod tests {
         let other = mint("other", &claims(Some(now_s() + 60))).unwrap();
         assert!(auth.verify(&other).is_err());
         assert!(auth.verify("garbage").is_err());
+    }
+
+    #[test]
+    fn operator_tokens() {
+        let auth = Auth::new("s3cret", false).unwrap();
+        let op = mint_operator("s3cret", &claims(Some(now_s() + 60))).unwrap();
+        assert_eq!(auth.verify_operator(&op).unwrap().sub, "u1");
+        assert_eq!(auth.verify(&op).unwrap().sub, "u1");
+        let user = mint("s3cret", &claims(Some(now_s() + 60))).unwrap();
+        assert!(matches!(
+            auth.verify_operator(&user),
+            Err(AuthError::NotOperator)
+        ));
+        let forged = mint_operator("other", &claims(Some(now_s() + 60))).unwrap();
+        assert!(matches!(
+            auth.verify_operator(&forged),
+            Err(AuthError::Invalid(_))
+        ));
     }
 
     #[test]

@@ -112,6 +112,10 @@ pub struct TokenArgs {
     /// None: every room.
     #[arg(long, value_delimiter = ',')]
     pub rooms: Vec<String>,
+    /// Make it an operator token (claim `"stats": true`): it may read the per-room detail of
+    /// GET /stats.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 impl From<ServeArgs> for Config {
@@ -164,7 +168,12 @@ fn token(args: TokenArgs) -> ExitCode {
         exp: Some(now_s().saturating_add(args.ttl)),
         rooms: (!rooms.is_empty()).then_some(rooms),
     };
-    match auth::mint(&secret, &claims) {
+    let minted = if args.stats {
+        auth::mint_operator(&secret, &claims)
+    } else {
+        auth::mint(&secret, &claims)
+    };
+    match minted {
         Ok(t) => {
             println!("{t}");
             ExitCode::SUCCESS

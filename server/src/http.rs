@@ -130,17 +130,37 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     }))
 }
 
-async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+/// Aggregates for anyone; room names, per-room counts and client sources only with an
+/// operator token (`"stats": true`), since they tell who talks where.
+async fn stats(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let detail = match bearer(&headers) {
+        None => false,
+        Some(token) => {
+            state.auth.verify_operator(token).map_err(|e| match e {
+                AuthError::NotOperator => {
+                    ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+                }
+                _ => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
+            })?;
+            true
+        }
+    };
     let hub = state.hub.stats();
     let stored = state.engine.stats().await.map_err(|e| internal(&e))?;
-    let per_room: BTreeMap<String, u64> = stored.messages_per_room.into_iter().collect();
-    Ok(Json(json!({
+    let mut body = json!({
         "connections": hub.connections,
         "rooms": hub.rooms + state.engine.extra_local_rooms(),
-        "connections_by_source": hub.connections_by_source,
         "messages_stored": stored.messages_stored,
-        "messages_per_room": per_room,
-    })))
+    });
+    if detail {
+        let per_room: BTreeMap<String, u64> = stored.messages_per_room.into_iter().collect();
+        body["connections_by_source"] = json!(hub.connections_by_source);
+        body["messages_per_room"] = json!(per_room);
+    }
+    Ok(Json(body))
 }
 
 fn internal(e: &dyn std::fmt::Display) -> ApiError {
@@ -152,10 +172,9 @@ fn internal(e: &dyn std::fmt::Display) -> ApiError {
     )
 }
 
-/// Checks the Bearer token and that it allows `room`.
-fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
-    validate_room(room).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let token = headers
+/// The token of an `Authorization: Bearer <JWT>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -163,13 +182,18 @@ fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing Authorization: Bearer <JWT>",
-            )
-        })?;
+}
+
+/// Checks the Bearer token and that it allows `room`.
+fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
+    validate_room(room).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing Authorization: Bearer <JWT>",
+        )
+    })?;
     let claims = state.auth.verify(token).map_err(|e: AuthError| {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
     })?;

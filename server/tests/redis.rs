@@ -378,7 +378,8 @@ async fn two_nodes_converse_in_order_exactly_once() {
         .collect();
     assert_eq!(hs, vec![6, 7, 8, 9, 10]);
     assert_eq!(body["more"], true);
-    let (status, stats) = common::http(b.addr, "GET", "/stats", None, None).await;
+    let op = common::operator_token("ops");
+    let (status, stats) = common::http(b.addr, "GET", "/stats", Some(&op), None).await;
     assert_eq!(status, 200);
     assert_eq!(stats["messages_per_room"][room], total);
 }
