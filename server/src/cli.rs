@@ -267,14 +267,15 @@ fn run_server(config: Config) -> ExitCode {
             }
         }
         lines.push(format!("roomcast-server listening on http://{addr}"));
-        {
+        // Printed only once the store is open: a server that cannot start never said it was up.
+        let ready = move || {
             let mut stdout = std::io::stdout().lock();
             for line in lines {
                 let _ = writeln!(stdout, "{line}");
             }
             let _ = stdout.flush();
-        }
-        match crate::serve(config, listener, shutdown_signal()).await {
+        };
+        match crate::serve_with_ready(config, listener, shutdown_signal(), ready).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("roomcast-server: {e}");
