@@ -122,6 +122,25 @@ impl Engine {
         }
     }
 
+    /// `Err` with a reason when the backend cannot serve: for SQLite, the store thread
+    /// stopped, its last write failed, or a fresh connection cannot read the database. With
+    /// Redis the node relies on its reconnecting client and reports no problem here.
+    pub async fn health(&self) -> Result<(), String> {
+        match self {
+            Engine::Sqlite { store, reads } => {
+                if let Some(problem) = store.write_problem() {
+                    return Err(problem);
+                }
+                let reads = Arc::clone(reads);
+                tokio::task::spawn_blocking(move || reads.probe())
+                    .await
+                    .map_err(|e| format!("the read check failed: {e}"))?
+                    .map_err(|e| format!("the database cannot be read: {e}"))
+            }
+            Engine::Redis(_) => Ok(()),
+        }
+    }
+
     /// Rooms with members on this node that the hub does not count (Redis keeps its own).
     pub fn extra_local_rooms(&self) -> usize {
         match self {

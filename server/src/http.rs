@@ -121,13 +121,24 @@ async fn ws(
         })
 }
 
-async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
+/// 200 `ok` while the store can read and write; 503 `unavailable` with a `reason` otherwise,
+/// so a load balancer or an operator sees a broken store instead of a wall of 500s.
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let problem = state.engine.health().await.err();
+    let mut body = json!({
+        "status": if problem.is_some() { "unavailable" } else { "ok" },
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.started.elapsed().as_secs(),
         "connections": state.hub.stats().connections,
-    }))
+    });
+    match problem {
+        None => Json(body).into_response(),
+        Some(reason) => {
+            tracing::warn!(%reason, "unhealthy");
+            body["reason"] = Value::String(reason);
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
 }
 
 /// Aggregates for anyone; room names, per-room counts and client sources only with an

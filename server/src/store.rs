@@ -48,6 +48,16 @@ pub enum StoreError {
     Closed,
     #[error("stored value out of range")]
     Range,
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database {path} is damaged ({detail}); restore it from a backup, or move it away \
+         to start with an empty store"
+    )]
+    Damaged { path: PathBuf, detail: String },
 }
 
 /// Where a publish came from, and so where its answer goes.
@@ -108,13 +118,34 @@ pub enum Command {
     Shutdown,
 }
 
+/// The last write failure of the store thread, cleared by the next successful commit.
+type WriteFault = Arc<Mutex<Option<String>>>;
+
+fn set_fault(fault: &WriteFault, value: Option<String>) {
+    *fault.lock().unwrap_or_else(|p| p.into_inner()) = value;
+}
+
 /// Cloneable sender of commands to the store thread.
 #[derive(Debug, Clone)]
 pub struct StoreHandle {
     tx: mpsc::Sender<Command>,
+    fault: WriteFault,
 }
 
 impl StoreHandle {
+    /// Why the store cannot write right now, if it cannot: its thread stopped, or its last
+    /// write failed (and none succeeded since).
+    pub fn write_problem(&self) -> Option<String> {
+        if self.tx.is_closed() {
+            return Some("the store thread has stopped".into());
+        }
+        self.fault
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|e| format!("the last write failed: {e}"))
+    }
+
     /// Sends a command, waiting while the channel is full.
     pub async fn send(&self, cmd: Command) -> Result<(), StoreError> {
         self.tx.send(cmd).await.map_err(|_| StoreError::Closed)
@@ -170,7 +201,40 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 ";
 
-/// Opens (creating if needed) the write connection: WAL, `synchronous=FULL`.
+/// An error met while opening the store: corruption is told apart from other failures.
+fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match source.sqlite_error_code() {
+        Some(DatabaseCorrupt | NotADatabase) => StoreError::Damaged {
+            path: path.to_path_buf(),
+            detail: source.to_string(),
+        },
+        _ => StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// `PRAGMA quick_check(1)`: every page and record is read once and checked (indexes are not
+/// cross-checked), and it stops at the first problem. Its cost grows with the file (one
+/// sequential read), not with anything a client does; it runs once, at open.
+fn check_integrity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let first: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(|e| open_error(path, e))?;
+    if first == "ok" {
+        Ok(())
+    } else {
+        Err(StoreError::Damaged {
+            path: path.to_path_buf(),
+            detail: format!("quick_check: {first}"),
+        })
+    }
+}
+
+/// Opens (creating if needed) the write connection: WAL, `synchronous=FULL`, after an
+/// integrity check, so a damaged file stops the start instead of failing every request.
 fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
@@ -178,11 +242,16 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
             source,
         })?;
     }
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.execute_batch(SCHEMA)?;
+    let failed = |e| open_error(path, e);
+    let conn = Connection::open(path).map_err(failed)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(failed)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(failed)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(failed)?;
+    check_integrity(&conn, path)?;
+    conn.execute_batch(SCHEMA).map_err(failed)?;
     Ok(conn)
 }
 
@@ -194,18 +263,20 @@ pub fn start(
 ) -> Result<(StoreHandle, JoinHandle<()>), StoreError> {
     let conn = open_writer(path)?;
     let (tx, rx) = mpsc::channel(CHANNEL);
+    let fault = WriteFault::default();
     let worker = Worker {
         conn,
         hub,
         rx,
         replay_limit: u64::from(replay_limit),
         rooms: HashMap::new(),
+        fault: Arc::clone(&fault),
     };
     let thread = std::thread::Builder::new()
         .name("roomcast-store".into())
         .spawn(move || worker.run())
         .map_err(StoreError::Thread)?;
-    Ok((StoreHandle { tx }, thread))
+    Ok((StoreHandle { tx, fault }, thread))
 }
 
 struct Worker {
@@ -215,6 +286,8 @@ struct Worker {
     replay_limit: u64,
     /// Committed state of every room seen so far.
     rooms: HashMap<String, RoomState>,
+    /// Shared with the handles, for `/health`.
+    fault: WriteFault,
 }
 
 fn error_frame(ref_id: u64, code: ErrorCode, message: impl Into<String>) -> ServerFrame {
@@ -312,6 +385,7 @@ impl Worker {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(room = %j.room, error = %e, "join failed");
+                set_fault(&self.fault, Some(e.to_string()));
                 j.out
                     .send(&error_frame(j.ref_id, ErrorCode::Internal, "store error"));
                 return;
@@ -388,6 +462,7 @@ impl Worker {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, n = batch.len(), "commit failed");
+                set_fault(&self.fault, Some(e.to_string()));
                 for p in batch {
                     answer_error(p.origin, &p.id);
                 }
@@ -395,6 +470,7 @@ impl Worker {
             }
         };
         // Committed: now the heads move and everyone hears about it.
+        set_fault(&self.fault, None);
         for (room, state) in new_rooms {
             self.rooms.insert(room, state);
         }
@@ -685,6 +761,27 @@ impl ReadPool {
             rows.reverse();
             Ok((finish(rows)?, more))
         })
+    }
+
+    /// Reads the first row of each table on a new connection (a pooled one may answer from
+    /// its page cache): `Err` says why the database cannot be read. Blocking.
+    pub fn probe(&self) -> Result<(), StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(1))?;
+        conn.query_row(
+            "SELECT count(*) FROM (SELECT name FROM rooms LIMIT 1)",
+            [],
+            |_| Ok(()),
+        )?;
+        conn.query_row(
+            "SELECT count(*) FROM (SELECT seq FROM messages LIMIT 1)",
+            [],
+            |_| Ok(()),
+        )?;
+        Ok(())
     }
 
     /// Stored message counts (each room's head: history is never trimmed).

@@ -1,4 +1,4 @@
-//! The binary and its data directory: one server per directory.
+//! The binary and its data directory: one server per directory, and a damaged store.
 
 mod common;
 
@@ -127,4 +127,101 @@ async fn a_second_server_on_the_same_data_directory_exits_at_once() {
     let mut third = Proc::spawn(dir.path());
     third.listening();
     assert!(third.terminate().success());
+}
+
+fn token(user: &str) -> String {
+    common::token_with(SECRET, user, Some(600), None)
+}
+
+/// Publishes `n` messages to `room` over HTTP.
+async fn post_some(addr: SocketAddr, room: &str, n: usize) {
+    let tok = token("u1");
+    for i in 0..n {
+        let body = format!(
+            r#"{{"id":"m{i}","event":"e","data":{{"text":"{}"}}}}"#,
+            "x".repeat(500)
+        );
+        let (status, e) = common::http(
+            addr,
+            "POST",
+            &format!("/rooms/{room}/messages"),
+            Some(&tok),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, 201, "{e}");
+    }
+}
+
+/// Overwrites every page of `db` but the first (the header and the schema) with garbage.
+fn corrupt_pages(db: &Path) {
+    let len = std::fs::metadata(db).expect("db size").len();
+    assert!(len > 3 * 4096, "a database of several pages: {len}");
+    let garbage: Vec<u8> = (0..len - 4096).map(|i| (i * 7 + 13) as u8).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(db)
+        .expect("open db");
+    use std::io::{Seek, SeekFrom, Write};
+    file.seek(SeekFrom::Start(4096)).expect("seek");
+    file.write_all(&garbage).expect("write");
+    file.sync_all().expect("sync");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_database_stops_the_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Proc::spawn(dir.path());
+    let addr = server.listening();
+    post_some(addr, "r1", 20).await;
+    assert!(server.terminate().success());
+    corrupt_pages(&dir.path().join("roomcast.db"));
+
+    let again = Proc::spawn(dir.path());
+    let (status, stdout, stderr) = again.exited(Duration::from_secs(20));
+    assert!(!status.success(), "{status:?}");
+    assert!(stderr.contains("is damaged"), "{stderr}");
+    assert!(!stdout.contains("listening on"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_a_store_that_cannot_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Proc::spawn(dir.path());
+    let addr = server.listening();
+    post_some(addr, "r1", 20).await;
+    let (status, health) = common::http(addr, "GET", "/health", None, None).await;
+    assert_eq!(
+        (status, health["status"].as_str()),
+        (200, Some("ok")),
+        "{health}"
+    );
+
+    // The disk goes bad under the running server: move everything into the main file, then
+    // damage it.
+    let db = dir.path().join("roomcast.db");
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open db");
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .expect("checkpoint");
+    }
+    corrupt_pages(&db);
+    let (status, health) = common::http(addr, "GET", "/health", None, None).await;
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(health["status"], "unavailable");
+    let reason = health["reason"].as_str().expect("reason");
+    assert!(reason.contains("malformed"), "{reason}");
+    // A write now fails, and is reported the same way.
+    let (status, _) = common::http(
+        addr,
+        "POST",
+        "/rooms/new-room/messages",
+        Some(&token("u1")),
+        Some(r#"{"id":"x","event":"e","data":1}"#),
+    )
+    .await;
+    assert!(status >= 500, "{status}");
+    let (status, _) = common::http(addr, "GET", "/health", None, None).await;
+    assert_eq!(status, 503);
+    let _ = server.terminate();
 }
