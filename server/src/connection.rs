@@ -260,9 +260,28 @@ fn frame_ref(frame: &ClientFrame) -> Option<u64> {
     }
 }
 
-fn is_transport_limit(err: &axum::Error) -> bool {
-    let text = err.to_string();
-    text.contains("Space limit exceeded") || text.contains("too long")
+/// RFC 6455 close code: the peer broke the framing rules.
+const WS_PROTOCOL_ERROR: u16 = 1002;
+/// RFC 6455 close code: a text frame that is not UTF-8.
+const WS_INVALID_DATA: u16 = 1007;
+
+/// The close code and reason a read error calls for, or `None` when the peer is gone (or the
+/// socket failed) and there is nobody to tell. A client that gets a close code can tell a bug
+/// on its side from a network drop (1006).
+fn close_for(err: &axum::Error) -> Option<(u16, &'static str)> {
+    use std::error::Error as _;
+    use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
+    match err.source()?.downcast_ref::<WsError>()? {
+        WsError::Capacity(_) => Some((close::TOO_BIG, "frame over the transport limit")),
+        WsError::Utf8(_) => Some((WS_INVALID_DATA, "text frame is not valid UTF-8")),
+        WsError::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake
+            | ProtocolError::ReceivedAfterClosing
+            | ProtocolError::SendAfterClosing,
+        ) => None,
+        WsError::Protocol(_) => Some((WS_PROTOCOL_ERROR, "websocket protocol violation")),
+        _ => None,
+    }
 }
 
 /// `now + d`, saturating at about 30 years rather than overflowing.
@@ -407,14 +426,14 @@ impl Session {
             let msg = match frame {
                 None => return End::PeerGone,
                 Some(Err(e)) => {
-                    if is_transport_limit(&e) {
-                        tracing::debug!(conn = self.conn, error = %e, "frame over transport limit");
-                        self.out
-                            .close(close::TOO_BIG, "frame over the transport limit");
-                        return End::Closing;
-                    }
                     tracing::debug!(conn = self.conn, error = %e, "websocket read error");
-                    return End::PeerGone;
+                    return match close_for(&e) {
+                        Some((code, reason)) => {
+                            self.out.close(code, reason);
+                            End::Closing
+                        }
+                        None => End::PeerGone,
+                    };
                 }
                 Some(Ok(msg)) => msg,
             };

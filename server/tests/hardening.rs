@@ -159,3 +159,155 @@ async fn a_deep_payload_already_stored_is_served_as_stored() {
     s.stop().await;
     drop(dir);
 }
+
+/// A WebSocket opened by hand, for frames no library client would send.
+async fn raw_ws(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(WAIT, stream.read(&mut byte))
+            .await
+            .expect("upgrade answer in time")
+            .expect("read");
+        assert_eq!(n, 1, "closed during the upgrade");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    stream
+}
+
+/// One WebSocket frame: `first` is the first byte (FIN, RSV bits, opcode).
+fn ws_frame(first: u8, masked: bool, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    let mask_bit = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => out.push(mask_bit | n as u8),
+        n => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    if masked {
+        let key = [0x12u8, 0x34, 0x56, 0x78];
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+const FIN: u8 = 0x80;
+const RSV1: u8 = 0x40;
+const TEXT: u8 = 0x1;
+const CONTINUATION: u8 = 0x0;
+const PING: u8 = 0x9;
+
+/// Reads server frames until a close frame (its code) or the end of the stream (`None`).
+async fn close_code(stream: &mut TcpStream) -> Option<u16> {
+    let read = async {
+        loop {
+            let mut head = [0u8; 2];
+            stream.read_exact(&mut head).await.ok()?;
+            let len = match head[1] & 0x7f {
+                126 => {
+                    let mut l = [0u8; 2];
+                    stream.read_exact(&mut l).await.ok()?;
+                    usize::from(u16::from_be_bytes(l))
+                }
+                127 => {
+                    let mut l = [0u8; 8];
+                    stream.read_exact(&mut l).await.ok()?;
+                    usize::try_from(u64::from_be_bytes(l)).ok()?
+                }
+                n => usize::from(n),
+            };
+            let mut payload = vec![0u8; len];
+            stream.read_exact(&mut payload).await.ok()?;
+            if head[0] & 0x0f == 0x8 {
+                return payload.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, read)
+        .await
+        .expect("the server ends the connection in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_violations_get_their_close_code() {
+    let s = Server::start(|_| {}).await;
+    let hello = serde_json::to_vec(&json!({"type":"hello","ref":1,"protocol":1,
+        "token":s.token("alice"),"client":{"id":"c","source":"test"}}))
+    .expect("hello");
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "invalid UTF-8",
+            ws_frame(FIN | TEXT, true, b"{\"type\":\xff\xfe}"),
+            1007,
+        ),
+        (
+            "invalid UTF-8 across fragments",
+            [
+                ws_frame(TEXT, true, b"{\"a\":\"\xe2\x82"),
+                ws_frame(FIN | CONTINUATION, true, b"\xff\"}"),
+            ]
+            .concat(),
+            1007,
+        ),
+        (
+            "unmasked client frame",
+            ws_frame(FIN | TEXT, false, b"{}"),
+            1002,
+        ),
+        ("reserved opcode", ws_frame(FIN | 0x3, true, b"{}"), 1002),
+        (
+            "reserved control opcode",
+            ws_frame(FIN | 0xb, true, b""),
+            1002,
+        ),
+        (
+            "RSV1 without an extension",
+            ws_frame(FIN | RSV1 | TEXT, true, b"{}"),
+            1002,
+        ),
+        (
+            "continuation first",
+            ws_frame(FIN | CONTINUATION, true, b"{}"),
+            1002,
+        ),
+        ("fragmented ping", ws_frame(PING, true, b"x"), 1002),
+        (
+            "oversized ping",
+            ws_frame(FIN | PING, true, &[b'x'; 200]),
+            1002,
+        ),
+    ];
+    for (name, bytes, code) in cases {
+        for after_hello in [false, true] {
+            let mut ws = raw_ws(s.addr).await;
+            if after_hello {
+                ws.write_all(&ws_frame(FIN | TEXT, true, &hello))
+                    .await
+                    .expect("hello");
+            }
+            ws.write_all(&bytes).await.expect("write");
+            assert_eq!(
+                close_code(&mut ws).await,
+                Some(code),
+                "{name} (after hello: {after_hello})"
+            );
+        }
+    }
+    // The server is fine, and a well-behaved client is served.
+    let mut c = s.client("bob").await;
+    c.roundtrip(2).await;
+    s.stop().await;
+}
