@@ -84,6 +84,14 @@ pub struct ServeArgs {
     /// Most simultaneous WebSocket connections per client IP (more: HTTP 429); 0: unlimited.
     #[arg(long, default_value_t = 256)]
     pub max_conns_per_ip: usize,
+    /// Most simultaneous TCP connections of any kind per client IP (more: closed at once);
+    /// 0: unlimited.
+    #[arg(long, default_value_t = 512)]
+    pub max_sockets_per_ip: usize,
+    /// Time a client has to send a request's head or body, and that an idle kept-alive HTTP
+    /// connection stays open.
+    #[arg(long, default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
     /// Redis URL (redis://host:port/db): keep history and fan-out in Redis so several nodes
     /// serve the same rooms. Without it: the embedded SQLite store in --data.
     #[arg(long, value_name = "URL")]
@@ -134,6 +142,8 @@ impl From<ServeArgs> for Config {
             web_dir: a.web,
             user_rate: a.user_rate,
             max_conns_per_ip: a.max_conns_per_ip,
+            max_sockets_per_ip: a.max_sockets_per_ip,
+            request_timeout_ms: a.request_timeout_ms,
             redis_url: a.redis,
             presence_ttl_ms: a.presence_ttl_ms,
         }

@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -268,6 +269,38 @@ struct Page {
     more: bool,
 }
 
+/// Reads a request body of at most `max_frame` bytes within `request_timeout_ms`. Over the
+/// limit (declared or sent) is the documented JSON 413 `too_large`, read no further; a body
+/// that trickles in slower than the timeout gets 408, so a slow sender cannot hold a task.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let max = state.config.max_frame;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is over max_frame {max} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(max).unwrap_or(u64::MAX)) {
+        return Err(too_large());
+    }
+    let wait = Duration::from_millis(state.config.request_timeout_ms);
+    match tokio::time::timeout(wait, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        // Over the limit, or the body broke off (then nobody reads the answer anyway).
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "bad_request",
+            "the request body did not arrive in time",
+        )),
+    }
+}
+
 #[derive(Deserialize)]
 struct PostBody {
     id: String,
@@ -280,7 +313,7 @@ async fn post_messages(
     State(state): State<Arc<AppState>>,
     Path(room): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let claims = authorize(&state, &headers, &room)?;
     if let Err(wait) = state.http_rate(&claims.sub) {
@@ -296,14 +329,7 @@ async fn post_messages(
         }
         return Ok(response);
     }
-    let max = state.config.max_frame;
-    if body.len() > max {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("body of {} bytes is over max_frame {max}", body.len()),
-        ));
-    }
+    let body = read_body(&state, &headers, body).await?;
     let body: PostBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?;
     validate::message_id(&body.id)

@@ -7,12 +7,14 @@
 //! - [`store`]: SQLite, one writer thread with group commit; read-only connections for history.
 //! - [`redis_engine`]: Redis (`--redis`): shared history, seq, fan-out and presence for
 //!   several nodes, each delivering in seq order through its per-room feed.
+//! - [`accept`]: the accept loop: sockets per IP, header-read timeout, accept back-off.
 //! - [`hub`]: rooms, members, fan-out and each connection's bounded outbound queue.
 //! - [`connection`]: one WebSocket session; [`http`]: routes and HTTP endpoints.
 //! - [`ratelimit`], [`limits`]: token buckets per connection and per user, connections per IP.
 //!
 //! Embed or test with [`serve`]: it runs on a bound listener until `shutdown` completes.
 
+pub mod accept;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -38,6 +40,7 @@ use tokio::sync::watch;
 
 pub use config::Config;
 
+use crate::accept::AcceptSettings;
 use crate::auth::{Auth, SecretError};
 use crate::data_lock::{DataLock, LockError};
 use crate::engine::Engine;
@@ -114,14 +117,17 @@ pub async fn serve_with_ready(
     ready();
 
     let app = http::router(Arc::clone(&state));
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-            let _ = stop_tx.send(true);
-        })
-        .await;
+    let settings = AcceptSettings {
+        max_sockets_per_ip: state.config.max_sockets_per_ip,
+        request_timeout: Duration::from_millis(state.config.request_timeout_ms),
+        drain: SHUTDOWN_SESSIONS,
+    };
+    accept::serve(listener, app, settings, async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    })
+    .await;
     // Upgraded WebSockets are not tracked by axum: wait for our own.
     if !state.wait_sockets(SHUTDOWN_SESSIONS).await {
         tracing::warn!("some websocket sessions did not close in time");
@@ -141,5 +147,5 @@ pub async fn serve_with_ready(
     }
     tracing::info!("stopped");
     drop(data_lock);
-    result.map_err(ServerError::Io)
+    Ok(())
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use common::{token, Server, WAIT};
 use serde_json::{json, Value};
@@ -310,4 +311,185 @@ async fn protocol_violations_get_their_close_code() {
     let mut c = s.client("bob").await;
     c.roundtrip(2).await;
     s.stop().await;
+}
+
+/// Reads until the server closes the connection (`Ok` with what it sent) or `within` passes.
+async fn until_closed(stream: &mut TcpStream, within: Duration) -> Result<String, String> {
+    let mut seen = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    match tokio::time::timeout(within, read).await {
+        Ok(()) => Ok(String::from_utf8_lossy(&seen).into_owned()),
+        Err(_) => Err(format!(
+            "still open after {within:?}, got {:?}",
+            String::from_utf8_lossy(&seen)
+        )),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_and_idle_sockets_are_capped_and_timed_out() {
+    let s = Server::start(|c| {
+        c.max_sockets_per_ip = 20;
+        c.request_timeout_ms = 2000;
+    })
+    .await;
+    // Fill this address's sockets with requests whose head never ends.
+    let started = Instant::now();
+    let mut half_open = Vec::new();
+    for _ in 0..20 {
+        let mut t = TcpStream::connect(s.addr).await.expect("connect");
+        t.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("write");
+        half_open.push(t);
+    }
+    // One more from the same address is closed at once, long before any timeout.
+    for _ in 0..5 {
+        let mut t = TcpStream::connect(s.addr).await.expect("connect");
+        let _ = t.write_all(b"GET /health HTTP/1.1\r\n").await;
+        let got = until_closed(&mut t, Duration::from_millis(1500)).await;
+        assert_eq!(got.as_deref(), Ok(""), "over the cap");
+    }
+    // The half-open ones are closed once the head is overdue.
+    for t in &mut half_open {
+        let got = until_closed(t, Duration::from_secs(6)).await;
+        assert!(got.is_ok(), "half-open request: {got:?}");
+    }
+    assert!(started.elapsed() >= Duration::from_millis(1900));
+    drop(half_open);
+
+    // A kept-alive connection that goes quiet after its response is closed too.
+    let mut idle = TcpStream::connect(s.addr).await.expect("connect");
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let got = until_closed(&mut idle, Duration::from_secs(6)).await;
+    assert!(
+        got.as_deref().is_ok_and(|r| r.starts_with("HTTP/1.1 200")),
+        "{got:?}"
+    );
+
+    // A body that trickles in slower than the timeout gets 408.
+    let tok = token("u1", Some(600), None);
+    let mut slow = TcpStream::connect(s.addr).await.expect("connect");
+    slow.write_all(
+        format!(
+            "POST /rooms/r/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tok}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"id\":"
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("write");
+    let got = until_closed(&mut slow, Duration::from_secs(6)).await;
+    assert!(
+        got.as_deref().is_ok_and(|r| r.starts_with("HTTP/1.1 408")),
+        "{got:?}"
+    );
+
+    // A body declared over the limit gets the documented JSON 413 without being read.
+    let (status, body) = {
+        let mut big = TcpStream::connect(s.addr).await.expect("connect");
+        big.write_all(
+            format!(
+                "POST /rooms/r/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tok}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{{\"id\":",
+                2 << 20
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+        let got = until_closed(&mut big, Duration::from_secs(6))
+            .await
+            .expect("answer");
+        let (head, body) = got.split_once("\r\n\r\n").unwrap_or((&got, ""));
+        (head.to_string(), body.to_string())
+    };
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    let e: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(e["code"], "too_large", "{body}");
+
+    // Well-behaved clients are served throughout.
+    let (status, _) = s.http("GET", "/health", None, None).await;
+    assert_eq!(status, 200);
+    let mut c = s.client("alice").await;
+    c.roundtrip(2).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
+    // The binary with 64 file descriptors and no per-address cap: 120 half-open sockets run
+    // it out of descriptors, so accept fails with EMFILE until timeouts free some.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = format!(
+        "ulimit -n 64 && exec {} --listen 127.0.0.1:0 --data {} --jwt-secret s \
+         --max-sockets-per-ip 0 --request-timeout-ms 1000",
+        env!("CARGO_BIN_EXE_roomcast-server"),
+        dir.path().display()
+    );
+    let mut child = KillOnDrop(
+        std::process::Command::new("sh")
+            .args(["-c", &script])
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let addr: SocketAddr = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a listening line in time");
+        if let Some(a) = line.strip_prefix("roomcast-server listening on http://") {
+            break a.trim().parse().expect("address");
+        }
+    };
+    let mut half_open = Vec::new();
+    for _ in 0..120 {
+        let mut t = TcpStream::connect(addr).await.expect("connect");
+        let _ = t.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await;
+        half_open.push(t);
+    }
+    // Queued behind all of them, a well-behaved request is still answered.
+    let (status, health) = tokio::time::timeout(
+        Duration::from_secs(20),
+        common::http(addr, "GET", "/health", None, None),
+    )
+    .await
+    .expect("served while the half-open sockets time out");
+    assert_eq!(status, 200, "{health}");
+    drop(half_open);
+}
+
+/// A child process killed (and reaped) when the test ends, passing or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
