@@ -21,9 +21,9 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use roomcast_core::protocol::{
-    close, validate_room, Ack, ClientFrame, DecodeFailure, ErrorCode, ErrorFrame, Hello,
-    HistoryPage, HistoryRequest, Join, Leave, Member, Message, Pong, Publish, Refresh, Refreshed,
-    ServerFrame, Welcome, MAX_HISTORY_LIMIT, PROTOCOL_VERSION,
+    close, Ack, ClientFrame, DecodeFailure, ErrorCode, ErrorFrame, Hello, HistoryPage,
+    HistoryRequest, Join, Leave, Member, Message, Pong, Publish, Refresh, Refreshed, ServerFrame,
+    Welcome, MAX_HISTORY_LIMIT, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -245,6 +245,17 @@ struct Probe {
 
 fn probe(text: &str) -> Option<Probe> {
     serde_json::from_str(text).ok()
+}
+
+/// The `ref` of a frame, read on its own: whatever else the frame holds (a `type` that is
+/// not a string, a `protocol` of any shape) cannot hide it.
+fn probe_ref(text: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Ref {
+        #[serde(rename = "ref")]
+        ref_id: Option<u64>,
+    }
+    serde_json::from_str::<Ref>(text).ok()?.ref_id
 }
 
 fn frame_ref(frame: &ClientFrame) -> Option<u64> {
@@ -508,7 +519,9 @@ impl Session {
         }
         let frame = match ClientFrame::decode(text) {
             Ok(frame) => frame,
-            Err(failure) => {
+            Err(mut failure) => {
+                // A frame that is JSON but whose `type` is not a string still has a `ref`.
+                failure.ref_id = failure.ref_id.or_else(|| probe_ref(text));
                 if self.auth.is_none() {
                     return self.bad_hello(text, failure);
                 }
@@ -645,10 +658,10 @@ impl Session {
 
     /// Checks a room name; on failure answers `bad_request` and returns false.
     fn check_room(&self, ref_id: u64, room: &str) -> bool {
-        match validate_room(room) {
+        match validate::room(room) {
             Ok(()) => true,
             Err(e) => {
-                self.error(Some(ref_id), ErrorCode::BadRequest, e.to_string());
+                self.error(Some(ref_id), ErrorCode::BadRequest, e);
                 false
             }
         }

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use roomcast_core::protocol::{validate_room, Member, Message, Payload, MAX_HISTORY_LIMIT};
+use roomcast_core::protocol::{Member, Message, Payload, MAX_HISTORY_LIMIT};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -198,7 +198,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Checks the Bearer token and that it allows `room`.
 fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
-    validate_room(room).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    validate::room(room).map_err(ApiError::bad_request)?;
     let token = bearer(headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -13,6 +13,17 @@ pub const MAX_CLIENT_FIELD_LEN: usize = 128;
 /// frame that carries it.
 pub const MAX_DATA_DEPTH: usize = 64;
 
+/// A room name: the protocol's rule (1 to 128 of `A-Z a-z 0-9 . _ : -`), and not `.` or `..`,
+/// which a URL path (`/rooms/../messages`), a proxy or a file-per-room tool would read as a
+/// directory step.
+pub fn room(name: &str) -> Result<(), String> {
+    roomcast_core::protocol::validate_room(name).map_err(|e| e.to_string())?;
+    if name == "." || name == ".." {
+        return Err(format!("room name {name:?} is reserved"));
+    }
+    Ok(())
+}
+
 /// A message id: non-empty, at most 128 characters, no control characters.
 pub fn message_id(id: &str) -> Result<(), String> {
     if id.is_empty() {
@@ -116,6 +127,11 @@ mod tests {
         assert!(message_id("a\nb").is_err());
         assert!(event("chat.message").is_ok());
         assert!(event("").is_err());
+        assert!(room("conv-1.a").is_ok());
+        assert!(room("...").is_ok());
+        assert!(room(".").is_err());
+        assert!(room("..").is_err());
+        assert!(room("a b").is_err());
     }
 
     #[test]

@@ -493,3 +493,97 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// A token signed with the test secret from raw claims.
+fn raw_token(claims: Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(common::SECRET.as_bytes()),
+    )
+    .expect("sign")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smaller_holes_are_closed() {
+    let s = Server::start(|_| {}).await;
+    let now = roomcast_server::validate::now_s();
+
+    // A frame whose `type` is not a string keeps its `ref` in the error.
+    let mut a = s.client("alice").await;
+    for bad in [
+        r#"{"type":5,"ref":7}"#,
+        r#"{"type":null,"ref":7}"#,
+        r#"{"type":["join"],"ref":7}"#,
+    ] {
+        a.send_text(bad).await;
+        let e = a.expect("error").await;
+        assert_eq!(
+            (e["ref"].clone(), e["code"].clone()),
+            (json!(7), json!("bad_request")),
+            "{bad}: {e}"
+        );
+    }
+
+    // Rooms `.` and `..` are refused over WebSocket and HTTP.
+    for room in [".", ".."] {
+        a.send(json!({"type":"join","ref":8,"room":room})).await;
+        let e = a.expect("error").await;
+        assert_eq!(
+            (e["ref"].clone(), e["code"].clone()),
+            (json!(8), json!("bad_request")),
+            "{e}"
+        );
+    }
+    let tok = s.token("alice");
+    let (status, e) = s
+        .http("GET", "/rooms/%2E%2E/messages", Some(&tok), None)
+        .await;
+    assert_eq!(
+        (status, e["code"].clone()),
+        (400, json!("bad_request")),
+        "{e}"
+    );
+    let (status, e) = s
+        .http(
+            "POST",
+            "/rooms/%2E/messages",
+            Some(&tok),
+            Some(r#"{"id":"x","event":"e"}"#),
+        )
+        .await;
+    assert_eq!(
+        (status, e["code"].clone()),
+        (400, json!("bad_request")),
+        "{e}"
+    );
+    a.roundtrip(9).await;
+
+    // `nbf` in the future: not valid yet, at hello and over HTTP.
+    let early = raw_token(json!({"sub":"carol","exp":now + 600,"nbf":now + 300}));
+    let mut c = common::Client::connect(s.addr).await;
+    c.send(
+        json!({"type":"hello","ref":1,"protocol":1,"token":early,"client":{"id":"c","source":"t"}}),
+    )
+    .await;
+    assert_eq!(c.expect("error").await["code"], "unauthorized");
+    assert_eq!(c.closed().await, Some(4001));
+    let (status, _) = s.http("GET", "/rooms/r/messages", Some(&early), None).await;
+    assert_eq!(status, 401);
+
+    // `"rooms": null` is refused, not read as "every room".
+    let null_rooms = raw_token(json!({"sub":"dave","exp":now + 600,"rooms":null}));
+    let (status, e) = s
+        .http("GET", "/rooms/r/messages", Some(&null_rooms), None)
+        .await;
+    assert_eq!(
+        (status, e["code"].clone()),
+        (401, json!("unauthorized")),
+        "{e}"
+    );
+    let mut d = common::Client::connect(s.addr).await;
+    d.send(json!({"type":"hello","ref":1,"protocol":1,"token":null_rooms,"client":{"id":"d","source":"t"}}))
+        .await;
+    assert_eq!(d.expect("error").await["code"], "unauthorized");
+    s.stop().await;
+}
