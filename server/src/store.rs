@@ -326,6 +326,7 @@ impl Worker {
                     Err(_) => break,
                 }
             }
+            self.create_joined_rooms(&batch);
             let mut publishes = Vec::new();
             let mut stop = false;
             for cmd in batch {
@@ -355,6 +356,55 @@ impl Worker {
             }
         }
         tracing::debug!("store thread stopped");
+    }
+
+    /// Reads or creates, in one transaction, every room this batch joins that is not known
+    /// yet: a burst of joins to new rooms costs one commit (one fsync), not one each, so it
+    /// does not hold up everyone else's publishes. On failure nothing is cached and each join
+    /// tries on its own (and answers its error).
+    fn create_joined_rooms(&mut self, batch: &[Command]) {
+        let mut new: Vec<&str> = batch
+            .iter()
+            .filter_map(|cmd| match cmd {
+                Command::Join(j) if !self.rooms.contains_key(&j.room) => Some(j.room.as_str()),
+                _ => None,
+            })
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        if new.len() < 2 {
+            return;
+        }
+        let created = (|| -> Result<Vec<(String, RoomState)>, StoreError> {
+            let tx = self.conn.transaction()?;
+            let mut states = Vec::with_capacity(new.len());
+            for room in &new {
+                let state = match read_room(&tx, room)? {
+                    Some(state) => state,
+                    None => {
+                        let state = RoomState {
+                            epoch: new_epoch(),
+                            head: 0,
+                        };
+                        tx.execute(
+                            "INSERT INTO rooms (name, epoch, head) VALUES (?1, ?2, 0)",
+                            params![room, state.epoch],
+                        )?;
+                        state
+                    }
+                };
+                states.push(((*room).to_string(), state));
+            }
+            tx.commit()?;
+            Ok(states)
+        })();
+        match created {
+            Ok(states) => {
+                tracing::debug!(n = states.len(), "joined rooms created in one commit");
+                self.rooms.extend(states);
+            }
+            Err(e) => tracing::warn!(error = %e, n = new.len(), "creating joined rooms failed"),
+        }
     }
 
     /// The room's committed state, creating the room (own transaction) when new.

@@ -587,3 +587,40 @@ async fn smaller_holes_are_closed() {
     assert_eq!(d.expect("error").await["code"], "unauthorized");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_joins_to_new_rooms_is_created_once_and_kept() {
+    let s = Server::start(|c| c.max_rooms_per_conn = 1000).await;
+    let mut a = s.client("alice").await;
+    let n = 400u64;
+    // Pipelined: the store gets many joins of new rooms per round and creates them together.
+    let frames: String = (0..n)
+        .map(|i| json!({"type":"join","ref":100 + i,"room":format!("burst-{i}")}).to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for frame in frames.lines() {
+        a.send_text(frame).await;
+    }
+    let mut epochs = std::collections::HashMap::new();
+    for _ in 0..n {
+        let j = a.expect("joined").await;
+        epochs.insert(
+            j["room"].as_str().expect("room").to_string(),
+            j["epoch"].as_str().expect("epoch").to_string(),
+        );
+    }
+    assert_eq!(epochs.len() as u64, n);
+    a.roundtrip(2).await;
+    drop(a);
+    let dir = s.stop().await.expect("temp dir");
+    // The rooms (and their epochs) were committed.
+    let s = Server::start_in(dir.path(), |c| c.max_rooms_per_conn = 1000).await;
+    let mut b = s.client("bob").await;
+    for i in [0, n / 2, n - 1] {
+        let room = format!("burst-{i}");
+        let j = b.join(i + 10, &room).await;
+        assert_eq!(j["epoch"].as_str(), epochs.get(&room).map(String::as_str));
+    }
+    s.stop().await;
+    drop(dir);
+}
