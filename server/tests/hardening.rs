@@ -624,3 +624,174 @@ async fn a_burst_of_joins_to_new_rooms_is_created_once_and_kept() {
     s.stop().await;
     drop(dir);
 }
+
+/// A small deterministic generator (xorshift64*): reproducible cases without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+    /// `text` with a few bytes overwritten, inserted or cut.
+    fn mutate(&mut self, text: &[u8]) -> Vec<u8> {
+        let mut out = text.to_vec();
+        for _ in 0..1 + self.below(4) {
+            let at = self.below(out.len() + 1);
+            match self.below(3) {
+                0 if at < out.len() => out[at] = self.next() as u8,
+                1 => out.insert(at, self.next() as u8),
+                _ => out.truncate(at.max(1)),
+            }
+        }
+        out
+    }
+}
+
+/// Bytes for a plain TCP connection to the HTTP side.
+fn hostile_http(rng: &mut Rng, tok: &str) -> Vec<u8> {
+    let post = format!(
+        "POST /rooms/r/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tok}\r\n\
+         Content-Length: 40\r\n\r\n{{\"id\":\"a\",\"event\":\"e\",\"data\":[[[[\"x\"]]]]}}"
+    );
+    let upgrade = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    match rng.below(5) {
+        0 => {
+            let n = rng.below(512);
+            rng.bytes(n)
+        }
+        1 => rng.mutate(b"GET /rooms/r/messages?before=3&limit=9 HTTP/1.1\r\nHost: x\r\n\r\n"),
+        2 => rng.mutate(post.as_bytes()),
+        3 => rng.mutate(upgrade.as_bytes()),
+        _ => {
+            let n = 1024 + rng.below(64 * 1024);
+            format!("GET /health HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(n)).into_bytes()
+        }
+    }
+}
+
+/// Frames for an upgraded WebSocket: broken framing, invalid UTF-8, deep or mangled JSON.
+fn hostile_ws(rng: &mut Rng) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..1 + rng.below(4) {
+        let payload = match rng.below(6) {
+            0 => {
+                let n = rng.below(300);
+                rng.bytes(n)
+            }
+            1 => {
+                let depth = rng.below(20_000);
+                format!(
+                    r#"{{"type":"publish","ref":1,"room":"r","id":"x","event":"e","data":{}}}"#,
+                    nested(depth)
+                )
+                .into_bytes()
+            }
+            2 => rng.mutate(br#"{"type":"join","ref":2,"room":"r","since":0}"#),
+            3 => rng.mutate(br#"{"type":"publish","ref":3,"room":"r","id":"i","event":"e","data":{"a":[1,"\u00e9"]}}"#),
+            4 => br#"{"type":"history","ref":4,"room":"r","limit":500}"#.to_vec(),
+            _ => vec![0xff, 0xfe, b'{', 0xc3],
+        };
+        // Mostly text frames, sometimes any first byte (opcode, RSV, FIN); sometimes unmasked;
+        // sometimes cut short (a length that lies).
+        let first = if rng.below(3) == 0 {
+            rng.next() as u8
+        } else {
+            FIN | TEXT
+        };
+        let mut frame = ws_frame(first, rng.below(8) != 0, &payload);
+        if rng.below(6) == 0 {
+            let keep = rng.below(frame.len());
+            frame.truncate(keep);
+        }
+        out.extend(frame);
+    }
+    out
+}
+
+/// Counts panics anywhere in this process (the server runs in it).
+static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_bytes_never_panic_hang_or_take_the_server_down() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            default(info);
+        }));
+    });
+    let s = Server::start(|c| {
+        c.request_timeout_ms = 500;
+        c.max_frame = 4096;
+    })
+    .await;
+    let tok = s.token("alice");
+    let hello = serde_json::to_vec(&json!({"type":"hello","ref":1,"protocol":1,
+        "token":tok,"client":{"id":"c","source":"test"}}))
+    .expect("hello");
+    let join = br#"{"type":"join","ref":2,"room":"r"}"#;
+    // A few seconds of cases from 4 workers; ROOMCAST_HOSTILE_SECS runs longer.
+    let secs = std::env::var("ROOMCAST_HOSTILE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3u64);
+    let until = Instant::now() + Duration::from_secs(secs);
+    let mut workers = Vec::new();
+    for seed in 1..=4u64 {
+        let (addr, tok, hello) = (s.addr, tok.clone(), hello.clone());
+        workers.push(tokio::spawn(async move {
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed);
+            let mut cases = 0u64;
+            while Instant::now() < until {
+                let (mut stream, bytes) = if rng.below(2) == 0 {
+                    let t = TcpStream::connect(addr).await.expect("connect");
+                    (t, hostile_http(&mut rng, &tok))
+                } else {
+                    let mut t = raw_ws(addr).await;
+                    if rng.below(4) != 0 {
+                        let mut first = ws_frame(FIN | TEXT, true, &hello);
+                        first.extend(ws_frame(FIN | TEXT, true, join));
+                        t.write_all(&first).await.expect("hello");
+                    }
+                    (t, hostile_ws(&mut rng))
+                };
+                // The server may close before reading everything: a failed write is fine.
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.shutdown().await;
+                let end = until_closed(&mut stream, Duration::from_secs(5)).await;
+                assert!(end.is_ok(), "case {cases} (seed {seed}) hung: {end:?}");
+                cases += 1;
+            }
+            cases
+        }));
+    }
+    let mut cases = 0;
+    for w in workers {
+        cases += w.await.expect("worker");
+    }
+    eprintln!("hostile bytes: {cases} cases");
+    assert!(cases > 20, "only {cases} cases ran");
+    assert_eq!(
+        PANICS.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a panic"
+    );
+    // Still up and serving.
+    let (status, _) = s.http("GET", "/health", None, None).await;
+    assert_eq!(status, 200);
+    let mut c = s.client("bob").await;
+    c.join(1, "r").await;
+    c.roundtrip(2).await;
+    s.stop().await;
+}
