@@ -11,6 +11,9 @@ use crate::hub::{ConnId, Hub, Outbound};
 use crate::redis_engine::{RedisEngine, RedisEngineError};
 use crate::store::{Command, JoinCmd, PublishCmd, ReadPool, StoreError, StoreHandle, StoreStats};
 
+/// Longest wait for Redis to answer a health check.
+const HEALTH_PING: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Failures of either backend.
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -123,8 +126,8 @@ impl Engine {
     }
 
     /// `Err` with a reason when the backend cannot serve: for SQLite, the store thread
-    /// stopped, its last write failed, or a fresh connection cannot read the database. With
-    /// Redis the node relies on its reconnecting client and reports no problem here.
+    /// stopped, its last write failed, or a fresh connection cannot read the database; for
+    /// Redis, a `PING` that fails or takes over [`HEALTH_PING`].
     pub async fn health(&self) -> Result<(), String> {
         match self {
             Engine::Sqlite { store, reads } => {
@@ -137,7 +140,11 @@ impl Engine {
                     .map_err(|e| format!("the read check failed: {e}"))?
                     .map_err(|e| format!("the database cannot be read: {e}"))
             }
-            Engine::Redis(_) => Ok(()),
+            Engine::Redis(r) => match tokio::time::timeout(HEALTH_PING, r.ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("redis does not answer: {e}")),
+                Err(_) => Err(format!("redis did not answer PING within {HEALTH_PING:?}")),
+            },
         }
     }
 

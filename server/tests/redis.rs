@@ -667,3 +667,46 @@ async fn a_redis_that_lost_its_data_gives_new_epochs() {
     let ack = publish_acked(&mut alice, 2, room, "m-1").await;
     assert_eq!(ack["seq"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_redis() {
+    let redis = Redis::start();
+    let port = redis.port;
+    let node = Node::start(&redis);
+    let (status, health) = common::http(node.addr, "GET", "/health", None, None).await;
+    assert_eq!(status, 200, "{health}");
+    drop(redis);
+    // Redis gone: the node says so (each check waits at most 2 s for PING).
+    let mut last = (0, Value::Null);
+    for _ in 0..40 {
+        last = common::http(node.addr, "GET", "/health", None, None).await;
+        if last.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last.0, 503, "{}", last.1);
+    assert_eq!(last.1["status"], "unavailable");
+    assert!(
+        last.1["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("redis")),
+        "{}",
+        last.1
+    );
+    // Back: healthy again once the client has reconnected.
+    let _redis = Redis::start_on(port);
+    let mut healthy = false;
+    for _ in 0..100 {
+        if common::http(node.addr, "GET", "/health", None, None)
+            .await
+            .0
+            == 200
+        {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(healthy, "still unhealthy after Redis came back");
+}
