@@ -92,6 +92,10 @@ pub struct ServeArgs {
     /// connection stays open.
     #[arg(long, default_value_t = 10_000)]
     pub request_timeout_ms: u64,
+    /// Longest integrity check (PRAGMA quick_check) of the SQLite store at startup; past it
+    /// the check is abandoned and the server starts. 0: no check.
+    #[arg(long, default_value_t = 30_000)]
+    pub integrity_check_ms: u64,
     /// Redis URL (redis://host:port/db): keep history and fan-out in Redis so several nodes
     /// serve the same rooms. Without it: the embedded SQLite store in --data.
     #[arg(long, value_name = "URL")]
@@ -144,6 +148,7 @@ impl From<ServeArgs> for Config {
             max_conns_per_ip: a.max_conns_per_ip,
             max_sockets_per_ip: a.max_sockets_per_ip,
             request_timeout_ms: a.request_timeout_ms,
+            integrity_check_ms: a.integrity_check_ms,
             redis_url: a.redis,
             presence_ttl_ms: a.presence_ttl_ms,
         }

@@ -48,6 +48,9 @@ pub struct Config {
     /// Time a client has to send a request head (from connecting, or from the previous
     /// response on a kept-alive connection) and a request body; then the connection closes.
     pub request_timeout_ms: u64,
+    /// Longest integrity check of the SQLite store at startup; a check still running then is
+    /// abandoned and the server starts. 0: no check.
+    pub integrity_check_ms: u64,
     /// `redis://...`: history, seq, epoch, fan-out and presence live in Redis so several
     /// nodes serve the same rooms. `None`: the embedded SQLite store.
     pub redis_url: Option<String>,
@@ -80,6 +83,7 @@ impl Config {
             max_conns_per_ip: 256,
             max_sockets_per_ip: 512,
             request_timeout_ms: 10_000,
+            integrity_check_ms: 30_000,
             redis_url: None,
             presence_ttl_ms: 15_000,
         }

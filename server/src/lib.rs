@@ -106,7 +106,8 @@ pub async fn serve_with_ready(
         None => {
             data_lock = Some(DataLock::acquire(&config.data_dir)?);
             let db = config.db_path();
-            let (store, thread) = store::start(&db, Arc::clone(&hub), config.replay_limit)?;
+            let check = Duration::from_millis(config.integrity_check_ms);
+            let (store, thread) = store::start(&db, Arc::clone(&hub), config.replay_limit, check)?;
             let reads = Arc::new(ReadPool::new(db));
             (Engine::Sqlite { store, reads }, Some(thread))
         }

@@ -13,8 +13,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use roomcast_core::protocol::{
@@ -218,11 +220,38 @@ fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
 
 /// `PRAGMA quick_check(1)`: every page and record is read once and checked (indexes are not
 /// cross-checked), and it stops at the first problem. Its cost grows with the file (one
-/// sequential read), not with anything a client does; it runs once, at open.
-fn check_integrity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let first: String = conn
-        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
-        .map_err(|e| open_error(path, e))?;
+/// sequential read), not with anything a client does; it runs once, at open. `limit` bounds
+/// it: a check still running then is interrupted and the start goes on (logged), so a large
+/// store is never kept offline by its own check. A zero `limit` skips the check.
+fn check_integrity(conn: &Connection, path: &Path, limit: Duration) -> Result<(), StoreError> {
+    if limit.is_zero() {
+        return Ok(());
+    }
+    let interrupt = conn.get_interrupt_handle();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::Builder::new()
+        .name("roomcast-check".into())
+        .spawn(move || {
+            if let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                interrupt.interrupt();
+            }
+        })
+        .map_err(StoreError::Thread)?;
+    let result = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0));
+    drop(done);
+    let _ = watchdog.join();
+    let first = match result {
+        Ok(first) => first,
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) => {
+            tracing::warn!(
+                path = %path.display(),
+                ?limit,
+                "integrity check stopped unfinished (store too large to check in time)"
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(open_error(path, e)),
+    };
     if first == "ok" {
         Ok(())
     } else {
@@ -235,7 +264,7 @@ fn check_integrity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 
 /// Opens (creating if needed) the write connection: WAL, `synchronous=FULL`, after an
 /// integrity check, so a damaged file stops the start instead of failing every request.
-fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+fn open_writer(path: &Path, check_limit: Duration) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
             path: dir.to_path_buf(),
@@ -250,18 +279,20 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         .map_err(failed)?;
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(failed)?;
-    check_integrity(&conn, path)?;
+    check_integrity(&conn, path, check_limit)?;
     conn.execute_batch(SCHEMA).map_err(failed)?;
     Ok(conn)
 }
 
-/// Starts the store thread on the database at `path`.
+/// Starts the store thread on the database at `path`, after an integrity check of at most
+/// `check_limit` (zero: none).
 pub fn start(
     path: &Path,
     hub: Arc<Hub>,
     replay_limit: u32,
+    check_limit: Duration,
 ) -> Result<(StoreHandle, JoinHandle<()>), StoreError> {
-    let conn = open_writer(path)?;
+    let conn = open_writer(path, check_limit)?;
     let (tx, rx) = mpsc::channel(CHANNEL);
     let fault = WriteFault::default();
     let worker = Worker {
@@ -850,5 +881,55 @@ impl ReadPool {
             }
             Ok(stats)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store of about 32 MiB of messages.
+    fn big_store(dir: &Path) -> PathBuf {
+        let path = dir.join("roomcast.db");
+        let conn = open_writer(&path, Duration::ZERO).unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        let data = format!("\"{}\"", "x".repeat(1000));
+        for seq in 1..=32_000i64 {
+            conn.execute(
+                "INSERT INTO messages (room, seq, id, event, data, from_user, from_client, \
+                 from_source, ts) VALUES ('r', ?1, ?2, 'e', ?3, 'u', 'c', 's', 0)",
+                params![seq, format!("id-{seq}"), data],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn the_integrity_check_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = big_store(dir.path());
+        let conn = Connection::open(&path).unwrap();
+        let started = std::time::Instant::now();
+        check_integrity(&conn, &path, Duration::from_secs(60)).unwrap();
+        let full = started.elapsed();
+        // Cut at a tenth of what the whole check takes, it is abandoned, and the start goes on.
+        let started = std::time::Instant::now();
+        let cut = check_integrity(&conn, &path, full / 10);
+        assert!(cut.is_ok(), "{cut:?}");
+        assert!(
+            started.elapsed() < full / 2,
+            "{:?} of {full:?}",
+            started.elapsed()
+        );
+        // Zero: no check at all.
+        assert!(check_integrity(&conn, &path, Duration::ZERO).is_ok());
+        // The connection still works after an interrupted check.
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 32_000);
     }
 }
