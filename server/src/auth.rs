@@ -4,6 +4,9 @@
 //! (patterns with `*`, see [`roomcast_core::protocol::room_matches`]). No leeway: a token is
 //! valid while `now < exp`, and a connection is closed at `exp` exactly (4001), so the
 //! welcome's `token_exp` is the real deadline.
+//!
+//! An operator token also carries `"stats": true`: it may read the per-room detail of `/stats`
+//! (room names, message counts, client sources), which anonymous callers do not see.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,9 +29,23 @@ pub struct Claims {
     /// Expiry, Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<u64>,
-    /// Room patterns the token may join; `None`: every room.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Room patterns the token may join; `None` (no claim): every room. A `"rooms": null`
+    /// claim is refused rather than read as "every room": an issuer that meant to limit the
+    /// token and wrote null must not hand out every room.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "rooms_not_null"
+    )]
     pub rooms: Option<Vec<String>>,
+}
+
+/// `rooms`, present: it must be an array (a missing claim is `None` through `default`).
+fn rooms_not_null<'de, D>(d: D) -> Result<Option<Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Vec::<String>::deserialize(d).map(Some)
 }
 
 impl Claims {
@@ -51,8 +68,28 @@ impl Claims {
 pub enum AuthError {
     #[error("token expired")]
     Expired,
+    #[error("token not valid yet (nbf is in the future)")]
+    NotYetValid,
     #[error("invalid token: {0}")]
     Invalid(String),
+    #[error("the token is not an operator token (no \"stats\": true claim)")]
+    NotOperator,
+}
+
+/// The claim that makes a token an operator's, read apart from [`Claims`] so that user
+/// tokens and the code that mints them stay as they are.
+#[derive(Deserialize)]
+struct OperatorClaim {
+    #[serde(default)]
+    stats: bool,
+}
+
+/// What an operator token carries: the user claims plus `"stats": true`.
+#[derive(Serialize)]
+struct OperatorToken<'a> {
+    #[serde(flatten)]
+    claims: &'a Claims,
+    stats: bool,
 }
 
 /// Problems setting up or using the secret.
@@ -95,6 +132,8 @@ impl Auth {
         validation.leeway = 0;
         validation.validate_aud = false;
         validation.validate_exp = true;
+        // A token whose `nbf` (not before) is still ahead is not valid yet.
+        validation.validate_nbf = true;
         if dev_mode {
             validation.set_required_spec_claims(&["sub"]);
         } else {
@@ -117,6 +156,7 @@ impl Auth {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
             |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                 _ => AuthError::Invalid(e.to_string()),
             },
         )?;
@@ -131,10 +171,37 @@ impl Auth {
         }
         Ok(claims)
     }
+
+    /// Checks a token as [`Auth::verify`] does, and that it carries `"stats": true`.
+    pub fn verify_operator(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.verify(token)?;
+        let operator = jsonwebtoken::decode::<OperatorClaim>(token, &self.key, &self.validation)
+            .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        if operator.claims.stats {
+            Ok(claims)
+        } else {
+            Err(AuthError::NotOperator)
+        }
+    }
+}
+
+/// Signs `claims` plus `"stats": true` with `secret`: an operator token (see [`Auth::verify_operator`]).
+pub fn mint_operator(secret: &str, claims: &Claims) -> Result<String, SecretError> {
+    sign(
+        secret,
+        &OperatorToken {
+            claims,
+            stats: true,
+        },
+    )
 }
 
 /// Signs `claims` with `secret` (HS256).
 pub fn mint(secret: &str, claims: &Claims) -> Result<String, SecretError> {
+    sign(secret, claims)
+}
+
+fn sign(secret: &str, claims: &impl Serialize) -> Result<String, SecretError> {
     if secret.is_empty() {
         return Err(SecretError::Empty);
     }
@@ -218,6 +285,48 @@ mod tests {
         let other = mint("other", &claims(Some(now_s() + 60))).unwrap();
         assert!(auth.verify(&other).is_err());
         assert!(auth.verify("garbage").is_err());
+    }
+
+    #[test]
+    fn nbf_and_null_rooms() {
+        let auth = Auth::new("s3cret", false).unwrap();
+        let sign = |v: serde_json::Value| {
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &v,
+                &EncodingKey::from_secret(b"s3cret"),
+            )
+            .unwrap()
+        };
+        let exp = now_s() + 600;
+        let later = sign(serde_json::json!({"sub":"u1","exp":exp,"nbf":now_s() + 300}));
+        assert!(matches!(auth.verify(&later), Err(AuthError::NotYetValid)));
+        let now = sign(serde_json::json!({"sub":"u1","exp":exp,"nbf":now_s() - 1}));
+        assert!(auth.verify(&now).is_ok());
+        let null = sign(serde_json::json!({"sub":"u1","exp":exp,"rooms":null}));
+        assert!(matches!(auth.verify(&null), Err(AuthError::Invalid(_))));
+        let none = sign(serde_json::json!({"sub":"u1","exp":exp}));
+        assert_eq!(auth.verify(&none).unwrap().rooms, None);
+        let some = sign(serde_json::json!({"sub":"u1","exp":exp,"rooms":["a-*"]}));
+        assert!(auth.verify(&some).unwrap().permits("a-1"));
+    }
+
+    #[test]
+    fn operator_tokens() {
+        let auth = Auth::new("s3cret", false).unwrap();
+        let op = mint_operator("s3cret", &claims(Some(now_s() + 60))).unwrap();
+        assert_eq!(auth.verify_operator(&op).unwrap().sub, "u1");
+        assert_eq!(auth.verify(&op).unwrap().sub, "u1");
+        let user = mint("s3cret", &claims(Some(now_s() + 60))).unwrap();
+        assert!(matches!(
+            auth.verify_operator(&user),
+            Err(AuthError::NotOperator)
+        ));
+        let forged = mint_operator("other", &claims(Some(now_s() + 60))).unwrap();
+        assert!(matches!(
+            auth.verify_operator(&forged),
+            Err(AuthError::Invalid(_))
+        ));
     }
 
     #[test]

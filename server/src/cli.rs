@@ -84,6 +84,18 @@ pub struct ServeArgs {
     /// Most simultaneous WebSocket connections per client IP (more: HTTP 429); 0: unlimited.
     #[arg(long, default_value_t = 256)]
     pub max_conns_per_ip: usize,
+    /// Most simultaneous TCP connections of any kind per client IP (more: closed at once);
+    /// 0: unlimited.
+    #[arg(long, default_value_t = 512)]
+    pub max_sockets_per_ip: usize,
+    /// Time a client has to send a request's head or body, and that an idle kept-alive HTTP
+    /// connection stays open.
+    #[arg(long, default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// Longest integrity check (PRAGMA quick_check) of the SQLite store at startup; past it
+    /// the check is abandoned and the server starts. 0: no check.
+    #[arg(long, default_value_t = 30_000)]
+    pub integrity_check_ms: u64,
     /// Redis URL (redis://host:port/db): keep history and fan-out in Redis so several nodes
     /// serve the same rooms. Without it: the embedded SQLite store in --data.
     #[arg(long, value_name = "URL")]
@@ -112,6 +124,10 @@ pub struct TokenArgs {
     /// None: every room.
     #[arg(long, value_delimiter = ',')]
     pub rooms: Vec<String>,
+    /// Make it an operator token (claim `"stats": true`): it may read the per-room detail of
+    /// GET /stats.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 impl From<ServeArgs> for Config {
@@ -130,6 +146,9 @@ impl From<ServeArgs> for Config {
             web_dir: a.web,
             user_rate: a.user_rate,
             max_conns_per_ip: a.max_conns_per_ip,
+            max_sockets_per_ip: a.max_sockets_per_ip,
+            request_timeout_ms: a.request_timeout_ms,
+            integrity_check_ms: a.integrity_check_ms,
             redis_url: a.redis,
             presence_ttl_ms: a.presence_ttl_ms,
         }
@@ -164,7 +183,12 @@ fn token(args: TokenArgs) -> ExitCode {
         exp: Some(now_s().saturating_add(args.ttl)),
         rooms: (!rooms.is_empty()).then_some(rooms),
     };
-    match auth::mint(&secret, &claims) {
+    let minted = if args.stats {
+        auth::mint_operator(&secret, &claims)
+    } else {
+        auth::mint(&secret, &claims)
+    };
+    match minted {
         Ok(t) => {
             println!("{t}");
             ExitCode::SUCCESS
@@ -185,26 +209,37 @@ fn init_tracing() {
         .try_init();
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Installs the SIGINT/SIGTERM handlers right away and returns what completes on the first
+/// signal. Installing before "listening on" is printed means a signal sent as soon as that
+/// line appears shuts down gracefully instead of killing the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async fn first(s: Option<Signal>) {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+        async move {
+            tokio::select! {
+                _ = first(term) => {}
+                _ = first(int) => {}
+            }
+        }
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+    {
+        async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }
 
@@ -258,14 +293,16 @@ fn run_server(config: Config) -> ExitCode {
             }
         }
         lines.push(format!("roomcast-server listening on http://{addr}"));
-        {
+        // Printed only once the store is open: a server that cannot start never said it was up.
+        let ready = move || {
             let mut stdout = std::io::stdout().lock();
             for line in lines {
                 let _ = writeln!(stdout, "{line}");
             }
             let _ = stdout.flush();
-        }
-        match crate::serve(config, listener, shutdown_signal()).await {
+        };
+        let shutdown = shutdown_signal();
+        match crate::serve_with_ready(config, listener, shutdown, ready).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("roomcast-server: {e}");

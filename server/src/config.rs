@@ -42,6 +42,15 @@ pub struct Config {
     /// Most simultaneous WebSocket connections from one IP address; over it the upgrade is
     /// refused with HTTP 429. 0: no limit.
     pub max_conns_per_ip: usize,
+    /// Most simultaneous TCP connections of any kind (HTTP, WebSocket) from one IP address;
+    /// one more is closed as soon as it is accepted. 0: no limit.
+    pub max_sockets_per_ip: usize,
+    /// Time a client has to send a request head (from connecting, or from the previous
+    /// response on a kept-alive connection) and a request body; then the connection closes.
+    pub request_timeout_ms: u64,
+    /// Longest integrity check of the SQLite store at startup; a check still running then is
+    /// abandoned and the server starts. 0: no check.
+    pub integrity_check_ms: u64,
     /// `redis://...`: history, seq, epoch, fan-out and presence live in Redis so several
     /// nodes serve the same rooms. `None`: the embedded SQLite store.
     pub redis_url: Option<String>,
@@ -72,6 +81,9 @@ impl Config {
             web_dir: None,
             user_rate: 2000,
             max_conns_per_ip: 256,
+            max_sockets_per_ip: 512,
+            request_timeout_ms: 10_000,
+            integrity_check_ms: 30_000,
             redis_url: None,
             presence_ttl_ms: 15_000,
         }
@@ -89,6 +101,7 @@ impl Config {
         const DAY_MS: u64 = 24 * 3600 * 1000;
         self.heartbeat_ms = self.heartbeat_ms.clamp(1, DAY_MS);
         self.hello_timeout_ms = self.hello_timeout_ms.clamp(1, DAY_MS);
+        self.request_timeout_ms = self.request_timeout_ms.clamp(1, DAY_MS);
         self.max_frame = self.max_frame.clamp(64, 1 << 30);
         self.outbound_queue = self.outbound_queue.clamp(1, 1 << 20);
         self.presence_ttl_ms = self.presence_ttl_ms.clamp(300, DAY_MS);

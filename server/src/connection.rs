@@ -21,9 +21,9 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use roomcast_core::protocol::{
-    close, validate_room, Ack, ClientFrame, DecodeFailure, ErrorCode, ErrorFrame, Hello,
-    HistoryPage, HistoryRequest, Join, Leave, Member, Message, Pong, Publish, Refresh, Refreshed,
-    ServerFrame, Welcome, MAX_HISTORY_LIMIT, PROTOCOL_VERSION,
+    close, Ack, ClientFrame, DecodeFailure, ErrorCode, ErrorFrame, Hello, HistoryPage,
+    HistoryRequest, Join, Leave, Member, Message, Pong, Publish, Refresh, Refreshed, ServerFrame,
+    Welcome, MAX_HISTORY_LIMIT, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -247,6 +247,17 @@ fn probe(text: &str) -> Option<Probe> {
     serde_json::from_str(text).ok()
 }
 
+/// The `ref` of a frame, read on its own: whatever else the frame holds (a `type` that is
+/// not a string, a `protocol` of any shape) cannot hide it.
+fn probe_ref(text: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Ref {
+        #[serde(rename = "ref")]
+        ref_id: Option<u64>,
+    }
+    serde_json::from_str::<Ref>(text).ok()?.ref_id
+}
+
 fn frame_ref(frame: &ClientFrame) -> Option<u64> {
     match frame {
         ClientFrame::Hello(f) => Some(f.ref_id),
@@ -260,9 +271,28 @@ fn frame_ref(frame: &ClientFrame) -> Option<u64> {
     }
 }
 
-fn is_transport_limit(err: &axum::Error) -> bool {
-    let text = err.to_string();
-    text.contains("Space limit exceeded") || text.contains("too long")
+/// RFC 6455 close code: the peer broke the framing rules.
+const WS_PROTOCOL_ERROR: u16 = 1002;
+/// RFC 6455 close code: a text frame that is not UTF-8.
+const WS_INVALID_DATA: u16 = 1007;
+
+/// The close code and reason a read error calls for, or `None` when the peer is gone (or the
+/// socket failed) and there is nobody to tell. A client that gets a close code can tell a bug
+/// on its side from a network drop (1006).
+fn close_for(err: &axum::Error) -> Option<(u16, &'static str)> {
+    use std::error::Error as _;
+    use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
+    match err.source()?.downcast_ref::<WsError>()? {
+        WsError::Capacity(_) => Some((close::TOO_BIG, "frame over the transport limit")),
+        WsError::Utf8(_) => Some((WS_INVALID_DATA, "text frame is not valid UTF-8")),
+        WsError::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake
+            | ProtocolError::ReceivedAfterClosing
+            | ProtocolError::SendAfterClosing,
+        ) => None,
+        WsError::Protocol(_) => Some((WS_PROTOCOL_ERROR, "websocket protocol violation")),
+        _ => None,
+    }
 }
 
 /// `now + d`, saturating at about 30 years rather than overflowing.
@@ -407,14 +437,14 @@ impl Session {
             let msg = match frame {
                 None => return End::PeerGone,
                 Some(Err(e)) => {
-                    if is_transport_limit(&e) {
-                        tracing::debug!(conn = self.conn, error = %e, "frame over transport limit");
-                        self.out
-                            .close(close::TOO_BIG, "frame over the transport limit");
-                        return End::Closing;
-                    }
                     tracing::debug!(conn = self.conn, error = %e, "websocket read error");
-                    return End::PeerGone;
+                    return match close_for(&e) {
+                        Some((code, reason)) => {
+                            self.out.close(code, reason);
+                            End::Closing
+                        }
+                        None => End::PeerGone,
+                    };
                 }
                 Some(Ok(msg)) => msg,
             };
@@ -489,7 +519,9 @@ impl Session {
         }
         let frame = match ClientFrame::decode(text) {
             Ok(frame) => frame,
-            Err(failure) => {
+            Err(mut failure) => {
+                // A frame that is JSON but whose `type` is not a string still has a `ref`.
+                failure.ref_id = failure.ref_id.or_else(|| probe_ref(text));
                 if self.auth.is_none() {
                     return self.bad_hello(text, failure);
                 }
@@ -626,10 +658,10 @@ impl Session {
 
     /// Checks a room name; on failure answers `bad_request` and returns false.
     fn check_room(&self, ref_id: u64, room: &str) -> bool {
-        match validate_room(room) {
+        match validate::room(room) {
             Ok(()) => true,
             Err(e) => {
-                self.error(Some(ref_id), ErrorCode::BadRequest, e.to_string());
+                self.error(Some(ref_id), ErrorCode::BadRequest, e);
                 false
             }
         }
@@ -716,7 +748,10 @@ impl Session {
             );
             return;
         }
-        if let Err(message) = validate::message_id(&p.id).and_then(|()| validate::event(&p.event)) {
+        let checks = validate::message_id(&p.id)
+            .and_then(|()| validate::event(&p.event))
+            .and_then(|()| validate::data_depth(p.data.json()));
+        if let Err(message) = checks {
             self.error(Some(p.ref_id), ErrorCode::BadRequest, message);
             return;
         }

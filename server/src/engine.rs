@@ -11,6 +11,9 @@ use crate::hub::{ConnId, Hub, Outbound};
 use crate::redis_engine::{RedisEngine, RedisEngineError};
 use crate::store::{Command, JoinCmd, PublishCmd, ReadPool, StoreError, StoreHandle, StoreStats};
 
+/// Longest wait for Redis to answer a health check.
+const HEALTH_PING: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Failures of either backend.
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -119,6 +122,29 @@ impl Engine {
                     .map_err(EngineError::from)
             }
             Engine::Redis(r) => Ok(r.stats().await?),
+        }
+    }
+
+    /// `Err` with a reason when the backend cannot serve: for SQLite, the store thread
+    /// stopped, its last write failed, or a fresh connection cannot read the database; for
+    /// Redis, a `PING` that fails or takes over [`HEALTH_PING`].
+    pub async fn health(&self) -> Result<(), String> {
+        match self {
+            Engine::Sqlite { store, reads } => {
+                if let Some(problem) = store.write_problem() {
+                    return Err(problem);
+                }
+                let reads = Arc::clone(reads);
+                tokio::task::spawn_blocking(move || reads.probe())
+                    .await
+                    .map_err(|e| format!("the read check failed: {e}"))?
+                    .map_err(|e| format!("the database cannot be read: {e}"))
+            }
+            Engine::Redis(r) => match tokio::time::timeout(HEALTH_PING, r.ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("redis does not answer: {e}")),
+                Err(_) => Err(format!("redis did not answer PING within {HEALTH_PING:?}")),
+            },
         }
     }
 

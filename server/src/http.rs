@@ -2,15 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use roomcast_core::protocol::{validate_room, Member, Payload, MAX_HISTORY_LIMIT};
-use serde::Deserialize;
+use roomcast_core::protocol::{Member, Message, Payload, MAX_HISTORY_LIMIT};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -121,26 +122,57 @@ async fn ws(
         })
 }
 
-async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
+/// 200 `ok` while the store can read and write; 503 `unavailable` with a `reason` otherwise,
+/// so a load balancer or an operator sees a broken store instead of a wall of 500s.
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let problem = state.engine.health().await.err();
+    let mut body = json!({
+        "status": if problem.is_some() { "unavailable" } else { "ok" },
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.started.elapsed().as_secs(),
         "connections": state.hub.stats().connections,
-    }))
+    });
+    match problem {
+        None => Json(body).into_response(),
+        Some(reason) => {
+            tracing::warn!(%reason, "unhealthy");
+            body["reason"] = Value::String(reason);
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
 }
 
-async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+/// Aggregates for anyone; room names, per-room counts and client sources only with an
+/// operator token (`"stats": true`), since they tell who talks where.
+async fn stats(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let detail = match bearer(&headers) {
+        None => false,
+        Some(token) => {
+            state.auth.verify_operator(token).map_err(|e| match e {
+                AuthError::NotOperator => {
+                    ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+                }
+                _ => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
+            })?;
+            true
+        }
+    };
     let hub = state.hub.stats();
     let stored = state.engine.stats().await.map_err(|e| internal(&e))?;
-    let per_room: BTreeMap<String, u64> = stored.messages_per_room.into_iter().collect();
-    Ok(Json(json!({
+    let mut body = json!({
         "connections": hub.connections,
         "rooms": hub.rooms + state.engine.extra_local_rooms(),
-        "connections_by_source": hub.connections_by_source,
         "messages_stored": stored.messages_stored,
-        "messages_per_room": per_room,
-    })))
+    });
+    if detail {
+        let per_room: BTreeMap<String, u64> = stored.messages_per_room.into_iter().collect();
+        body["connections_by_source"] = json!(hub.connections_by_source);
+        body["messages_per_room"] = json!(per_room);
+    }
+    Ok(Json(body))
 }
 
 fn internal(e: &dyn std::fmt::Display) -> ApiError {
@@ -152,10 +184,9 @@ fn internal(e: &dyn std::fmt::Display) -> ApiError {
     )
 }
 
-/// Checks the Bearer token and that it allows `room`.
-fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
-    validate_room(room).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let token = headers
+/// The token of an `Authorization: Bearer <JWT>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -163,13 +194,18 @@ fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing Authorization: Bearer <JWT>",
-            )
-        })?;
+}
+
+/// Checks the Bearer token and that it allows `room`.
+fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
+    validate::room(room).map_err(ApiError::bad_request)?;
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing Authorization: Bearer <JWT>",
+        )
+    })?;
     let claims = state.auth.verify(token).map_err(|e: AuthError| {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
     })?;
@@ -213,7 +249,7 @@ async fn get_messages(
     Path(room): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     authorize(&state, &headers, &room)?;
     let (before, limit) = parse_query(query.as_deref())?;
     let (messages, more) = state
@@ -221,7 +257,48 @@ async fn get_messages(
         .history(room, before, limit)
         .await
         .map_err(|e| internal(&e))?;
-    Ok(Json(json!({"messages": messages, "more": more})))
+    Ok(Json(Page { messages, more }))
+}
+
+/// A page of history. Serialized straight from the messages, so each stored payload is
+/// written out as the raw text it was stored as: no JSON tree is built, and no stored value,
+/// however deep, can fail to serialize.
+#[derive(Serialize)]
+struct Page {
+    messages: Vec<Message>,
+    more: bool,
+}
+
+/// Reads a request body of at most `max_frame` bytes within `request_timeout_ms`. Over the
+/// limit (declared or sent) is the documented JSON 413 `too_large`, read no further; a body
+/// that trickles in slower than the timeout gets 408, so a slow sender cannot hold a task.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let max = state.config.max_frame;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is over max_frame {max} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(max).unwrap_or(u64::MAX)) {
+        return Err(too_large());
+    }
+    let wait = Duration::from_millis(state.config.request_timeout_ms);
+    match tokio::time::timeout(wait, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        // Over the limit, or the body broke off (then nobody reads the answer anyway).
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "bad_request",
+            "the request body did not arrive in time",
+        )),
+    }
 }
 
 #[derive(Deserialize)]
@@ -236,7 +313,7 @@ async fn post_messages(
     State(state): State<Arc<AppState>>,
     Path(room): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let claims = authorize(&state, &headers, &room)?;
     if let Err(wait) = state.http_rate(&claims.sub) {
@@ -252,18 +329,12 @@ async fn post_messages(
         }
         return Ok(response);
     }
-    let max = state.config.max_frame;
-    if body.len() > max {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("body of {} bytes is over max_frame {max}", body.len()),
-        ));
-    }
+    let body = read_body(&state, &headers, body).await?;
     let body: PostBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?;
     validate::message_id(&body.id)
         .and_then(|()| validate::event(&body.event))
+        .and_then(|()| validate::data_depth(body.data.json()))
         .map_err(ApiError::bad_request)?;
     let (tx, rx) = oneshot::channel();
     let cmd = PublishCmd {

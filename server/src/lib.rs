@@ -3,19 +3,23 @@
 //! - [`config`]: settings; [`cli`]: the command line (`roomcast-server`, `roomcast-server token`).
 //! - [`auth`]: HS256 JWT verification, minting and the dev-mode secret.
 //! - [`engine`]: the backend a connection or handler talks to, [`store`] or [`redis_engine`].
+//! - [`data_lock`]: the exclusive lock that keeps a second server off the same store.
 //! - [`store`]: SQLite, one writer thread with group commit; read-only connections for history.
 //! - [`redis_engine`]: Redis (`--redis`): shared history, seq, fan-out and presence for
 //!   several nodes, each delivering in seq order through its per-room feed.
+//! - [`accept`]: the accept loop: sockets per IP, header-read timeout, accept back-off.
 //! - [`hub`]: rooms, members, fan-out and each connection's bounded outbound queue.
 //! - [`connection`]: one WebSocket session; [`http`]: routes and HTTP endpoints.
 //! - [`ratelimit`], [`limits`]: token buckets per connection and per user, connections per IP.
 //!
 //! Embed or test with [`serve`]: it runs on a bound listener until `shutdown` completes.
 
+pub mod accept;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod connection;
+pub mod data_lock;
 pub mod engine;
 pub mod http;
 pub mod hub;
@@ -36,7 +40,9 @@ use tokio::sync::watch;
 
 pub use config::Config;
 
+use crate::accept::AcceptSettings;
 use crate::auth::{Auth, SecretError};
+use crate::data_lock::{DataLock, LockError};
 use crate::engine::Engine;
 use crate::hub::Hub;
 use crate::redis_engine::{RedisEngine, RedisEngineError, RedisSettings};
@@ -54,6 +60,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Redis(#[from] RedisEngineError),
+    #[error(transparent)]
+    Locked(#[from] LockError),
 }
 
 /// How long shutdown waits for WebSocket sessions to close.
@@ -67,10 +75,23 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve_with_ready(config, listener, shutdown, || {}).await
+}
+
+/// [`serve`], calling `ready` once the store is open and the server is about to accept: the
+/// binary prints "listening on" there, so that line is never followed by a failed start.
+pub async fn serve_with_ready(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(),
+) -> Result<(), ServerError> {
     let config = config.sanitized();
     let (secret, dev_mode) = auth::resolve_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
     let auth = Auth::new(&secret, dev_mode)?;
     let hub = Arc::new(Hub::default());
+    // Held until this function returns: the store is ours alone while the server runs.
+    let mut data_lock = None;
     let (engine, store_thread) = match &config.redis_url {
         Some(url) => {
             let engine = RedisEngine::start(RedisSettings {
@@ -83,8 +104,10 @@ pub async fn serve(
             (Engine::Redis(engine), None)
         }
         None => {
+            data_lock = Some(DataLock::acquire(&config.data_dir)?);
             let db = config.db_path();
-            let (store, thread) = store::start(&db, Arc::clone(&hub), config.replay_limit)?;
+            let check = Duration::from_millis(config.integrity_check_ms);
+            let (store, thread) = store::start(&db, Arc::clone(&hub), config.replay_limit, check)?;
             let reads = Arc::new(ReadPool::new(db));
             (Engine::Sqlite { store, reads }, Some(thread))
         }
@@ -92,16 +115,20 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = Arc::new(AppState::new(config, auth, hub, engine, stop_rx));
     tracing::info!(addr = ?listener.local_addr().ok(), dev_mode, "serving");
+    ready();
 
     let app = http::router(Arc::clone(&state));
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-            let _ = stop_tx.send(true);
-        })
-        .await;
+    let settings = AcceptSettings {
+        max_sockets_per_ip: state.config.max_sockets_per_ip,
+        request_timeout: Duration::from_millis(state.config.request_timeout_ms),
+        drain: SHUTDOWN_SESSIONS,
+    };
+    accept::serve(listener, app, settings, async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    })
+    .await;
     // Upgraded WebSockets are not tracked by axum: wait for our own.
     if !state.wait_sockets(SHUTDOWN_SESSIONS).await {
         tracing::warn!("some websocket sessions did not close in time");
@@ -120,5 +147,6 @@ pub async fn serve(
         }
     }
     tracing::info!("stopped");
-    result.map_err(ServerError::Io)
+    drop(data_lock);
+    Ok(())
 }

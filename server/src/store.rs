@@ -13,8 +13,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use roomcast_core::protocol::{
@@ -48,6 +50,16 @@ pub enum StoreError {
     Closed,
     #[error("stored value out of range")]
     Range,
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database {path} is damaged ({detail}); restore it from a backup, or move it away \
+         to start with an empty store"
+    )]
+    Damaged { path: PathBuf, detail: String },
 }
 
 /// Where a publish came from, and so where its answer goes.
@@ -108,13 +120,34 @@ pub enum Command {
     Shutdown,
 }
 
+/// The last write failure of the store thread, cleared by the next successful commit.
+type WriteFault = Arc<Mutex<Option<String>>>;
+
+fn set_fault(fault: &WriteFault, value: Option<String>) {
+    *fault.lock().unwrap_or_else(|p| p.into_inner()) = value;
+}
+
 /// Cloneable sender of commands to the store thread.
 #[derive(Debug, Clone)]
 pub struct StoreHandle {
     tx: mpsc::Sender<Command>,
+    fault: WriteFault,
 }
 
 impl StoreHandle {
+    /// Why the store cannot write right now, if it cannot: its thread stopped, or its last
+    /// write failed (and none succeeded since).
+    pub fn write_problem(&self) -> Option<String> {
+        if self.tx.is_closed() {
+            return Some("the store thread has stopped".into());
+        }
+        self.fault
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|e| format!("the last write failed: {e}"))
+    }
+
     /// Sends a command, waiting while the channel is full.
     pub async fn send(&self, cmd: Command) -> Result<(), StoreError> {
         self.tx.send(cmd).await.map_err(|_| StoreError::Closed)
@@ -170,42 +203,111 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 ";
 
-/// Opens (creating if needed) the write connection: WAL, `synchronous=FULL`.
-fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+/// An error met while opening the store: corruption is told apart from other failures.
+fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match source.sqlite_error_code() {
+        Some(DatabaseCorrupt | NotADatabase) => StoreError::Damaged {
+            path: path.to_path_buf(),
+            detail: source.to_string(),
+        },
+        _ => StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// `PRAGMA quick_check(1)`: every page and record is read once and checked (indexes are not
+/// cross-checked), and it stops at the first problem. Its cost grows with the file (one
+/// sequential read), not with anything a client does; it runs once, at open. `limit` bounds
+/// it: a check still running then is interrupted and the start goes on (logged), so a large
+/// store is never kept offline by its own check. A zero `limit` skips the check.
+fn check_integrity(conn: &Connection, path: &Path, limit: Duration) -> Result<(), StoreError> {
+    if limit.is_zero() {
+        return Ok(());
+    }
+    let interrupt = conn.get_interrupt_handle();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::Builder::new()
+        .name("roomcast-check".into())
+        .spawn(move || {
+            if let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                interrupt.interrupt();
+            }
+        })
+        .map_err(StoreError::Thread)?;
+    let result = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0));
+    drop(done);
+    let _ = watchdog.join();
+    let first = match result {
+        Ok(first) => first,
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) => {
+            tracing::warn!(
+                path = %path.display(),
+                ?limit,
+                "integrity check stopped unfinished (store too large to check in time)"
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(open_error(path, e)),
+    };
+    if first == "ok" {
+        Ok(())
+    } else {
+        Err(StoreError::Damaged {
+            path: path.to_path_buf(),
+            detail: format!("quick_check: {first}"),
+        })
+    }
+}
+
+/// Opens (creating if needed) the write connection: WAL, `synchronous=FULL`, after an
+/// integrity check, so a damaged file stops the start instead of failing every request.
+fn open_writer(path: &Path, check_limit: Duration) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
             path: dir.to_path_buf(),
             source,
         })?;
     }
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.execute_batch(SCHEMA)?;
+    let failed = |e| open_error(path, e);
+    let conn = Connection::open(path).map_err(failed)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(failed)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(failed)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(failed)?;
+    check_integrity(&conn, path, check_limit)?;
+    conn.execute_batch(SCHEMA).map_err(failed)?;
     Ok(conn)
 }
 
-/// Starts the store thread on the database at `path`.
+/// Starts the store thread on the database at `path`, after an integrity check of at most
+/// `check_limit` (zero: none).
 pub fn start(
     path: &Path,
     hub: Arc<Hub>,
     replay_limit: u32,
+    check_limit: Duration,
 ) -> Result<(StoreHandle, JoinHandle<()>), StoreError> {
-    let conn = open_writer(path)?;
+    let conn = open_writer(path, check_limit)?;
     let (tx, rx) = mpsc::channel(CHANNEL);
+    let fault = WriteFault::default();
     let worker = Worker {
         conn,
         hub,
         rx,
         replay_limit: u64::from(replay_limit),
         rooms: HashMap::new(),
+        fault: Arc::clone(&fault),
     };
     let thread = std::thread::Builder::new()
         .name("roomcast-store".into())
         .spawn(move || worker.run())
         .map_err(StoreError::Thread)?;
-    Ok((StoreHandle { tx }, thread))
+    Ok((StoreHandle { tx, fault }, thread))
 }
 
 struct Worker {
@@ -215,6 +317,8 @@ struct Worker {
     replay_limit: u64,
     /// Committed state of every room seen so far.
     rooms: HashMap<String, RoomState>,
+    /// Shared with the handles, for `/health`.
+    fault: WriteFault,
 }
 
 fn error_frame(ref_id: u64, code: ErrorCode, message: impl Into<String>) -> ServerFrame {
@@ -253,6 +357,7 @@ impl Worker {
                     Err(_) => break,
                 }
             }
+            self.create_joined_rooms(&batch);
             let mut publishes = Vec::new();
             let mut stop = false;
             for cmd in batch {
@@ -284,6 +389,55 @@ impl Worker {
         tracing::debug!("store thread stopped");
     }
 
+    /// Reads or creates, in one transaction, every room this batch joins that is not known
+    /// yet: a burst of joins to new rooms costs one commit (one fsync), not one each, so it
+    /// does not hold up everyone else's publishes. On failure nothing is cached and each join
+    /// tries on its own (and answers its error).
+    fn create_joined_rooms(&mut self, batch: &[Command]) {
+        let mut new: Vec<&str> = batch
+            .iter()
+            .filter_map(|cmd| match cmd {
+                Command::Join(j) if !self.rooms.contains_key(&j.room) => Some(j.room.as_str()),
+                _ => None,
+            })
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        if new.len() < 2 {
+            return;
+        }
+        let created = (|| -> Result<Vec<(String, RoomState)>, StoreError> {
+            let tx = self.conn.transaction()?;
+            let mut states = Vec::with_capacity(new.len());
+            for room in &new {
+                let state = match read_room(&tx, room)? {
+                    Some(state) => state,
+                    None => {
+                        let state = RoomState {
+                            epoch: new_epoch(),
+                            head: 0,
+                        };
+                        tx.execute(
+                            "INSERT INTO rooms (name, epoch, head) VALUES (?1, ?2, 0)",
+                            params![room, state.epoch],
+                        )?;
+                        state
+                    }
+                };
+                states.push(((*room).to_string(), state));
+            }
+            tx.commit()?;
+            Ok(states)
+        })();
+        match created {
+            Ok(states) => {
+                tracing::debug!(n = states.len(), "joined rooms created in one commit");
+                self.rooms.extend(states);
+            }
+            Err(e) => tracing::warn!(error = %e, n = new.len(), "creating joined rooms failed"),
+        }
+    }
+
     /// The room's committed state, creating the room (own transaction) when new.
     fn room_or_create(&mut self, room: &str) -> Result<RoomState, StoreError> {
         if let Some(state) = self.rooms.get(room) {
@@ -312,6 +466,7 @@ impl Worker {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(room = %j.room, error = %e, "join failed");
+                set_fault(&self.fault, Some(e.to_string()));
                 j.out
                     .send(&error_frame(j.ref_id, ErrorCode::Internal, "store error"));
                 return;
@@ -388,6 +543,7 @@ impl Worker {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, n = batch.len(), "commit failed");
+                set_fault(&self.fault, Some(e.to_string()));
                 for p in batch {
                     answer_error(p.origin, &p.id);
                 }
@@ -395,6 +551,7 @@ impl Worker {
             }
         };
         // Committed: now the heads move and everyone hears about it.
+        set_fault(&self.fault, None);
         for (room, state) in new_rooms {
             self.rooms.insert(room, state);
         }
@@ -687,6 +844,27 @@ impl ReadPool {
         })
     }
 
+    /// Reads the first row of each table on a new connection (a pooled one may answer from
+    /// its page cache): `Err` says why the database cannot be read. Blocking.
+    pub fn probe(&self) -> Result<(), StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(1))?;
+        conn.query_row(
+            "SELECT count(*) FROM (SELECT name FROM rooms LIMIT 1)",
+            [],
+            |_| Ok(()),
+        )?;
+        conn.query_row(
+            "SELECT count(*) FROM (SELECT seq FROM messages LIMIT 1)",
+            [],
+            |_| Ok(()),
+        )?;
+        Ok(())
+    }
+
     /// Stored message counts (each room's head: history is never trimmed).
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         self.with_conn(|conn| {
@@ -703,5 +881,55 @@ impl ReadPool {
             }
             Ok(stats)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store of about 32 MiB of messages.
+    fn big_store(dir: &Path) -> PathBuf {
+        let path = dir.join("roomcast.db");
+        let conn = open_writer(&path, Duration::ZERO).unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        let data = format!("\"{}\"", "x".repeat(1000));
+        for seq in 1..=32_000i64 {
+            conn.execute(
+                "INSERT INTO messages (room, seq, id, event, data, from_user, from_client, \
+                 from_source, ts) VALUES ('r', ?1, ?2, 'e', ?3, 'u', 'c', 's', 0)",
+                params![seq, format!("id-{seq}"), data],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn the_integrity_check_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = big_store(dir.path());
+        let conn = Connection::open(&path).unwrap();
+        let started = std::time::Instant::now();
+        check_integrity(&conn, &path, Duration::from_secs(60)).unwrap();
+        let full = started.elapsed();
+        // Cut at a tenth of what the whole check takes, it is abandoned, and the start goes on.
+        let started = std::time::Instant::now();
+        let cut = check_integrity(&conn, &path, full / 10);
+        assert!(cut.is_ok(), "{cut:?}");
+        assert!(
+            started.elapsed() < full / 2,
+            "{:?} of {full:?}",
+            started.elapsed()
+        );
+        // Zero: no check at all.
+        assert!(check_integrity(&conn, &path, Duration::ZERO).is_ok());
+        // The connection still works after an interrupted check.
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 32_000);
     }
 }

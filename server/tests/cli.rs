@@ -167,5 +167,12 @@ async fn secret_from_env_and_token_ttl() {
         .await;
     assert_eq!(d.expect("error").await["code"], "unauthorized");
     assert_eq!(d.closed().await, Some(4001));
+    // `token --stats` mints an operator token: it reads the per-room detail of /stats.
+    let op = token_cmd(&["--user", "ops", "--stats"], &env);
+    let (status, st) = common::http(addr, "GET", "/stats", Some(&op), None).await;
+    assert_eq!(status, 200, "{st}");
+    assert!(st["messages_per_room"].is_object(), "{st}");
+    let (status, _) = common::http(addr, "GET", "/stats", Some(&tok), None).await;
+    assert_eq!(status, 403);
     assert!(server.terminate().success());
 }

@@ -27,7 +27,22 @@ async fn health_and_stats() {
 
     let (_, h) = s.http("GET", "/health", None, None).await;
     assert_eq!(h["connections"], 2);
+    // Anyone sees aggregates only: no room names, no client sources.
     let (status, st) = s.http("GET", "/stats", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        st,
+        json!({"connections": 2, "rooms": 1, "messages_stored": 3}),
+        "{st}"
+    );
+    // A user token is not enough; a bad one is refused.
+    let (status, e) = s.http("GET", "/stats", Some(&s.token("alice")), None).await;
+    assert_eq!((status, e["code"].clone()), (403, json!("forbidden")));
+    let (status, e) = s.http("GET", "/stats", Some("junk"), None).await;
+    assert_eq!((status, e["code"].clone()), (401, json!("unauthorized")));
+    // An operator token sees the detail.
+    let op = common::operator_token("ops");
+    let (status, st) = s.http("GET", "/stats", Some(&op), None).await;
     assert_eq!(status, 200);
     assert_eq!(st["connections"], 2);
     assert_eq!(st["rooms"], 1, "{st}");

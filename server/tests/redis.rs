@@ -378,7 +378,8 @@ async fn two_nodes_converse_in_order_exactly_once() {
         .collect();
     assert_eq!(hs, vec![6, 7, 8, 9, 10]);
     assert_eq!(body["more"], true);
-    let (status, stats) = common::http(b.addr, "GET", "/stats", None, None).await;
+    let op = common::operator_token("ops");
+    let (status, stats) = common::http(b.addr, "GET", "/stats", Some(&op), None).await;
     assert_eq!(status, 200);
     assert_eq!(stats["messages_per_room"][room], total);
 }
@@ -665,4 +666,47 @@ async fn a_redis_that_lost_its_data_gives_new_epochs() {
     assert_eq!(joined["seq"], 0);
     let ack = publish_acked(&mut alice, 2, room, "m-1").await;
     assert_eq!(ack["seq"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_redis() {
+    let redis = Redis::start();
+    let port = redis.port;
+    let node = Node::start(&redis);
+    let (status, health) = common::http(node.addr, "GET", "/health", None, None).await;
+    assert_eq!(status, 200, "{health}");
+    drop(redis);
+    // Redis gone: the node says so (each check waits at most 2 s for PING).
+    let mut last = (0, Value::Null);
+    for _ in 0..40 {
+        last = common::http(node.addr, "GET", "/health", None, None).await;
+        if last.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last.0, 503, "{}", last.1);
+    assert_eq!(last.1["status"], "unavailable");
+    assert!(
+        last.1["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("redis")),
+        "{}",
+        last.1
+    );
+    // Back: healthy again once the client has reconnected.
+    let _redis = Redis::start_on(port);
+    let mut healthy = false;
+    for _ in 0..100 {
+        if common::http(node.addr, "GET", "/health", None, None)
+            .await
+            .0
+            == 200
+        {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(healthy, "still unhealthy after Redis came back");
 }

@@ -768,6 +768,14 @@ impl RedisEngine {
         Ok((rows, more))
     }
 
+    /// One `PING` round trip on the shared connection, for `/health`.
+    pub async fn ping(&self) -> Result<()> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
     /// Stored message counts per room.
     pub async fn stats(&self) -> Result<StoreStats> {
         let mut conn = self.conn.clone();

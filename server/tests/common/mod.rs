@@ -117,6 +117,16 @@ pub fn token(user: &str, ttl: Option<i64>, rooms: Option<&[&str]>) -> String {
     token_with(SECRET, user, ttl, rooms)
 }
 
+/// An operator token (`"stats": true`) for `user`, valid for an hour.
+pub fn operator_token(user: &str) -> String {
+    let claims = Claims {
+        sub: user.to_string(),
+        exp: Some(now_s() + 3600),
+        rooms: None,
+    };
+    roomcast_server::auth::mint_operator(SECRET, &claims).expect("mint")
+}
+
 pub fn token_with(secret: &str, user: &str, ttl: Option<i64>, rooms: Option<&[&str]>) -> String {
     let now = i64::try_from(now_s()).expect("now");
     let claims = Claims {
