@@ -1159,7 +1159,8 @@ public protocol RoomListener: AnyObject, Sendable {
     func onJoined(info: JoinInfo) 
     
     /**
-     * Resume could not replay every missed message.
+     * Messages the server no longer has (a reset history, retention). A resume cut short by
+     * the server's replay limit is completed from history instead and reports no gap.
      */
     func onGap(gap: Gap) 
     
@@ -1261,7 +1262,8 @@ open func onJoined(info: JoinInfo)  {try! rustCall() {
 }
     
     /**
-     * Resume could not replay every missed message.
+     * Messages the server no longer has (a reset history, retention). A resume cut short by
+     * the server's replay limit is completed from history instead and reports no gap.
      */
 open func onGap(gap: Gap)  {try! rustCall() {
         uniffiCallStatus in
@@ -3596,7 +3598,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_joined() != 56352) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_gap() != 7529) {
+    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_gap() != 13621) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_error() != 55863) {
