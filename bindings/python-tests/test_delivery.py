@@ -3,8 +3,9 @@ without duplicates, pause and resume."""
 
 import asyncio
 import json
+import time
 
-from conftest import States, joined_pair, new_client, roomcast, run_async
+from conftest import Recorder, States, joined_pair, new_client, roomcast, run_async
 
 CS = roomcast.ConnectionState
 
@@ -185,8 +186,6 @@ class Blocking(Recorder):
     def on_message(self, message):
         if not self.blocked:
             self.blocked = True
-            import time
-
             time.sleep(self.seconds)
         super().on_message(message)
 
@@ -198,15 +197,19 @@ async def test_a_blocking_listener_delays_neither_other_rooms_nor_the_connection
     await alice.connect()
     await bob.connect()
     slow, fast = Blocking(3.0), Recorder()
-    await bob.join("slow", slow)
-    await bob.join("fast", fast)
+    # The rooms stay referenced: a released room releases its listener.
+    b_slow = await bob.join("slow", slow)
+    b_fast = await bob.join("fast", fast)
     states = States()
     sub = bob.add_state_listener(states)
     a_slow = await alice.join("slow", Recorder())
     a_fast = await alice.join("fast", Recorder())
 
     await a_slow.publish("work", "1")
-    await asyncio.to_thread(lambda: __import__("time").sleep(0.3))
+    for _ in range(50):
+        if slow.blocked:
+            break
+        await asyncio.sleep(0.1)
     assert slow.blocked and slow.messages() == []
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -215,4 +218,5 @@ async def test_a_blocking_listener_delays_neither_other_rooms_nor_the_connection
     assert loop.time() - started < 1.0, "the other room was not held up"
     await slow.until(lambda r: len(r.messages()) == 1, timeout=10)
     assert [s for s in states.seen if s != CS.CONNECTED()] == []
+    assert (b_slow.name(), b_fast.name()) == ("slow", "fast")
     sub.cancel()
