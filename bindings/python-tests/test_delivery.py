@@ -220,3 +220,31 @@ async def test_a_blocking_listener_delays_neither_other_rooms_nor_the_connection
     assert [s for s in states.seen if s != CS.CONNECTED()] == []
     assert (b_slow.name(), b_fast.name()) == ("slow", "fast")
     sub.cancel()
+
+
+@run_async
+async def test_latest_resume_takes_the_newest_and_reports_a_gap(small_replay_server):
+    server = small_replay_server
+    alice = new_client(server.config("alice", "ios"), None)
+    bob = new_client(server.config("bob", "web"), None)
+    await alice.connect()
+    await bob.connect()
+    b = Recorder()
+    room_b = await bob.join("tile", b, roomcast.ResumeMode.LATEST)
+    room_a = await alice.join("tile", Recorder())
+    await room_a.publish("n", "0")
+    await b.until(lambda r: len(r.messages()) == 1)
+    states = States()
+    sub = bob.add_state_listener(states)
+    bob.pause()
+    await states.until(lambda s: s[-1] == CS.PAUSED())
+    for n in range(1, 20):
+        await room_a.publish("n", str(n))
+    bob.resume()
+    await b.until(lambda r: len(r.of("gap")) == 1)
+    await b.until(lambda r: len(r.messages()) == 6)
+    assert [m.seq for m in b.messages()] == [1, 16, 17, 18, 19, 20]
+    gap = b.of("gap")[0]
+    assert (gap.since, gap.head) == (1, 20)
+    assert room_b.name() == "tile"
+    sub.cancel()

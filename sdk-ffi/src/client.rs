@@ -7,7 +7,7 @@ use crate::listeners::{guarded, ProviderAdapter, RoomListener, StateListener, To
 use crate::room::Room;
 use crate::runtime::{run, runtime};
 use crate::subscription::Subscription;
-use crate::types::{ClientConfig, ConnectionState};
+use crate::types::{ClientConfig, ConnectionState, ResumeMode};
 
 /// A Roomcast connection. Reconnects, resumes rooms and re-sends queued publishes on its own;
 /// it closes at [`close`](Self::close) or once this object and every [`Room`] are released.
@@ -59,15 +59,23 @@ impl Client {
 
     /// Joins `room`, returning at the server's `joined`. `listener` is registered before the
     /// join, so it also sees what a resume replays; it stays registered until the room is
-    /// left or the returned [`Room`] is released. The room is rejoined after every reconnect.
+    /// left or the returned [`Room`] is released. The room is rejoined after every reconnect,
+    /// resuming as `resume` says (default: every missed message, paged in past the server's
+    /// replay limit).
+    #[uniffi::method(default(resume = None))]
     pub async fn join(
         &self,
         room: String,
         listener: Arc<dyn RoomListener>,
+        resume: Option<ResumeMode>,
     ) -> Result<Arc<Room>, RoomcastError> {
         let room = Room::attach(self.inner.room(&room), listener);
         let joining = room.core().clone();
-        run(async move { joining.join().await }).await?;
+        let options = roomcast_core::JoinOptions {
+            resume: resume.unwrap_or_default().into(),
+            ..roomcast_core::JoinOptions::default()
+        };
+        run(async move { joining.join_with(options).await }).await?;
         Ok(Arc::new(room))
     }
 

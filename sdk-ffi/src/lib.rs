@@ -27,7 +27,7 @@ pub use room::Room;
 pub use subscription::Subscription;
 pub use types::{
     ClientConfig, ConnectionState, Gap, HistoryPage, JoinInfo, Member, Message, PresenceEvent,
-    PresenceKind, PublishAck,
+    PresenceKind, PublishAck, ResumeMode,
 };
 
 #[cfg(test)]

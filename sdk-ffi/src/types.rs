@@ -46,6 +46,27 @@ impl ClientConfig {
     }
 }
 
+/// What a room's resume does when the server's replay limit cut it short.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Enum)]
+pub enum ResumeMode {
+    /// Page the missed messages in from history before newer ones: every stored message
+    /// once, in order (the default).
+    #[default]
+    Full,
+    /// Take only the newest the server replays; the rest is reported with `on_gap` (a view
+    /// that shows the latest state).
+    Latest,
+}
+
+impl From<ResumeMode> for core::ResumeMode {
+    fn from(mode: ResumeMode) -> Self {
+        match mode {
+            ResumeMode::Full => core::ResumeMode::Full,
+            ResumeMode::Latest => core::ResumeMode::Latest,
+        }
+    }
+}
+
 /// Where the connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ConnectionState {
@@ -201,7 +222,8 @@ pub struct Gap {
     /// The last seq this client had (in `previous_epoch`).
     pub since: Option<u64>,
     pub previous_epoch: Option<String>,
-    /// The room's head and epoch now.
+    /// The last seq of the missing run (the room's head, when a resume reports it), and the
+    /// epoch now: seqs after `since` up to `head` were not delivered.
     pub head: u64,
     pub epoch: String,
 }

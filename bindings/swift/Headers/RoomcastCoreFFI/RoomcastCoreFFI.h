@@ -354,7 +354,7 @@ uint64_t uniffi_roomcast_ffi_fn_method_client_connect(uint64_t ptr
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_JOIN
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_JOIN
-uint64_t uniffi_roomcast_ffi_fn_method_client_join(uint64_t ptr, RustBuffer room, uint64_t listener
+uint64_t uniffi_roomcast_ffi_fn_method_client_join(uint64_t ptr, RustBuffer room, uint64_t listener, RustBuffer resume
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_PAUSE

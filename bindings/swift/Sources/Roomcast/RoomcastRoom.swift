@@ -11,8 +11,10 @@ extension Received: Sendable where T: Sendable {}
 /// A room with typed handlers. Get one from `RoomcastClient.room(_:)`, register handlers,
 /// then `join()`: handlers registered before the join also see what a resume replays.
 ///
-/// Handlers run on the SDK's background thread, in order; hop to the main actor for UI
-/// (`Task { @MainActor in ... }`) and capture view models `[weak self]`.
+/// Handlers run on the SDK's background threads, one at a time per room and in order, never on
+/// the thread that runs the connection: they may block without delaying pings or other rooms.
+/// Hop to the main actor for UI (`Task { @MainActor in ... }`) and capture view models
+/// `[weak self]`.
 public final class RoomcastRoom: @unchecked Sendable {
     public let name: String
 
@@ -27,9 +29,11 @@ public final class RoomcastRoom: @unchecked Sendable {
     }
 
     /// Joins the room, returning at the server's `joined`. After a reconnect the SDK rejoins
-    /// and resumes on its own; you see `.joined` again, never duplicates.
-    public func join() async throws {
-        let room = try await client.join(room: name, listener: relay)
+    /// and resumes on its own; you see `.joined` again, never duplicates. With `.full` (the
+    /// default) every missed message is delivered, paged in past the server's replay limit;
+    /// `.latest` takes only the newest and reports the rest as a gap.
+    public func join(resume: ResumeMode = .full) async throws {
+        let room = try await client.join(room: name, listener: relay, resume: resume)
         lock.locked { joined = room }
     }
 

@@ -600,9 +600,11 @@ public protocol ClientProtocol: AnyObject, Sendable {
     /**
      * Joins `room`, returning at the server's `joined`. `listener` is registered before the
      * join, so it also sees what a resume replays; it stays registered until the room is
-     * left or the returned [`Room`] is released. The room is rejoined after every reconnect.
+     * left or the returned [`Room`] is released. The room is rejoined after every reconnect,
+     * resuming as `resume` says (default: every missed message, paged in past the server's
+     * replay limit).
      */
-    func join(room: String, listener: RoomListener) async throws  -> Room
+    func join(room: String, listener: RoomListener, resume: ResumeMode?) async throws  -> Room
     
     /**
      * Disconnects until `resume` (app backgrounded), keeping rooms and queued publishes.
@@ -763,14 +765,16 @@ open func connect()async throws   {
     /**
      * Joins `room`, returning at the server's `joined`. `listener` is registered before the
      * join, so it also sees what a resume replays; it stays registered until the room is
-     * left or the returned [`Room`] is released. The room is rejoined after every reconnect.
+     * left or the returned [`Room`] is released. The room is rejoined after every reconnect,
+     * resuming as `resume` says (default: every missed message, paged in past the server's
+     * replay limit).
      */
-open func join(room: String, listener: RoomListener)async throws  -> Room  {
+open func join(room: String, listener: RoomListener, resume: ResumeMode? = nil)async throws  -> Room  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_client_join(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(room),FfiConverterTypeRoomListener_lower(listener)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(room),FfiConverterTypeRoomListener_lower(listener),FfiConverterOptionTypeResumeMode.lower(resume)
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_u64,
@@ -2234,7 +2238,8 @@ public struct Gap: Equatable, Hashable {
     public var since: UInt64?
     public var previousEpoch: String?
     /**
-     * The room's head and epoch now.
+     * The last seq of the missing run (the room's head, when a resume reports it), and the
+     * epoch now: seqs after `since` up to `head` were not delivered.
      */
     public var head: UInt64
     public var epoch: String
@@ -2246,7 +2251,8 @@ public struct Gap: Equatable, Hashable {
          * The last seq this client had (in `previous_epoch`).
          */since: UInt64?, previousEpoch: String?, 
         /**
-         * The room's head and epoch now.
+         * The last seq of the missing run (the room's head, when a resume reports it), and the
+         * epoch now: seqs after `since` up to `head` were not delivered.
          */head: UInt64, epoch: String) {
         self.room = room
         self.since = since
@@ -2959,6 +2965,83 @@ public func FfiConverterTypePresenceKind_lower(_ value: PresenceKind) -> RustBuf
 
 
 /**
+ * What a room's resume does when the server's replay limit cut it short.
+ */
+
+public enum ResumeMode: Equatable, Hashable {
+    
+    /**
+     * Page the missed messages in from history before newer ones: every stored message
+     * once, in order (the default).
+     */
+    case full
+    /**
+     * Take only the newest the server replays; the rest is reported with `on_gap` (a view
+     * that shows the latest state).
+     */
+    case latest
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ResumeMode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeResumeMode: FfiConverterRustBuffer {
+    typealias SwiftType = ResumeMode
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ResumeMode {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .full
+        
+        case 2: return .latest
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ResumeMode, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .full:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .latest:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeResumeMode_lift(_ buf: RustBuffer) throws -> ResumeMode {
+    return try FfiConverterTypeResumeMode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeResumeMode_lower(_ value: ResumeMode) -> RustBuffer {
+    return FfiConverterTypeResumeMode.lower(value)
+}
+
+
+
+/**
  * Why a Roomcast call failed.
  */
 public 
@@ -3359,6 +3442,30 @@ fileprivate struct FfiConverterOptionTypeTokenProvider: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeResumeMode: FfiConverterRustBuffer {
+    typealias SwiftType = ResumeMode?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeResumeMode.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeResumeMode.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeMember: FfiConverterRustBuffer {
     typealias SwiftType = [Member]
 
@@ -3568,7 +3675,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_client_connect() != 6097) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_join() != 27364) {
+    if (uniffi_roomcast_ffi_checksum_method_client_join() != 19207) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_pause() != 63238) {
