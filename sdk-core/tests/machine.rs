@@ -70,10 +70,7 @@ fn reconnect_delays(c: &Client) -> Vec<Duration> {
 
 #[test]
 fn connects_joins_publishes_and_receives() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     connect_and_join(&mut net, 0, "room");
     connect_and_join(&mut net, 1, "room");
     let op = publish(&mut net, 0, "room", "m1");
@@ -238,12 +235,7 @@ fn answers_server_pings() {
 
 #[test]
 fn refreshes_the_token_before_it_expires() {
-    let mut cfg = config("a", "ca");
-    cfg.token_provider = true;
-    let mut net = Net::new(vec![Client::new(cfg, 1)]);
-    net.server.token_ttl_ms = Some(120_000);
-    net.c(0).token_answer = Some(Ok(Some("ok:a".into())));
-    connect_and_join(&mut net, 0, "r");
+    let mut net = with_provider(120_000);
     assert_eq!(
         net.c(0).token_fetches,
         0,
@@ -307,12 +299,7 @@ fn refresh_frames(net: &Net) -> usize {
 
 #[test]
 fn short_lived_tokens_are_refreshed_in_time_at_a_bounded_rate() {
-    let mut cfg = config("a", "ca");
-    cfg.token_provider = true;
-    let mut net = Net::new(vec![Client::new(cfg, 1)]);
-    net.server.token_ttl_ms = Some(3_000);
-    net.c(0).token_answer = Some(Ok(Some("ok:a".into())));
-    connect_and_join(&mut net, 0, "r");
+    let mut net = with_provider(3_000);
     // 30 s of 3 s tokens, publishing every second: each token is refreshed halfway through
     // its life (1.5 s), never later than its expiry, never in a loop.
     let mut last_refresh = net.now;
@@ -467,10 +454,7 @@ fn unauthorized_without_a_provider_stops() {
 
 #[test]
 fn offline_queue_flushes_in_order_with_the_same_ids() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
     net.stop_server();
@@ -497,10 +481,7 @@ fn offline_queue_flushes_in_order_with_the_same_ids() {
 
 #[test]
 fn publish_lost_in_flight_is_resent_and_stored_once() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
     let op = publish(&mut net, 0, "r", "once");
@@ -540,10 +521,7 @@ fn queue_full_is_an_error_not_a_silent_drop() {
 
 #[test]
 fn ephemeral_fails_at_once_offline_and_is_not_queued() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
     let now = net.now;
@@ -652,10 +630,7 @@ fn malformed_server_frames_are_reported_and_ignored() {
 
 #[test]
 fn resume_replays_only_what_was_missed() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
     publish(&mut net, 0, "r", "m1");
@@ -677,6 +652,26 @@ fn resume_replays_only_what_was_missed() {
         })
         .collect();
     assert_eq!(joins.last(), Some(&(Some(1), Some("e1".to_string()))));
+}
+
+/// Client `a` with a token provider that answers at once, connected and joined to `r`, on a
+/// server whose tokens live `ttl_ms`.
+fn with_provider(ttl_ms: u64) -> Net {
+    let mut cfg = config("a", "ca");
+    cfg.token_provider = true;
+    let mut net = Net::new(vec![Client::new(cfg, 1)]);
+    net.server.token_ttl_ms = Some(ttl_ms);
+    net.c(0).token_answer = Some(Ok(Some("ok:a".into())));
+    connect_and_join(&mut net, 0, "r");
+    net
+}
+
+/// Clients `a` (0) and `b` (1) on one simulated server.
+fn pair() -> Net {
+    Net::new(vec![
+        Client::new(config("a", "ca"), 1),
+        Client::new(config("b", "cb"), 2),
+    ])
 }
 
 fn gaps(c: &Client) -> Vec<roomcast_core::machine::Gap> {
@@ -717,10 +712,7 @@ fn history_requests(net: &Net) -> Vec<(Option<u64>, Option<u32>)> {
 
 #[test]
 fn resume_past_the_replay_limit_pages_the_rest_in() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     net.server.replay_limit = 2;
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
@@ -772,10 +764,7 @@ fn resume_past_the_replay_limit_pages_the_rest_in() {
 
 #[test]
 fn a_stored_position_without_epoch_resumes_in_the_current_epoch() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     net.server.replay_limit = 4;
     connect_and_join(&mut net, 0, "r");
     for i in 0..30 {
@@ -797,10 +786,7 @@ fn a_stored_position_without_epoch_resumes_in_the_current_epoch() {
 
 #[test]
 fn latest_mode_takes_the_newest_and_reports_a_gap() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     net.server.replay_limit = 2;
     connect_and_join(&mut net, 0, "r");
     let now = net.now;
@@ -825,10 +811,7 @@ fn latest_mode_takes_the_newest_and_reports_a_gap() {
 
 #[test]
 fn reset_history_is_a_gap_and_positions_restart() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
     for i in 0..5 {
@@ -846,10 +829,7 @@ fn reset_history_is_a_gap_and_positions_restart() {
 
 #[test]
 fn messages_gone_from_the_server_are_the_only_gap() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     net.server.replay_limit = 3;
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
@@ -892,10 +872,7 @@ fn a_full_hold_buffer_bounds_memory_and_loses_nothing() {
 
 #[test]
 fn suspended_delivery_is_paged_in_on_resume() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
     publish(&mut net, 0, "r", "before");
@@ -951,10 +928,7 @@ fn history_pages_and_times_out() {
 
 #[test]
 fn pause_and_resume_keep_rooms_and_queue() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
     let now = net.now;
@@ -994,10 +968,7 @@ fn close_fails_everything_pending() {
 
 #[test]
 fn leave_stops_messages_and_fails_queued_publishes() {
-    let mut net = Net::new(vec![
-        Client::new(config("a", "ca"), 1),
-        Client::new(config("b", "cb"), 2),
-    ]);
+    let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
     let now = net.now;

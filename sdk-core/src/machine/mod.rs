@@ -237,7 +237,7 @@ impl Machine {
         };
         match frame {
             ServerFrame::Welcome(w) => self.on_welcome(now, conn, w),
-            ServerFrame::Message(m) => self.on_message(now, m),
+            ServerFrame::Message(m) => self.on_message(m),
             ServerFrame::Presence(p) => self.on_presence(p),
             ServerFrame::Ping(p) => self.on_server_ping(p.ref_id),
             ServerFrame::Pong(_) => {}

@@ -102,7 +102,7 @@ impl Machine {
 
     /// A persisted message that is not a duplicate of an own publish: delivered, or held
     /// while the room catches up.
-    pub(crate) fn arrive(&mut self, _now: Instant, m: Message) {
+    pub(crate) fn arrive(&mut self, m: Message) {
         let cap = self.config.hold_bytes;
         let Some(room) = self.rooms.get_mut(&m.room) else {
             return;
@@ -202,7 +202,11 @@ impl Machine {
         let mut covered = r.last_seq.unwrap_or(0);
         let mut full = false;
         for m in messages {
-            let Some(seq) = m.seq.filter(|&s| s < before && s > covered) else {
+            // Only this room's stored messages inside the window asked for count.
+            let Some(seq) = m
+                .seq
+                .filter(|&s| s < before && s > covered && m.room == room)
+            else {
                 continue;
             };
             if seq > covered + 1 {

@@ -322,7 +322,7 @@ impl Machine {
         self.flush(now);
     }
 
-    pub(crate) fn on_message(&mut self, now: Instant, m: Message) {
+    pub(crate) fn on_message(&mut self, m: Message) {
         let Some(room) = self.rooms.get(&m.room) else {
             return;
         };
@@ -339,7 +339,7 @@ impl Machine {
         if self.complete_own(&m) {
             return;
         }
-        self.arrive(now, m);
+        self.arrive(m);
     }
 
     pub(crate) fn on_presence(&mut self, p: Presence) {

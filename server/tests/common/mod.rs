@@ -276,6 +276,7 @@ impl Client {
 }
 
 /// One HTTP/1.1 request with `Connection: close`; returns status and JSON body (Null if none).
+/// A POST always carries a (possibly empty) JSON body.
 pub async fn http(
     addr: SocketAddr,
     method: &str,
@@ -283,30 +284,43 @@ pub async fn http(
     token: Option<&str>,
     body: Option<&str>,
 ) -> (u16, Value) {
+    let body = body.or((method == "POST").then_some(""));
+    let (status, text) = http_text(addr, method, path, token, body).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// One HTTP/1.1 request (`Connection: close`); the status (0 if none could be read) and the
+/// body as text. Content headers are sent only with a body.
+pub async fn http_text(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(t) = token {
+    if let Some(t) = bearer {
         req.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
-    let body = body.unwrap_or("");
-    if !body.is_empty() || method == "POST" {
+    if let Some(body) = body {
         req.push_str("Content-Type: application/json\r\n");
         req.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
-    req.push_str(body);
+    req.push_str(body.unwrap_or(""));
     stream.write_all(req.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
         .await
         .expect("http answer in time")
         .expect("read");
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").expect("http response");
-    let status: u16 = head
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        .unwrap_or(0);
+    (status, body.to_string())
 }
