@@ -54,8 +54,9 @@ pub trait StateListener: Send + Sync {
 }
 
 /// Runs a foreign callback, containing a failure to that one call. A foreign method without
-/// a `throws` that fails anyway makes uniffi panic; unguarded, that panic would end the
-/// room's handler task.
+/// a `throws` that fails anyway makes uniffi panic; unguarded, that panic would end the task
+/// that called it (the state listener's). Room listeners need no guard here: the core runs
+/// every room handler guarded on the room's own task.
 pub(crate) fn guarded(what: &str, call: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(call)).is_err() {
         tracing::warn!("roomcast: a foreign {what} callback failed; the event was dropped");
@@ -65,13 +66,11 @@ pub(crate) fn guarded(what: &str, call: impl FnOnce()) {
 /// Hands a core room event to the foreign listener.
 pub(crate) fn deliver(listener: &dyn RoomListener, event: &RoomEvent) {
     match event {
-        RoomEvent::Message(m) => guarded("on_message", || listener.on_message(m.clone().into())),
-        RoomEvent::Presence(p) => {
-            guarded("on_presence", || listener.on_presence(p.clone().into()));
-        }
-        RoomEvent::Joined(j) => guarded("on_joined", || listener.on_joined(j.clone().into())),
-        RoomEvent::Gap(g) => guarded("on_gap", || listener.on_gap(g.clone().into())),
-        RoomEvent::Lost(e) => guarded("on_error", || listener.on_error(e.clone().into())),
+        RoomEvent::Message(m) => listener.on_message(m.clone().into()),
+        RoomEvent::Presence(p) => listener.on_presence(p.clone().into()),
+        RoomEvent::Joined(j) => listener.on_joined(j.clone().into()),
+        RoomEvent::Gap(g) => listener.on_gap(g.clone().into()),
+        RoomEvent::Lost(e) => listener.on_error(e.clone().into()),
         // Only typed Rust handlers produce decode errors; this listener takes raw JSON.
         RoomEvent::DecodeError(_) => {}
     }

@@ -19,7 +19,7 @@ use crate::protocol::{ClientFrame, ErrorFrame, Refresh};
 /// enough to afford it.
 const MIN_REFRESH_MARGIN: Duration = Duration::from_secs(30);
 /// Smallest interval between two calls to the token provider for a refresh.
-pub(crate) const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// Cap on the interval between provider calls while they keep failing.
 const MAX_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 /// A token with less left than this when it arrives counts as a failed refresh.
@@ -119,10 +119,6 @@ impl Machine {
         self.refresh.fetching = true;
         self.refresh.last_fetch = Some(now);
         self.actions.push_back(Action::FetchToken);
-    }
-
-    pub(crate) fn on_refreshed(&mut self, now: Instant, token_exp: Option<u64>) {
-        self.schedule_refresh(now, token_exp);
     }
 
     pub(crate) fn on_refresh_refused(&mut self, now: Instant, e: ErrorFrame) {

@@ -108,7 +108,7 @@ pub(crate) fn passing(code: ErrorCode) -> bool {
 
 impl Machine {
     /// Sends a request on the live connection and tracks it until [`settle`](Self::settle).
-    /// Off line, the request is settled at once as [`Outcome::Lost`].
+    /// Off line, the request is settled at once as [`Outcome::Unsent`].
     pub(crate) fn send_request(
         &mut self,
         now: Instant,
@@ -147,8 +147,13 @@ impl Machine {
         match (request, outcome) {
             // A join, persisted publish, refresh or resume page without an answer means the
             // connection is not healthy: a new one re-sends what matters.
-            (Request::Join { .. } | Request::Publish | Request::Refresh, TimedOut)
-            | (Request::Catchup { .. }, TimedOut) => {
+            (
+                Request::Join { .. }
+                | Request::Publish
+                | Request::Refresh
+                | Request::Catchup { .. },
+                TimedOut,
+            ) => {
                 self.fail_connection(now, "request timed out");
             }
             // Lost with the connection: rooms rejoin, publishes go out again, refresh and
@@ -209,7 +214,7 @@ impl Machine {
             (Request::Catchup { room, .. }, Refused(e)) => self.on_page_refused(now, &room, e),
 
             (Request::Refresh, Answered(ServerFrame::Refreshed(r))) => {
-                self.on_refreshed(now, r.token_exp);
+                self.schedule_refresh(now, r.token_exp);
             }
             (Request::Refresh, Refused(e)) => self.on_refresh_refused(now, e),
 

@@ -77,6 +77,19 @@ impl Catchup {
     fn first_held(&self) -> Option<u64> {
         self.held.front().and_then(|m| m.seq)
     }
+
+    /// Takes the oldest held message.
+    fn pop_held(&mut self) -> Option<Message> {
+        let m = self.held.pop_front()?;
+        self.held_bytes = self.held_bytes.saturating_sub(approx_size(&m));
+        Some(m)
+    }
+
+    /// Takes every held message.
+    fn take_held(&mut self) -> VecDeque<Message> {
+        self.held_bytes = 0;
+        std::mem::take(&mut self.held)
+    }
 }
 
 /// A message's memory footprint, near enough for a bound.
@@ -116,7 +129,8 @@ impl Machine {
         if room.catchup.active || room.catchup.suspended {
             room.catchup.hold(m, cap);
         } else {
-            self.deliver(m);
+            // `on_message` already matched it against the queue.
+            self.emit(m);
         }
     }
 
@@ -126,8 +140,7 @@ impl Machine {
         let Some(r) = self.rooms.get_mut(room) else {
             return;
         };
-        let held = std::mem::take(&mut r.catchup.held);
-        r.catchup.held_bytes = 0;
+        let held = r.catchup.take_held();
         r.catchup.active = false;
         for m in held {
             self.deliver(m);
@@ -245,8 +258,7 @@ impl Machine {
             let last = r.last_seq.unwrap_or(0);
             match r.catchup.first_held() {
                 Some(seq) if seq <= last + 1 => {
-                    if let Some(m) = r.catchup.held.pop_front() {
-                        r.catchup.held_bytes = r.catchup.held_bytes.saturating_sub(approx_size(&m));
+                    if let Some(m) = r.catchup.pop_held() {
                         self.deliver(m);
                     }
                 }

@@ -282,9 +282,9 @@ impl Machine {
         let rejoin = room.ever_joined;
         room.ever_joined = true;
         let waiters = std::mem::take(&mut room.waiters);
-        // The replay limit cut the resume short but the server still has every message:
-        // page them in (complete resume) unless the room only wants the newest.
-        // So is a replay longer than the room's hold buffer.
+        // The replay limit cut the resume short, or the replay overflowed the hold buffer, but
+        // the server still has every message: page them in (complete resume) unless the room
+        // only wants the newest.
         let page_in =
             same_epoch && room.mode == ResumeMode::Full && (!j.recovered || room.catchup.dropped());
         if !j.recovered && !page_in {
@@ -348,11 +348,17 @@ impl Machine {
         }
     }
 
-    /// Hands a persisted message to the app unless it already has it.
+    /// Hands a persisted message to the app, unless it is a queued publish coming back (which
+    /// it completes) or the app already has it.
     pub(crate) fn deliver(&mut self, m: Message) {
-        if self.complete_own(&m) {
-            return;
+        if !self.complete_own(&m) {
+            self.emit(m);
         }
+    }
+
+    /// Hands a persisted message already matched against the queue to the app, unless it has
+    /// it already.
+    pub(crate) fn emit(&mut self, m: Message) {
         let (Some(room), Some(seq)) = (self.rooms.get_mut(&m.room), m.seq) else {
             return;
         };
