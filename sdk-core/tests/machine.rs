@@ -15,22 +15,6 @@ fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-fn publish(net: &mut Net, i: usize, room: &str, id: &str) -> OpId {
-    let now = net.now;
-    let op = net.c(i).m.publish(
-        now,
-        PublishRequest {
-            room: room.into(),
-            id: id.into(),
-            event: "chat.message".into(),
-            data: json!({ "content": id }).into(),
-            ephemeral: false,
-        },
-    );
-    net.service(i);
-    op
-}
-
 fn connect_and_join(net: &mut Net, i: usize, room: &str) {
     let now = net.now;
     let c = net.c(i).m.connect(now);
@@ -73,7 +57,7 @@ fn connects_joins_publishes_and_receives() {
     let mut net = pair();
     connect_and_join(&mut net, 0, "room");
     connect_and_join(&mut net, 1, "room");
-    let op = publish(&mut net, 0, "room", "m1");
+    let op = net.publish(0, "room", "m1");
     net.settle();
     match net.c(0).result(op) {
         Some(Ok(Reply::Published(ack))) => assert_eq!((ack.id.as_str(), ack.seq), ("m1", Some(1))),
@@ -137,7 +121,7 @@ fn gives_up_after_max_attempts() {
     cfg.backoff.max_attempts = Some(3);
     let mut net = Net::new(vec![Client::new(cfg, 1)]);
     connect_and_join(&mut net, 0, "r");
-    let op = publish(&mut net, 0, "r", "x");
+    let op = net.publish(0, "r", "x");
     net.c(0).s2c.clear();
     net.c(0).c2s.clear();
     net.stop_server();
@@ -307,7 +291,7 @@ fn short_lived_tokens_are_refreshed_in_time_at_a_bounded_rate() {
     for i in 0..300 {
         net.advance(Duration::from_millis(100));
         if i % 10 == 0 {
-            publish(&mut net, 0, "r", &format!("m{i}"));
+            net.publish(0, "r", &format!("m{i}"));
         }
         let n = refresh_frames(&net);
         if n > refreshes {
@@ -398,7 +382,7 @@ fn a_room_joined_before_is_kept_and_its_queue_settled_when_unauthorized() {
     let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
     connect_and_join(&mut net, 0, "r");
     net.cut(0);
-    let op = publish(&mut net, 0, "r", "queued");
+    let op = net.publish(0, "r", "queued");
     // The reconnect finds the token revoked.
     let now = net.now;
     net.c(0).m.set_token(now, "revoked".into());
@@ -459,7 +443,7 @@ fn offline_queue_flushes_in_order_with_the_same_ids() {
     connect_and_join(&mut net, 1, "r");
     net.stop_server();
     let ops: Vec<OpId> = (0..5)
-        .map(|i| publish(&mut net, 0, "r", &format!("m{i}")))
+        .map(|i| net.publish(0, "r", &format!("m{i}")))
         .collect();
     assert_eq!(net.c(0).m.queued(), 5);
     assert!(
@@ -484,7 +468,7 @@ fn publish_lost_in_flight_is_resent_and_stored_once() {
     let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
-    let op = publish(&mut net, 0, "r", "once");
+    let op = net.publish(0, "r", "once");
     // The server stores it, but the ack is lost with the connection.
     assert!(net.deliver_up(0));
     net.c(0).s2c.clear();
@@ -510,7 +494,7 @@ fn queue_full_is_an_error_not_a_silent_drop() {
     connect_and_join(&mut net, 0, "r");
     net.stop_server();
     let ops: Vec<OpId> = (0..4)
-        .map(|i| publish(&mut net, 0, "r", &format!("m{i}")))
+        .map(|i| net.publish(0, "r", &format!("m{i}")))
         .collect();
     assert!(matches!(
         net.c(0).result(ops[3]),
@@ -633,11 +617,11 @@ fn resume_replays_only_what_was_missed() {
     let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
-    publish(&mut net, 0, "r", "m1");
+    net.publish(0, "r", "m1");
     net.settle();
     net.cut(1);
-    publish(&mut net, 0, "r", "m2");
-    publish(&mut net, 0, "r", "m3");
+    net.publish(0, "r", "m2");
+    net.publish(0, "r", "m3");
     net.settle();
     net.advance(secs(2));
     let ids: Vec<&str> = net.c(1).messages.iter().map(|m| m.id.as_str()).collect();
@@ -716,11 +700,11 @@ fn resume_past_the_replay_limit_pages_the_rest_in() {
     net.server.replay_limit = 2;
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
-    publish(&mut net, 0, "r", "m0");
+    net.publish(0, "r", "m0");
     net.settle();
     net.cut(1);
     for i in 1..1200 {
-        publish(&mut net, 0, "r", &format!("m{i}"));
+        net.publish(0, "r", &format!("m{i}"));
         if i % 100 == 0 {
             net.settle();
         }
@@ -743,7 +727,7 @@ fn resume_past_the_replay_limit_pages_the_rest_in() {
     // Live messages meanwhile wait behind the paged ones.
     net.cut(1);
     for i in 1200..1210 {
-        publish(&mut net, 0, "r", &format!("m{i}"));
+        net.publish(0, "r", &format!("m{i}"));
     }
     net.settle();
     net.advance(secs(2));
@@ -768,7 +752,7 @@ fn a_stored_position_without_epoch_resumes_in_the_current_epoch() {
     net.server.replay_limit = 4;
     connect_and_join(&mut net, 0, "r");
     for i in 0..30 {
-        publish(&mut net, 0, "r", &format!("m{i}"));
+        net.publish(0, "r", &format!("m{i}"));
     }
     net.settle();
     let now = net.now;
@@ -799,7 +783,7 @@ fn latest_mode_takes_the_newest_and_reports_a_gap() {
     net.settle();
     net.cut(1);
     for i in 0..5 {
-        publish(&mut net, 0, "r", &format!("m{i}"));
+        net.publish(0, "r", &format!("m{i}"));
     }
     net.settle();
     net.advance(secs(2));
@@ -815,7 +799,7 @@ fn reset_history_is_a_gap_and_positions_restart() {
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
     for i in 0..5 {
-        publish(&mut net, 0, "r", &format!("m{i}"));
+        net.publish(0, "r", &format!("m{i}"));
     }
     net.settle();
     net.cut(1);
@@ -835,7 +819,7 @@ fn messages_gone_from_the_server_are_the_only_gap() {
     connect_and_join(&mut net, 1, "r");
     net.cut(1);
     for i in 0..20 {
-        publish(&mut net, 0, "r", &format!("m{i}"));
+        net.publish(0, "r", &format!("m{i}"));
     }
     net.settle();
     // Retention removed seqs 1..=6 while client 1 was away.
@@ -857,7 +841,7 @@ fn a_full_hold_buffer_bounds_memory_and_loses_nothing() {
     connect_and_join(&mut net, 1, "r");
     net.cut(1);
     for i in 0..40 {
-        publish(&mut net, 0, "r", &format!("m{i}"));
+        net.publish(0, "r", &format!("m{i}"));
     }
     net.settle();
     let mut held_max = 0;
@@ -875,11 +859,11 @@ fn suspended_delivery_is_paged_in_on_resume() {
     let mut net = pair();
     connect_and_join(&mut net, 0, "r");
     connect_and_join(&mut net, 1, "r");
-    publish(&mut net, 0, "r", "before");
+    net.publish(0, "r", "before");
     net.settle();
     net.c(1).m.suspend_delivery("r");
     for i in 0..30 {
-        publish(&mut net, 0, "r", &format!("m{i}"));
+        net.publish(0, "r", &format!("m{i}"));
     }
     net.settle();
     assert_eq!(seqs(net.c(1)), [1], "nothing delivered while suspended");
@@ -895,7 +879,7 @@ fn history_pages_and_times_out() {
     let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
     connect_and_join(&mut net, 0, "r");
     for i in 0..5 {
-        publish(&mut net, 0, "r", &format!("m{i}"));
+        net.publish(0, "r", &format!("m{i}"));
     }
     net.settle();
     let now = net.now;
@@ -935,7 +919,7 @@ fn pause_and_resume_keep_rooms_and_queue() {
     net.c(0).m.pause(now);
     net.settle();
     assert_eq!(net.c(0).m.state(), ConnectionState::Paused);
-    let op = publish(&mut net, 0, "r", "while-paused");
+    let op = net.publish(0, "r", "while-paused");
     net.advance(secs(120));
     assert_eq!(
         net.c(0).m.state(),
@@ -955,14 +939,14 @@ fn close_fails_everything_pending() {
     let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
     connect_and_join(&mut net, 0, "r");
     net.stop_server();
-    let op = publish(&mut net, 0, "r", "x");
+    let op = net.publish(0, "r", "x");
     let now = net.now;
     net.c(0).m.close(now);
     net.service(0);
     assert!(matches!(net.c(0).result(op), Some(Err(Error::Closed))));
     assert_eq!(net.c(0).m.state(), ConnectionState::Closed);
     assert_eq!(net.c(0).timeout, None);
-    let op = publish(&mut net, 0, "r", "y");
+    let op = net.publish(0, "r", "y");
     assert!(matches!(net.c(0).result(op), Some(Err(Error::Closed))));
 }
 
@@ -975,7 +959,7 @@ fn leave_stops_messages_and_fails_queued_publishes() {
     let op = net.c(1).m.leave(now, "r");
     net.settle();
     assert!(matches!(net.c(1).result(op), Some(Ok(Reply::Left))));
-    publish(&mut net, 0, "r", "after-leave");
+    net.publish(0, "r", "after-leave");
     net.settle();
     assert!(net.c(1).messages.is_empty());
     assert!(net
@@ -990,7 +974,7 @@ fn rejoin_refused_drops_the_room_and_says_so() {
     let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
     connect_and_join(&mut net, 0, "r");
     net.stop_server();
-    let op = publish(&mut net, 0, "r", "x");
+    let op = net.publish(0, "r", "x");
     net.server.forbidden.insert("r".into());
     net.start_server();
     net.advance(secs(2));
@@ -1009,7 +993,7 @@ fn rejoin_refused_drops_the_room_and_says_so() {
 fn server_error_on_publish_keeps_passing_failures_queued() {
     let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
     connect_and_join(&mut net, 0, "r");
-    let op = publish(&mut net, 0, "r", "x");
+    let op = net.publish(0, "r", "x");
     let ref_id = match ClientFrame::decode(net.c(0).c2s.pop_front().as_deref().unwrap_or("")) {
         Ok(ClientFrame::Publish(p)) => p.ref_id,
         other => panic!("{other:?}"),

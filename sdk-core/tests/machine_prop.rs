@@ -9,8 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use roomcast_core::machine::{Event, JoinOptions, OpId, PublishRequest, Reply};
-use serde_json::json;
+use roomcast_core::machine::{Event, JoinOptions, OpId, Reply};
 use support::{config, Client, Net};
 
 const ROOM: &str = "conv";
@@ -97,18 +96,7 @@ fn run(steps: &[Step], seed: u64, overlap: u64, limits: Limits) -> Result<(), Te
     let mut published: Vec<(usize, OpId, String)> = Vec::new();
     let publish =
         |net: &mut Net, published: &mut Vec<(usize, OpId, String)>, i: usize, id: String| {
-            let now = net.now;
-            let op = net.c(i).m.publish(
-                now,
-                PublishRequest {
-                    room: ROOM.into(),
-                    id: id.clone(),
-                    event: "e".into(),
-                    data: json!(id).into(),
-                    ephemeral: false,
-                },
-            );
-            net.service(i);
+            let op = net.publish(i, ROOM, &id);
             published.push((i, op, id));
         };
     let mut held_max = 0;

@@ -431,6 +431,23 @@ impl Net {
         &mut self.clients[i]
     }
 
+    /// Client `i` publishes a persisted `chat.message` with message id `id` to `room`.
+    pub fn publish(&mut self, i: usize, room: &str, id: &str) -> OpId {
+        let now = self.now;
+        let op = self.clients[i].m.publish(
+            now,
+            roomcast_core::machine::PublishRequest {
+                room: room.into(),
+                id: id.into(),
+                event: "chat.message".into(),
+                data: serde_json::json!({ "content": id }).into(),
+                ephemeral: false,
+            },
+        );
+        self.service(i);
+        op
+    }
+
     fn route(&mut self, out: Out) {
         for (sid, text) in out {
             if let Some(c) = self
