@@ -298,6 +298,8 @@ impl Driver {
                     }
                 }
                 Output::Action(Action::FetchToken) => outs.push(Out::FetchToken),
+                // The browser client runs without `Config::persist`: nothing is emitted.
+                Output::Persist(_) => {}
                 Output::Transmit(text) => {
                     if let Some((_, socket)) = &st.socket {
                         socket.send(&text);

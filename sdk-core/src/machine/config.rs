@@ -54,6 +54,13 @@ pub struct Config {
     /// [`ResumeMode::Full`](super::ResumeMode::Full)). Beyond it, later messages are not kept
     /// but paged in afterwards: this bounds memory, never what is delivered.
     pub hold_bytes: usize,
+    /// A host store keeps the offline queue and the rooms' positions: the machine emits
+    /// [`Output::Persist`](super::Output::Persist) records and sends a publish only once its
+    /// record is durable (see [`Machine::persisted`](super::Machine::persisted)).
+    pub persist: bool,
+    /// With a store, how often a room's moved position is written. A process killed between
+    /// two writes sees at most this much of its messages again after a restart.
+    pub position_interval: Duration,
 }
 
 impl Config {
@@ -78,6 +85,8 @@ impl Config {
             connect_timeout: Duration::from_secs(10),
             max_auth_failures: 3,
             hold_bytes: 4 * 1024 * 1024,
+            persist: false,
+            position_interval: Duration::from_secs(1),
         }
     }
 }

@@ -107,6 +107,7 @@ impl Machine {
         if matches!(self.phase, Phase::Closed | Phase::Paused) {
             return;
         }
+        self.keep_positions();
         self.drop_connection(now, close::NORMAL, "paused");
         self.phase = Phase::Paused;
         self.timers.clear(Timer::Phase);
@@ -367,6 +368,7 @@ impl Machine {
 
     /// Ends the client: `Closed`, and every pending operation fails with `error`.
     pub(crate) fn shut(&mut self, now: Instant, error: Error) {
+        self.keep_positions();
         self.connection_lost(now);
         self.phase = Phase::Closed;
         self.timers = Default::default();

@@ -41,6 +41,12 @@ pub enum Error {
     Server { code: ErrorCode, message: String },
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The store could not keep a publish (a full disk, an I/O error); it was not sent.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// Another running client holds the store.
+    #[error("the store at {0} is in use by another process")]
+    StoreLocked(String),
 }
 
 impl Error {

@@ -12,6 +12,7 @@
 //!
 //! # Methods, by group
 //! - Queries: [`state`](Machine::state), [`queued`](Machine::queued),
+//!   [`pending`](Machine::pending),
 //!   [`position`](Machine::position), [`is_joined`](Machine::is_joined),
 //!   [`max_frame`](Machine::max_frame).
 //! - Socket and time inputs: [`handle_open`](Machine::handle_open),
@@ -23,12 +24,14 @@
 //!   [`pause`](Machine::pause), [`resume`](Machine::resume), [`close`](Machine::close),
 //!   [`suspend_delivery`](Machine::suspend_delivery) and
 //!   [`resume_delivery`](Machine::resume_delivery) (a room's handlers fell behind).
+//! - Store hook (with [`Config::persist`]): [`restore`](Machine::restore),
+//!   [`persisted`](Machine::persisted), [`handled`](Machine::handled).
 //! - Output: [`poll_output`](Machine::poll_output), the one drain.
 //!
 //! # The driver loop
 //! After every input, call [`poll_output`](Machine::poll_output) until it returns
 //! [`Output::Timeout`]: first the [`Action`]s (open or close a socket, fetch a token), then
-//! the text frames to send on the current socket, then the app's [`Event`]s, and last the time
+//! the records for a store (only with [`Config::persist`]), then the text frames to send on the current socket, then the app's [`Event`]s, and last the time
 //! at which [`handle_timeout`](Machine::handle_timeout) is due. `Timeout` ends the drain, so
 //! nothing can be left behind. Time only moves forward: every `now` passed in must be at or
 //! after the previous one (a monotonic clock; tests use a virtual one).
@@ -52,6 +55,8 @@
 //!                 machine.handle_open(Instant::now(), conn, 1_700_000_000_000);
 //!             }
 //!             Output::Action(_) => {}
+//!             // Only with `Config::persist`: write it, then report `machine.persisted(..)`.
+//!             Output::Persist(_) => {}
 //!             Output::Transmit(text) if text.contains("\"hello\"") => inbox.push(
 //!                 r#"{"type":"welcome","ref":1,"session":"s","user":"u1","heartbeat_ms":25000,"max_frame":65536,"token_exp":null}"#.into(),
 //!             ),
@@ -77,6 +82,7 @@ mod config;
 mod connection;
 mod error;
 mod event;
+mod persist;
 mod publish;
 mod queue;
 mod refresh;
@@ -99,6 +105,8 @@ pub use config::{BackoffConfig, Config};
 use connection::Phase;
 pub use error::Error;
 pub use event::{Action, ConnId, Event, Gap, JoinInfo, OpId, PublishAck, Reply};
+use persist::Persistence;
+pub use persist::{Record, Snapshot, StoredPosition, StoredPublish};
 pub use publish::PublishRequest;
 use queue::Queue;
 use refresh::RefreshState;
@@ -114,6 +122,9 @@ use timers::{Timer, Timers};
 pub enum Output {
     /// I/O to carry out.
     Action(Action),
+    /// A record for the host's store ([`Config::persist`]); report with
+    /// [`Machine::persisted`] once written.
+    Persist(Record),
     /// A text frame for the current socket.
     Transmit(String),
     /// Something for the app.
@@ -142,11 +153,13 @@ pub struct Machine {
     queue: Queue,
     requests: Requests,
     timers: Timers,
+    persist: Persistence,
     connect_waiters: Vec<OpId>,
     next_ref: u64,
     next_op: u64,
     next_conn: u64,
     transmits: VecDeque<String>,
+    records: VecDeque<Record>,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
 }
@@ -170,11 +183,13 @@ impl Machine {
             queue: Queue::default(),
             requests: Requests::default(),
             timers: Timers::default(),
+            persist: Persistence::default(),
             connect_waiters: Vec::new(),
             next_ref: 1,
             next_op: 1,
             next_conn: 1,
             transmits: VecDeque::new(),
+            records: VecDeque::new(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -193,6 +208,12 @@ impl Machine {
         self.queue.len()
     }
 
+    /// The persisted publishes not yet acknowledged, oldest first (restored ones included): what
+    /// an app shows as "sending".
+    pub fn pending(&self) -> Vec<StoredPublish> {
+        self.queue.snapshot()
+    }
+
     /// The largest frame the server accepts (from `welcome`; the protocol default before).
     pub fn max_frame(&self) -> usize {
         self.max_frame
@@ -206,6 +227,9 @@ impl Machine {
     pub fn poll_output(&mut self) -> Output {
         if let Some(action) = self.actions.pop_front() {
             return Output::Action(action);
+        }
+        if let Some(record) = self.records.pop_front() {
+            return Output::Persist(record);
         }
         if let Some(text) = self.transmits.pop_front() {
             return Output::Transmit(text);
@@ -288,6 +312,7 @@ impl Machine {
                     self.on_refresh_timeout(now);
                 }
                 Timer::Retry => self.on_retry_timeout(now),
+                Timer::Persist => self.on_persist_timeout(),
             }
         }
     }

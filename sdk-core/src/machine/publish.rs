@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use web_time::Instant;
 
+use super::persist::{Record, StoredPublish};
 use super::queue::Entry;
 use super::requests::{passing, Request};
 use super::timers::Timer;
@@ -50,6 +51,16 @@ impl Machine {
                 })
             });
         } else {
+            let record = if self.config.persist {
+                self.keep(Record::Queued(StoredPublish {
+                    room: req.room.clone(),
+                    id: req.id.clone(),
+                    event: req.event.clone(),
+                    data: req.data.clone(),
+                }))
+            } else {
+                0
+            };
             self.queue.push(Entry {
                 op,
                 room: req.room,
@@ -57,6 +68,7 @@ impl Machine {
                 event: req.event,
                 data: req.data,
                 sent: None,
+                record,
             });
             self.flush(now);
         }
@@ -88,15 +100,20 @@ impl Machine {
         Ok(())
     }
 
-    /// Sends every unsent queued publish whose room is joined, oldest first.
+    /// Sends every unsent queued publish whose room is joined (and, with a store, whose record
+    /// is durable), oldest first.
     pub(crate) fn flush(&mut self, now: Instant) {
         if !self.is_connected() || self.timers.get(Timer::Retry).is_some() {
             return;
         }
         let deadline = now + self.config.request_timeout;
         let mut frames = Vec::new();
+        let settled = self.settled_records();
         for entry in self.queue.iter_mut() {
-            if entry.sent.is_some() || !self.rooms.get(&entry.room).is_some_and(|r| r.joined()) {
+            if entry.sent.is_some()
+                || entry.record > settled
+                || !self.rooms.get(&entry.room).is_some_and(|r| r.joined())
+            {
                 continue;
             }
             let ref_id = self.next_ref;
@@ -130,6 +147,7 @@ impl Machine {
         if let Some(seq) = a.seq {
             self.record_own(&entry.room, seq);
         }
+        self.keep_done(&entry);
         let ack = PublishAck {
             id: entry.id,
             seq: a.seq,
@@ -155,7 +173,18 @@ impl Machine {
             }
             code => Error::from_server(code, e.message, Some(&entry.room)),
         };
+        self.keep_done(&entry);
         self.complete(entry.op, Err(err));
+    }
+
+    /// With a store: `entry` is settled for good and leaves the kept queue.
+    pub(crate) fn keep_done(&mut self, entry: &Entry) {
+        if self.config.persist {
+            self.keep(Record::Done {
+                room: entry.room.clone(),
+                id: entry.id.clone(),
+            });
+        }
     }
 
     /// A stored message with a queued publish's id came back (replayed on resume, or paged
@@ -173,6 +202,7 @@ impl Machine {
             self.sync_request_timer();
         }
         self.record_own(&m.room, seq);
+        self.keep_done(&entry);
         let ack = PublishAck {
             id: entry.id,
             seq: Some(seq),

@@ -18,6 +18,8 @@ pub(crate) struct Entry {
     pub(crate) data: Payload,
     /// The ref of the `publish` frame in flight on the current connection.
     pub(crate) sent: Option<u64>,
+    /// Number of its `Queued` record with a store (sent only once durable); 0 without.
+    pub(crate) record: u64,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +71,27 @@ impl Queue {
 
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
         self.entries.iter_mut()
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<super::StoredPublish> {
+        self.entries
+            .iter()
+            .map(|e| super::StoredPublish {
+                room: e.room.clone(),
+                id: e.id.clone(),
+                event: e.event.clone(),
+                data: e.data.clone(),
+            })
+            .collect()
+    }
+
+    /// Removes the entries whose record is in `(after, upto]`: the store could not keep them.
+    pub(crate) fn take_records(&mut self, after: u64, upto: u64) -> Vec<Entry> {
+        let (gone, kept): (VecDeque<Entry>, VecDeque<Entry>) = std::mem::take(&mut self.entries)
+            .into_iter()
+            .partition(|e| e.record > after && e.record <= upto);
+        self.entries = kept;
+        gone.into()
     }
 
     /// Removes the entry of `room` with message id `id`.

@@ -61,6 +61,12 @@ pub(crate) struct Room {
     own: Vec<u64>,
     /// Messages held back while older ones are paged in.
     pub(crate) catchup: Catchup,
+    /// For a store's position: the highest seq handed to the app as a message, the highest
+    /// the app's handlers are done with, and the position before the oldest message they are
+    /// not done with.
+    delivered: Option<u64>,
+    handled: Option<u64>,
+    floor: Option<u64>,
 }
 
 impl Room {
@@ -74,7 +80,36 @@ impl Room {
             ever_joined: false,
             own: Vec::new(),
             catchup: Catchup::default(),
+            delivered: None,
+            handled: None,
+            floor: None,
         }
+    }
+
+    /// A message with `seq` was handed to the app; `before` was the position until then.
+    fn note_delivered(&mut self, before: Option<u64>, seq: u64) {
+        if self.handled >= self.delivered {
+            self.floor = before;
+        }
+        self.delivered = Some(seq);
+    }
+
+    /// The app's handlers are done with every message up to `seq`. A report above what was
+    /// delivered (from before a new epoch) is ignored.
+    pub(crate) fn handled(&mut self, seq: u64) {
+        if Some(seq) <= self.delivered && Some(seq) > self.handled {
+            self.handled = Some(seq);
+        }
+    }
+
+    /// The position a store may keep: everything up to it reached the app and was handled.
+    pub(crate) fn safe_position(&self) -> Option<(String, u64)> {
+        let seq = if self.handled >= self.delivered {
+            self.last_seq
+        } else {
+            self.floor.max(self.handled)
+        };
+        Some((self.epoch.clone()?, seq?))
     }
 
     pub(crate) fn joined(&self) -> bool {
@@ -116,6 +151,9 @@ impl Room {
         self.epoch = Some(epoch);
         self.last_seq = None;
         self.own.clear();
+        self.delivered = None;
+        self.handled = None;
+        self.floor = None;
     }
 
     /// Advances `last_seq` over own seqs that directly follow it: nothing from anyone else
@@ -192,6 +230,15 @@ impl Machine {
             }
             Some(r) => r.waiters.push(op),
             None => {
+                let restored = self.take_restored(room);
+                let options = match restored {
+                    Some((epoch, seq)) if options.since.is_none() => JoinOptions {
+                        since: Some(seq),
+                        epoch: Some(epoch),
+                        ..options
+                    },
+                    _ => options,
+                };
                 let mut r = Room::new(options);
                 r.waiters.push(op);
                 self.rooms.insert(room.to_owned(), r);
@@ -212,8 +259,10 @@ impl Machine {
             self.complete(waiter, Err(Error::NotJoined(room.to_owned())));
         }
         for entry in self.queue.drain_room(room) {
+            self.keep_done(&entry);
             self.complete(entry.op, Err(Error::NotJoined(room.to_owned())));
         }
+        self.forget_position(room);
         if r.status == Status::Pending {
             self.complete(op, Ok(Reply::Left));
         } else {
@@ -319,6 +368,7 @@ impl Machine {
         if page_in {
             self.start_catchup(now, &j.room);
         }
+        self.position_joined(now, &j.room);
         self.flush(now);
     }
 
@@ -362,7 +412,9 @@ impl Machine {
         let (Some(room), Some(seq)) = (self.rooms.get_mut(&m.room), m.seq) else {
             return;
         };
+        let before = room.last_seq;
         if room.accept(seq) {
+            room.note_delivered(before, seq);
             self.events.push_back(Event::Message(m));
         }
     }
@@ -383,8 +435,10 @@ impl Machine {
             self.complete(op, Err(error.clone()));
         }
         for entry in self.queue.drain_room(room) {
+            self.keep_done(&entry);
             self.complete(entry.op, Err(error.clone()));
         }
+        self.forget_position(room);
         if rejoin {
             self.events.push_back(Event::RoomLost {
                 room: room.to_owned(),

@@ -19,18 +19,21 @@ pub(crate) enum Timer {
     Refresh,
     /// Re-send publishes the server refused for a passing reason.
     Retry,
+    /// Write the rooms' positions that moved (with a store).
+    Persist,
 }
 
 impl Timer {
     /// Fired in this order when several are due at once: a request or phase deadline may end
     /// the connection, which clears the rest.
-    pub(crate) const ALL: [Timer; 6] = [
+    pub(crate) const ALL: [Timer; 7] = [
         Timer::Request,
         Timer::Phase,
         Timer::Dead,
         Timer::Ping,
         Timer::Refresh,
         Timer::Retry,
+        Timer::Persist,
     ];
 
     fn index(self) -> usize {

@@ -1,11 +1,13 @@
 //! Building a [`Client`]: configuration and the optional token provider.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::machine::{BackoffConfig, Config, Error};
 
 use super::client::Client;
+use super::store::FileStore;
 use super::token::TokenProvider;
 
 /// Builder returned by [`Client::builder`].
@@ -14,6 +16,7 @@ pub struct ClientBuilder {
     provider: Option<Arc<dyn TokenProvider>>,
     seed: Option<u64>,
     roots: Vec<Vec<u8>>,
+    store: Option<PathBuf>,
 }
 
 impl ClientBuilder {
@@ -24,6 +27,7 @@ impl ClientBuilder {
             provider: None,
             seed: None,
             roots: Vec::new(),
+            store: None,
         }
     }
 
@@ -87,6 +91,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps the offline queue and each room's position in `dir` (created if needed), so a
+    /// client opened later on the same directory, after a crash or a kill too, sends every
+    /// publish not yet acknowledged, once and in order, and a room joined without `since`
+    /// resumes where the app was. One client at a time: a second one gets
+    /// [`Error::StoreLocked`]. Give each app installation (and each user) its own directory,
+    /// with a stable [`client_id`](Self::client_id). Without a store, both live in memory only.
+    pub fn store(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.store = Some(dir.into());
+        self
+    }
+
+    /// How often a moved room position is written (default 1 s): after a kill, at most this
+    /// much of a room's messages is delivered again, with the same seqs.
+    pub fn position_interval(mut self, interval: Duration) -> Self {
+        self.config.position_interval = interval;
+        self
+    }
+
     /// Fixes the reconnect jitter's seed (tests); random by default.
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -118,12 +140,21 @@ impl ClientBuilder {
         let seed = self
             .seed
             .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+        let mut config = self.config;
+        let store = match &self.store {
+            Some(dir) => {
+                config.persist = true;
+                Some(FileStore::open(dir)?)
+            }
+            None => None,
+        };
         Ok(Client::start(
             &runtime,
-            self.config,
+            config,
             self.provider,
             seed,
             tls,
+            store,
         ))
     }
 }

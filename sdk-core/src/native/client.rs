@@ -9,13 +9,14 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::machine::{
     Config, ConnectionState, Error, JoinInfo, JoinOptions, Machine, PublishAck, PublishRequest,
-    Reply,
+    Reply, StoredPublish,
 };
 use crate::protocol::{HistoryPage, Payload};
 
 use super::builder::ClientBuilder;
 use super::driver::{Command, Driver, Hubs, Responder};
 use super::handlers::{DecodeError, MessageMeta, RoomEvent, RoomEvents, RoomHub, Subscription};
+use super::store::Opened;
 use super::token::TokenProvider;
 
 /// A Roomcast client. Cheap to clone; every clone drives the same connection. The connection
@@ -27,6 +28,8 @@ pub struct Client {
     errors: broadcast::Sender<Error>,
     hubs: Hubs,
     runtime: tokio::runtime::Handle,
+    /// What opening the store found wrong (it was moved aside and the client started empty).
+    store_damage: Option<Error>,
 }
 
 /// Options for [`Room::publish_with`].
@@ -51,14 +54,23 @@ impl Client {
         provider: Option<Arc<dyn TokenProvider>>,
         seed: u64,
         tls: Arc<rustls::ClientConfig>,
+        store: Option<Opened>,
     ) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
+        let mut machine = Machine::new(config, seed);
+        let (store, store_damage) = match store {
+            Some(opened) => {
+                let _ = machine.restore(opened.snapshot);
+                (Some(Arc::new(Mutex::new(opened.store))), opened.damage)
+            }
+            None => (None, None),
+        };
         let (state_tx, state) = watch::channel(ConnectionState::Idle);
         let (errors, _) = broadcast::channel(64);
         let hubs: Hubs = Arc::new(Mutex::new(HashMap::new()));
         let (drained_tx, drained) = mpsc::unbounded_channel();
         let driver = Driver {
-            machine: Machine::new(config, seed),
+            machine,
             runtime: runtime.clone(),
             tls,
             commands: rx,
@@ -68,6 +80,8 @@ impl Client {
             errors: errors.clone(),
             drained,
             drained_tx,
+            store,
+            commands_tx: commands.downgrade(),
         };
         runtime.spawn(driver.run());
         Self {
@@ -76,6 +90,7 @@ impl Client {
             errors,
             hubs,
             runtime: runtime.clone(),
+            store_damage,
         }
     }
 
@@ -152,6 +167,20 @@ impl Client {
         rx.await.unwrap_or(0)
     }
 
+    /// Persisted publishes not yet acknowledged, oldest first, those restored from the store
+    /// included: what an app shows as "sending".
+    pub async fn pending(&self) -> Vec<StoredPublish> {
+        let (tx, rx) = oneshot::channel();
+        self.tell(Command::Pending(tx));
+        rx.await.unwrap_or_default()
+    }
+
+    /// The damage found when the store was opened: its journal was moved aside (to
+    /// `journal.corrupt` in the store's directory) and the client started empty.
+    pub fn store_damage(&self) -> Option<&Error> {
+        self.store_damage.as_ref()
+    }
+
     /// Replaces the token (sent at once when connected).
     pub fn set_token(&self, token: impl Into<String>) {
         self.tell(Command::SetToken(token.into()));
@@ -171,7 +200,9 @@ impl Client {
         self.tell(Command::Resume);
     }
 
-    /// Closes for good. Queued publishes fail with [`Error::Closed`].
+    /// Closes for good. Queued publishes fail with [`Error::Closed`]; with a
+    /// [store](super::ClientBuilder::store) they stay in it, and the next client opened on it
+    /// sends them. Resolves once the store has everything it must keep.
     pub async fn close(&self) -> Result<(), Error> {
         match self.request(Command::Close).await {
             Ok(_) | Err(Error::Closed) => Ok(()),

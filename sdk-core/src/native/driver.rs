@@ -10,11 +10,12 @@ use web_time::Instant;
 
 use crate::machine::{
     Action, ConnectionState, Error, Event, JoinOptions, Machine, OpId, Output, PublishRequest,
-    Reply,
+    Record, Reply, StoredPublish,
 };
 
 use super::handlers::{Backlog, RoomEvent, RoomHub};
 use super::socket::{Socket, SocketEvent};
+use super::store::FileStore;
 use super::token::TokenProvider;
 
 pub(crate) type Responder = oneshot::Sender<Result<Reply, Error>>;
@@ -48,6 +49,12 @@ pub(crate) enum Command {
     Resume,
     Close(Responder),
     Queued(oneshot::Sender<usize>),
+    Pending(oneshot::Sender<Vec<StoredPublish>>),
+    /// The app is done with `room`'s messages up to `seq` (from the room's handlers).
+    Handled {
+        room: String,
+        seq: u64,
+    },
 }
 
 pub(crate) struct Driver {
@@ -62,7 +69,22 @@ pub(crate) struct Driver {
     /// Rooms whose handlers caught up after falling behind (see [`Backlog`]).
     pub(crate) drained: mpsc::UnboundedReceiver<String>,
     pub(crate) drained_tx: mpsc::UnboundedSender<String>,
+    /// The store, when the app gave one; written off the driver task.
+    pub(crate) store: Option<Arc<Mutex<FileStore>>>,
+    /// For the rooms' handlers to report what they handled (weakly held by them).
+    pub(crate) commands_tx: mpsc::WeakUnboundedSender<Command>,
 }
+
+/// Records for the store: what the machine produced and what is being written now.
+#[derive(Default)]
+struct Writes {
+    batch: Vec<Record>,
+    writing: bool,
+    /// `close` calls answered once everything is written.
+    closing: Vec<Responder>,
+}
+
+type Written = (u64, Result<(), String>);
 
 fn unix_ms() -> u64 {
     SystemTime::now()
@@ -75,20 +97,26 @@ struct Run {
     socket_tx: mpsc::UnboundedSender<SocketEvent>,
     token_tx: mpsc::UnboundedSender<Result<Option<String>, String>>,
     pending: HashMap<OpId, Responder>,
+    writes: Writes,
+    written_tx: mpsc::UnboundedSender<Written>,
 }
 
 impl Driver {
     pub(crate) async fn run(mut self) {
         let (socket_tx, mut socket_rx) = mpsc::unbounded_channel();
         let (token_tx, mut token_rx) = mpsc::unbounded_channel();
+        let (written_tx, mut written_rx) = mpsc::unbounded_channel();
         let mut run = Run {
             socket: None,
             socket_tx,
             token_tx,
             pending: HashMap::new(),
+            writes: Writes::default(),
+            written_tx,
         };
         loop {
             let deadline = self.drain(&mut run);
+            self.write(&mut run);
             let sleep = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
@@ -99,12 +127,28 @@ impl Driver {
                 command = self.commands.recv() => match command {
                     Some(command) => self.command(&mut run, command),
                     None => {
-                        // Every handle is gone: close the connection and stop.
+                        // Every handle is gone: close the connection, keep what the store
+                        // must keep, and stop.
                         let _ = self.machine.close(Instant::now());
                         self.drain(&mut run);
+                        while run.writes.writing || !run.writes.batch.is_empty() {
+                            if !run.writes.writing {
+                                self.write(&mut run);
+                            }
+                            let Some((n, result)) = written_rx.recv().await else {
+                                return;
+                            };
+                            run.writes.writing = false;
+                            self.machine.persisted(Instant::now(), n, result);
+                            self.drain(&mut run);
+                        }
                         return;
                     }
                 },
+                Some((n, result)) = written_rx.recv() => {
+                    run.writes.writing = false;
+                    self.machine.persisted(Instant::now(), n, result);
+                }
                 Some(event) = socket_rx.recv() => {
                     let now = Instant::now();
                     match event {
@@ -143,6 +187,12 @@ impl Driver {
                 limit,
                 reply,
             } => (m.history(now, &room, before, limit), reply),
+            Command::Close(reply) if self.store.is_some() => {
+                // Answered once the positions and queue it leaves behind are on disk.
+                let _ = m.close(now);
+                run.writes.closing.push(reply);
+                return;
+            }
             Command::Close(reply) => (m.close(now), reply),
             Command::SetToken(token) => return m.set_token(now, token),
             Command::ReconnectNow => return m.reconnect_now(now),
@@ -152,6 +202,11 @@ impl Driver {
                 let _ = reply.send(m.queued());
                 return;
             }
+            Command::Pending(reply) => {
+                let _ = reply.send(m.pending());
+                return;
+            }
+            Command::Handled { room, seq } => return m.handled(now, &room, seq),
         };
         run.pending.insert(op, reply);
     }
@@ -165,6 +220,7 @@ impl Driver {
         loop {
             match self.machine.poll_output() {
                 Output::Action(action) => self.act(run, action),
+                Output::Persist(record) => run.writes.batch.push(record),
                 Output::Transmit(text) => {
                     if let Some(socket) = &run.socket {
                         socket.send(text);
@@ -174,6 +230,40 @@ impl Driver {
                 Output::Timeout(deadline) => return deadline,
             }
         }
+    }
+
+    /// Starts writing the records gathered so far, unless a write is under way (those
+    /// gathered meanwhile go in the next one: one disk flush per group). Answers `close`
+    /// calls once nothing is left to write.
+    fn write(&mut self, run: &mut Run) {
+        let w = &mut run.writes;
+        if w.writing {
+            return;
+        }
+        if w.batch.is_empty() {
+            for reply in w.closing.drain(..) {
+                let _ = reply.send(Ok(Reply::Closed));
+            }
+            return;
+        }
+        let Some(store) = self.store.clone() else {
+            w.batch.clear();
+            return;
+        };
+        let batch = std::mem::take(&mut w.batch);
+        w.writing = true;
+        let tx = run.written_tx.clone();
+        self.runtime.spawn_blocking(move || {
+            let n = batch.len() as u64;
+            let result = match store.lock() {
+                Ok(mut store) => store.append(&batch).map_err(|e| e.to_string()),
+                Err(_) => Err("the store is unusable after a panic".to_owned()),
+            };
+            if let Err(error) = &result {
+                tracing::warn!(%error, "roomcast store write failed");
+            }
+            let _ = tx.send((n, result));
+        });
     }
 
     fn act(&mut self, run: &mut Run, action: Action) {
@@ -222,7 +312,20 @@ impl Driver {
                 let _ = self.errors.send(error);
                 return;
             }
-            Event::Message(m) => (m.room.clone(), RoomEvent::Message(m)),
+            Event::Message(m) => {
+                if self.store.is_some() {
+                    match self.hub(&m.room) {
+                        Some(hub) => hub.track(&m.room, &self.commands_tx),
+                        // Nobody to hand it to: handled as it arrives.
+                        None => {
+                            if let Some(seq) = m.seq {
+                                self.machine.handled(Instant::now(), &m.room, seq);
+                            }
+                        }
+                    }
+                }
+                (m.room.clone(), RoomEvent::Message(m))
+            }
             Event::Presence(p) => (p.room.clone(), RoomEvent::Presence(p)),
             Event::Joined(j) => (j.room.clone(), RoomEvent::Joined(j)),
             Event::Gap(g) => (g.room.clone(), RoomEvent::Gap(g)),

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
+use super::driver::Command;
 use crate::machine::{Error, Gap, JoinInfo};
 use crate::protocol::{Member, Message, Presence};
 
@@ -98,13 +99,32 @@ enum Item {
 pub(crate) struct RoomHub {
     next_id: AtomicU64,
     handlers: Mutex<Vec<(u64, Callback)>>,
-    streams: Mutex<Vec<mpsc::UnboundedSender<RoomEvent>>>,
+    streams: Mutex<Vec<StreamTx>>,
     /// The pump's inbox, created with the pump at the first event.
     pump: Mutex<Option<mpsc::UnboundedSender<Item>>>,
     /// Events queued for the pump and not yet handled.
     backlog: AtomicUsize,
     /// Delivery is suspended: tell the driver (room name) once the backlog is low again.
     drain_watch: Mutex<Option<(String, mpsc::UnboundedSender<String>)>>,
+    /// Highest seq whose message every handler has returned from and every stream has been
+    /// given (0: none yet).
+    fed: AtomicU64,
+    /// With a store: where to report the seq the app is done with (see [`Self::report`]).
+    progress: Mutex<Option<Progress>>,
+}
+
+/// Reports a room's handled position to the driver, which hands it to the machine for the
+/// store. Weak, so a room's handles never keep the client's driver alive.
+struct Progress {
+    room: String,
+    commands: mpsc::WeakUnboundedSender<Command>,
+    reported: u64,
+}
+
+/// A stream's sender and the highest seq its reader is done with.
+struct StreamTx {
+    tx: mpsc::UnboundedSender<RoomEvent>,
+    done: Arc<AtomicU64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -158,10 +178,54 @@ impl RoomHub {
         }))
     }
 
-    pub(crate) fn stream(&self) -> RoomEvents {
+    pub(crate) fn stream(self: &Arc<Self>) -> RoomEvents {
         let (tx, rx) = mpsc::unbounded_channel();
-        lock(&self.streams).push(tx);
-        RoomEvents { rx }
+        // Messages before this stream existed are not its concern.
+        let done = Arc::new(AtomicU64::new(self.fed.load(Ordering::Acquire)));
+        lock(&self.streams).push(StreamTx {
+            tx,
+            done: done.clone(),
+        });
+        RoomEvents {
+            rx,
+            done,
+            last: None,
+            hub: Arc::downgrade(self),
+        }
+    }
+
+    /// Reports the room's handled position from now on (a store is configured).
+    pub(crate) fn track(&self, room: &str, commands: &mpsc::WeakUnboundedSender<Command>) {
+        let mut progress = lock(&self.progress);
+        if progress.is_none() {
+            *progress = Some(Progress {
+                room: room.to_owned(),
+                commands: commands.clone(),
+                reported: 0,
+            });
+        }
+    }
+
+    /// Tells the driver the highest seq every handler and every stream reader is done with,
+    /// when it moved. A stream's reader is done with a message when it asks for the next
+    /// event or drops the stream.
+    fn report(&self) {
+        let mut progress = lock(&self.progress);
+        let Some(p) = progress.as_mut() else {
+            return;
+        };
+        let mut seq = self.fed.load(Ordering::Acquire);
+        for s in lock(&self.streams).iter().filter(|s| !s.tx.is_closed()) {
+            seq = seq.min(s.done.load(Ordering::Acquire));
+        }
+        if seq > p.reported {
+            if let Some(commands) = p.commands.upgrade() {
+                let room = p.room.clone();
+                if commands.send(Command::Handled { room, seq }).is_ok() {
+                    p.reported = seq;
+                }
+            }
+        }
     }
 
     /// Queues `event` for the room's pump (started on `runtime` at the first event). When the
@@ -215,7 +279,14 @@ impl RoomHub {
         for h in &handlers {
             follow_ups.extend(guarded(h, &event));
         }
+        let seq = match &event {
+            RoomEvent::Message(m) => m.seq,
+            _ => None,
+        };
         self.send(event);
+        if let Some(seq) = seq {
+            self.fed.fetch_max(seq, Ordering::AcqRel);
+        }
         for follow_up in follow_ups {
             for h in &handlers {
                 guarded(h, &follow_up);
@@ -238,7 +309,7 @@ impl RoomHub {
     }
 
     fn send(&self, event: RoomEvent) {
-        lock(&self.streams).retain(|tx| tx.send(event.clone()).is_ok());
+        lock(&self.streams).retain(|s| s.tx.send(event.clone()).is_ok());
     }
 }
 
@@ -275,6 +346,7 @@ async fn run_pump(hub: Weak<RoomHub>, mut rx: mpsc::UnboundedReceiver<Item>) {
         })
         .await;
         strong.handled(events);
+        strong.report();
     }
 }
 
@@ -302,13 +374,40 @@ impl Drop for Subscription {
 }
 
 /// A stream of a room's events, from [`Room::events`](super::Room::events).
+///
+/// With a store, a message counts as handled (and the room's kept position may pass it) when
+/// the reader asks for the next event or drops the stream.
 pub struct RoomEvents {
     rx: mpsc::UnboundedReceiver<RoomEvent>,
+    done: Arc<AtomicU64>,
+    /// Seq of the last message returned, not yet marked done.
+    last: Option<u64>,
+    hub: Weak<RoomHub>,
 }
 
 impl RoomEvents {
     /// The next event; `None` once the room is left or the client closed.
     pub async fn recv(&mut self) -> Option<RoomEvent> {
-        self.rx.recv().await
+        self.mark_done();
+        let event = self.rx.recv().await;
+        if let Some(RoomEvent::Message(m)) = &event {
+            self.last = m.seq;
+        }
+        event
+    }
+
+    fn mark_done(&mut self) {
+        if let Some(seq) = self.last.take() {
+            self.done.fetch_max(seq, Ordering::AcqRel);
+            if let Some(hub) = self.hub.upgrade() {
+                hub.report();
+            }
+        }
+    }
+}
+
+impl Drop for RoomEvents {
+    fn drop(&mut self) {
+        self.mark_done();
     }
 }

@@ -26,15 +26,18 @@ mod client;
 mod driver;
 mod handlers;
 mod socket;
+mod store;
 mod tls;
 mod token;
 
 pub use builder::ClientBuilder;
 pub use client::{Client, PublishOptions, Room};
 pub use handlers::{DecodeError, MessageMeta, RoomEvent, RoomEvents, Subscription};
+pub use store::{FileStore, Opened};
 pub use token::TokenProvider;
 
 pub use crate::machine::{
     BackoffConfig, ConnectionState, Error, Gap, JoinInfo, JoinOptions, PublishAck, ResumeMode,
+    StoredPublish,
 };
 pub use crate::protocol::{HistoryPage, Member, Message, Payload, Presence, PresenceKind};

@@ -9,8 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
-use roomcast_core::machine::{Action, Config, ConnId, Event, Machine, OpId, Output, Reply};
+use roomcast_core::machine::{Action, Config, ConnId, Event, Machine, OpId, Output, Record, Reply};
 use roomcast_core::protocol::*;
+use roomcast_core::FileStore;
 use web_time::Instant;
 
 pub const URL: &str = "ws://sim/ws";
@@ -376,6 +377,14 @@ pub struct Client {
     pub token_fetches: u32,
     /// The deadline of the machine's last drain.
     pub timeout: Option<Instant>,
+    /// With `Config::persist`: the store records are written to at the end of each drain.
+    pub store: Option<FileStore>,
+    /// Records drained and not yet written.
+    pub unwritten: Vec<Record>,
+    /// Leave records unwritten (a write still under way) until this is false again.
+    pub hold_writes: bool,
+    /// The app's handlers are done with each message as it arrives (reported to the machine).
+    pub auto_handled: bool,
 }
 
 impl Client {
@@ -393,7 +402,25 @@ impl Client {
             token_answer: None,
             token_fetches: 0,
             timeout: None,
+            store: None,
+            unwritten: Vec::new(),
+            hold_writes: false,
+            auto_handled: true,
         }
+    }
+
+    /// Writes the unwritten records in one append and reports it to the machine.
+    pub fn write_records(&mut self, now: Instant) {
+        if self.unwritten.is_empty() || self.hold_writes {
+            return;
+        }
+        let records = std::mem::take(&mut self.unwritten);
+        let n = records.len() as u64;
+        let result = match &mut self.store {
+            Some(store) => store.append(&records).map_err(|e| e.to_string()),
+            None => Ok(()),
+        };
+        self.m.persisted(now, n, result);
     }
 
     pub fn result(&self, op: OpId) -> Option<&Result<Reply, roomcast_core::machine::Error>> {
@@ -465,11 +492,18 @@ impl Net {
         loop {
             match self.clients[i].m.poll_output() {
                 Output::Action(action) => self.act(i, action),
+                Output::Persist(record) => self.clients[i].unwritten.push(record),
                 Output::Transmit(text) => self.clients[i].c2s.push_back(text),
                 Output::Event(event) => {
+                    let now = self.now;
                     let c = &mut self.clients[i];
                     match &event {
-                        Event::Message(m) => c.messages.push(m.clone()),
+                        Event::Message(m) => {
+                            c.messages.push(m.clone());
+                            if let (true, Some(seq)) = (c.auto_handled, m.seq) {
+                                c.m.handled(now, &m.room, seq);
+                            }
+                        }
                         Event::Completed { op, result } => {
                             assert!(
                                 c.completed.insert(*op, result.clone()).is_none(),
@@ -481,7 +515,13 @@ impl Net {
                     c.events.push(event);
                 }
                 Output::Timeout(at) => {
-                    self.clients[i].timeout = at;
+                    let c = &mut self.clients[i];
+                    if !c.unwritten.is_empty() && !c.hold_writes {
+                        let now = self.now;
+                        c.write_records(now);
+                        continue;
+                    }
+                    c.timeout = at;
                     return;
                 }
             }

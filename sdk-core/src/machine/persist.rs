@@ -1,0 +1,247 @@
+//! What the machine asks a host's store to keep, so that a client opened after a process kill
+//! sends every unacknowledged publish once and resumes every room where the app was.
+//!
+//! The machine stays sans-IO: with [`Config::persist`](super::Config::persist) on, it emits
+//! [`Output::Persist`](super::Output::Persist) records in order and learns from
+//! [`Machine::persisted`] when a run of them reached the disk. A publish is sent only once its
+//! record is durable, so a publish that fails with [`Error::Storage`](super::Error::Storage)
+//! was never sent. A room's position is written at most every
+//! [`Config::position_interval`](super::Config::position_interval), and at once on `pause`,
+//! `close` and `leave`; it only counts messages the app's handlers were done with (reported
+//! through [`Machine::handled`]), so a kill can repeat at most that interval's messages and
+//! never skips one. A new client takes the kept state back with [`Machine::restore`].
+
+use litemap::LiteMap;
+use web_time::Instant;
+
+use super::queue::Entry;
+use super::timers::Timer;
+use super::{Error, Machine, OpId};
+use crate::protocol::Payload;
+
+/// A persisted publish not yet acknowledged by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPublish {
+    pub room: String,
+    pub id: String,
+    pub event: String,
+    pub data: Payload,
+}
+
+/// Where a room's delivery stood: every message up to `seq` in `epoch` was handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPosition {
+    pub room: String,
+    pub epoch: String,
+    pub seq: u64,
+}
+
+/// One change to the kept state, in the order the machine made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A publish entered the offline queue.
+    Queued(StoredPublish),
+    /// A queued publish is settled for good: acknowledged, refused, or its room left.
+    Done { room: String, id: String },
+    /// A room's resume position moved.
+    Position(StoredPosition),
+    /// The app left the room: its position is of no further use.
+    Forget { room: String },
+}
+
+/// Everything a store holds: the queue in publish order and each room's position. Stores apply
+/// [`Record`]s to it (compaction writes it out whole) and hand it to [`Machine::restore`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub publishes: Vec<StoredPublish>,
+    pub positions: Vec<StoredPosition>,
+}
+
+impl Snapshot {
+    /// Applies one record; the result is what a store must give back after a restart.
+    pub fn apply(&mut self, record: Record) {
+        match record {
+            Record::Queued(p) => {
+                // A publish is queued once; a second record for it (a replayed journal) changes
+                // nothing.
+                if !self
+                    .publishes
+                    .iter()
+                    .any(|q| q.room == p.room && q.id == p.id)
+                {
+                    self.publishes.push(p);
+                }
+            }
+            Record::Done { room, id } => self.publishes.retain(|q| q.room != room || q.id != id),
+            Record::Position(p) => match self.positions.iter_mut().find(|q| q.room == p.room) {
+                Some(q) => *q = p,
+                None => self.positions.push(p),
+            },
+            Record::Forget { room } => self.positions.retain(|q| q.room != room),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.publishes.is_empty() && self.positions.is_empty()
+    }
+}
+
+/// The machine's side of the store: numbering of records and what is durable.
+#[derive(Debug, Default)]
+pub(crate) struct Persistence {
+    /// Records emitted so far; a queue entry remembers the number of its `Queued` record.
+    emitted: u64,
+    /// Records the host reported written, successfully or not.
+    settled: u64,
+    /// Positions restored from the store, used by a room's first join without `since`.
+    restored: LiteMap<String, (String, u64)>,
+    /// Last position written (or restored) per room.
+    kept: LiteMap<String, (String, u64)>,
+}
+
+impl Persistence {
+    fn next(&mut self) -> u64 {
+        self.emitted += 1;
+        self.emitted
+    }
+}
+
+impl Machine {
+    /// Takes back what a store kept for this client: the unacknowledged publishes are queued
+    /// again in their order (sent once their room is joined, with their original ids, so the
+    /// server stores each once), and each room's position is where its first
+    /// [`join`](Self::join) without `since` resumes. Call it before [`connect`](Self::connect).
+    /// Returns the restored publishes' operations, whose outcomes arrive as usual.
+    ///
+    /// A restored queue longer than [`Config::queue_capacity`](super::Config::queue_capacity)
+    /// is kept whole; new publishes fail with `QueueFull` until it drains.
+    pub fn restore(&mut self, snapshot: Snapshot) -> Vec<OpId> {
+        let mut ops = Vec::with_capacity(snapshot.publishes.len());
+        for p in snapshot.publishes {
+            let op = self.new_op();
+            ops.push(op);
+            self.queue.push(Entry {
+                op,
+                room: p.room,
+                id: p.id,
+                event: p.event,
+                data: p.data,
+                sent: None,
+                record: 0,
+            });
+        }
+        for p in snapshot.positions {
+            self.persist
+                .kept
+                .insert(p.room.clone(), (p.epoch.clone(), p.seq));
+            self.persist.restored.insert(p.room, (p.epoch, p.seq));
+        }
+        ops
+    }
+
+    /// The host's store wrote (`Ok`) or failed to write (`Err`, with the reason) the next
+    /// `records` records it drained. Publishes whose record failed fail with
+    /// [`Error::Storage`] and are never sent; durable ones go out.
+    pub fn persisted(&mut self, now: Instant, records: u64, result: Result<(), String>) {
+        let before = self.persist.settled;
+        self.persist.settled = (before + records).min(self.persist.emitted);
+        let upto = self.persist.settled;
+        if let Err(reason) = result {
+            let failed = self.queue.take_records(before, upto);
+            for entry in failed {
+                self.complete(entry.op, Err(Error::Storage(reason.clone())));
+            }
+            // Positions in the failed run are written again at the next interval.
+            self.persist.kept.clear();
+            self.schedule_positions(now);
+        }
+        self.flush(now);
+    }
+
+    /// The app's handlers are done with every message of `room` delivered up to `seq`. With
+    /// a store, this is what a room's kept position may advance to.
+    pub fn handled(&mut self, now: Instant, room: &str, seq: u64) {
+        if !self.config.persist {
+            return;
+        }
+        if let Some(r) = self.rooms.get_mut(room) {
+            r.handled(seq);
+            self.schedule_positions(now);
+        }
+    }
+
+    /// Records the host has reported on: queued publishes up to this number may be sent.
+    pub(crate) fn settled_records(&self) -> u64 {
+        self.persist.settled
+    }
+
+    /// Emits a record when a store is configured; its number, 0 otherwise.
+    pub(crate) fn keep(&mut self, record: Record) -> u64 {
+        if !self.config.persist {
+            return 0;
+        }
+        self.records.push_back(record);
+        self.persist.next()
+    }
+
+    /// A room's position may have moved: write it within the interval.
+    pub(crate) fn schedule_positions(&mut self, now: Instant) {
+        if self.config.persist && self.timers.get(Timer::Persist).is_none() {
+            self.timers
+                .set(Timer::Persist, now + self.config.position_interval);
+        }
+    }
+
+    pub(crate) fn on_persist_timeout(&mut self) {
+        self.timers.clear(Timer::Persist);
+        self.keep_positions();
+    }
+
+    /// Writes every room's position that moved since it was last written.
+    pub(crate) fn keep_positions(&mut self) {
+        if !self.config.persist {
+            return;
+        }
+        let mut moved = Vec::new();
+        for (name, room) in self.rooms.iter() {
+            let Some(position) = room.safe_position() else {
+                continue;
+            };
+            if self.persist.kept.get(name) != Some(&position) {
+                moved.push((name.clone(), position));
+            }
+        }
+        for (room, (epoch, seq)) in moved {
+            self.persist.kept.insert(room.clone(), (epoch.clone(), seq));
+            self.keep(Record::Position(StoredPosition { room, epoch, seq }));
+        }
+    }
+
+    /// `room` was (re)joined. A room the store has no position for gets one at once: a kill
+    /// right after its first join must still resume from there, not from a later head.
+    pub(crate) fn position_joined(&mut self, now: Instant, room: &str) {
+        if !self.config.persist {
+            return;
+        }
+        if self.persist.kept.contains_key(room) {
+            self.schedule_positions(now);
+        } else {
+            self.keep_positions();
+        }
+    }
+
+    /// The app left `room`: its kept position goes.
+    pub(crate) fn forget_position(&mut self, room: &str) {
+        self.persist.restored.remove(room);
+        if self.persist.kept.remove(room).is_some() {
+            self.keep(Record::Forget {
+                room: room.to_owned(),
+            });
+        }
+    }
+
+    /// The restored position of `room`, taken by its first join.
+    pub(crate) fn take_restored(&mut self, room: &str) -> Option<(String, u64)> {
+        self.persist.restored.remove(room)
+    }
+}
