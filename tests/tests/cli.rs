@@ -12,7 +12,9 @@ use support::{cli_bin, token, Server};
 fn base(cmd: &str, server: &Server, user: &str, room: &str) -> Command {
     let mut c = Command::new(cli_bin());
     c.args([cmd, "--url", &server.ws_url(), "--room", room])
-        .env("ROOMCAST_TOKEN", token(user, Duration::from_secs(600), &[]));
+        .env("ROOMCAST_TOKEN", token(user, Duration::from_secs(600), &[]))
+        // Each test run keeps the CLI's stores to itself.
+        .env("XDG_DATA_HOME", support::cli_data_home());
     c
 }
 

@@ -14,25 +14,41 @@ pub(crate) struct ChatArgs {
 }
 
 pub(crate) async fn run(args: ChatArgs) -> Result<(), CliError> {
-    let client = args.conn.client()?;
+    let client = args.conn.client("chat")?;
     print::spawn_state_printer(&client);
-    client.connect().await?;
+    // Lines typed before the server is reachable are queued (and kept in the store).
+    let connecting = client.connect();
     let room = client.room(&args.conn.room);
     let mut events = room.events();
-    let info = room.join().await?;
-    let others: Vec<String> = info
-        .presence
-        .iter()
-        .map(|m| format!("{} ({})", m.name.as_deref().unwrap_or(&m.user), m.source))
-        .collect();
-    eprintln!(
-        "-- joined {} at seq {}; here: {}",
-        info.room,
-        info.seq,
-        others.join(", ")
-    );
-
+    let joining = room.join();
+    let kept = client.queued().await;
+    if kept > 0 {
+        eprintln!("-- {kept} lines from an earlier run are being sent");
+    }
     tokio::spawn(async move {
+        if let Err(e) = connecting.await {
+            eprintln!("-- cannot connect: {e}");
+            return;
+        }
+        match joining.await {
+            Ok(info) => {
+                let others: Vec<String> = info
+                    .presence
+                    .iter()
+                    .map(|m| format!("{} ({})", m.name.as_deref().unwrap_or(&m.user), m.source))
+                    .collect();
+                eprintln!(
+                    "-- joined {} at seq {}; here: {}",
+                    info.room,
+                    info.seq,
+                    others.join(", ")
+                );
+            }
+            Err(e) => eprintln!("-- cannot join: {e}"),
+        }
+    });
+
+    let printer = tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             match event {
                 RoomEvent::Message(m) => println!("{}", print::message(&m)),
@@ -70,6 +86,9 @@ pub(crate) async fn run(args: ChatArgs) -> Result<(), CliError> {
     for send in sends {
         let _ = send.await;
     }
+    // Done with what was printed: the store's position passes it before closing.
+    printer.abort();
+    let _ = printer.await;
     client.close().await?;
     Ok(())
 }

@@ -5,16 +5,21 @@
 //! - `roomcast listen`: prints messages (optionally as JSON lines) and exits after N.
 //!
 //! All three ride out disconnects and server restarts: the SDK queues, resends and resumes.
+//! Each keeps its unsent messages and its place in the room in a store between runs (see
+//! `store`), so a killed `publish` or `chat` sends what it had queued when run again, and
+//! `listen` continues after the last message it printed.
 
 mod chat;
 mod listen;
 mod print;
 mod publish;
+mod store;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use roomcast_core::{Client, Error};
+use roomcast_core::{Client, ClientBuilder, Error};
 
 #[derive(Parser)]
 #[command(name = "roomcast", version, about = "Roomcast command-line client")]
@@ -51,13 +56,28 @@ pub(crate) struct Connection {
     /// Name shown to others.
     #[arg(long)]
     name: Option<String>,
-    /// Stable client id (default: a random one per run).
+    /// Stable client id (default: the one kept in the store, or a random one per run).
     #[arg(long)]
     client_id: Option<String>,
+    /// Keep the offline queue and the room's position in this directory (default: one per
+    /// command, user and room under the user's data directory).
+    #[arg(long, env = "ROOMCAST_STORE", conflicts_with = "no_store")]
+    store: Option<PathBuf>,
+    /// Keep nothing between runs: unsent messages are lost when the process ends, and
+    /// `listen` starts at the newest message.
+    #[arg(long)]
+    no_store: bool,
 }
 
 impl Connection {
-    pub(crate) fn client(&self) -> Result<Client, Error> {
+    /// The client for `command` (`chat`, `publish`, `listen`), on its store unless
+    /// `--no-store`.
+    pub(crate) fn client(&self, command: &str) -> Result<Client, Error> {
+        let dir = store::dir(self, command);
+        store::build(|| self.builder(), dir.as_deref(), self.client_id.is_some())
+    }
+
+    fn builder(&self) -> ClientBuilder {
         let mut builder = Client::builder(&self.url)
             .token(&self.token)
             .source(&self.source);
@@ -67,7 +87,7 @@ impl Connection {
         if let Some(id) = &self.client_id {
             builder = builder.client_id(id);
         }
-        builder.build()
+        builder
     }
 }
 

@@ -12,7 +12,8 @@ pub(crate) struct ListenArgs {
     /// Exit after this many messages.
     #[arg(long)]
     count: Option<u64>,
-    /// Resume after this seq: stored messages after it are printed first.
+    /// Resume after this seq: stored messages after it are printed first (default: after the
+    /// last message an earlier run printed, kept in the store).
     #[arg(long)]
     since: Option<u64>,
     /// The epoch `--since` belongs to.
@@ -28,7 +29,7 @@ pub(crate) struct ListenArgs {
 }
 
 pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
-    let client = args.conn.client()?;
+    let client = args.conn.client("listen")?;
     print::spawn_state_printer(&client);
     client.connect().await?;
     let room = client.room(&args.conn.room);
@@ -50,6 +51,7 @@ pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
 
     let mut seen = 0u64;
     if args.count == Some(0) {
+        drop(events);
         return Ok(client.close().await?);
     }
     loop {
@@ -84,6 +86,8 @@ pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
             None => break,
         }
     }
+    // Done with the last message printed: the store's position passes it before closing.
+    drop(events);
     client.close().await?;
     Ok(())
 }

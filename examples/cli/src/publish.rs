@@ -1,4 +1,8 @@
 //! `roomcast publish`: publish N numbered messages through the offline queue.
+//!
+//! The messages are queued at once, connected or not; the command exits when every one is
+//! acknowledged. With a store (the default), messages a killed run left unsent are sent first,
+//! and `--count 0` sends only those.
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +20,7 @@ const WINDOW: usize = 1000;
 pub(crate) struct PublishArgs {
     #[command(flatten)]
     conn: Connection,
-    /// How many messages.
+    /// How many messages (0: only send what the store kept from an earlier run).
     #[arg(long, default_value_t = 1)]
     count: u64,
     /// Messages per second (default: as fast as acks allow).
@@ -31,10 +35,18 @@ pub(crate) struct PublishArgs {
 }
 
 pub(crate) async fn run(args: PublishArgs) -> Result<(), CliError> {
-    let client = args.conn.client()?;
+    let client = args.conn.client("publish")?;
     print::spawn_state_printer(&client);
-    client.connect().await?;
-    let room = client.join(&args.conn.room).await?;
+    // Requested now, answered when the server is reachable: publishes queue meanwhile.
+    let connecting = client.connect();
+    let room = client.room(&args.conn.room);
+    let joining = room.join();
+    let kept = client.queued().await;
+    if kept > 0 {
+        eprintln!("-- {kept} messages kept from an earlier run are sent first");
+    }
+    // The queue holds the kept messages too.
+    let window = WINDOW.saturating_sub(kept).max(1);
 
     let bar = ProgressBar::new(args.count);
     bar.set_style(
@@ -56,7 +68,13 @@ pub(crate) async fn run(args: PublishArgs) -> Result<(), CliError> {
         }
         Err(e) => {
             failed += 1;
-            bar.println(format!("publish failed: {e}"));
+            let line = format!("publish failed: {e}");
+            // A hidden bar (no terminal) prints nothing: say it on stderr instead.
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
         }
     };
     for i in 0..args.count {
@@ -64,7 +82,7 @@ pub(crate) async fn run(args: PublishArgs) -> Result<(), CliError> {
             let due = started + interval.mul_f64(i as f64);
             tokio::time::sleep_until(due.into()).await;
         }
-        while in_flight.len() >= WINDOW {
+        while in_flight.len() >= window {
             if let Some(result) = in_flight.next().await {
                 tally(result, &bar);
             }
@@ -79,13 +97,25 @@ pub(crate) async fn run(args: PublishArgs) -> Result<(), CliError> {
     while let Some(result) = in_flight.next().await {
         tally(result, &bar);
     }
+    // A connect or join refused for good fails every publish; say why.
+    connecting.await?;
+    joining.await?;
+    // The kept messages are acknowledged too before leaving.
+    while client.queued().await > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "published {acked} of {} to {} in {secs:.2}s ({:.0} msg/s), {failed} failed",
+        "published {acked} of {} to {} in {secs:.2}s ({:.0} msg/s), {failed} failed{}",
         args.count,
         room.name(),
         acked as f64 / secs.max(1e-9),
+        if kept > 0 {
+            format!(", and {kept} kept from an earlier run")
+        } else {
+            String::new()
+        },
     );
     client.close().await?;
     if failed > 0 {

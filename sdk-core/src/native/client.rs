@@ -117,8 +117,12 @@ impl Client {
     /// Connects, resolving at the first successful handshake. While the server is unreachable
     /// it keeps retrying with backoff; it fails only when the token is refused for good or the
     /// client is closed. After this, reconnects happen on their own.
-    pub async fn connect(&self) -> Result<(), Error> {
-        self.request(Command::Connect).await.map(|_| ())
+    ///
+    /// The request reaches the client when this is called, not when the future is first
+    /// polled, so a `join` and publishes made right after it (offline too) keep their order.
+    pub fn connect(&self) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        let reply = self.request(Command::Connect);
+        async move { reply.await.map(|_| ()) }
     }
 
     /// A handle on `room` without joining it yet. Register handlers on it, then
@@ -368,13 +372,21 @@ impl Room {
 
     /// Joins the room (see [`Client::room`]); resolves at the server's `joined` with the head
     /// seq, epoch and presence.
-    pub async fn join(&self) -> Result<JoinInfo, Error> {
-        self.join_with(JoinOptions::default()).await
+    ///
+    /// Like [`publish`](Self::publish), the join is requested when this is called: publishes
+    /// made right after it are queued for the room even before the future resolves.
+    pub fn join(
+        &self,
+    ) -> impl std::future::Future<Output = Result<JoinInfo, Error>> + Send + 'static {
+        self.join_with(JoinOptions::default())
     }
 
     /// Joins with options: resume after a position the app stored (`since` in `epoch`; the
     /// server first replays what came after it), and the [`ResumeMode`](crate::ResumeMode).
-    pub async fn join_with(&self, options: JoinOptions) -> Result<JoinInfo, Error> {
+    pub fn join_with(
+        &self,
+        options: JoinOptions,
+    ) -> impl std::future::Future<Output = Result<JoinInfo, Error>> + Send + 'static {
         if let Ok(mut hubs) = self.client.hubs.lock() {
             hubs.entry(self.name.clone())
                 .or_insert_with(|| self.hub.clone());
@@ -385,11 +397,13 @@ impl Room {
             options,
             reply,
         });
-        match reply.await? {
-            Reply::Joined(info) => Ok(info),
-            other => Err(Error::Protocol(format!(
-                "unexpected reply to join: {other:?}"
-            ))),
+        async move {
+            match reply.await? {
+                Reply::Joined(info) => Ok(info),
+                other => Err(Error::Protocol(format!(
+                    "unexpected reply to join: {other:?}"
+                ))),
+            }
         }
     }
 

@@ -35,6 +35,13 @@ pub fn cli_bin() -> &'static str {
     env!("CARGO_BIN_EXE_e2e-cli")
 }
 
+/// A data directory for the CLI's default stores, fresh for each test process.
+pub fn cli_data_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
+}
+
 fn spawn(listen: &str, data: &Path, extra: &[String]) -> (Child, SocketAddr) {
     let mut child = Command::new(server_bin())
         .args(["--listen", listen, "--data"])

@@ -1,0 +1,256 @@
+//! The CLI's store as a user meets it: a `publish` killed with the server down sends its queue
+//! when run again, a `listen` killed and restarted continues where it was, a full disk fails
+//! publishes instead of pretending to keep them, and two processes never share a store.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use roomcast_core::FileStore;
+use serde_json::Value;
+use support::{cli_bin, cli_data_home, token, Server};
+
+fn cli(cmd: &str, url: &str, user: &str, room: &str) -> Command {
+    let mut c = Command::new(cli_bin());
+    c.args([cmd, "--url", url, "--room", room])
+        .env("ROOMCAST_TOKEN", token(user, Duration::from_secs(600), &[]))
+        .env("XDG_DATA_HOME", cli_data_home());
+    c
+}
+
+fn json_seqs(out: &Output) -> Vec<u64> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .filter_map(|m| m["seq"].as_u64())
+        .collect()
+}
+
+fn json_ids(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|m| m["data"]["i"].as_u64().map(|i| i.to_string()))
+        .collect()
+}
+
+/// Publishes the store in `dir` holds, read from a copy (the running process holds the lock).
+fn kept_publishes(dir: &Path) -> usize {
+    let copy = tempfile::tempdir().expect("tempdir");
+    if std::fs::copy(dir.join("journal"), copy.path().join("journal")).is_err() {
+        return 0;
+    }
+    FileStore::open(copy.path()).map_or(0, |o| o.snapshot.publishes.len())
+}
+
+fn wait_for(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
+    let end = Instant::now() + deadline;
+    while !ready() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn kill_9(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn stdout_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_publish_killed_with_the_server_down_sends_its_queue_when_run_again() {
+    let mut server = Server::start();
+    let url = server.ws_url();
+    server.kill();
+    let store = tempfile::tempdir().expect("tempdir");
+    let mut publisher = cli("publish", &url, "pub", "kept-room")
+        .args(["--count", "40", "--store"])
+        .arg(store.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start publish");
+    wait_for(
+        "40 queued publishes in the store",
+        Duration::from_secs(20),
+        || kept_publishes(store.path()) == 40,
+    );
+    kill_9(&mut publisher);
+
+    server.restart();
+    let listener = cli("listen", &url, "sub", "kept-room")
+        .args(["--since", "0", "--count", "40", "--json", "--no-store"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start listen");
+    let out = cli("publish", &url, "pub", "kept-room")
+        .args(["--count", "0", "--store"])
+        .arg(store.path())
+        .output()
+        .expect("run publish --count 0");
+    let text = stdout_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("and 40 kept from an earlier run"), "{text}");
+
+    let out = listener.wait_with_output().expect("listener exits");
+    assert!(out.status.success());
+    assert_eq!(json_seqs(&out), (1..=40).collect::<Vec<_>>());
+    let expected: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+    assert_eq!(json_ids(&out), expected, "each once, in publish order");
+    assert_eq!(
+        kept_publishes(store.path()),
+        0,
+        "acked publishes left the store"
+    );
+}
+
+#[test]
+fn a_listen_run_again_continues_where_it_was() {
+    let server = Server::start();
+    let url = server.ws_url();
+    let publish = |n: &str| {
+        let out = cli("publish", &url, "pub", "tail-room")
+            .args(["--count", n, "--no-store"])
+            .output()
+            .expect("publish");
+        assert!(out.status.success(), "{}", stdout_text(&out));
+    };
+    let listen = |count: &str| {
+        cli("listen", &url, "sub", "tail-room")
+            .args(["--json", "--count", count])
+            .output()
+            .expect("listen")
+    };
+    // The first run joins at the head: it has nothing before its first run.
+    let first = listen("0");
+    assert!(first.status.success(), "{}", stdout_text(&first));
+    publish("10");
+    assert_eq!(json_seqs(&listen("10")), (1..=10).collect::<Vec<_>>());
+    publish("10");
+    // Exited cleanly after 10: the next run starts right after them.
+    assert_eq!(json_seqs(&listen("10")), (11..=20).collect::<Vec<_>>());
+
+    // Killed: a run printing lines is killed well after the last position write.
+    publish("5");
+    let mut running = cli("listen", &url, "sub", "tail-room")
+        .args(["--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("listen");
+    let stdout = running.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let printed: Vec<u64> = (0..5)
+        .map(|_| {
+            let line = lines.next().expect("a line").expect("read");
+            serde_json::from_str::<Value>(&line).expect("json")["seq"]
+                .as_u64()
+                .expect("seq")
+        })
+        .collect();
+    assert_eq!(printed, (21..=25).collect::<Vec<_>>());
+    // The position is written within a second of the messages being handled.
+    std::thread::sleep(Duration::from_millis(2500));
+    kill_9(&mut running);
+    publish("5");
+    assert_eq!(json_seqs(&listen("5")), (26..=30).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_second_process_on_the_same_store_runs_in_memory() {
+    let mut server = Server::start();
+    let url = server.ws_url();
+    server.kill();
+    let store = tempfile::tempdir().expect("tempdir");
+    let mut first = cli("publish", &url, "pub", "lock-room")
+        .args(["--count", "1", "--store"])
+        .arg(store.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("first publish");
+    wait_for("the first publish kept", Duration::from_secs(20), || {
+        kept_publishes(store.path()) == 1
+    });
+    server.restart();
+    let second = cli("publish", &url, "pub", "lock-room")
+        .args(["--count", "3", "--store"])
+        .arg(store.path())
+        .output()
+        .expect("second publish");
+    let text = stdout_text(&second);
+    assert!(second.status.success(), "{text}");
+    assert!(
+        text.contains("is in use by another roomcast process"),
+        "{text}"
+    );
+    assert!(text.contains("published 3 of 3"), "{text}");
+    kill_9(&mut first);
+}
+
+#[test]
+fn a_full_disk_fails_publishes_instead_of_keeping_them() {
+    let server = Server::start();
+    let url = server.ws_url();
+    let store = tempfile::tempdir().expect("tempdir");
+    // A file size limit of 16 KiB (32 blocks of 512 bytes) stands in for a full disk; the
+    // signal it raises is ignored so that writes fail with an error instead.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 32; exec '{}' publish --url '{url}' --room full-room \
+         --count 100 --size 600 --store '{}'",
+        cli_bin(),
+        store.path().display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .env(
+            "ROOMCAST_TOKEN",
+            token("pub", Duration::from_secs(600), &[]),
+        )
+        .output()
+        .expect("run publish under a file size limit");
+    let text = stdout_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("storage error"), "{text}");
+    let acked: u64 = text
+        .split("published ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary in {text}"));
+    assert!(acked > 0 && acked < 100, "{text}");
+
+    // The server has exactly the publishes that were acked: none that failed was sent.
+    let listener = cli("listen", &url, "sub", "full-room")
+        .args(["--since", "0", "--json", "--no-store", "--count"])
+        .arg(acked.to_string())
+        .output()
+        .expect("listen");
+    assert_eq!(json_seqs(&listener), (1..=acked).collect::<Vec<_>>());
+    let head = cli("publish", &url, "pub", "full-room")
+        .args(["--count", "1", "--no-store"])
+        .output()
+        .expect("one more");
+    assert!(
+        stdout_text(&head).contains("published 1 of 1"),
+        "{}",
+        stdout_text(&head)
+    );
+    let next = cli("listen", &url, "sub", "full-room")
+        .args(["--json", "--no-store", "--count", "1", "--since"])
+        .arg(acked.to_string())
+        .output()
+        .expect("listen after");
+    assert_eq!(json_seqs(&next), vec![acked + 1], "nothing else was stored");
+}
