@@ -7,7 +7,7 @@ use crate::listeners::{guarded, ProviderAdapter, RoomListener, StateListener, To
 use crate::room::Room;
 use crate::runtime::{run, runtime};
 use crate::subscription::Subscription;
-use crate::types::{ClientConfig, ConnectionState, ResumeMode};
+use crate::types::{ClientConfig, ConnectionState, PendingPublish, ResumeMode};
 
 /// A Roomcast connection. Reconnects, resumes rooms and re-sends queued publishes on its own;
 /// it closes at [`close`](Self::close) or once this object and every [`Room`] are released.
@@ -42,6 +42,9 @@ impl Client {
         }
         if let Some(provider) = token_provider {
             builder = builder.token_provider(ProviderAdapter(provider));
+        }
+        if let Some(path) = config.store_path {
+            builder = builder.store(path);
         }
         Ok(Arc::new(Self {
             inner: builder.build()?,
@@ -100,6 +103,24 @@ impl Client {
         Arc::new(Subscription::task(task.abort_handle()))
     }
 
+    /// Persisted publishes not yet acknowledged, oldest first, those restored from the store
+    /// included: what a chat screen shows as "sending".
+    pub async fn pending(&self) -> Vec<PendingPublish> {
+        let client = self.inner.clone();
+        run(async move { Ok(client.pending().await) })
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(PendingPublish::from)
+            .collect()
+    }
+
+    /// The damage found when the store was opened, if any: its journal was moved aside and
+    /// the client started empty (a `Storage` error saying where it went).
+    pub fn store_damage(&self) -> Option<RoomcastError> {
+        self.inner.store_damage().cloned().map(RoomcastError::from)
+    }
+
     /// Persisted publishes not yet acknowledged by the server (the "N queued" badge).
     pub async fn queued(&self) -> u64 {
         let client = self.inner.clone();
@@ -129,7 +150,8 @@ impl Client {
         self.inner.resume();
     }
 
-    /// Closes for good; queued publishes fail with `Closed`.
+    /// Closes for good; queued publishes fail with `Closed` (with a store they stay in it, and
+    /// the next client opened on it sends them). Returns once the store has what it keeps.
     pub async fn close(&self) -> Result<(), RoomcastError> {
         let client = self.inner.clone();
         run(async move { client.close().await }).await

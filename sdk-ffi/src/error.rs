@@ -63,6 +63,12 @@ pub enum RoomcastError {
     /// The server said something this client does not understand.
     #[error("protocol error: {reason}")]
     Protocol { reason: String },
+    /// The store could not keep a publish (a full disk, an I/O error); it was not sent.
+    #[error("storage error: {reason}")]
+    Storage { reason: String },
+    /// Another running client holds the store at `path` (one client per store).
+    #[error("the store at {path} is in use by another process")]
+    StoreLocked { path: String },
     /// A failure inside the SDK itself (runtime start-up, a crashed task).
     #[error("internal error: {reason}")]
     Internal { reason: String },
@@ -107,6 +113,8 @@ impl From<roomcast_core::Error> for RoomcastError {
                 reason: message,
             },
             E::Protocol(reason) => Self::Protocol { reason },
+            E::Storage(reason) => Self::Storage { reason },
+            E::StoreLocked(path) => Self::StoreLocked { path },
         }
     }
 }
@@ -163,6 +171,18 @@ mod tests {
             P::QueueFull { capacity: 3 }
         );
         assert_eq!(map(E::GaveUp { attempts: 5 }), P::GaveUp { attempts: 5 });
+        assert_eq!(
+            map(E::Storage("disk full".into())),
+            P::Storage {
+                reason: "disk full".into()
+            }
+        );
+        assert_eq!(
+            map(E::StoreLocked("/data/s".into())),
+            P::StoreLocked {
+                path: "/data/s".into()
+            }
+        );
         assert_eq!(
             map(E::TooManyRooms("50".into())),
             P::TooManyRooms {

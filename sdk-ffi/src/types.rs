@@ -34,6 +34,13 @@ pub struct ClientConfig {
     /// Most persisted publishes waiting for their ack.
     #[uniffi(default = 1000)]
     pub queue_capacity: u32,
+    /// A directory where the client keeps its offline queue and each room's position, so
+    /// that after the app is terminated (or crashes) a client opened on the same directory,
+    /// with the same `client_id`, sends every unacknowledged publish once and a room joined
+    /// again resumes where the app was. On Apple platforms: a directory in Application
+    /// Support. `None` keeps both in memory only.
+    #[uniffi(default = None)]
+    pub store_path: Option<String>,
 }
 
 impl ClientConfig {
@@ -273,6 +280,27 @@ impl From<core::HistoryPage> for HistoryPage {
             room: p.room,
             messages: p.messages.into_iter().map(Message::from).collect(),
             more: p.more,
+        }
+    }
+}
+
+/// A persisted publish not yet acknowledged by the server (see `Client::pending`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PendingPublish {
+    pub room: String,
+    pub id: String,
+    pub event: String,
+    /// The payload as JSON text.
+    pub data_json: String,
+}
+
+impl From<core::StoredPublish> for PendingPublish {
+    fn from(p: core::StoredPublish) -> Self {
+        Self {
+            data_json: p.data.json().to_owned(),
+            room: p.room,
+            id: p.id,
+            event: p.event,
         }
     }
 }

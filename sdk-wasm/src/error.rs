@@ -25,6 +25,8 @@ pub(crate) fn code_of(e: &Error) -> &'static str {
         Error::TokenProvider(_) => "token_provider",
         Error::Server { code, .. } => code.as_str(),
         Error::Protocol(_) => "protocol",
+        Error::Storage(_) => "storage",
+        Error::StoreLocked(_) => "store_locked",
     }
 }
 

@@ -206,7 +206,7 @@ impl Client {
 
     /// Closes for good. Queued publishes fail with [`Error::Closed`]; with a
     /// [store](super::ClientBuilder::store) they stay in it, and the next client opened on it
-    /// sends them. Resolves once the store has everything it must keep.
+    /// sends them. Resolves once the store has everything it must keep, and releases it.
     pub async fn close(&self) -> Result<(), Error> {
         match self.request(Command::Close).await {
             Ok(_) | Err(Error::Closed) => Ok(()),

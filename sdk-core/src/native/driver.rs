@@ -241,6 +241,11 @@ impl Driver {
             return;
         }
         if w.batch.is_empty() {
+            if !w.closing.is_empty() {
+                // Closed and written: release the store, so the app can open another client
+                // on it while this one's handles still exist.
+                self.store = None;
+            }
             for reply in w.closing.drain(..) {
                 let _ = reply.send(Ok(Reply::Closed));
             }

@@ -362,6 +362,11 @@ uint64_t uniffi_roomcast_ffi_fn_method_client_join(uint64_t ptr, RustBuffer room
 void uniffi_roomcast_ffi_fn_method_client_pause(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_PENDING
+uint64_t uniffi_roomcast_ffi_fn_method_client_pending(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_QUEUED
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_QUEUED
 uint64_t uniffi_roomcast_ffi_fn_method_client_queued(uint64_t ptr
@@ -385,6 +390,11 @@ void uniffi_roomcast_ffi_fn_method_client_set_token(uint64_t ptr, RustBuffer tok
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_STATE
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_STATE
 RustBuffer uniffi_roomcast_ffi_fn_method_client_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_STORE_DAMAGE
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_STORE_DAMAGE
+RustBuffer uniffi_roomcast_ffi_fn_method_client_store_damage(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_ROOMLISTENER
@@ -807,6 +817,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_client_pause(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_PENDING
+uint16_t uniffi_roomcast_ffi_checksum_method_client_pending(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_QUEUED
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_QUEUED
 uint16_t uniffi_roomcast_ffi_checksum_method_client_queued(void
@@ -834,6 +850,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_client_set_token(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_STATE
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_STATE
 uint16_t uniffi_roomcast_ffi_checksum_method_client_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_STORE_DAMAGE
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_STORE_DAMAGE
+uint16_t uniffi_roomcast_ffi_checksum_method_client_store_damage(void
     
 );
 #endif

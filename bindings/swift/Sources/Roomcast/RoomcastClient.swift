@@ -19,7 +19,11 @@ public final class RoomcastClient: Sendable {
 
     /// - Parameters:
     ///   - config: server URL, identity, backoff and queue settings. Give `token`, a
-    ///     `tokenProvider`, or both.
+    ///     `tokenProvider`, or both. To keep unsent messages and each room's place across
+    ///     the app being terminated, set `storePath` to a directory of its own in Application
+    ///     Support (`FileManager.default.url(for: .applicationSupportDirectory, in:
+    ///     .userDomainMask, appropriateFor: nil, create: true)` + `"roomcast/<user>"`) and keep
+    ///     `clientId` stable; one client per store at a time.
     ///   - tokenProvider: called before connecting without a token, before the token
     ///     expires, and after the server rejects one. Return `nil` when signed out (the
     ///     client stops in `.unauthorized`); throwing is a passing failure, retried.
@@ -65,6 +69,12 @@ public final class RoomcastClient: Sendable {
         await ffi.queued()
     }
 
+    /// Publishes not yet acknowledged, oldest first, including those a store restored from an
+    /// earlier run of the app: what a chat screen shows as "sending".
+    public func pending() async -> [PendingPublish] {
+        await ffi.pending()
+    }
+
     /// Replaces the token; after `.unauthorized`, follow with `reconnectNow()`.
     public func setToken(_ token: String) {
         ffi.setToken(token: token)
@@ -84,7 +94,8 @@ public final class RoomcastClient: Sendable {
         ffi.resume()
     }
 
-    /// Closes for good; queued publishes fail with `RoomcastError.Closed`.
+    /// Closes for good; queued publishes fail with `RoomcastError.Closed`. With a store they
+    /// stay in it and the next client opened on it sends them; the store is released.
     public func close() async throws {
         try await ffi.close()
     }

@@ -586,7 +586,8 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func addStateListener(listener: StateListener)  -> Subscription
     
     /**
-     * Closes for good; queued publishes fail with `Closed`.
+     * Closes for good; queued publishes fail with `Closed` (with a store they stay in it, and
+     * the next client opened on it sends them). Returns once the store has what it keeps.
      */
     func close() async throws 
     
@@ -610,6 +611,12 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * Disconnects until `resume` (app backgrounded), keeping rooms and queued publishes.
      */
     func pause() 
+    
+    /**
+     * Persisted publishes not yet acknowledged, oldest first, those restored from the store
+     * included: what a chat screen shows as "sending".
+     */
+    func pending() async  -> [PendingPublish]
     
     /**
      * Persisted publishes not yet acknowledged by the server (the "N queued" badge).
@@ -636,6 +643,12 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * The current connection state.
      */
     func state()  -> ConnectionState
+    
+    /**
+     * The damage found when the store was opened, if any: its journal was moved aside and
+     * the client started empty (a `Storage` error saying where it went).
+     */
+    func storeDamage()  -> RoomcastError?
     
 }
 /**
@@ -723,7 +736,8 @@ open func addStateListener(listener: StateListener) -> Subscription  {
 }
     
     /**
-     * Closes for good; queued publishes fail with `Closed`.
+     * Closes for good; queued publishes fail with `Closed` (with a store they stay in it, and
+     * the next client opened on it sends them). Returns once the store has what it keeps.
      */
 open func close()async throws   {
     return
@@ -797,6 +811,27 @@ open func pause()  {try! rustCall() {
 }
     
     /**
+     * Persisted publishes not yet acknowledged, oldest first, those restored from the store
+     * included: what a chat screen shows as "sending".
+     */
+open func pending()async  -> [PendingPublish]  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roomcast_ffi_fn_method_client_pending(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_roomcast_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_roomcast_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypePendingPublish.lift,
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
      * Persisted publishes not yet acknowledged by the server (the "N queued" badge).
      */
 open func queued()async  -> UInt64  {
@@ -858,6 +893,19 @@ open func state() -> ConnectionState  {
     return try!  FfiConverterTypeConnectionState_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The damage found when the store was opened, if any: its journal was moved aside and
+     * the client started empty (a `Storage` error saying where it went).
+     */
+open func storeDamage() -> RoomcastError?  {
+    return try!  FfiConverterOptionTypeRoomcastError.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_roomcast_ffi_fn_method_client_store_damage(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -2128,6 +2176,14 @@ public struct ClientConfig: Equatable, Hashable {
      * Most persisted publishes waiting for their ack.
      */
     public var queueCapacity: UInt32
+    /**
+     * A directory where the client keeps its offline queue and each room's position, so
+     * that after the app is terminated (or crashes) a client opened on the same directory,
+     * with the same `client_id`, sends every unacknowledged publish once and a room joined
+     * again resumes where the app was. On Apple platforms: a directory in Application
+     * Support. `None` keeps both in memory only.
+     */
+    public var storePath: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2158,7 +2214,14 @@ public struct ClientConfig: Equatable, Hashable {
          */maxAttempts: UInt32? = nil, 
         /**
          * Most persisted publishes waiting for their ack.
-         */queueCapacity: UInt32 = UInt32(1000)) {
+         */queueCapacity: UInt32 = UInt32(1000), 
+        /**
+         * A directory where the client keeps its offline queue and each room's position, so
+         * that after the app is terminated (or crashes) a client opened on the same directory,
+         * with the same `client_id`, sends every unacknowledged publish once and a room joined
+         * again resumes where the app was. On Apple platforms: a directory in Application
+         * Support. `None` keeps both in memory only.
+         */storePath: String? = nil) {
         self.url = url
         self.token = token
         self.clientId = clientId
@@ -2168,6 +2231,7 @@ public struct ClientConfig: Equatable, Hashable {
         self.maxDelayMs = maxDelayMs
         self.maxAttempts = maxAttempts
         self.queueCapacity = queueCapacity
+        self.storePath = storePath
     }
 
     
@@ -2194,7 +2258,8 @@ public struct FfiConverterTypeClientConfig: FfiConverterRustBuffer {
                 minDelayMs: FfiConverterUInt64.read(from: &buf), 
                 maxDelayMs: FfiConverterUInt64.read(from: &buf), 
                 maxAttempts: FfiConverterOptionUInt32.read(from: &buf), 
-                queueCapacity: FfiConverterUInt32.read(from: &buf)
+                queueCapacity: FfiConverterUInt32.read(from: &buf), 
+                storePath: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2208,6 +2273,7 @@ public struct FfiConverterTypeClientConfig: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.maxDelayMs, into: &buf)
         FfiConverterOptionUInt32.write(value.maxAttempts, into: &buf)
         FfiConverterUInt32.write(value.queueCapacity, into: &buf)
+        FfiConverterOptionString.write(value.storePath, into: &buf)
     }
 }
 
@@ -2638,6 +2704,77 @@ public func FfiConverterTypeMessage_lift(_ buf: RustBuffer) throws -> Message {
 #endif
 public func FfiConverterTypeMessage_lower(_ value: Message) -> RustBuffer {
     return FfiConverterTypeMessage.lower(value)
+}
+
+
+/**
+ * A persisted publish not yet acknowledged by the server (see `Client::pending`).
+ */
+public struct PendingPublish: Equatable, Hashable {
+    public var room: String
+    public var id: String
+    public var event: String
+    /**
+     * The payload as JSON text.
+     */
+    public var dataJson: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(room: String, id: String, event: String, 
+        /**
+         * The payload as JSON text.
+         */dataJson: String) {
+        self.room = room
+        self.id = id
+        self.event = event
+        self.dataJson = dataJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PendingPublish: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePendingPublish: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PendingPublish {
+        return
+            try PendingPublish(
+                room: FfiConverterString.read(from: &buf), 
+                id: FfiConverterString.read(from: &buf), 
+                event: FfiConverterString.read(from: &buf), 
+                dataJson: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PendingPublish, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.room, into: &buf)
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.event, into: &buf)
+        FfiConverterString.write(value.dataJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingPublish_lift(_ buf: RustBuffer) throws -> PendingPublish {
+    return try FfiConverterTypePendingPublish.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingPublish_lower(_ value: PendingPublish) -> RustBuffer {
+    return FfiConverterTypePendingPublish.lower(value)
 }
 
 
@@ -3136,6 +3273,16 @@ enum RoomcastError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case Protocol(reason: String
     )
     /**
+     * The store could not keep a publish (a full disk, an I/O error); it was not sent.
+     */
+    case Storage(reason: String
+    )
+    /**
+     * Another running client holds the store at `path` (one client per store).
+     */
+    case StoreLocked(path: String
+    )
+    /**
      * A failure inside the SDK itself (runtime start-up, a crashed task).
      */
     case Internal(reason: String
@@ -3217,7 +3364,13 @@ public struct FfiConverterTypeRoomcastError: FfiConverterRustBuffer {
         case 18: return .Protocol(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 19: return .Internal(
+        case 19: return .Storage(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 20: return .StoreLocked(
+            path: try FfiConverterString.read(from: &buf)
+            )
+        case 21: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -3320,8 +3473,18 @@ public struct FfiConverterTypeRoomcastError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .Storage(reason):
             writeInt(&buf, Int32(19))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .StoreLocked(path):
+            writeInt(&buf, Int32(20))
+            FfiConverterString.write(path, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -3466,6 +3629,30 @@ fileprivate struct FfiConverterOptionTypeResumeMode: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRoomcastError: FfiConverterRustBuffer {
+    typealias SwiftType = RoomcastError?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRoomcastError.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRoomcastError.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeMember: FfiConverterRustBuffer {
     typealias SwiftType = [Member]
 
@@ -3508,6 +3695,31 @@ fileprivate struct FfiConverterSequenceTypeMessage: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeMessage.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePendingPublish: FfiConverterRustBuffer {
+    typealias SwiftType = [PendingPublish]
+
+    public static func write(_ value: [PendingPublish], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePendingPublish.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PendingPublish] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PendingPublish]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePendingPublish.read(from: &buf))
         }
         return seq
     }
@@ -3669,7 +3881,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_client_add_state_listener() != 12922) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_close() != 9366) {
+    if (uniffi_roomcast_ffi_checksum_method_client_close() != 11926) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_connect() != 6097) {
@@ -3679,6 +3891,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_pause() != 63238) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_client_pending() != 24409) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_queued() != 54637) {
@@ -3694,6 +3909,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_state() != 13053) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_client_store_damage() != 28483) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_message() != 39994) {
