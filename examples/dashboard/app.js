@@ -1,7 +1,9 @@
 // Roomcast web dashboard: rooms, a live conversation with source badges, presence, typing,
 // the connection badge and history paging, on the `roomcast` npm package. Everything about
 // the connection (reconnects, offline queue, resume, dedup) is the package's; this file only
-// renders what it reports.
+// renders what it reports. The client keeps its queue and room positions in an IndexedDB
+// store per tab, so messages sent offline survive a reload: they show as sending (faded)
+// until the server acknowledges them.
 //
 // Query parameters: token (else a sign-in form), name, room (first room), url (WebSocket URL,
 // default this host's /ws), maxDelayMs (reconnect backoff cap, default 30000).
@@ -106,7 +108,7 @@ function onState(st) {
 function roomView(name) {
   let v = rooms.get(name);
   if (!v) {
-    v = { name, room: null, items: [], oldest: null, more: false, unread: 0, members: new Map(), typing: new Map(), joined: false, stored: 0 };
+    v = { name, room: null, items: [], seqs: new Set(), oldest: null, more: false, unread: 0, members: new Map(), typing: new Map(), joined: false, stored: 0 };
     rooms.set(name, v);
   }
   return v;
@@ -186,7 +188,9 @@ async function loadOlder(v, before = v.oldest ?? undefined) {
   if (before !== undefined && before <= 1) return;
   try {
     const page = await v.room.history({ before, limit: PAGE });
-    const older = page.messages.filter((m) => m.event === "chat.message" && isChat(m.data));
+    // A resume from the store's position may have delivered some of these live already.
+    const older = page.messages.filter((m) => m.event === "chat.message" && isChat(m.data) && !v.seqs.has(m.seq));
+    for (const m of older) v.seqs.add(m.seq);
     v.items.unshift(...older.map((m) => ({ ...m, mine: m.from.client === client.clientId })));
     if (page.messages.length) v.oldest = page.messages[0].seq;
     v.more = page.more;
@@ -197,6 +201,10 @@ async function loadOlder(v, before = v.oldest ?? undefined) {
 }
 
 function addMessage(v, m) {
+  if (m.seq != null) {
+    if (v.seqs.has(m.seq)) return;
+    v.seqs.add(m.seq);
+  }
   v.items.push(m);
   if (v.name === active) appendMessage(m);
   else {
@@ -212,10 +220,12 @@ function addMessage(v, m) {
 function messageEl(m) {
   const who = m.from.name ?? m.from.user;
   const time = new Date(m.ts ?? Date.now()).toLocaleTimeString();
+  const meta = el("div", { class: "meta" }, el("span", { class: "author" }, who), el("span", { class: `badge source-${m.from.source}` }, m.from.source), el("time", {}, time));
+  if (m.failed) meta.append(el("span", { class: "badge" }, `failed: ${m.failed}`));
   return el(
     "li",
-    { class: `msg${m.mine ? " mine" : ""}${m.pending ? " pending" : ""}`, "data-id": m.id, "data-seq": m.seq ?? "" },
-    el("div", { class: "meta" }, el("span", { class: "author" }, who), el("span", { class: `badge source-${m.from.source}` }, m.from.source), el("time", {}, time)),
+    { class: `msg${m.mine ? " mine" : ""}${m.pending && !m.failed ? " pending" : ""}`, "data-id": m.id ?? "", "data-seq": m.seq ?? "" },
+    meta,
     el("div", { class: "text" }, m.data.content),
   );
 }
@@ -268,20 +278,28 @@ function typing() {
 async function send(text) {
   const v = rooms.get(active);
   if (!v?.room) return;
+  const data = { role: "user", content: text };
+  await showPending(v, null, data, v.room.publish("chat.message", data));
+}
+
+/** Shows a publish as sending until `ack` settles (also one restored after a reload). */
+async function showPending(v, id, data, ack) {
   const me = { user: client.user ?? "me", client: client.clientId, source: "web", name: client.name };
-  const item = { id: null, data: { role: "user", content: text }, from: me, mine: true, pending: true, ts: Date.now() };
-  const ack = v.room.publish("chat.message", item.data);
+  const item = { id, data, from: me, mine: true, pending: true, ts: Date.now() };
   v.items.push(item);
-  appendMessage(item);
-  const node = $("#messages").lastChild;
+  if (v.name === active) appendMessage(item);
   renderBadge();
   try {
     const a = await ack;
     Object.assign(item, { id: a.id, seq: a.seq, ts: a.ts, pending: false });
-    node.replaceWith(messageEl(item));
+    // Already shown from history or a resume (its ack was lost before the reload): once.
+    if (v.seqs.has(a.seq)) v.items.splice(v.items.indexOf(item), 1);
+    else v.seqs.add(a.seq);
+    if (v.name === active) renderConversation();
   } catch (e) {
-    node.querySelector(".meta").append(el("span", { class: "badge" }, `failed: ${e.code}`));
+    item.failed = e.code;
     log(`publish: ${e.code} ${e.message}`);
+    if (v.name === active) renderConversation();
   }
   renderBadge();
 }
@@ -289,13 +307,20 @@ async function send(text) {
 // ---------------------------------------------------------------------------------------
 // Start
 
-function start(token, name, firstRoom) {
+async function start(token, name, firstRoom) {
   $("#login").hidden = true;
   $("#app").hidden = false;
   const url = params.get("url") ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
   const maxDelayMs = Number(params.get("maxDelayMs") ?? 30000);
   const id = clientId();
-  client = new Client({ url, token, clientId: id, source: "web", name: name || undefined, backoff: { maxDelayMs } });
+  const options = { url, token, clientId: id, source: "web", name: name || undefined, backoff: { maxDelayMs } };
+  try {
+    // One store per tab (the tab id survives a reload): unsent messages survive it too.
+    client = await Client.open({ ...options, store: `dashboard:${id}` });
+  } catch (e) {
+    log(`store: ${e.code ?? ""} ${e.message}; messages are kept in memory only`);
+    client = new Client(options);
+  }
   client.clientId = id;
   client.name = name || undefined;
   client.onState(onState);
@@ -311,7 +336,15 @@ function start(token, name, firstRoom) {
   client.connect().catch((e) => log(`connect: ${e.code} ${e.message}`));
   refreshRoomList();
   setInterval(refreshRoomList, 10_000);
-  openRoom(firstRoom || "lobby");
+  const first = firstRoom || "lobby";
+  // Publishes restored from the store go out once their room is joined: join those rooms
+  // and show each as sending until acknowledged.
+  for (const p of client.restored) {
+    const v = roomView(p.room);
+    if (!v.room && p.room !== first) joinRoom(v);
+    if (isChat(p.data)) showPending(v, p.id, p.data, p.ack);
+  }
+  openRoom(first);
 }
 
 $("#composer").addEventListener("submit", (e) => {

@@ -93,6 +93,23 @@ impl Client {
         self.driver.with(|m| m.queued()) as u32
     }
 
+    /// The store wrote the next `records` records it was given (`error`: it could not; their
+    /// publishes reject with `storage`, unsent). Called by the package's store.
+    pub fn persisted(&self, records: u32, error: Option<String>) {
+        self.driver.persisted(u64::from(records), error);
+    }
+
+    /// The publishes restored from the store (`restore` option), each with the promise of
+    /// its ack: what a page shows as unsent until they settle.
+    #[wasm_bindgen(getter, unchecked_return_type = "PendingPublish[]")]
+    pub fn restored(&self) -> js_sys::Array {
+        self.driver
+            .restored()
+            .into_iter()
+            .map(|(p, ack)| convert::pending(&p, &ack))
+            .collect()
+    }
+
     /// Replaces the token; sent at once on a live connection.
     #[wasm_bindgen(js_name = setToken)]
     pub fn set_token(&self, token: String) {

@@ -124,3 +124,18 @@ pub(crate) fn reply(r: &Reply) -> JsValue {
         Reply::Connected | Reply::Left | Reply::Closed => JsValue::UNDEFINED,
     }
 }
+
+/// `{room, id, event, data, ack}` for a restored publish.
+pub(crate) fn pending(p: &roomcast_core::machine::StoredPublish, ack: &js_sys::Promise) -> JsValue {
+    let o = js_sys::Object::new();
+    set(&o, "room", &JsValue::from_str(&p.room));
+    set(&o, "id", &JsValue::from_str(&p.id));
+    set(&o, "event", &JsValue::from_str(&p.event));
+    set(
+        &o,
+        "data",
+        &JSON::parse(p.data.json()).unwrap_or(JsValue::NULL),
+    );
+    set(&o, "ack", ack);
+    o.into()
+}

@@ -14,9 +14,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Date, Function, Promise};
+use js_sys::{Array, Date, Function, Promise};
 use roomcast_core::machine::{
-    Action, ConnId, ConnectionState, Error, Event, Machine, OpId, Output, Reply,
+    Action, ConnId, ConnectionState, Error, Event, Machine, OpId, Output, Record, Reply,
+    StoredPublish,
 };
 use wasm_bindgen::prelude::*;
 use web_time::Instant;
@@ -67,6 +68,10 @@ struct State {
     token_callbacks: Option<TokenCallbacks>,
     browser: Option<Browser>,
     rng: fastrand::Rng,
+    /// With a store: the app's writer of records (see `crate::store`).
+    persist: Option<Function>,
+    /// Publishes restored from the store, each with the promise of its ack.
+    restored: Vec<(StoredPublish, Promise)>,
 }
 
 /// Work collected under the borrow, done after it.
@@ -74,15 +79,42 @@ enum Out {
     Event(Event),
     Settle(Pending, Result<Reply, Error>),
     FetchToken,
+    Persist(Record),
 }
 
 pub(crate) struct Driver {
     state: RefCell<State>,
     pub(crate) registry: Registry,
+    /// Messages the app's handlers returned from, for the store's room positions.
+    handled: RefCell<Vec<(String, u64)>>,
 }
 
 fn unix_ms() -> u64 {
     Date::now() as u64
+}
+
+/// Marks a rejection of `promise` as handled (a no-op `catch`).
+fn ignore_rejection(promise: &Promise) {
+    let noop = Closure::once_into_js(|_: JsValue| {});
+    let catch = js_sys::Reflect::get(promise, &JsValue::from_str("catch"))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    if let Some(catch) = catch {
+        let _ = catch.call1(promise, &noop);
+    }
+}
+
+/// A promise and what settles it (the executor runs at once, so it is always there).
+fn promise() -> (Promise, Option<Pending>) {
+    let mut slot = None;
+    let promise = Promise::new(&mut |resolve, reject| {
+        slot = Some(Pending {
+            resolve,
+            reject,
+            map: None,
+        })
+    });
+    (promise, slot)
 }
 
 impl Driver {
@@ -95,19 +127,40 @@ impl Driver {
             token_provider,
             pause_when_hidden,
             reconnect_on_online,
+            persist,
+            restore,
         } = crate::options::parse(&options, default_id).map_err(|e| error::to_js(&e))?;
+        let mut machine = Machine::new(config, rng.u64(..));
+        let mut pending = HashMap::new();
+        let mut restored = Vec::new();
+        if let Some(snapshot) = restore {
+            let publishes = snapshot.publishes.clone();
+            let ops = machine.restore(snapshot);
+            for (op, publish) in ops.into_iter().zip(publishes) {
+                let (promise, waiter) = promise();
+                if let Some(waiter) = waiter {
+                    pending.insert(op, waiter);
+                }
+                // Nobody may await it: a rejection must not surface as unhandled.
+                ignore_rejection(&promise);
+                restored.push((publish, promise));
+            }
+        }
         let driver = Rc::new(Driver {
             state: RefCell::new(State {
-                machine: Machine::new(config, rng.u64(..)),
+                machine,
                 socket: None,
                 timer: None,
-                pending: HashMap::new(),
+                pending,
                 provider: token_provider,
                 token_callbacks: None,
                 browser: None,
                 rng,
+                persist,
+                restored,
             }),
             registry: Registry::default(),
+            handled: RefCell::new(Vec::new()),
         });
         // Weak: page listeners exist from construction on and must not keep an idle client.
         let weak = Rc::downgrade(&driver);
@@ -136,22 +189,20 @@ impl Driver {
         call: impl FnOnce(&mut Machine, Instant) -> OpId,
         map: Option<MapReply>,
     ) -> Promise {
-        let mut slot = None;
-        let promise = Promise::new(&mut |resolve, reject| slot = Some((resolve, reject)));
-        if let Some((resolve, reject)) = slot {
+        let (promise, waiter) = promise();
+        if let Some(mut waiter) = waiter {
+            waiter.map = map;
             let mut st = self.state.borrow_mut();
             let op = call(&mut st.machine, Instant::now());
-            st.pending.insert(
-                op,
-                Pending {
-                    resolve,
-                    reject,
-                    map,
-                },
-            );
+            st.pending.insert(op, waiter);
         }
         self.pump();
         promise
+    }
+
+    /// The publishes restored from the store, each with its ack's promise.
+    pub(crate) fn restored(&self) -> Vec<(StoredPublish, Promise)> {
+        self.state.borrow().restored.clone()
     }
 
     /// Starts connecting when nothing was asked yet: joining implies connecting. Its outcome
@@ -256,12 +307,22 @@ impl Driver {
     /// once the client is closed.
     fn pump(self: &Rc<Self>) {
         loop {
+            self.report_handled();
             let outs = self.collect();
             if outs.is_empty() {
                 break;
             }
+            let records = Array::new();
             for out in outs {
-                self.deliver(out);
+                match out {
+                    Out::Persist(record) => {
+                        records.push(&crate::store::record(&record));
+                    }
+                    out => self.deliver(out),
+                }
+            }
+            if records.length() > 0 {
+                self.persist(&records);
             }
         }
         self.release_if_closed();
@@ -298,8 +359,7 @@ impl Driver {
                     }
                 }
                 Output::Action(Action::FetchToken) => outs.push(Out::FetchToken),
-                // The browser client runs without `Config::persist`: nothing is emitted.
-                Output::Persist(_) => {}
+                Output::Persist(record) => outs.push(Out::Persist(record)),
                 Output::Transmit(text) => {
                     if let Some((_, socket)) = &st.socket {
                         socket.send(&text);
@@ -328,16 +388,59 @@ impl Driver {
         outs
     }
 
+    /// Hands one group of records to the app's store writer; a writer that throws fails the
+    /// group at once (its publishes reject with `storage`, unsent).
+    fn persist(self: &Rc<Self>, records: &Array) {
+        let writer = self.state.borrow().persist.clone();
+        let failed = match writer {
+            Some(writer) => writer
+                .call1(&JsValue::NULL, records)
+                .err()
+                .map(|thrown| describe(&thrown)),
+            None => None,
+        };
+        if let Some(reason) = failed {
+            let n = u64::from(records.length());
+            self.input(|m, now| m.persisted(now, n, Err(reason)));
+        }
+    }
+
+    /// The store wrote (or failed to write) the next `records` records.
+    pub(crate) fn persisted(self: &Rc<Self>, records: u64, error: Option<String>) {
+        self.input(|m, now| m.persisted(now, records, error.map_or(Ok(()), Err)));
+    }
+
+    /// Tells the machine which messages the handlers returned from (store positions).
+    fn report_handled(&self) {
+        let handled = std::mem::take(&mut *self.handled.borrow_mut());
+        if handled.is_empty() {
+            return;
+        }
+        let mut st = self.state.borrow_mut();
+        let now = Instant::now();
+        for (room, seq) in handled {
+            st.machine.handled(now, &room, seq);
+        }
+    }
+
     fn deliver(self: &Rc<Self>, out: Out) {
         let event = match out {
             Out::Settle(pending, result) => return pending.settle(result),
             Out::FetchToken => return self.fetch_token(),
+            Out::Persist(_) => return,
             Out::Event(event) => event,
         };
         let r = &self.registry;
         match event {
             Event::State(s) => r.emit(&Topic::State, &convert::state_info(s)),
-            Event::Message(m) => r.message(&m),
+            Event::Message(m) => {
+                r.message(&m);
+                if let Some(seq) = m.seq {
+                    if self.state.borrow().persist.is_some() {
+                        self.handled.borrow_mut().push((m.room.clone(), seq));
+                    }
+                }
+            }
             Event::Presence(p) => r.emit(&Topic::Presence(p.room.clone()), &convert::to_js(&p)),
             Event::Joined(j) => r.emit(&Topic::Joined(j.room.clone()), &convert::join_info(&j)),
             Event::Gap(g) => r.emit(&Topic::Gap(g.room.clone()), &convert::gap(&g)),
@@ -361,6 +464,8 @@ impl Driver {
                 return;
             }
             st.provider = None;
+            st.persist = None;
+            st.restored.clear();
             (
                 st.socket.take(),
                 st.timer.take(),

@@ -20,6 +20,7 @@ mod options;
 mod registry;
 mod room;
 mod socket;
+mod store;
 mod timer;
 
 pub use client::Client;
@@ -72,6 +73,26 @@ export interface ClientOptions {
   pauseWhenHidden?: boolean;
   /** Skip the backoff wait when the browser reports the network back (default true). */
   reconnectOnOnline?: boolean;
+  /** A store's kept state, restored before anything else (`Client.open` passes it). */
+  restore?: StoreSnapshot;
+  /** Receives the records a store must keep, in order; answer each call with
+   * `persisted(records.length, error?)` once written (`Client.open` does). */
+  onPersist?: (records: StoreRecord[]) => void;
+}
+/** What a store keeps: unacknowledged publishes in order and each room's position. */
+export interface StoreSnapshot {
+  publishes: [room: string, id: string, event: string, dataJson: string][];
+  positions: [room: string, epoch: string, seq: number][];
+}
+/** One change for a store, in the order the client made it. */
+export type StoreRecord =
+  | ["queued", string, string, string, string]
+  | ["done", string, string]
+  | ["position", string, string, number]
+  | ["forget", string];
+/** A persisted publish not yet acknowledged; `ack` settles with its outcome. */
+export interface PendingPublish<T = unknown> {
+  room: string; id: string; event: string; data: T; ack: Promise<PublishAck>;
 }
 export interface Member { user: string; client: string; source: string; name?: string }
 /** Everything about a message but its payload. `seq` is absent for ephemeral messages. */
@@ -107,6 +128,10 @@ export type ErrorCode =
   | "too_many_rooms" | "queue_full" | "not_connected" | "connection_lost" | "timeout" | "closed"
   | "gave_up" | "invalid_payload" | "token_provider" | "protocol" | "bad_request"
   | "rate_limited" | "unsupported_protocol" | "internal"
+  /** The store could not keep a publish; it was not sent. */
+  | "storage"
+  /** Another tab or window has the store open. */
+  | "store_locked"
   /** A typed handler's decoder rejected a payload. */
   | "decode"
   /** An app handler threw. */

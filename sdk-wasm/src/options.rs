@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use js_sys::{Function, Reflect};
-use roomcast_core::machine::{Config, Error};
+use roomcast_core::machine::{Config, Error, Snapshot};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// What the driver needs beyond the machine's configuration.
@@ -12,6 +12,9 @@ pub(crate) struct Options {
     pub(crate) token_provider: Option<Function>,
     pub(crate) pause_when_hidden: bool,
     pub(crate) reconnect_on_online: bool,
+    /// With a store: where records go, and what it kept.
+    pub(crate) persist: Option<Function>,
+    pub(crate) restore: Option<Snapshot>,
 }
 
 fn invalid(what: impl Into<String>) -> Error {
@@ -102,9 +105,22 @@ pub(crate) fn parse(options: &JsValue, default_client_id: String) -> Result<Opti
     if let Some(d) = millis(options, "connectTimeoutMs")? {
         config.connect_timeout = d;
     }
+    let persist = match get(options, "onPersist") {
+        None => None,
+        Some(v) => Some(
+            v.dyn_into::<Function>()
+                .map_err(|_| invalid("onPersist must be a function"))?,
+        ),
+    };
+    config.persist = persist.is_some();
+    let restore = get(options, "restore")
+        .map(|v| crate::store::snapshot(&v))
+        .transpose()?;
     Ok(Options {
         config,
         token_provider,
+        persist,
+        restore,
         pause_when_hidden: flag(options, "pauseWhenHidden", false)?,
         reconnect_on_online: flag(options, "reconnectOnOnline", true)?,
     })

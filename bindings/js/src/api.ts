@@ -4,8 +4,12 @@
  * This file adds generics and unsubscribe functions; it holds no client logic.
  */
 import * as wasm from "../wasm/roomcast_wasm.js";
+import { IdbStore } from "./store.js";
 import type {
   ClientOptions,
+  PendingPublish,
+  StoreRecord,
+  StoreSnapshot,
   ConnectionStateInfo,
   Gap,
   HistoryOptions,
@@ -34,11 +38,20 @@ export type {
   MessageMeta,
   Presence,
   PublishAck,
+  PendingPublish,
   PublishOptions,
   RoomcastError,
   StoredMessage,
+  StoreRecord,
+  StoreSnapshot,
   TokenProvider,
 } from "../wasm/roomcast_wasm.js";
+
+/** `Client.open` options: `store` names the IndexedDB store that keeps unsent publishes and
+ * room positions across page reloads. */
+export interface OpenOptions extends Omit<ClientOptions, "restore" | "onPersist"> {
+  store?: string;
+}
 
 /** Removes the handler it was returned for. Calling it twice is harmless. */
 export type Unsubscribe = () => void;
@@ -155,10 +168,52 @@ export class Room {
  */
 export class Client {
   readonly raw: wasm.Client;
+  private store: IdbStore | undefined;
+  private writes: Promise<void> = Promise.resolve();
 
-  /** Throws a `RoomcastError` (`invalid_config`) for unusable options. */
+  /** Throws a `RoomcastError` (`invalid_config`) for unusable options. Keeps nothing across
+   * reloads: see `Client.open` for that. */
   constructor(options: ClientOptions) {
     this.raw = new wasm.Client(options);
+  }
+
+  /**
+   * A client whose offline queue and room positions live in the IndexedDB store
+   * `options.store` (one per user, say `"chat:" + userId`), so after a reload or a closed tab
+   * the next client opened on it sends every unacknowledged publish once, in order (see
+   * `restored`), and rooms joined again resume where the page was. A publish is written
+   * before it is sent; if the write fails it rejects with `storage`. One page per store:
+   * another one rejects with `store_locked`. Without `store`, the same as `new Client`.
+   */
+  static async open(options: OpenOptions): Promise<Client> {
+    const { store: name, ...rest } = options;
+    if (name === undefined) return new Client(rest);
+    const store = await IdbStore.open(name);
+    let restore: StoreSnapshot;
+    try {
+      restore = await store.load();
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+    let client: Client | undefined = undefined;
+    const onPersist = (records: StoreRecord[]) => {
+      const n = records.length;
+      const write = store.write(records).then(
+        () => client?.raw.persisted(n),
+        (e: unknown) => client?.raw.persisted(n, String(e)),
+      );
+      if (client) client.writes = client.writes.then(() => write);
+    };
+    client = new Client({ ...rest, restore, onPersist });
+    client.store = store;
+    return client;
+  }
+
+  /** Publishes restored from the store at `open`, with their ack promises: show them as
+   * unsent until `ack` settles. Empty without a store. */
+  get restored(): PendingPublish[] {
+    return this.raw.restored;
   }
 
   /** Resolves at the first handshake; retries with backoff while the server is unreachable. */
@@ -212,8 +267,12 @@ export class Client {
     this.raw.resume();
   }
 
-  /** Closes for good; queued publishes reject with `closed`. */
-  close(): Promise<void> {
-    return this.raw.close();
+  /** Closes for good; queued publishes reject with `closed` (with a store they stay in it for
+   * the next client). Resolves once the store has what it keeps, and releases it. */
+  async close(): Promise<void> {
+    await this.raw.close();
+    await this.writes;
+    this.store?.close();
+    this.store = undefined;
   }
 }

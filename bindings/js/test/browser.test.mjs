@@ -4,7 +4,9 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { extname, join } from "node:path";
 import { chromium } from "playwright-core";
 import { Server, token, repo, sleep } from "./support.mjs";
 
@@ -122,4 +124,73 @@ test("two dashboards chat through the server, and catch up after a restart", { t
   assert.deepEqual(alice.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
   assert.deepEqual(bob.errors, []);
   await context.close();
+});
+
+test("a dashboard reloaded while offline sends its queued messages once", { timeout: 90_000 }, async () => {
+  // The page comes from a static server of its own, so it reloads while the roomcast server
+  // is down.
+  const files = createServer((req, res) => {
+    const path = join(repo, "examples", "dashboard", new URL(req.url, "http://x").pathname.replace(/\/$/, "/index.html"));
+    const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json" };
+    readFile(path).then(
+      (body) => res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" }).end(body),
+      () => res.writeHead(404).end(),
+    );
+  });
+  await new Promise((r) => files.listen(0, "127.0.0.1", r));
+  const pageBase = `http://127.0.0.1:${files.address().port}`;
+  const reloadRoom = "conv-reload";
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${pageBase}/?token=${token("carol")}&name=Carol&room=${reloadRoom}&url=${server.url}&maxDelayMs=500`);
+  await page.waitForSelector("#conn[data-state=connected]");
+
+  await server.stop();
+  await page.waitForFunction(() => document.querySelector("#conn").dataset.state !== "connected");
+  const sent = ["typed offline 1", "typed offline 2", "typed offline 3"];
+  for (const t of sent) {
+    await page.fill("#composer input", t);
+    await page.press("#composer input", "Enter");
+  }
+  await page.waitForFunction(() => document.querySelector("#conn").dataset.queued === "3");
+  // Each is in IndexedDB before anything else happens to it.
+  const storeName = await page.evaluate(() => `roomcast:dashboard:${window.roomcastDashboard.client.clientId}`);
+  await page.waitForFunction(
+    (name) =>
+      new Promise((resolve) => {
+        const open = indexedDB.open(name);
+        open.onsuccess = () => {
+          const count = open.result.transaction("queue").objectStore("queue").count();
+          count.onsuccess = () => {
+            open.result.close();
+            resolve(count.result === 3);
+          };
+        };
+        open.onerror = () => resolve(false);
+      }),
+    storeName,
+  );
+
+  await page.reload();
+  // Restored after the reload, shown as sending until acknowledged.
+  await page.waitForFunction(() => document.querySelectorAll("#messages .msg.pending").length === 3);
+  assert.deepEqual(await texts(page), sent);
+  await page.screenshot({ path: join(mkdirSync(artifacts, { recursive: true }) ?? artifacts, "dashboard-restored.png") });
+
+  await server.start();
+  await page.waitForSelector("#conn[data-state=connected][data-queued='0']", { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelectorAll("#messages .msg.pending").length === 0);
+  assertOnce(await texts(page), sent, "carol");
+
+  // Stored once each, in order.
+  const res = await fetch(`${base}/rooms/${reloadRoom}/messages?limit=100`, {
+    headers: { authorization: `Bearer ${token("carol")}` },
+  });
+  const stored = (await res.json()).messages.map((m) => m.data.content);
+  assert.deepEqual(stored, sent);
+  assert.deepEqual(errors, []);
+  await context.close();
+  files.close();
 });

@@ -16,11 +16,12 @@
 
 mod codec;
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::machine::{Error, Record, Snapshot, StoredPosition};
+use crate::machine::{Error, Record, Snapshot, StoredPosition, StoredPublish};
 
 use codec::Frame;
 
@@ -39,7 +40,7 @@ pub struct FileStore {
     /// Length of the journal: everything before it is whole records.
     len: u64,
     /// The live state, kept current for compaction.
-    state: Snapshot,
+    state: Live,
     /// Compact when the journal reaches this length.
     compact_at: u64,
     _lock: File,
@@ -84,8 +85,8 @@ impl FileStore {
             .map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
-        let (snapshot, len, damage) = match read_journal(&bytes) {
-            Ok((snapshot, len)) => (snapshot, len, None),
+        let (live, len, damage) = match read_journal(&bytes) {
+            Ok((live, len)) => (live, len, None),
             Err(at) => {
                 let aside = dir.join(format!("{JOURNAL}.corrupt"));
                 drop(file);
@@ -103,14 +104,15 @@ impl FileStore {
                     aside.display()
                 ));
                 tracing::warn!(%error, "roomcast store");
-                (Snapshot::default(), 0, Some(error))
+                (Live::default(), 0, Some(error))
             }
         };
+        let snapshot = live.snapshot();
         let mut store = FileStore {
             dir: dir.to_path_buf(),
             file,
             len: len as u64,
-            state: snapshot.clone(),
+            state: live,
             compact_at: COMPACT_MIN,
             _lock: lock,
         };
@@ -165,7 +167,7 @@ impl FileStore {
         }
         self.len += bytes.len() as u64;
         for record in records {
-            self.state.apply(record.clone());
+            self.state.apply(record);
         }
         self.maybe_compact()
     }
@@ -174,7 +176,7 @@ impl FileStore {
         if self.len < self.compact_at {
             return Ok(());
         }
-        let live = encode_state(&self.state).len() as u64;
+        let live = encode_state(&self.state.snapshot()).len() as u64;
         if live.saturating_mul(4) > self.len {
             // Mostly live: not worth rewriting yet.
             self.compact_at = live.saturating_mul(4).max(COMPACT_MIN);
@@ -186,7 +188,7 @@ impl FileStore {
     /// Replaces the journal with the live state alone: a new file, flushed, then renamed over
     /// the old one, so a kill at any point leaves one whole journal.
     fn rewrite(&mut self) -> io::Result<()> {
-        let bytes = encode_state(&self.state);
+        let bytes = encode_state(&self.state.snapshot());
         let tmp = self.dir.join(format!("{JOURNAL}.tmp"));
         let mut file = OpenOptions::new()
             .create(true)
@@ -205,6 +207,53 @@ impl FileStore {
         self.len = bytes.len() as u64;
         self.compact_at = self.len.saturating_mul(4).max(COMPACT_MIN);
         Ok(())
+    }
+}
+
+/// The live state with an index, so that applying a record costs the same however many
+/// publishes are queued (a [`Snapshot`] is a plain list, scanned per record).
+#[derive(Debug, Default)]
+struct Live {
+    next: u64,
+    publishes: BTreeMap<u64, StoredPublish>,
+    index: HashMap<(String, String), u64>,
+    positions: BTreeMap<String, StoredPosition>,
+}
+
+impl Live {
+    fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Queued(p) => {
+                let key = (p.room.clone(), p.id.clone());
+                if !self.index.contains_key(&key) {
+                    self.next += 1;
+                    self.index.insert(key, self.next);
+                    self.publishes.insert(self.next, p.clone());
+                }
+            }
+            Record::Done { room, id } => {
+                if let Some(n) = self.index.remove(&(room.clone(), id.clone())) {
+                    self.publishes.remove(&n);
+                }
+            }
+            Record::Position(p) => {
+                self.positions.insert(p.room.clone(), p.clone());
+            }
+            Record::Forget { room } => {
+                self.positions.remove(room);
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            publishes: self.publishes.values().cloned().collect(),
+            positions: self.positions.values().cloned().collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.publishes.is_empty() && self.positions.is_empty()
     }
 }
 
@@ -229,8 +278,8 @@ fn encode_state(state: &Snapshot) -> Vec<u8> {
 
 /// Reads a journal: the state and the length of its whole records, or the offset of damage
 /// that is not a cut-short last record.
-fn read_journal(bytes: &[u8]) -> Result<(Snapshot, usize), usize> {
-    let mut state = Snapshot::default();
+fn read_journal(bytes: &[u8]) -> Result<(Live, usize), usize> {
+    let mut state = Live::default();
     if bytes.len() < MAGIC.len() {
         // Empty, or a header cut short: nothing was ever recorded after it.
         return if MAGIC.starts_with(bytes) {
@@ -246,7 +295,7 @@ fn read_journal(bytes: &[u8]) -> Result<(Snapshot, usize), usize> {
     while at < bytes.len() {
         match codec::decode(&bytes[at..]) {
             Frame::Record(record, used) => {
-                state.apply(record);
+                state.apply(&record);
                 at += used;
             }
             Frame::Torn => break,
