@@ -172,6 +172,9 @@ class Recorder(roomcast.RoomListener):
     def on_error(self, error):
         self._add("error", error)
 
+    def on_end(self):
+        self._add("end", None)
+
     def of(self, kind):
         with self.cond:
             return [v for k, v in self.events if k == kind]

@@ -32,6 +32,9 @@ async def main(url, token, store, room, count):
         def on_error(self, error):
             pass
 
+        def on_end(self):
+            pass
+
     config = roomcast.ClientConfig(
         url=url,
         token=token,

@@ -74,3 +74,53 @@ async def test_leave_stops_messages_and_presence_reports_it(server):
     await other_b.until(lambda r: len(r.messages()) == 1)
     assert b.messages() == []
     assert other_room_b.name() == "conv-2"
+
+
+@run_async
+async def test_room_handles_mirror_the_core(server):
+    """client.room(name), room.subscribe(listener) -> Subscription, room.join(): listeners
+    subscribed before the join, each its own subscription, ended on leave and kept for the
+    next join."""
+    from conftest import new_client
+
+    alice = new_client(server.config("alice", "ios"))
+    bob = new_client(server.config("bob", "web"))
+    await alice.connect()
+    await bob.connect()
+    room_b = await bob.join("handles", Recorder())
+
+    room = alice.room("handles")
+    first, second = Recorder(), Recorder()
+    sub_first = room.subscribe(first)
+    sub_second = alice.room("handles").subscribe(second)  # another handle, the same room
+    info = await room.join()
+    assert info.room == "handles" and not info.rejoin
+    await first.until(lambda r: len(r.of("joined")) == 1)
+    await second.until(lambda r: len(r.of("joined")) == 1)
+
+    for n in range(3):
+        await room_b.publish("chat.message", json.dumps({"n": n}))
+    await first.until(lambda r: len(r.messages()) == 3)
+    await second.until(lambda r: len(r.messages()) == 3)
+
+    # Cancelled: that listener hears nothing more; the other goes on.
+    sub_second.cancel()
+    await room_b.publish("chat.message", json.dumps({"n": 3}))
+    ack = await room_b.publish("sentinel", "{}")
+    await first.until(lambda r: any(m.id == ack.id for m in r.messages()))
+    assert len(second.messages()) == 3
+
+    # Leaving ends the events for subscribed listeners, which stay for the next join.
+    await room.leave()
+    await first.until(lambda r: len(r.of("end")) == 1)
+    assert second.of("end") == []
+    await room.join()
+    later = await room_b.publish("chat.message", json.dumps({"n": 4}))
+    await first.until(lambda r: any(m.id == later.id for m in r.messages()))
+    seqs = [m.seq for m in first.messages()]
+    assert seqs == sorted(set(seqs)), "each once, in order"
+
+    # Closing the client ends them too.
+    await alice.close()
+    await first.until(lambda r: len(r.of("end")) == 2)
+    del sub_first

@@ -60,8 +60,15 @@ impl Client {
         run(async move { client.connect().await }).await
     }
 
-    /// Joins `room`, returning at the server's `joined`. `listener` is registered before the
-    /// join, so it also sees what a resume replays; it stays registered until the room is
+    /// A room handle without joining it: `subscribe` listeners on it, then `join`. Every call
+    /// for the same name shares one room.
+    pub fn room(&self, room: String) -> Arc<Room> {
+        Arc::new(Room::new(self.inner.room(&room)))
+    }
+
+    /// Joins `room`, returning at the server's `joined` (`room(name)`, a listener and `join`
+    /// in one call). `listener` is registered before the join, so it also sees what a resume
+    /// replays; it stays registered until the room is
     /// left or the returned [`Room`] is released. The room is rejoined after every reconnect,
     /// resuming as `resume` says (default: every missed message, paged in past the server's
     /// replay limit).

@@ -45,6 +45,9 @@ pub trait RoomListener: Send + Sync {
     /// The room is no longer joined: the server refused the automatic rejoin (for example
     /// the refreshed token no longer allows it).
     fn on_error(&self, error: RoomcastError);
+    /// The room's events ended: it was left or lost, or the client closed. Called once per
+    /// end, after every event before it; a later `join` starts them again.
+    fn on_end(&self);
 }
 
 /// Connection state changes.

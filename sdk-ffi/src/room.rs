@@ -1,4 +1,5 @@
-//! [`Room`]: the exported handle over `roomcast_core::Room`, owning its listener.
+//! [`Room`]: the exported handle over `roomcast_core::Room`: the core's room handle, its
+//! subscriptions and its join, one for one.
 
 use std::sync::{Arc, Mutex};
 
@@ -7,20 +8,30 @@ use roomcast_core::{Payload, PublishOptions};
 use crate::error::RoomcastError;
 use crate::listeners::{deliver, RoomListener};
 use crate::runtime::run;
-use crate::types::{HistoryPage, PublishAck};
+use crate::subscription::Subscription;
+use crate::types::{HistoryPage, JoinInfo, PublishAck, ResumeMode};
 
-/// A joined room. Its listener stays registered until [`leave`](Self::leave) or until this
-/// object is released.
+/// A room of a client, from `Client::room` (or joined at once by `Client::join`). Register
+/// listeners with [`subscribe`](Self::subscribe), then [`join`](Self::join): listeners
+/// registered before the join also see what a resume replays. Listeners stay registered until
+/// their [`Subscription`] is cancelled or released, across leaves and later joins.
 #[derive(uniffi::Object)]
 pub struct Room {
     inner: roomcast_core::Room,
-    /// The listener's registration; `None` once left.
+    /// The listener `Client::join` registered; released at `leave`.
     listener: Mutex<Option<roomcast_core::Subscription>>,
 }
 
 impl Room {
-    /// Wraps a core room handle and registers `listener` on it (before any join, so that a
-    /// resume's replay reaches it).
+    pub(crate) fn new(inner: roomcast_core::Room) -> Self {
+        Self {
+            inner,
+            listener: Mutex::new(None),
+        }
+    }
+
+    /// Wraps a core room handle and registers `listener` on it for the room's life (before
+    /// any join, so that a resume's replay reaches it).
     pub(crate) fn attach(inner: roomcast_core::Room, listener: Arc<dyn RoomListener>) -> Self {
         let subscription = inner.on_event(move |event| deliver(listener.as_ref(), event));
         Self {
@@ -53,6 +64,31 @@ impl Room {
 impl Room {
     pub fn name(&self) -> String {
         self.inner.name().to_owned()
+    }
+
+    /// Registers `listener` for the room's events until the returned subscription is
+    /// cancelled or released. Listeners run on the SDK's background threads, one event at a
+    /// time per room, in order; `on_end` tells when the events end (left, lost, closed).
+    pub fn subscribe(&self, listener: Arc<dyn RoomListener>) -> Arc<Subscription> {
+        let events = listener.clone();
+        let on_event = self
+            .inner
+            .on_event(move |event| deliver(events.as_ref(), event));
+        let on_end = self.inner.on_end(move || listener.on_end());
+        Arc::new(Subscription::room(vec![on_event, on_end]))
+    }
+
+    /// Joins the room, returning at the server's `joined`. After a reconnect it is rejoined
+    /// and resumed on its own, as `resume` says (default: every missed message, paged in past
+    /// the server's replay limit). Publishes made before the answer are queued for the room.
+    #[uniffi::method(default(resume = None))]
+    pub async fn join(&self, resume: Option<ResumeMode>) -> Result<JoinInfo, RoomcastError> {
+        let options = roomcast_core::JoinOptions {
+            resume: resume.unwrap_or_default().into(),
+            ..roomcast_core::JoinOptions::default()
+        };
+        let joining = self.inner.join_with(options);
+        run(joining).await.map(JoinInfo::from)
     }
 
     /// Publishes a persisted message (`data_json`: any JSON text) with a fresh UUID v7 id.
@@ -100,8 +136,9 @@ impl Room {
             .map(HistoryPage::from)
     }
 
-    /// Leaves the room: messages stop, queued publishes to it fail with `NotJoined`, and the
-    /// listener is released.
+    /// Leaves the room: messages stop, queued publishes to it fail with `NotJoined`,
+    /// subscribed listeners get `on_end` (and stay registered for a later `join`), and the
+    /// listener given to `Client::join` is released.
     pub async fn leave(&self) -> Result<(), RoomcastError> {
         self.detach_listener();
         let room = self.inner.clone();

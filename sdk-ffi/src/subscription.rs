@@ -4,19 +4,34 @@ use std::sync::Mutex;
 
 use tokio::task::AbortHandle;
 
+/// What keeps the listener registered.
+enum Registration {
+    /// A task that drives the listener (and owns it).
+    Task(AbortHandle),
+    /// Registrations on a core room (which own the listener).
+    Room(Vec<roomcast_core::Subscription>),
+}
+
 /// Keeps a listener registered. Dropping it (Swift: releasing the last reference) or calling
 /// [`cancel`](Self::cancel) unregisters the listener and releases it, so keep it as long as
 /// you want events.
 #[derive(uniffi::Object)]
 pub struct Subscription {
-    task: Mutex<Option<AbortHandle>>,
+    registration: Mutex<Option<Registration>>,
 }
 
 impl Subscription {
     /// A subscription whose listener is driven by `task` (which owns the listener).
     pub(crate) fn task(task: AbortHandle) -> Self {
         Self {
-            task: Mutex::new(Some(task)),
+            registration: Mutex::new(Some(Registration::Task(task))),
+        }
+    }
+
+    /// A subscription made of registrations on a core room.
+    pub(crate) fn room(subscriptions: Vec<roomcast_core::Subscription>) -> Self {
+        Self {
+            registration: Mutex::new(Some(Registration::Room(subscriptions))),
         }
     }
 }
@@ -25,12 +40,15 @@ impl Subscription {
 impl Subscription {
     /// Stops the listener now rather than when this object is released. Idempotent.
     pub fn cancel(&self) {
-        let task = match self.task.lock() {
-            Ok(mut task) => task.take(),
+        let registration = match self.registration.lock() {
+            Ok(mut r) => r.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
-        if let Some(task) = task {
-            task.abort();
+        match registration {
+            Some(Registration::Task(task)) => task.abort(),
+            // Dropping the core subscriptions unregisters (and releases) the listener.
+            Some(Registration::Room(subscriptions)) => drop(subscriptions),
+            None => {}
         }
     }
 }

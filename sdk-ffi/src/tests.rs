@@ -27,6 +27,7 @@ fn config() -> ClientConfig {
         max_delay_ms: 30_000,
         max_attempts: None,
         queue_capacity: 10,
+        store_path: None,
     }
 }
 
@@ -54,6 +55,7 @@ impl RoomListener for Probe {
     fn on_joined(&self, _: JoinInfo) {}
     fn on_gap(&self, _: Gap) {}
     fn on_error(&self, _: RoomcastError) {}
+    fn on_end(&self) {}
 }
 
 fn probe() -> (Arc<Probe>, Receiver<ConnectionState>, Receiver<()>) {

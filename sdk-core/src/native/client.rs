@@ -345,7 +345,17 @@ impl Room {
         self.hub.on_any(handler)
     }
 
-    /// A stream of every room event from now on.
+    /// Calls `handler` once the room's events end: the room was left or lost, or the client
+    /// closed. Handlers registered with `on*` stay registered for a later join; streams end.
+    pub fn on_end<F>(&self, handler: F) -> Subscription
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.hub.on_end(handler)
+    }
+
+    /// A stream of every room event from now on; it ends when the room is left or lost, or
+    /// the client closes.
     pub fn events(&self) -> RoomEvents {
         self.hub.stream()
     }

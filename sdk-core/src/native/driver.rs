@@ -303,6 +303,17 @@ impl Driver {
     fn route(&mut self, run: &mut Run, event: Event) {
         let (room, room_event) = match event {
             Event::State(state) => {
+                if state == ConnectionState::Closed {
+                    // Every room's events end with the client.
+                    let hubs: Vec<Arc<RoomHub>> = self
+                        .hubs
+                        .lock()
+                        .map(|h| h.values().cloned().collect())
+                        .unwrap_or_default();
+                    for hub in hubs {
+                        hub.end_streams(&self.runtime);
+                    }
+                }
                 self.state.send_replace(state);
                 return;
             }

@@ -69,6 +69,7 @@ pub enum RoomEvent {
 }
 
 type Callback = Arc<dyn Fn(&RoomEvent) -> Option<RoomEvent> + Send + Sync>;
+type EndCallback = Arc<dyn Fn() + Send + Sync>;
 
 /// Events a room's handlers may have waiting before the machine stops delivering the room.
 pub(crate) const HIGH_WATER: usize = 1024;
@@ -99,6 +100,8 @@ enum Item {
 pub(crate) struct RoomHub {
     next_id: AtomicU64,
     handlers: Mutex<Vec<(u64, Callback)>>,
+    /// Called once the room's events end (left, lost, or the client closed).
+    ends: Mutex<Vec<(u64, EndCallback)>>,
     streams: Mutex<Vec<StreamTx>>,
     /// The pump's inbox, created with the pump at the first event.
     pump: Mutex<Option<mpsc::UnboundedSender<Item>>>,
@@ -176,6 +179,18 @@ impl RoomHub {
             handler(ev);
             None
         }))
+    }
+
+    pub(crate) fn on_end<F>(self: &Arc<Self>, handler: F) -> Subscription
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        lock(&self.ends).push((id, Arc::new(handler)));
+        Subscription {
+            hub: Arc::downgrade(self),
+            id: Some(id),
+        }
     }
 
     pub(crate) fn stream(self: &Arc<Self>) -> RoomEvents {
@@ -308,6 +323,17 @@ impl RoomHub {
         }
     }
 
+    /// The room's events ended: streams end, and the end handlers run.
+    fn end(&self) {
+        lock(&self.streams).clear();
+        let ends: Vec<EndCallback> = lock(&self.ends).iter().map(|(_, f)| f.clone()).collect();
+        for f in ends {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f())).is_err() {
+                tracing::warn!("roomcast: a room end handler panicked");
+            }
+        }
+    }
+
     fn send(&self, event: RoomEvent) {
         lock(&self.streams).retain(|s| s.tx.send(event.clone()).is_ok());
     }
@@ -340,7 +366,7 @@ async fn run_pump(hub: Weak<RoomHub>, mut rx: mpsc::UnboundedReceiver<Item>) {
             for item in items {
                 match item {
                     Item::Event(event) => worker.handle(event),
-                    Item::EndStreams => lock(&worker.streams).clear(),
+                    Item::EndStreams => worker.end(),
                 }
             }
         })
@@ -369,6 +395,7 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         if let (Some(id), Some(hub)) = (self.id, self.hub.upgrade()) {
             lock(&hub.handlers).retain(|(i, _)| *i != id);
+            lock(&hub.ends).retain(|(i, _)| *i != id);
         }
     }
 }

@@ -278,6 +278,13 @@ typedef void (*UniffiCallbackInterfaceRoomListenerMethod4)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROOM_LISTENER_METHOD5
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROOM_LISTENER_METHOD5
+typedef void (*UniffiCallbackInterfaceRoomListenerMethod5)(uint64_t, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_STATE_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_STATE_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceStateListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -301,6 +308,7 @@ typedef struct UniffiVTableCallbackInterfaceRoomListener {
     UniffiCallbackInterfaceRoomListenerMethod2 _Nonnull onJoined;
     UniffiCallbackInterfaceRoomListenerMethod3 _Nonnull onGap;
     UniffiCallbackInterfaceRoomListenerMethod4 _Nonnull onError;
+    UniffiCallbackInterfaceRoomListenerMethod5 _Nonnull onEnd;
 } UniffiVTableCallbackInterfaceRoomListener;
 
 #endif
@@ -382,6 +390,11 @@ void uniffi_roomcast_ffi_fn_method_client_reconnect_now(uint64_t ptr, RustCallSt
 void uniffi_roomcast_ffi_fn_method_client_resume(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_ROOM
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_ROOM
+uint64_t uniffi_roomcast_ffi_fn_method_client_room(uint64_t ptr, RustBuffer room, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_SET_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_SET_TOKEN
 void uniffi_roomcast_ffi_fn_method_client_set_token(uint64_t ptr, RustBuffer token, RustCallStatus *_Nonnull out_status
@@ -435,6 +448,11 @@ void uniffi_roomcast_ffi_fn_method_roomlistener_on_gap(uint64_t ptr, RustBuffer 
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOMLISTENER_ON_ERROR
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOMLISTENER_ON_ERROR
 void uniffi_roomcast_ffi_fn_method_roomlistener_on_error(uint64_t ptr, RustBuffer error, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOMLISTENER_ON_END
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOMLISTENER_ON_END
+void uniffi_roomcast_ffi_fn_method_roomlistener_on_end(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_STATELISTENER
@@ -492,6 +510,11 @@ void uniffi_roomcast_ffi_fn_free_room(uint64_t handle, RustCallStatus *_Nonnull 
 uint64_t uniffi_roomcast_ffi_fn_method_room_history(uint64_t ptr, RustBuffer before, uint32_t limit
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_JOIN
+uint64_t uniffi_roomcast_ffi_fn_method_room_join(uint64_t ptr, RustBuffer resume
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_LEAVE
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_LEAVE
 uint64_t uniffi_roomcast_ffi_fn_method_room_leave(uint64_t ptr
@@ -510,6 +533,11 @@ uint64_t uniffi_roomcast_ffi_fn_method_room_publish(uint64_t ptr, RustBuffer eve
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_PUBLISH_EPHEMERAL
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_PUBLISH_EPHEMERAL
 uint64_t uniffi_roomcast_ffi_fn_method_room_publish_ephemeral(uint64_t ptr, RustBuffer event, RustBuffer data_json
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_SUBSCRIBE
+uint64_t uniffi_roomcast_ffi_fn_method_room_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_SUBSCRIPTION
@@ -841,6 +869,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_client_resume(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_ROOM
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_ROOM
+uint16_t uniffi_roomcast_ffi_checksum_method_client_room(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_SET_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_SET_TOKEN
 uint16_t uniffi_roomcast_ffi_checksum_method_client_set_token(void
@@ -889,6 +923,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_roomlistener_on_error(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOMLISTENER_ON_END
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOMLISTENER_ON_END
+uint16_t uniffi_roomcast_ffi_checksum_method_roomlistener_on_end(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STATELISTENER_ON_STATE
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STATELISTENER_ON_STATE
 uint16_t uniffi_roomcast_ffi_checksum_method_statelistener_on_state(void
@@ -904,6 +944,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_HISTORY
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_HISTORY
 uint16_t uniffi_roomcast_ffi_checksum_method_room_history(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_JOIN
+uint16_t uniffi_roomcast_ffi_checksum_method_room_join(void
     
 );
 #endif
@@ -928,6 +974,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_room_publish(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_PUBLISH_EPHEMERAL
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_PUBLISH_EPHEMERAL
 uint16_t uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_SUBSCRIBE
+uint16_t uniffi_roomcast_ffi_checksum_method_room_subscribe(void
     
 );
 #endif

@@ -11,48 +11,44 @@ extension Received: Sendable where T: Sendable {}
 /// A room with typed handlers. Get one from `RoomcastClient.room(_:)`, register handlers,
 /// then `join()`: handlers registered before the join also see what a resume replays.
 ///
+/// A thin layer over the FFI's room handle (`ffi`): each handler and each stream is one
+/// `Room.subscribe` registration, so Rust owns delivery, ordering and lifetimes; this type adds
+/// Codable decoding and `AsyncStream`s.
+///
 /// Handlers run on the SDK's background threads, one at a time per room and in order, never on
 /// the thread that runs the connection: they may block without delaying pings or other rooms.
 /// Hop to the main actor for UI (`Task { @MainActor in ... }`) and capture view models
-/// `[weak self]`.
+/// `[weak self]`. Handlers stay registered as long as this object lives (across `leave()` and a
+/// later `join()`) unless cancelled with their `HandlerToken`; streams end at `leave()`.
 public final class RoomcastRoom: @unchecked Sendable {
     public let name: String
+    /// The FFI room handle, for anything this layer does not wrap.
+    public let ffi: Room
 
-    private let client: Client
-    private let relay = RoomRelay()
     private let lock = NSLock()
-    private var joined: Room?
+    /// Registrations of the handlers (not the streams: those hold their own).
+    private var subscriptions: [UUID: Subscription] = [:]
+    /// Decoding failures come from Swift (typed handlers), not from Rust.
+    private var decodingErrorHandlers: [UUID: @Sendable (any Error) -> Void] = [:]
 
     init(name: String, client: Client) {
         self.name = name
-        self.client = client
+        self.ffi = client.room(room: name)
     }
 
     /// Joins the room, returning at the server's `joined`. After a reconnect the SDK rejoins
     /// and resumes on its own; you see `.joined` again, never duplicates. With `.full` (the
     /// default) every missed message is delivered, paged in past the server's replay limit;
     /// `.latest` takes only the newest and reports the rest as a gap.
-    public func join(resume: ResumeMode = .full) async throws {
-        let room = try await client.join(room: name, listener: relay, resume: resume)
-        lock.locked { joined = room }
+    @discardableResult
+    public func join(resume: ResumeMode = .full) async throws -> JoinInfo {
+        try await ffi.join(resume: resume)
     }
 
-    /// Leaves: messages stop, queued publishes to the room fail, handlers and streams end.
+    /// Leaves: messages stop, queued publishes to the room fail, streams end. Handlers stay
+    /// registered for a later `join()`.
     public func leave() async throws {
-        let room = lock.locked { () -> Room? in
-            defer { joined = nil }
-            return joined
-        }
-        relay.finish()
-        guard let room else { throw RoomcastError.NotJoined(room: name) }
-        try await room.leave()
-    }
-
-    private func ffiRoom() throws -> Room {
-        guard let room = lock.locked({ joined }) else {
-            throw RoomcastError.NotJoined(room: name)
-        }
-        return room
+        try await ffi.leave()
     }
 
     // MARK: Publishing
@@ -64,7 +60,7 @@ public final class RoomcastRoom: @unchecked Sendable {
         _ event: String, _ value: T, encoder: JSONEncoder = JSONEncoder()
     ) async throws -> PublishAck {
         let json = try encodeJSON(value, using: encoder)
-        return try await ffiRoom().publish(event: event, dataJson: json)
+        return try await ffi.publish(event: event, dataJson: json)
     }
 
     /// Publishes to whoever is in the room now (typing indicators, cursors): not stored, not
@@ -73,15 +69,32 @@ public final class RoomcastRoom: @unchecked Sendable {
         _ event: String, _ value: T, encoder: JSONEncoder = JSONEncoder()
     ) async throws {
         let json = try encodeJSON(value, using: encoder)
-        try await ffiRoom().publishEphemeral(event: event, dataJson: json)
+        try await ffi.publishEphemeral(event: event, dataJson: json)
     }
 
     /// Stored messages with `seq < before` (the newest without it), ascending.
     public func history(before: UInt64? = nil, limit: UInt32 = 50) async throws -> HistoryPage {
-        try await ffiRoom().history(before: before, limit: limit)
+        try await ffi.history(before: before, limit: limit)
     }
 
     // MARK: Handlers
+
+    /// Registers `handler` with Rust for as long as this room lives or until cancelled.
+    private func add(_ handler: @escaping @Sendable (RoomEvent) -> Void) -> HandlerToken {
+        let id = UUID()
+        let subscription = ffi.subscribe(listener: EventListener(handler))
+        lock.locked { subscriptions[id] = subscription }
+        return HandlerToken { [weak self] in
+            guard let self else { return }
+            let removed = self.lock.locked { self.subscriptions.removeValue(forKey: id) }
+            removed?.cancel()
+        }
+    }
+
+    private func emitDecodingError(_ error: RoomcastDecodingError) {
+        let current = lock.locked { Array(decodingErrorHandlers.values) }
+        current.forEach { $0(error) }
+    }
 
     /// Calls `handler` with each `event` message decoded as `T`. A payload that does not
     /// decode goes to the `onError` handlers as a `RoomcastDecodingError`.
@@ -92,14 +105,13 @@ public final class RoomcastRoom: @unchecked Sendable {
         decoder: JSONDecoder = JSONDecoder(),
         _ handler: @escaping @Sendable (T, MessageMeta) -> Void
     ) -> HandlerToken {
-        // Weak: the relay stores this closure.
-        relay.add { [weak relay = self.relay] roomEvent in
+        add { [weak self] roomEvent in
             guard case let .message(message) = roomEvent, message.event == event else { return }
             do {
                 let value = try message.decode(T.self, using: decoder)
                 handler(value, MessageMeta(message))
             } catch {
-                relay?.emitDecodingError(
+                self?.emitDecodingError(
                     RoomcastDecodingError(meta: MessageMeta(message), dataJSON: message.dataJson, underlying: error)
                 )
             }
@@ -109,57 +121,64 @@ public final class RoomcastRoom: @unchecked Sendable {
     /// Every message, undecoded.
     @discardableResult
     public func onMessage(_ handler: @escaping @Sendable (Message) -> Void) -> HandlerToken {
-        relay.add { if case let .message(message) = $0 { handler(message) } }
+        add { if case let .message(message) = $0 { handler(message) } }
     }
 
     /// Members joining and leaving.
     @discardableResult
     public func onPresence(_ handler: @escaping @Sendable (PresenceEvent) -> Void) -> HandlerToken {
-        relay.add { if case let .presence(presence) = $0 { handler(presence) } }
+        add { if case let .presence(presence) = $0 { handler(presence) } }
     }
 
     /// The room was joined, first and after each reconnect; `info.presence` is everyone now.
     @discardableResult
     public func onJoined(_ handler: @escaping @Sendable (JoinInfo) -> Void) -> HandlerToken {
-        relay.add { if case let .joined(info) = $0 { handler(info) } }
+        add { if case let .joined(info) = $0 { handler(info) } }
     }
 
     /// Messages were missed and could not be replayed.
     @discardableResult
     public func onGap(_ handler: @escaping @Sendable (Gap) -> Void) -> HandlerToken {
-        relay.add { if case let .gap(gap) = $0 { handler(gap) } }
+        add { if case let .gap(gap) = $0 { handler(gap) } }
     }
 
     /// Payloads a typed handler could not decode (`RoomcastDecodingError`), and the room
     /// being lost (`RoomcastError`).
     @discardableResult
     public func onError(_ handler: @escaping @Sendable (any Error) -> Void) -> HandlerToken {
-        let lost = relay.add { if case let .lost(error) = $0 { handler(error) } }
-        let decoding = relay.addDecodingErrorHandler(handler)
-        return HandlerToken {
+        let lost = add { if case let .lost(error) = $0 { handler(error) } }
+        let id = UUID()
+        lock.locked { decodingErrorHandlers[id] = handler }
+        return HandlerToken { [weak self] in
             lost.cancel()
-            decoding.cancel()
+            guard let self else { return }
+            _ = self.lock.locked { self.decodingErrorHandlers.removeValue(forKey: id) }
         }
     }
 
     // MARK: Streams
 
+    /// A stream fed by its own subscription: it ends when the room's events end (`leave()`,
+    /// the room lost, the client closed), and cancelling its task unsubscribes.
+    private func stream<Element: Sendable>(
+        _ each: @escaping @Sendable (RoomEvent, AsyncStream<Element>.Continuation) -> Void
+    ) -> AsyncStream<Element> {
+        AsyncStream { continuation in
+            let listener = EventListener({ each($0, continuation) }, onEnd: { continuation.finish() })
+            let subscription = self.ffi.subscribe(listener: listener)
+            continuation.onTermination = { _ in subscription.cancel() }
+        }
+    }
+
     /// Every room event from now on; ends when the room is left.
     public func events() -> AsyncStream<RoomEvent> {
-        relay.stream()
+        stream { event, continuation in continuation.yield(event) }
     }
 
     /// Every message from now on, undecoded.
     public func messages() -> AsyncStream<Message> {
-        let events = relay.stream()
-        return AsyncStream { continuation in
-            let task = Task {
-                for await case let .message(message) in events {
-                    continuation.yield(message)
-                }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        stream { event, continuation in
+            if case let .message(message) = event { continuation.yield(message) }
         }
     }
 
@@ -168,23 +187,16 @@ public final class RoomcastRoom: @unchecked Sendable {
     public func messages<T: Decodable & Sendable>(
         _ type: T.Type, event: String, decoder: JSONDecoder = JSONDecoder()
     ) -> AsyncStream<Received<T>> {
-        let events = relay.stream()
-        return AsyncStream { continuation in
-            let task = Task { [weak relay = self.relay] in
-                for await case let .message(message) in events where message.event == event {
-                    do {
-                        let value = try message.decode(T.self, using: decoder)
-                        continuation.yield(Received(value: value, meta: MessageMeta(message)))
-                    } catch {
-                        relay?.emitDecodingError(
-                            RoomcastDecodingError(
-                                meta: MessageMeta(message), dataJSON: message.dataJson, underlying: error)
-                        )
-                    }
-                }
-                continuation.finish()
+        stream { [weak self] roomEvent, continuation in
+            guard case let .message(message) = roomEvent, message.event == event else { return }
+            do {
+                let value = try message.decode(T.self, using: decoder)
+                continuation.yield(Received(value: value, meta: MessageMeta(message)))
+            } catch {
+                self?.emitDecodingError(
+                    RoomcastDecodingError(meta: MessageMeta(message), dataJSON: message.dataJson, underlying: error)
+                )
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
     }
 }

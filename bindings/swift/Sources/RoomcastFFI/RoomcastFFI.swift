@@ -599,8 +599,9 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func connect() async throws 
     
     /**
-     * Joins `room`, returning at the server's `joined`. `listener` is registered before the
-     * join, so it also sees what a resume replays; it stays registered until the room is
+     * Joins `room`, returning at the server's `joined` (`room(name)`, a listener and `join`
+     * in one call). `listener` is registered before the join, so it also sees what a resume
+     * replays; it stays registered until the room is
      * left or the returned [`Room`] is released. The room is rejoined after every reconnect,
      * resuming as `resume` says (default: every missed message, paged in past the server's
      * replay limit).
@@ -632,6 +633,12 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * Reconnects after `pause`; rooms resume where they were.
      */
     func resume() 
+    
+    /**
+     * A room handle without joining it: `subscribe` listeners on it, then `join`. Every call
+     * for the same name shares one room.
+     */
+    func room(room: String)  -> Room
     
     /**
      * Replaces the token (sent at once when connected); after `Unauthorized`, follow with
@@ -777,8 +784,9 @@ open func connect()async throws   {
 }
     
     /**
-     * Joins `room`, returning at the server's `joined`. `listener` is registered before the
-     * join, so it also sees what a resume replays; it stays registered until the room is
+     * Joins `room`, returning at the server's `joined` (`room(name)`, a listener and `join`
+     * in one call). `listener` is registered before the join, so it also sees what a resume
+     * replays; it stays registered until the room is
      * left or the returned [`Room`] is released. The room is rejoined after every reconnect,
      * resuming as `resume` says (default: every missed message, paged in past the server's
      * replay limit).
@@ -874,6 +882,20 @@ open func resume()  {try! rustCall() {
 }
     
     /**
+     * A room handle without joining it: `subscribe` listeners on it, then `join`. Every call
+     * for the same name shares one room.
+     */
+open func room(room: String) -> Room  {
+    return try!  FfiConverterTypeRoom_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_roomcast_ffi_fn_method_client_room(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(room),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Replaces the token (sent at once when connected); after `Unauthorized`, follow with
      * `reconnect_now`.
      */
@@ -962,8 +984,10 @@ public func FfiConverterTypeClient_lower(_ value: Client) -> UInt64 {
 
 
 /**
- * A joined room. Its listener stays registered until [`leave`](Self::leave) or until this
- * object is released.
+ * A room of a client, from `Client::room` (or joined at once by `Client::join`). Register
+ * listeners with [`subscribe`](Self::subscribe), then [`join`](Self::join): listeners
+ * registered before the join also see what a resume replays. Listeners stay registered until
+ * their [`Subscription`] is cancelled or released, across leaves and later joins.
  */
 public protocol RoomProtocol: AnyObject, Sendable {
     
@@ -974,8 +998,16 @@ public protocol RoomProtocol: AnyObject, Sendable {
     func history(before: UInt64?, limit: UInt32) async throws  -> HistoryPage
     
     /**
-     * Leaves the room: messages stop, queued publishes to it fail with `NotJoined`, and the
-     * listener is released.
+     * Joins the room, returning at the server's `joined`. After a reconnect it is rejoined
+     * and resumed on its own, as `resume` says (default: every missed message, paged in past
+     * the server's replay limit). Publishes made before the answer are queued for the room.
+     */
+    func join(resume: ResumeMode?) async throws  -> JoinInfo
+    
+    /**
+     * Leaves the room: messages stop, queued publishes to it fail with `NotJoined`,
+     * subscribed listeners get `on_end` (and stay registered for a later `join`), and the
+     * listener given to `Client::join` is released.
      */
     func leave() async throws 
     
@@ -994,10 +1026,19 @@ public protocol RoomProtocol: AnyObject, Sendable {
      */
     func publishEphemeral(event: String, dataJson: String) async throws 
     
+    /**
+     * Registers `listener` for the room's events until the returned subscription is
+     * cancelled or released. Listeners run on the SDK's background threads, one event at a
+     * time per room, in order; `on_end` tells when the events end (left, lost, closed).
+     */
+    func subscribe(listener: RoomListener)  -> Subscription
+    
 }
 /**
- * A joined room. Its listener stays registered until [`leave`](Self::leave) or until this
- * object is released.
+ * A room of a client, from `Client::room` (or joined at once by `Client::join`). Register
+ * listeners with [`subscribe`](Self::subscribe), then [`join`](Self::join): listeners
+ * registered before the join also see what a resume replays. Listeners stay registered until
+ * their [`Subscription`] is cancelled or released, across leaves and later joins.
  */
 open class Room: RoomProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1073,8 +1114,30 @@ open func history(before: UInt64? = nil, limit: UInt32 = UInt32(50))async throws
 }
     
     /**
-     * Leaves the room: messages stop, queued publishes to it fail with `NotJoined`, and the
-     * listener is released.
+     * Joins the room, returning at the server's `joined`. After a reconnect it is rejoined
+     * and resumed on its own, as `resume` says (default: every missed message, paged in past
+     * the server's replay limit). Publishes made before the answer are queued for the room.
+     */
+open func join(resume: ResumeMode? = nil)async throws  -> JoinInfo  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roomcast_ffi_fn_method_room_join(
+                        self.uniffiCloneHandle(),FfiConverterOptionTypeResumeMode.lower(resume)
+                )
+            },
+            pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_roomcast_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_roomcast_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeJoinInfo_lift,
+            errorHandler: FfiConverterTypeRoomcastError_lift
+        )
+}
+    
+    /**
+     * Leaves the room: messages stop, queued publishes to it fail with `NotJoined`,
+     * subscribed listeners get `on_end` (and stay registered for a later `join`), and the
+     * listener given to `Client::join` is released.
      */
 open func leave()async throws   {
     return
@@ -1140,6 +1203,21 @@ open func publishEphemeral(event: String, dataJson: String)async throws   {
             liftFunc: { $0 },
             errorHandler: FfiConverterTypeRoomcastError_lift
         )
+}
+    
+    /**
+     * Registers `listener` for the room's events until the returned subscription is
+     * cancelled or released. Listeners run on the SDK's background threads, one event at a
+     * time per room, in order; `on_end` tells when the events end (left, lost, closed).
+     */
+open func subscribe(listener: RoomListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_roomcast_ffi_fn_method_room_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeRoomListener_lower(listener),uniffiCallStatus
+    )
+})
 }
     
 
@@ -1221,6 +1299,12 @@ public protocol RoomListener: AnyObject, Sendable {
      * the refreshed token no longer allows it).
      */
     func onError(error: RoomcastError) 
+    
+    /**
+     * The room's events ended: it was left or lost, or the client closed. Called once per
+     * end, after every event before it; a later `join` starts them again.
+     */
+    func onEnd() 
     
 }
 /**
@@ -1335,6 +1419,18 @@ open func onError(error: RoomcastError)  {try! rustCall() {
     uniffi_roomcast_ffi_fn_method_roomlistener_on_error(
             self.uniffiCloneHandle(),
         FfiConverterTypeRoomcastError_lower(error),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The room's events ended: it was left or lost, or the client closed. Called once per
+     * end, after every event before it; a later `join` starts them again.
+     */
+open func onEnd()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_roomcast_ffi_fn_method_roomlistener_on_end(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
 }
@@ -1476,6 +1572,28 @@ fileprivate struct UniffiCallbackInterfaceRoomListener {
                 }
                 return uniffiObj.onError(
                      error: try FfiConverterTypeRoomcastError_lift(error)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        },
+        onEnd: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeRoomListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onEnd(
                 )
             }
 
@@ -3887,7 +4005,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_client_connect() != 6097) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_join() != 19207) {
+    if (uniffi_roomcast_ffi_checksum_method_client_join() != 39889) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_pause() != 63238) {
@@ -3903,6 +4021,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_resume() != 22625) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_client_room() != 50526) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_set_token() != 52773) {
@@ -3929,6 +4050,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_error() != 55863) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_end() != 22734) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_roomcast_ffi_checksum_method_statelistener_on_state() != 43710) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3938,7 +4062,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_room_history() != 55279) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_room_leave() != 32820) {
+    if (uniffi_roomcast_ffi_checksum_method_room_join() != 11745) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_room_leave() != 22583) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_room_name() != 5578) {
@@ -3948,6 +4075,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral() != 2418) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_room_subscribe() != 55121) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_subscription_cancel() != 21401) {
