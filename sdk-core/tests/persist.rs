@@ -51,6 +51,24 @@ fn kill(net: &mut Net, i: usize) {
     c.unwritten.clear();
 }
 
+/// Client 0 publishes `m<n>` for each `n`.
+fn publish_numbered(net: &mut Net, ns: std::ops::RangeInclusive<u32>) {
+    for n in ns {
+        net.publish(0, ROOM, &format!("m{n}"));
+    }
+}
+
+/// A new process for client `i` on the store in `dir`, connected and joined.
+fn reopen(net: &mut Net, i: usize, user: &str, dir: &Path) {
+    let (c, _) = stored_client(user, dir, 1000);
+    net.clients[i] = c;
+    connect_and_join(net, i);
+}
+
+fn seqs(c: &Client) -> Vec<u64> {
+    c.messages.iter().filter_map(|m| m.seq).collect()
+}
+
 fn ids(messages: &[Message]) -> Vec<String> {
     messages.iter().map(|m| m.id.clone()).collect()
 }
@@ -213,29 +231,20 @@ fn a_restored_position_resumes_without_a_gap_and_repeats_at_most_one_interval() 
     let mut net = Net::new(vec![plain_client("p"), listener]);
     connect_and_join(&mut net, 0);
     connect_and_join(&mut net, 1);
-    for n in 1..=10 {
-        net.publish(0, ROOM, &format!("m{n}"));
-    }
+    publish_numbered(&mut net, 1..=10);
     net.settle();
     // The position is written within the interval.
     net.advance(Duration::from_secs(2));
-    for n in 11..=13 {
-        net.publish(0, ROOM, &format!("m{n}"));
-    }
+    publish_numbered(&mut net, 11..=13);
     net.settle();
     assert_eq!(net.c(1).messages.len(), 13);
     // Killed before the interval passed: 11..13 were handled but their position not written.
     kill(&mut net, 1);
-    for n in 14..=20 {
-        net.publish(0, ROOM, &format!("m{n}"));
-    }
-    let (l2, _) = stored_client("l", dir.path(), 1000);
-    net.clients[1] = l2;
-    connect_and_join(&mut net, 1);
+    publish_numbered(&mut net, 14..=20);
+    reopen(&mut net, 1, "l", dir.path());
     net.advance(Duration::from_secs(5));
-    let seqs: Vec<u64> = net.c(1).messages.iter().filter_map(|m| m.seq).collect();
     assert_eq!(
-        seqs,
+        seqs(net.c(1)),
         (11..=20).collect::<Vec<_>>(),
         "from the kept position on"
     );
@@ -245,15 +254,10 @@ fn a_restored_position_resumes_without_a_gap_and_repeats_at_most_one_interval() 
     net.c(1).m.close(now);
     net.service(1);
     net.c(1).store = None;
-    for n in 21..=25 {
-        net.publish(0, ROOM, &format!("m{n}"));
-    }
-    let (l3, _) = stored_client("l", dir.path(), 1000);
-    net.clients[1] = l3;
-    connect_and_join(&mut net, 1);
+    publish_numbered(&mut net, 21..=25);
+    reopen(&mut net, 1, "l", dir.path());
     net.advance(Duration::from_secs(5));
-    let seqs: Vec<u64> = net.c(1).messages.iter().filter_map(|m| m.seq).collect();
-    assert_eq!(seqs, (21..=25).collect::<Vec<_>>());
+    assert_eq!(seqs(net.c(1)), (21..=25).collect::<Vec<_>>());
 }
 
 #[test]
@@ -264,9 +268,7 @@ fn the_position_never_passes_a_message_the_app_has_not_handled() {
     let mut net = Net::new(vec![plain_client("p"), listener]);
     connect_and_join(&mut net, 0);
     connect_and_join(&mut net, 1);
-    for n in 1..=10 {
-        net.publish(0, ROOM, &format!("m{n}"));
-    }
+    publish_numbered(&mut net, 1..=10);
     net.settle();
     // The app's handlers got through 4 of the 10 delivered.
     let now = net.now;
@@ -274,12 +276,9 @@ fn the_position_never_passes_a_message_the_app_has_not_handled() {
     net.service(1);
     net.advance(Duration::from_secs(2));
     kill(&mut net, 1);
-    let (l2, _) = stored_client("l", dir.path(), 1000);
-    net.clients[1] = l2;
-    connect_and_join(&mut net, 1);
+    reopen(&mut net, 1, "l", dir.path());
     net.advance(Duration::from_secs(2));
-    let seqs: Vec<u64> = net.c(1).messages.iter().filter_map(|m| m.seq).collect();
-    assert_eq!(seqs, (5..=10).collect::<Vec<_>>());
+    assert_eq!(seqs(net.c(1)), (5..=10).collect::<Vec<_>>());
 }
 
 #[test]
