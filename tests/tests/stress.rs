@@ -9,7 +9,7 @@ use roomcast_core::{Client, ConnectionState, Error, RoomEvent};
 use serde_json::json;
 
 mod support;
-use support::{client, collect, messages, token, Server};
+use support::{client, collect, messages, mint_token, token, Server};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -38,12 +38,7 @@ async fn three_second_tokens_for_thirty_seconds() {
     let client = Client::builder(server.ws_url())
         .token_provider(move || {
             counter.fetch_add(1, Ordering::Relaxed);
-            async move {
-                tokio::task::spawn_blocking(|| token("short", Duration::from_secs(3), &[]))
-                    .await
-                    .map(Some)
-                    .map_err(|e| e.to_string())
-            }
+            async move { Ok(Some(mint_token("short", Duration::from_secs(3)))) }
         })
         .source("test")
         .build()

@@ -135,6 +135,23 @@ impl Drop for Server {
     }
 }
 
+/// Mints a token with the test secret in this process: no child process, so a provider that
+/// refreshes every second or so answers at once even on a busy machine.
+pub fn mint_token(user: &str, ttl: Duration) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    roomcast_server::auth::mint(
+        SECRET,
+        &roomcast_server::auth::Claims {
+            sub: user.into(),
+            exp: Some(now + ttl.as_secs()),
+            rooms: None,
+        },
+    )
+    .expect("mint a token")
+}
+
 /// Mints a token with the test secret through `roomcast-server token`.
 pub fn token(user: &str, ttl: Duration, rooms: &[&str]) -> String {
     let mut cmd = Command::new(server_bin());
