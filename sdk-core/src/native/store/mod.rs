@@ -4,9 +4,10 @@
 //!
 //! One append-only journal (`journal`) of checksummed records ([`codec`]), written in groups:
 //! every record the machine produced in one round goes out in one `write` and one
-//! `fdatasync`, so a burst of publishes costs one disk flush. When the journal grows past four
-//! times what is live (and past [`COMPACT_MIN`]), the live state is written to a new file that
-//! replaces it atomically (`rename`). An exclusive lock (`lock`) keeps a second process out.
+//! `fdatasync`, so a burst of publishes costs one disk flush, and appending does nothing else.
+//! When the journal grows past four times what is live (and past [`COMPACT_MIN`]), the live
+//! state, read back from the journal, is written to a new file that replaces it atomically
+//! (`rename`). An exclusive lock (`lock`) keeps a second process out.
 //!
 //! Damage: a record cut short at the end (a kill mid-write) is dropped silently, as is a last
 //! record that fails its checksum (the part of a write that reached the disk). Damage anywhere
@@ -16,7 +17,7 @@
 
 mod codec;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -39,10 +40,12 @@ pub struct FileStore {
     file: File,
     /// Length of the journal: everything before it is whole records.
     len: u64,
-    /// The live state, kept current for compaction.
-    state: Live,
     /// Compact when the journal reaches this length.
     compact_at: u64,
+    /// Publishes queued and not done (`room` NUL `id`), and the rooms' positions: enough to
+    /// compact without reading the journal back while nothing is queued, the usual case.
+    queued: HashSet<String>,
+    positions: BTreeMap<String, StoredPosition>,
     _lock: File,
 }
 
@@ -112,13 +115,22 @@ impl FileStore {
             dir: dir.to_path_buf(),
             file,
             len: len as u64,
-            state: live,
             compact_at: COMPACT_MIN,
+            queued: snapshot
+                .publishes
+                .iter()
+                .map(|p| queue_key(&p.room, &p.id))
+                .collect(),
+            positions: snapshot
+                .positions
+                .iter()
+                .map(|p| (p.room.clone(), p.clone()))
+                .collect(),
             _lock: lock,
         };
         if store.len < MAGIC.len() as u64 {
             // New, or created by a process killed before the header was written.
-            store.rewrite().map_err(io)?;
+            store.rewrite(&Snapshot::default()).map_err(io)?;
         } else {
             store.file.set_len(store.len).map_err(io)?;
             store.file.seek(SeekFrom::End(0)).map_err(io)?;
@@ -141,8 +153,9 @@ impl FileStore {
         self.len
     }
 
+    /// Whether the journal holds no record.
     pub fn is_empty(&self) -> bool {
-        self.state.is_empty()
+        self.len <= MAGIC.len() as u64
     }
 
     /// Writes `records` in one write and one data flush. On failure nothing of them stays in
@@ -167,28 +180,69 @@ impl FileStore {
         }
         self.len += bytes.len() as u64;
         for record in records {
-            self.state.apply(record);
+            match record {
+                Record::Queued(p) => {
+                    self.queued.insert(queue_key(&p.room, &p.id));
+                }
+                Record::Done { room, id } => {
+                    self.queued.remove(&queue_key(room, id));
+                }
+                Record::Position(p) => {
+                    self.positions.insert(p.room.clone(), p.clone());
+                }
+                Record::Forget { room } => {
+                    self.positions.remove(room);
+                }
+            }
         }
         self.maybe_compact()
     }
 
+    /// Compacts once the journal reaches `compact_at` and nothing is queued (acks keep up, the
+    /// usual case): the live state is then the rooms' positions. Only a journal that reaches
+    /// four times that with publishes still queued (a long time offline) is read back to find
+    /// what is live. Appends stay a write, a flush and a set update.
     fn maybe_compact(&mut self) -> io::Result<()> {
         if self.len < self.compact_at {
             return Ok(());
         }
-        let live = encode_state(&self.state.snapshot()).len() as u64;
-        if live.saturating_mul(4) > self.len {
-            // Mostly live: not worth rewriting yet.
-            self.compact_at = live.saturating_mul(4).max(COMPACT_MIN);
+        if self.queued.is_empty() {
+            // Nothing queued: the live state is the positions alone.
+            let live = Snapshot {
+                publishes: Vec::new(),
+                positions: self.positions.values().cloned().collect(),
+            };
+            return self.rewrite(&live);
+        }
+        if self.len < self.compact_at.saturating_mul(4) {
+            // Publishes in flight are usually acked within the next groups: wait for an empty
+            // queue rather than read the journal back now.
             return Ok(());
         }
-        self.rewrite()
+        let bytes = fs::read(self.dir.join(JOURNAL))?;
+        let live = match read_journal(&bytes) {
+            Ok((live, _)) => live.snapshot(),
+            // Written by this process a moment ago: damage now is the disk's, not ours to fix.
+            Err(at) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the journal reads back damaged at byte {at}"),
+                ))
+            }
+        };
+        let size = encode_state(&live).len() as u64;
+        if size.saturating_mul(4) > self.len {
+            // Mostly live: not worth rewriting yet.
+            self.compact_at = size.saturating_mul(4).max(COMPACT_MIN);
+            return Ok(());
+        }
+        self.rewrite(&live)
     }
 
-    /// Replaces the journal with the live state alone: a new file, flushed, then renamed over
-    /// the old one, so a kill at any point leaves one whole journal.
-    fn rewrite(&mut self) -> io::Result<()> {
-        let bytes = encode_state(&self.state.snapshot());
+    /// Replaces the journal with `live` alone: a new file, flushed, then renamed over the old
+    /// one, so a kill at any point leaves one whole journal.
+    fn rewrite(&mut self, live: &Snapshot) -> io::Result<()> {
+        let bytes = encode_state(live);
         let tmp = self.dir.join(format!("{JOURNAL}.tmp"));
         let mut file = OpenOptions::new()
             .create(true)
@@ -210,8 +264,8 @@ impl FileStore {
     }
 }
 
-/// The live state with an index, so that applying a record costs the same however many
-/// publishes are queued (a [`Snapshot`] is a plain list, scanned per record).
+/// The live state while reading a journal, with an index, so that applying a record costs the
+/// same however many publishes are queued (a [`Snapshot`] is a plain list, scanned per record).
 #[derive(Debug, Default)]
 struct Live {
     next: u64,
@@ -251,10 +305,15 @@ impl Live {
             positions: self.positions.values().cloned().collect(),
         }
     }
+}
 
-    fn is_empty(&self) -> bool {
-        self.publishes.is_empty() && self.positions.is_empty()
-    }
+/// The key of a queued publish: room names cannot hold NUL.
+fn queue_key(room: &str, id: &str) -> String {
+    let mut key = String::with_capacity(room.len() + 1 + id.len());
+    key.push_str(room);
+    key.push('\0');
+    key.push_str(id);
+    key
 }
 
 /// The journal header followed by one record per live publish and position.
