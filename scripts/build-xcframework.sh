@@ -5,12 +5,13 @@
 # generated sources and scripts/test-ffi.sh tests the same FFI through Python.
 #
 # Usage: scripts/build-xcframework.sh [--debug]
-#   default: release profile (optimised, what an app ships); --debug: faster to build.
+#   default: the ffi-release profile (release with LTO, what an app ships); --debug: faster
+#   to build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-profile=release
-cargo_profile=(--release)
+profile=ffi-release
+cargo_profile=(--profile ffi-release)
 if [ "${1:-}" = "--debug" ]; then
     profile=debug
     cargo_profile=()

@@ -30,3 +30,6 @@ cargo test --workspace
 step "FFI (uniffi: Python bindings against a real server; Swift bindings current)"
 bash scripts/test-ffi.sh
 bash scripts/test-js.sh
+
+step "Swift package (swift build and swift test against a real server; skipped without swift)"
+bash scripts/test-swift.sh

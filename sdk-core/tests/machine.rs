@@ -155,6 +155,61 @@ fn reconnect_now_skips_the_wait() {
     assert!(net.c(0).m.is_joined("r"), "rooms are rejoined");
 }
 
+fn client_pings(net: &Net) -> usize {
+    net.server
+        .received
+        .iter()
+        .filter(|f| matches!(f, ClientFrame::Ping(p) if p.ref_id.is_some()))
+        .count()
+}
+
+/// Steps the clock 100 ms at a time (at most `steps` times), dropping everything client 0
+/// sends, until its connection is declared dead; returns how long that took.
+fn silent_until_dead(net: &mut Net, steps: usize) -> Duration {
+    let start = net.now;
+    for _ in 0..steps {
+        net.c(0).c2s.clear();
+        net.now += Duration::from_millis(100);
+        let now = net.now;
+        if net.c(0).timeout.is_some_and(|t| t <= now) {
+            net.c(0).m.handle_timeout(now);
+        }
+        net.service(0);
+        if net.c(0).m.state() != ConnectionState::Connected {
+            return now - start;
+        }
+    }
+    panic!("still connected after {steps} steps of silence");
+}
+
+#[test]
+fn reconnect_now_probes_a_live_connection() {
+    let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
+    connect_and_join(&mut net, 0, "r");
+    let before = client_pings(&net);
+    let now = net.now;
+    net.c(0).m.reconnect_now(now);
+    net.settle();
+    assert_eq!(client_pings(&net), before + 1, "a ping at once");
+    net.advance(secs(6));
+    assert_eq!(
+        net.c(0).m.state(),
+        ConnectionState::Connected,
+        "the pong answered the probe"
+    );
+
+    // Probed again, and nothing reaches the server any more: dead after the probe's
+    // timeout, long before the heartbeat (25 s) and its 10 s grace.
+    let start = net.now;
+    net.c(0).m.reconnect_now(start);
+    let dead_at = silent_until_dead(&mut net, 100);
+    assert!(
+        dead_at >= roomcast_core::machine::PROBE_TIMEOUT
+            && dead_at <= roomcast_core::machine::PROBE_TIMEOUT + Duration::from_millis(100),
+        "{dead_at:?}"
+    );
+}
+
 #[test]
 fn heartbeat_pings_and_declares_silence_dead() {
     let mut net = Net::new(vec![Client::new(config("a", "ca"), 1)]);
@@ -176,22 +231,7 @@ fn heartbeat_pings_and_declares_silence_dead() {
 
     // The server stops answering: silence for heartbeat + 10 s kills the connection.
     let (conn, _) = net.c(0).conn.expect("connected");
-    let start = net.now;
-    let mut dead_at = None;
-    for _ in 0..200 {
-        net.now += Duration::from_millis(100);
-        let now = net.now;
-        net.c(0).c2s.clear();
-        if net.c(0).timeout.is_some_and(|t| t <= now) {
-            net.c(0).m.handle_timeout(now);
-            net.service(0);
-        }
-        if net.c(0).m.state() != ConnectionState::Connected {
-            dead_at = Some(now - start);
-            break;
-        }
-    }
-    let dead_at = dead_at.expect("declared dead");
+    let dead_at = silent_until_dead(&mut net, 200);
     assert!(
         dead_at >= secs(11) && dead_at <= secs(11) + Duration::from_millis(100),
         "{dead_at:?}"

@@ -46,6 +46,9 @@ impl Client {
         if let Some(path) = config.store_path {
             builder = builder.store(path);
         }
+        for der in config.extra_roots_der {
+            builder = builder.add_root_certificate_der(der);
+        }
         Ok(Arc::new(Self {
             inner: builder.build()?,
             runtime,
@@ -142,7 +145,9 @@ impl Client {
         self.inner.set_token(token);
     }
 
-    /// Skips the reconnect wait, e.g. when the OS reports the network back.
+    /// Skips the reconnect wait, e.g. when the OS reports the network back. While connected
+    /// it probes the connection instead: a ping, and a new connection unless some frame
+    /// arrives within 5 s (the app is back in the foreground, or the network changed).
     pub fn reconnect_now(&self) {
         self.inner.reconnect_now();
     }

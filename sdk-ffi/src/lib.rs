@@ -9,12 +9,14 @@
 //! - [`RoomListener`], [`StateListener`], [`TokenProvider`]: traits the app implements.
 //! - [`RoomcastError`]: the one public error, mapped from the core's internal errors.
 //! - [`Subscription`]: a handle that stops a listener when dropped.
+//! - [`set_log_sink`]: the SDK's `tracing` events, to a [`LogSink`] the app implements.
 
 uniffi::setup_scaffolding!("roomcast");
 
 mod client;
 mod error;
 mod listeners;
+mod log;
 mod room;
 mod runtime;
 mod subscription;
@@ -23,6 +25,7 @@ mod types;
 pub use client::Client;
 pub use error::RoomcastError;
 pub use listeners::{RoomListener, StateListener, TokenProvider};
+pub use log::{clear_log_sink, set_log_sink, LogLevel, LogRecord, LogSink};
 pub use room::Room;
 pub use subscription::Subscription;
 pub use types::{

@@ -28,6 +28,7 @@ fn config() -> ClientConfig {
         max_attempts: None,
         queue_capacity: 10,
         store_path: None,
+        extra_roots_der: Vec::new(),
     }
 }
 

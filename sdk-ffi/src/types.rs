@@ -41,6 +41,12 @@ pub struct ClientConfig {
     /// Support. `None` keeps both in memory only.
     #[uniffi(default = None)]
     pub store_path: Option<String>,
+    /// Root certificates (DER, e.g. a `.cer` file's bytes) trusted for `wss://` besides the
+    /// operating system's trust store: a private CA the OS does not know, or a development
+    /// server's own. CAs the user or a device manager installed need nothing here: the OS
+    /// store already has them. A certificate that does not parse fails with `InvalidConfig`.
+    #[uniffi(default = [])]
+    pub extra_roots_der: Vec<Vec<u8>>,
 }
 
 impl ClientConfig {

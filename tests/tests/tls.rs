@@ -1,63 +1,71 @@
-//! `wss://`: the native client over TLS (rustls) to the real server, through a
-//! TLS-terminating proxy with a certificate made for the test.
+//! `wss://`: the native client over TLS (rustls, the OS's trust store) to the real server,
+//! through a TLS-terminating proxy whose certificate a test CA signed (`e2e-tls-proxy`).
 
 mod support;
 
-use std::sync::Arc;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use roomcast_core::{Client, ConnectionState, RoomEvent};
 use support::{collect, token, Server};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::TlsAcceptor;
 
-/// Accepts TLS on a loopback port and forwards the plaintext to `upstream`. The certificate
-/// (DER) is returned for the client to trust.
-async fn tls_proxy(upstream: std::net::SocketAddr) -> (u16, Vec<u8>) {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
-    let cert_der = certified.cert.der().to_vec();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![CertificateDer::from(cert_der.clone())], key)
-        .expect("server config");
-    let acceptor = TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let (Ok(mut tls), Ok(mut plain)) = (
-                    acceptor.accept(tcp).await,
-                    TcpStream::connect(upstream).await,
-                ) else {
-                    return;
-                };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-            });
+/// The `e2e-tls-proxy` process in front of a server. Killed when dropped.
+struct TlsProxy {
+    child: Child,
+    port: u16,
+    /// The test CA's certificate (DER), which no trust store has.
+    ca_der: Vec<u8>,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsProxy {
+    fn start(upstream: std::net::SocketAddr) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca_path = dir.path().join("ca.der");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_e2e-tls-proxy"))
+            .arg(upstream.to_string())
+            .arg(&ca_path)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start e2e-tls-proxy");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("proxy printed its address");
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("proxy address in {line:?}"));
+        let ca_der = std::fs::read(&ca_path).expect("CA certificate");
+        Self {
+            child,
+            port,
+            ca_der,
+            _dir: dir,
         }
-    });
-    (port, cert_der)
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wss_with_a_trusted_certificate_works_and_an_untrusted_one_is_refused() {
+async fn wss_through_a_private_ca_works_with_its_root_and_is_refused_without() {
     let server = Server::start();
-    let (port, cert) = tls_proxy(server.addr).await;
-    let url = format!("wss://localhost:{port}/ws");
+    let proxy = TlsProxy::start(server.addr);
+    let url = format!("wss://localhost:{}/ws", proxy.port);
 
     let secure = Client::builder(&url)
         .token(token("tls-user", Duration::from_secs(600), &[]))
-        .add_root_certificate_der(cert)
+        .add_root_certificate_der(proxy.ca_der.clone())
         .build()
         .expect("client");
     tokio::time::timeout(Duration::from_secs(20), secure.connect())
@@ -88,8 +96,9 @@ async fn wss_with_a_trusted_certificate_works_and_an_untrusted_one_is_refused() 
         "over tls"
     );
 
-    // The same endpoint without trusting the certificate: the handshake fails, the client
-    // keeps retrying and never reports itself connected.
+    // The same endpoint without the CA's root: neither the OS's store nor anything else
+    // trusts it, the handshake fails, the client keeps retrying and never reports itself
+    // connected.
     let untrusting = Client::builder(&url)
         .token(token("x", Duration::from_secs(600), &[]))
         .build()

@@ -7,6 +7,11 @@ use std::time::Duration;
 use web_time::Instant;
 
 use super::timers::Timer;
+
+/// How long a probed connection (`reconnect_now` while connected) has to show it is alive:
+/// any frame will do, the probe's pong at the latest. Round trips on a poor cellular link
+/// take a second or two; a dead socket is found in 5 s instead of a heartbeat and 10 s.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 use super::{ConnectionState, Error, Event, Machine, OpId, Reply};
 use crate::machine::event::{Action, ConnId};
 use crate::protocol::{
@@ -89,9 +94,12 @@ impl Machine {
     }
 
     /// Skips the backoff wait (e.g. the OS reports the network back), or retries after
-    /// `Unauthorized`.
+    /// `Unauthorized`. Connected, it probes the connection instead (see [`PROBE_TIMEOUT`]):
+    /// the app came back from the background or the network changed, and the socket may have
+    /// died without a word.
     pub fn reconnect_now(&mut self, now: Instant) {
         match self.phase {
+            Phase::Connected { .. } => self.probe(now),
             Phase::Backoff { attempt } => self.start_attempt(now, attempt),
             Phase::Unauthorized => {
                 self.auth_failures = 0;
@@ -215,6 +223,23 @@ impl Machine {
         if let Phase::Connected { heartbeat, .. } = self.phase {
             let grace = Duration::from_millis(DEAD_AFTER_EXTRA_MS);
             self.timers.set(Timer::Dead, now + heartbeat + grace);
+        }
+    }
+
+    /// A ping now; the connection counts as dead unless a frame arrives within
+    /// [`PROBE_TIMEOUT`], rather than a heartbeat and 10 s later.
+    fn probe(&mut self, now: Instant) {
+        let ref_id = self.take_ref();
+        self.transmit(&ClientFrame::Ping(Ping {
+            ref_id: Some(ref_id),
+        }));
+        let deadline = now + PROBE_TIMEOUT;
+        if self
+            .timers
+            .get(Timer::Dead)
+            .is_none_or(|dead| dead > deadline)
+        {
+            self.timers.set(Timer::Dead, deadline);
         }
     }
 

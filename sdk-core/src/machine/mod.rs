@@ -103,6 +103,7 @@ use crate::protocol::{
 use backoff::Backoff;
 pub use config::{BackoffConfig, Config};
 use connection::Phase;
+pub use connection::PROBE_TIMEOUT;
 pub use error::Error;
 pub use event::{Action, ConnId, Event, Gap, JoinInfo, OpId, PublishAck, Reply};
 use persist::Persistence;

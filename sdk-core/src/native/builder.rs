@@ -84,8 +84,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts this root certificate (DER) for `wss://` besides the public web roots: a
-    /// private CA, or a development server's self-signed certificate.
+    /// Trusts this root certificate (DER) for `wss://` besides the operating system's trust
+    /// store: a private CA, or a development server's self-signed certificate. A certificate
+    /// that does not parse fails [`build`](Self::build) with `InvalidConfig`.
     pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.roots.push(der.into());
         self
@@ -136,7 +137,11 @@ impl ClientBuilder {
         }
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::InvalidConfig("build() must run inside a tokio runtime".into()))?;
-        let tls = super::tls::client_config(&self.roots)?;
+        let tls = if url.starts_with("wss://") {
+            Some(super::tls::client_config(&self.roots)?)
+        } else {
+            None
+        };
         let seed = self
             .seed
             .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);

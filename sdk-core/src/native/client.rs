@@ -53,7 +53,7 @@ impl Client {
         config: Config,
         provider: Option<Arc<dyn TokenProvider>>,
         seed: u64,
-        tls: Arc<rustls::ClientConfig>,
+        tls: Option<Arc<rustls::ClientConfig>>,
         store: Option<Opened>,
     ) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
@@ -190,7 +190,9 @@ impl Client {
         self.tell(Command::SetToken(token.into()));
     }
 
-    /// Skips the reconnect wait, e.g. when the OS reports the network back.
+    /// Skips the reconnect wait, e.g. when the OS reports the network back. While connected
+    /// it probes the connection instead: a ping, and a new connection unless some frame
+    /// arrives within 5 s (the app is back from the background, or the network changed).
     pub fn reconnect_now(&self) {
         self.tell(Command::ReconnectNow);
     }

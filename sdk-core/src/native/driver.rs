@@ -60,7 +60,8 @@ pub(crate) enum Command {
 pub(crate) struct Driver {
     pub(crate) machine: Machine,
     pub(crate) runtime: tokio::runtime::Handle,
-    pub(crate) tls: Arc<rustls::ClientConfig>,
+    /// For `wss://` URLs only.
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) provider: Option<Arc<dyn TokenProvider>>,
     pub(crate) hubs: Hubs,
@@ -274,6 +275,7 @@ impl Driver {
     fn act(&mut self, run: &mut Run, action: Action) {
         match action {
             Action::Connect { conn, url } => {
+                tracing::debug!(?conn, "roomcast: opening a connection");
                 run.socket = Some(Socket::spawn(
                     &self.runtime,
                     conn,
@@ -303,6 +305,7 @@ impl Driver {
     fn route(&mut self, run: &mut Run, event: Event) {
         let (room, room_event) = match event {
             Event::State(state) => {
+                log_state(&state);
                 if state == ConnectionState::Closed {
                     // Every room's events end with the client.
                     let hubs: Vec<Arc<RoomHub>> = self
@@ -365,5 +368,19 @@ impl Driver {
                 self.machine.suspend_delivery(&room);
             }
         }
+    }
+}
+
+/// Connection changes an app's log should show (info), and the steps between them (debug).
+fn log_state(state: &ConnectionState) {
+    match state {
+        ConnectionState::Idle | ConnectionState::Connecting { .. } => {
+            tracing::debug!(?state, "roomcast: connection state");
+        }
+        ConnectionState::Reconnecting { attempt, delay } => {
+            tracing::info!(attempt, ?delay, "roomcast: reconnecting");
+        }
+        ConnectionState::Unauthorized => tracing::warn!("roomcast: the token was refused"),
+        _ => tracing::info!(?state, "roomcast: connection state"),
     }
 }

@@ -37,7 +37,7 @@ impl Socket {
         runtime: &tokio::runtime::Handle,
         conn: ConnId,
         url: String,
-        tls: Arc<rustls::ClientConfig>,
+        tls: Option<Arc<rustls::ClientConfig>>,
         events: mpsc::UnboundedSender<SocketEvent>,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -57,7 +57,7 @@ impl Socket {
 async fn run(
     conn: ConnId,
     url: String,
-    tls: Arc<rustls::ClientConfig>,
+    tls: Option<Arc<rustls::ClientConfig>>,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     events: mpsc::UnboundedSender<SocketEvent>,
 ) {
@@ -66,7 +66,8 @@ async fn run(
             url.as_str(),
             None,
             true,
-            Some(Connector::Rustls(tls)),
+            // `ws://`: no TLS, plain TCP.
+            Some(tls.map_or(Connector::Plain, Connector::Rustls)),
         ) => match result {
             Ok((ws, _)) => ws,
             Err(e) => {

@@ -298,6 +298,13 @@ typedef void (*UniffiCallbackInterfaceTokenProviderMethod0)(uint64_t, UniffiFore
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROOM_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROOM_LISTENER
 typedef struct UniffiVTableCallbackInterfaceRoomListener {
@@ -328,6 +335,15 @@ typedef struct UniffiVTableCallbackInterfaceTokenProvider {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceTokenProviderMethod0 _Nonnull fetchToken;
 } UniffiVTableCallbackInterfaceTokenProvider;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+typedef struct UniffiVTableCallbackInterfaceLogSink {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLogSinkMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfaceLogSink;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_CLIENT
@@ -495,6 +511,26 @@ void uniffi_roomcast_ffi_fn_init_callback_vtable_tokenprovider(const UniffiVTabl
 uint64_t uniffi_roomcast_ffi_fn_method_tokenprovider_fetch_token(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_LOGSINK
+uint64_t uniffi_roomcast_ffi_fn_clone_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FREE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FREE_LOGSINK
+void uniffi_roomcast_ffi_fn_free_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+void uniffi_roomcast_ffi_fn_init_callback_vtable_logsink(const UniffiVTableCallbackInterfaceLogSink* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_LOGSINK_LOG
+void uniffi_roomcast_ffi_fn_method_logsink_log(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_ROOM
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_ROOM
 uint64_t uniffi_roomcast_ffi_fn_clone_room(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -553,6 +589,17 @@ void uniffi_roomcast_ffi_fn_free_subscription(uint64_t handle, RustCallStatus *_
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_SUBSCRIPTION_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_SUBSCRIPTION_CANCEL
 void uniffi_roomcast_ffi_fn_method_subscription_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_CLEAR_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_CLEAR_LOG_SINK
+void uniffi_roomcast_ffi_fn_func_clear_log_sink(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_SET_LOG_SINK
+void uniffi_roomcast_ffi_fn_func_set_log_sink(uint64_t sink, RustBuffer level, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_ROOMCAST_FFI_RUSTBUFFER_ALLOC
@@ -815,6 +862,18 @@ void ffi_roomcast_ffi_rust_future_free_void(uint64_t handle
 void ffi_roomcast_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_FUNC_CLEAR_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_FUNC_CLEAR_LOG_SINK
+uint16_t uniffi_roomcast_ffi_checksum_func_clear_log_sink(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_FUNC_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_FUNC_SET_LOG_SINK
+uint16_t uniffi_roomcast_ffi_checksum_func_set_log_sink(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_ADD_STATE_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_CLIENT_ADD_STATE_LISTENER
 uint16_t uniffi_roomcast_ffi_checksum_method_client_add_state_listener(void
@@ -938,6 +997,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_statelistener_on_state(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FETCH_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FETCH_TOKEN
 uint16_t uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_LOGSINK_LOG
+uint16_t uniffi_roomcast_ffi_checksum_method_logsink_log(void
     
 );
 #endif

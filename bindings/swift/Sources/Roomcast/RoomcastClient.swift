@@ -80,7 +80,9 @@ public final class RoomcastClient: Sendable {
         ffi.setToken(token: token)
     }
 
-    /// Skips the reconnect wait (the OS reports the network back).
+    /// Skips the reconnect wait (the OS reports the network back). While connected it probes
+    /// the connection instead: a ping, and a new connection unless some frame arrives within
+    /// 5 s (back from the background, or a network change).
     public func reconnectNow() {
         ffi.reconnectNow()
     }

@@ -1,6 +1,10 @@
+#if canImport(Combine)
+import Combine
 import Foundation
 
 /// Connection status for SwiftUI: bind a badge to `state`, `reconnectingIn` and `queued`.
+/// For iOS 15 and 16; from iOS 17 / macOS 14, `RoomcastConnectionModel` (`@Observable`) does the
+/// same with Observation.
 ///
 /// ```swift
 /// @StateObject var connection = RoomcastConnection(client: client)
@@ -35,20 +39,9 @@ public final class RoomcastConnection: ObservableObject {
         countdownTask?.cancel()
     }
 
-    /// "Connected", "Reconnecting in 3 s", "Offline · 2 queued", ...
+    /// "Connected", "Reconnecting in 3 s", "Paused · 2 queued", ...
     public var statusText: String {
-        let base: String
-        switch state {
-        case .idle: base = "Not connected"
-        case .connecting(let attempt): base = attempt == 0 ? "Connecting…" : "Reconnecting…"
-        case .connected: base = "Connected"
-        case .reconnecting: base = reconnectingIn.map { "Reconnecting in \($0) s" } ?? "Reconnecting…"
-        case .paused: base = "Paused"
-        case .unauthorized: base = "Signed out"
-        case .closed: base = "Closed"
-        }
-        guard queued > 0, state != .connected else { return base }
-        return "\(base) · \(queued) queued"
+        ConnectionStatus.text(state: state, reconnectingIn: reconnectingIn, queued: queued)
     }
 
     public var isConnected: Bool { state == .connected }
@@ -58,7 +51,8 @@ public final class RoomcastConnection: ObservableObject {
         queued = await client.queued()
     }
 
-    /// Wire to `scenePhase`: pause in the background, resume in the foreground.
+    /// Wire to `scenePhase`: pause in the background, resume in the foreground, at once.
+    /// `RoomcastConnectivity` with `roomcastLifecycle` does it with a grace period.
     public func setActive(_ active: Bool) {
         if active {
             client.resume()
@@ -72,19 +66,15 @@ public final class RoomcastConnection: ObservableObject {
         countdownTask?.cancel()
         reconnectingIn = nil
         if case let .reconnecting(_, delayMs) = state {
-            let deadline = Date().addingTimeInterval(TimeInterval(delayMs) / 1000)
-            countdownTask = Task { [weak self] in
-                while !Task.isCancelled {
-                    let left = max(0, Int(deadline.timeIntervalSinceNow.rounded(.up)))
-                    self?.reconnectingIn = left
-                    // Publishes made while offline join the queue: keep the count live.
-                    await self?.refreshQueued()
-                    if left == 0 { return }
-                    try? await Task.sleep(nanoseconds: 1_000_000_000)
-                }
+            countdownTask = reconnectCountdown(delayMs: delayMs) { [weak self] left in
+                guard let self else { return false }
+                self.reconnectingIn = left
+                await self.refreshQueued()
+                return true
             }
         } else {
             Task { await refreshQueued() }
         }
     }
 }
+#endif

@@ -4,6 +4,11 @@ import Foundation
 public struct Received<T> {
     public let value: T
     public let meta: MessageMeta
+
+    public init(value: T, meta: MessageMeta) {
+        self.value = value
+        self.meta = meta
+    }
 }
 
 extension Received: Sendable where T: Sendable {}
@@ -17,9 +22,10 @@ extension Received: Sendable where T: Sendable {}
 ///
 /// Handlers run on the SDK's background threads, one at a time per room and in order, never on
 /// the thread that runs the connection: they may block without delaying pings or other rooms.
-/// Hop to the main actor for UI (`Task { @MainActor in ... }`) and capture view models
-/// `[weak self]`. Handlers stay registered as long as this object lives (across `leave()` and a
-/// later `join()`) unless cancelled with their `HandlerToken`; streams end at `leave()`.
+/// For UI, register through `onMain` instead: the same handlers, run on the main actor. Capture
+/// view models `[weak self]`. Handlers stay registered as long as this object lives (across
+/// `leave()` and a later `join()`) unless cancelled with their `HandlerToken`; streams end at
+/// `leave()`.
 public final class RoomcastRoom: @unchecked Sendable {
     public let name: String
     /// The FFI room handle, for anything this layer does not wrap.
@@ -97,9 +103,10 @@ public final class RoomcastRoom: @unchecked Sendable {
     }
 
     /// Calls `handler` with each `event` message decoded as `T`. A payload that does not
-    /// decode goes to the `onError` handlers as a `RoomcastDecodingError`.
+    /// decode goes to the `onError` handlers as a `RoomcastDecodingError`. `T` is `Sendable`:
+    /// it is decoded on the SDK's thread and handed to a `@Sendable` handler.
     @discardableResult
-    public func on<T: Decodable>(
+    public func on<T: Decodable & Sendable>(
         _ type: T.Type,
         event: String,
         decoder: JSONDecoder = JSONDecoder(),
@@ -198,5 +205,75 @@ public final class RoomcastRoom: @unchecked Sendable {
                 )
             }
         }
+    }
+}
+
+// MARK: Main-actor delivery
+
+extension RoomcastRoom {
+    /// The handlers again, run on the main actor: for view models and UI.
+    ///
+    /// ```swift
+    /// room.onMain.on(ChatMessage.self, event: "chat.message") { [weak self] message, meta in
+    ///     self?.messages.append(...)   // main actor
+    /// }
+    /// ```
+    ///
+    /// Guarantee: each handler runs on the main thread, in the room's order (events are
+    /// handed to the main dispatch queue, which is first in, first out), after the SDK's
+    /// background thread decoded it. The SDK's thread does not wait for the main thread, so a
+    /// busy main thread delays these handlers but never the connection; events then queue up
+    /// on the main queue. Streams need no variant: a `for await` loop in a `@MainActor` task
+    /// already runs its body on the main actor, in order.
+    public var onMain: MainActorHandlers { MainActorHandlers(room: self) }
+
+    /// Registration methods whose handlers run on the main actor; see `RoomcastRoom.onMain`.
+    public struct MainActorHandlers: Sendable {
+        let room: RoomcastRoom
+
+        /// `RoomcastRoom.on(_:event:decoder:_:)` on the main actor.
+        @discardableResult
+        public func on<T: Decodable & Sendable>(
+            _ type: T.Type,
+            event: String,
+            decoder: JSONDecoder = JSONDecoder(),
+            _ handler: @escaping @MainActor @Sendable (T, MessageMeta) -> Void
+        ) -> HandlerToken {
+            room.on(type, event: event, decoder: decoder) { value, meta in
+                onMainActor { handler(value, meta) }
+            }
+        }
+
+        @discardableResult
+        public func onMessage(_ handler: @escaping @MainActor @Sendable (Message) -> Void) -> HandlerToken {
+            room.onMessage { message in onMainActor { handler(message) } }
+        }
+
+        @discardableResult
+        public func onPresence(_ handler: @escaping @MainActor @Sendable (PresenceEvent) -> Void) -> HandlerToken {
+            room.onPresence { presence in onMainActor { handler(presence) } }
+        }
+
+        @discardableResult
+        public func onJoined(_ handler: @escaping @MainActor @Sendable (JoinInfo) -> Void) -> HandlerToken {
+            room.onJoined { info in onMainActor { handler(info) } }
+        }
+
+        @discardableResult
+        public func onGap(_ handler: @escaping @MainActor @Sendable (Gap) -> Void) -> HandlerToken {
+            room.onGap { gap in onMainActor { handler(gap) } }
+        }
+
+        @discardableResult
+        public func onError(_ handler: @escaping @MainActor @Sendable (any Error) -> Void) -> HandlerToken {
+            room.onError { error in onMainActor { handler(error) } }
+        }
+    }
+}
+
+/// Runs `body` on the main actor after everything handed to the main queue before it.
+func onMainActor(_ body: @escaping @MainActor @Sendable () -> Void) {
+    DispatchQueue.main.async {
+        MainActor.assumeIsolated { body() }
     }
 }

@@ -570,6 +570,24 @@ fileprivate struct FfiConverterString: FfiConverter {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
+    }
+}
+
 
 
 
@@ -625,7 +643,9 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func queued() async  -> UInt64
     
     /**
-     * Skips the reconnect wait, e.g. when the OS reports the network back.
+     * Skips the reconnect wait, e.g. when the OS reports the network back. While connected
+     * it probes the connection instead: a ping, and a new connection unless some frame
+     * arrives within 5 s (the app is back in the foreground, or the network changed).
      */
     func reconnectNow() 
     
@@ -860,7 +880,9 @@ open func queued()async  -> UInt64  {
 }
     
     /**
-     * Skips the reconnect wait, e.g. when the OS reports the network back.
+     * Skips the reconnect wait, e.g. when the OS reports the network back. While connected
+     * it probes the connection instead: a ping, and a new connection unless some frame
+     * arrives within 5 s (the app is back in the foreground, or the network changed).
      */
 open func reconnectNow()  {try! rustCall() {
         uniffiCallStatus in
@@ -976,6 +998,210 @@ public func FfiConverterTypeClient_lift(_ handle: UInt64) throws -> Client {
 #endif
 public func FfiConverterTypeClient_lower(_ value: Client) -> UInt64 {
     return FfiConverterTypeClient.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives the SDK's log records, on the SDK's log thread, one at a time and in order.
+ */
+public protocol LogSink: AnyObject, Sendable {
+    
+    func log(record: LogRecord) 
+    
+}
+/**
+ * Receives the SDK's log records, on the SDK's log thread, one at a time and in order.
+ */
+open class LogSinkImpl: LogSink, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_roomcast_ffi_fn_clone_logsink(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_roomcast_ffi_fn_free_logsink(handle, $0) }
+    }
+
+    
+
+    
+open func log(record: LogRecord)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_roomcast_ffi_fn_method_logsink_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogRecord_lower(record),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogSink {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogSink = UniffiVTableCallbackInterfaceLogSink(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogSink.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface LogSink: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogSink.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface LogSink: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            record: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogSink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.log(
+                     record: try FfiConverterTypeLogRecord_lift(record)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogSink> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogSink>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogSink() {
+    uniffi_roomcast_ffi_fn_init_callback_vtable_logsink(UniffiCallbackInterfaceLogSink.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogSink: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<LogSink>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = LogSink
+
+    public static func lift(_ handle: UInt64) throws -> LogSink {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogSinkImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: LogSink) -> UInt64 {
+         if let rustImpl = value as? LogSinkImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogSink {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LogSink, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lift(_ handle: UInt64) throws -> LogSink {
+    return try FfiConverterTypeLogSink.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
+    return FfiConverterTypeLogSink.lower(value)
 }
 
 
@@ -2302,6 +2528,13 @@ public struct ClientConfig: Equatable, Hashable {
      * Support. `None` keeps both in memory only.
      */
     public var storePath: String?
+    /**
+     * Root certificates (DER, e.g. a `.cer` file's bytes) trusted for `wss://` besides the
+     * operating system's trust store: a private CA the OS does not know, or a development
+     * server's own. CAs the user or a device manager installed need nothing here: the OS
+     * store already has them. A certificate that does not parse fails with `InvalidConfig`.
+     */
+    public var extraRootsDer: [Data]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2339,7 +2572,13 @@ public struct ClientConfig: Equatable, Hashable {
          * with the same `client_id`, sends every unacknowledged publish once and a room joined
          * again resumes where the app was. On Apple platforms: a directory in Application
          * Support. `None` keeps both in memory only.
-         */storePath: String? = nil) {
+         */storePath: String? = nil, 
+        /**
+         * Root certificates (DER, e.g. a `.cer` file's bytes) trusted for `wss://` besides the
+         * operating system's trust store: a private CA the OS does not know, or a development
+         * server's own. CAs the user or a device manager installed need nothing here: the OS
+         * store already has them. A certificate that does not parse fails with `InvalidConfig`.
+         */extraRootsDer: [Data] = []) {
         self.url = url
         self.token = token
         self.clientId = clientId
@@ -2350,6 +2589,7 @@ public struct ClientConfig: Equatable, Hashable {
         self.maxAttempts = maxAttempts
         self.queueCapacity = queueCapacity
         self.storePath = storePath
+        self.extraRootsDer = extraRootsDer
     }
 
     
@@ -2377,7 +2617,8 @@ public struct FfiConverterTypeClientConfig: FfiConverterRustBuffer {
                 maxDelayMs: FfiConverterUInt64.read(from: &buf), 
                 maxAttempts: FfiConverterOptionUInt32.read(from: &buf), 
                 queueCapacity: FfiConverterUInt32.read(from: &buf), 
-                storePath: FfiConverterOptionString.read(from: &buf)
+                storePath: FfiConverterOptionString.read(from: &buf), 
+                extraRootsDer: FfiConverterSequenceData.read(from: &buf)
         )
     }
 
@@ -2392,6 +2633,7 @@ public struct FfiConverterTypeClientConfig: FfiConverterRustBuffer {
         FfiConverterOptionUInt32.write(value.maxAttempts, into: &buf)
         FfiConverterUInt32.write(value.queueCapacity, into: &buf)
         FfiConverterOptionString.write(value.storePath, into: &buf)
+        FfiConverterSequenceData.write(value.extraRootsDer, into: &buf)
     }
 }
 
@@ -2650,6 +2892,81 @@ public func FfiConverterTypeJoinInfo_lift(_ buf: RustBuffer) throws -> JoinInfo 
 #endif
 public func FfiConverterTypeJoinInfo_lower(_ value: JoinInfo) -> RustBuffer {
     return FfiConverterTypeJoinInfo.lower(value)
+}
+
+
+/**
+ * One event of the SDK.
+ */
+public struct LogRecord: Equatable, Hashable {
+    public var level: LogLevel
+    /**
+     * Where it comes from: a Rust module path (`roomcast_core::native::driver`), usable as
+     * an `os.Logger` category.
+     */
+    public var target: String
+    /**
+     * The message, then its fields as `key=value`.
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(level: LogLevel, 
+        /**
+         * Where it comes from: a Rust module path (`roomcast_core::native::driver`), usable as
+         * an `os.Logger` category.
+         */target: String, 
+        /**
+         * The message, then its fields as `key=value`.
+         */message: String) {
+        self.level = level
+        self.target = target
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogRecord {
+        return
+            try LogRecord(
+                level: FfiConverterTypeLogLevel.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LogRecord, into buf: inout [UInt8]) {
+        FfiConverterTypeLogLevel.write(value.level, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecord {
+    return try FfiConverterTypeLogRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
+    return FfiConverterTypeLogRecord.lower(value)
 }
 
 
@@ -3149,6 +3466,96 @@ public func FfiConverterTypeConnectionState_lift(_ buf: RustBuffer) throws -> Co
 #endif
 public func FfiConverterTypeConnectionState_lower(_ value: ConnectionState) -> RustBuffer {
     return FfiConverterTypeConnectionState.lower(value)
+}
+
+
+
+/**
+ * How much to log, most severe first; a sink at `Info` gets `Error`, `Warn` and `Info`.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    case error
+    case warn
+    case info
+    case debug
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
 }
 
 
@@ -3771,6 +4178,31 @@ fileprivate struct FfiConverterOptionTypeRoomcastError: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
+    typealias SwiftType = [Data]
+
+    public static func write(_ value: [Data], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterData.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Data] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Data]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterData.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeMember: FfiConverterRustBuffer {
     typealias SwiftType = [Member]
 
@@ -3980,6 +4412,30 @@ private func uniffiForeignFutureDroppedCallback(handle: UInt64) {
 public func uniffiForeignFutureHandleCountRoomcast() -> Int {
     UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
 }
+/**
+ * Stops logging: the sink is released and events are skipped at their call sites again.
+ */
+public func clearLogSink()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_roomcast_ffi_fn_func_clear_log_sink(uniffiCallStatus
+    )
+}
+}
+/**
+ * Sends the SDK's events at `level` and above to `sink`, replacing any sink set before. The
+ * sink is process-wide: it receives the events of every client.
+ *
+ * Fails with `InvalidConfig` when another `tracing` subscriber was made this library's
+ * global default first (possible only when Rust code in the same library did so).
+ */
+public func setLogSink(sink: LogSink, level: LogLevel)throws   {try rustCallWithError(FfiConverterTypeRoomcastError_lift) {
+        uniffiCallStatus in
+    uniffi_roomcast_ffi_fn_func_set_log_sink(
+        FfiConverterTypeLogSink_lower(sink),
+        FfiConverterTypeLogLevel_lower(level),uniffiCallStatus
+    )
+}
+}
 
 private enum InitializationResult {
     case ok
@@ -3995,6 +4451,12 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_roomcast_ffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_func_clear_log_sink() != 19810) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_func_set_log_sink() != 759) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_add_state_listener() != 12922) {
         return InitializationResult.apiChecksumMismatch
@@ -4017,7 +4479,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_client_queued() != 54637) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_reconnect_now() != 27768) {
+    if (uniffi_roomcast_ffi_checksum_method_client_reconnect_now() != 2704) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_resume() != 22625) {
@@ -4059,6 +4521,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token() != 4198) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_roomcast_ffi_checksum_method_logsink_log() != 40876) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_roomcast_ffi_checksum_method_room_history() != 55279) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4087,6 +4552,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitLogSink()
     uniffiCallbackInitRoomListener()
     uniffiCallbackInitStateListener()
     uniffiCallbackInitTokenProvider()

@@ -39,7 +39,7 @@ struct SourceBadge: View {
 
 /// Connected, reconnecting in N s, offline with N queued: the connection at a glance.
 struct ConnectionBadge: View {
-    @ObservedObject var connection: RoomcastConnection
+    let connection: RoomcastConnectionModel
 
     var body: some View {
         HStack(spacing: 6) {
@@ -84,7 +84,7 @@ struct PresenceList: View {
                 }
             }
             if members.isEmpty {
-                Text("Nobody here yet").font(.callout).foregroundColor(.secondary)
+                Text("Nobody here yet").font(.callout).foregroundStyle(.secondary)
             }
         }
         .padding(8)

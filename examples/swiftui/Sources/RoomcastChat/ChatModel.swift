@@ -1,4 +1,5 @@
 import Foundation
+import Observation
 import Roomcast
 
 /// The payload of `chat.message` events, shared with the web dashboard and the CLI.
@@ -23,30 +24,40 @@ struct ChatLine: Identifiable, Equatable {
     let mine: Bool
 }
 
-/// The conversation, presence and typing state of one room, for SwiftUI.
+/// The conversation, presence and typing state of one room, for SwiftUI (Observation).
 ///
 /// Events arrive on the SDK's thread; this model consumes them from AsyncStreams on the main
-/// actor, so the UI sees them in order. Handlers capture `self` weakly: the SDK keeps them
-/// alive as long as the room, and must not keep the model alive too.
+/// actor and registers its handlers through `room.onMain`, so the UI sees them in order on the
+/// main actor. Handlers capture `self` weakly: the SDK keeps them alive as long as the room,
+/// and must not keep the model alive too.
+///
+/// The connection follows the app: `connectivity` is fed the scene phase (the view calls
+/// `.roomcastLifecycle`) and the network path (`pathMonitor`), so the connection pauses after
+/// 25 s in the background, reconnects at once when the network returns or changes, and is
+/// checked as soon as the app is in the foreground again.
 @MainActor
-final class ChatModel: ObservableObject {
-    @Published private(set) var lines: [ChatLine] = []
-    @Published private(set) var members: [Member] = []
+@Observable
+final class ChatModel {
+    private(set) var lines: [ChatLine] = []
+    private(set) var members: [Member] = []
     /// Who is typing now, by user id.
-    @Published private(set) var typing: [String: Member] = [:]
-    @Published private(set) var problem: String?
-    @Published var draft = "" {
+    private(set) var typing: [String: Member] = [:]
+    private(set) var problem: String?
+    var draft = "" {
         didSet { if !draft.isEmpty { announceTyping() } }
     }
 
-    let connection: RoomcastConnection
+    let connection: RoomcastConnectionModel
+    let connectivity: RoomcastConnectivity
     let roomName: String
     private let client: RoomcastClient
     private let room: RoomcastRoom
+    private let pathMonitor: RoomcastPathMonitor
     private let me: Member
-    private var typingExpiry: [String: Task<Void, Never>] = [:]
-    private var lastTypingSent = Date.distantPast
-    private var started = false
+    @ObservationIgnored private var memberList = MemberList()
+    @ObservationIgnored private var typingExpiry: [String: Task<Void, Never>] = [:]
+    @ObservationIgnored private var lastTypingSent = Date.distantPast
+    @ObservationIgnored private var started = false
 
     init(settings: ChatSettings) throws {
         let envToken = settings.token
@@ -60,7 +71,9 @@ final class ChatModel: ObservableObject {
         // A real app asks its backend here; the provider is called before the token
         // expires and after the server rejects one.
         client = try RoomcastClient(config: config) { envToken }
-        connection = RoomcastConnection(client: client)
+        connection = RoomcastConnectionModel(client: client)
+        connectivity = RoomcastConnectivity(client: client)
+        pathMonitor = RoomcastPathMonitor(connectivity: connectivity)
         roomName = settings.room
         room = client.room(settings.room)
         me = Member(user: "", client: config.clientId, source: config.source, name: config.name)
@@ -83,12 +96,13 @@ final class ChatModel: ObservableObject {
                 self?.apply(event)
             }
         }
-        room.on(Typing.self, event: "typing") { [weak self] _, meta in
-            Task { @MainActor in self?.showTyping(meta.from) }
+        room.onMain.on(Typing.self, event: "typing") { [weak self] _, meta in
+            self?.showTyping(meta.from)
         }
-        room.onError { [weak self] error in
-            Task { @MainActor in self?.problem = String(describing: error) }
+        room.onMain.onError { [weak self] error in
+            self?.problem = String(describing: error)
         }
+        pathMonitor.start()
         do {
             try await client.connect()
             try await room.join()
@@ -121,7 +135,7 @@ final class ChatModel: ObservableObject {
             }
             await connection.refreshQueued()
         }
-        // While offline, RoomcastConnection re-reads the queued count every second.
+        // While offline, RoomcastConnectionModel re-reads the queued count every second.
     }
 
     // MARK: Incoming
@@ -143,25 +157,16 @@ final class ChatModel: ObservableObject {
     }
 
     private func apply(_ event: RoomEvent) {
+        // After a reconnect `joined` is the truth: leaves during the outage were not seen.
+        memberList.apply(event)
+        members = memberList.members
         switch event {
-        case .joined(let info):
-            // After a reconnect this is the truth: leaves during the outage were not seen.
-            members = info.presence
-        case .presence(let presence):
-            switch presence.kind {
-            case .join:
-                if !members.contains(where: { $0.client == presence.member.client }) {
-                    members.append(presence.member)
-                }
-            case .leave:
-                members.removeAll { $0.client == presence.member.client }
-            }
         case .gap(let gap):
             problem = "Some messages before #\(gap.head) could not be loaded"
         case .lost(let error):
             problem = "Left the room: \(error)"
-        case .message:
-            break // Handled by the typed stream.
+        case .joined, .presence, .message:
+            break // Members above; messages through the typed stream.
         }
     }
 

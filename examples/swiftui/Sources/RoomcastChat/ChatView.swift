@@ -3,15 +3,12 @@ import SwiftUI
 
 /// Conversation, presence and composer for one room.
 struct ChatView: View {
-    @ObservedObject var model: ChatModel
-    @ObservedObject var connection: RoomcastConnection
+    @Bindable var model: ChatModel
 
     var body: some View {
         #if os(iOS)
-        NavigationView { content }
-            .navigationViewStyle(.stack)
+        NavigationStack { content }
         #else
-        // A macOS NavigationView would add an empty sidebar column; the window is enough.
         content.frame(minWidth: 600, minHeight: 480)
         #endif
     }
@@ -22,7 +19,7 @@ struct ChatView: View {
                 if let problem = model.problem {
                     Text(problem)
                         .font(.footnote)
-                        .foregroundColor(.red)
+                        .foregroundStyle(.red)
                         .frame(maxWidth: .infinity, alignment: .leading)
                         .padding(8)
                 }
@@ -39,7 +36,7 @@ struct ChatView: View {
         .navigationTitle(model.roomName)
         .toolbar {
             ToolbarItem(placement: .automatic) {
-                ConnectionBadge(connection: connection)
+                ConnectionBadge(connection: model.connection)
             }
         }
     }
@@ -56,7 +53,7 @@ struct ChatView: View {
                     MessageRow(line: line).id(line.id)
                 }
             }
-            .onChange(of: model.lines.last?.id) { last in
+            .onChange(of: model.lines.last?.id) { _, last in
                 if let last { withAnimation { proxy.scrollTo(last, anchor: .bottom) } }
             }
         }
@@ -86,10 +83,10 @@ struct MessageRow: View {
                 SourceBadge(source: line.author.source)
                 Spacer()
                 if line.seq == nil {
-                    Image(systemName: "clock").font(.caption2).foregroundColor(.secondary)
+                    Image(systemName: "clock").font(.caption2).foregroundStyle(.secondary)
                         .accessibilityLabel("Waiting to send")
                 }
-                Text(line.date, style: .time).font(.caption2).foregroundColor(.secondary)
+                Text(line.date, style: .time).font(.caption2).foregroundStyle(.secondary)
             }
             Text(line.content)
         }
@@ -104,7 +101,7 @@ struct TypingIndicator: View {
     var body: some View {
         Text(text)
             .font(.caption)
-            .foregroundColor(.secondary)
+            .foregroundStyle(.secondary)
             .frame(maxWidth: .infinity, minHeight: 18, alignment: .leading)
             .padding(.horizontal, 8)
     }

@@ -6,8 +6,7 @@ import AppKit
 
 @main
 struct RoomcastChatApp: App {
-    @StateObject private var app = AppState()
-    @Environment(\.scenePhase) private var scenePhase
+    @State private var app = AppState()
 
     init() {
         #if os(macOS)
@@ -22,18 +21,14 @@ struct RoomcastChatApp: App {
         WindowGroup {
             switch app.model {
             case .success(let model):
-                ChatView(model: model, connection: model.connection)
+                ChatView(model: model)
                     .task { await model.start() }
+                    // Background: connected for a grace period, then paused (rooms and queued
+                    // publishes are kept); foreground: resumed or checked at once.
+                    .roomcastLifecycle(model.connectivity)
             case .failure(let error):
                 Text("Cannot start Roomcast: \(String(describing: error))")
                     .padding()
-            }
-        }
-        // Backgrounded apps disconnect (rooms and queued publishes are kept) and come back
-        // where they were.
-        .onChange(of: scenePhase) { phase in
-            if case .success(let model) = app.model {
-                model.connection.setActive(phase != .background)
             }
         }
     }
@@ -41,8 +36,8 @@ struct RoomcastChatApp: App {
 
 /// Builds the chat model once, from the environment (see README.md).
 @MainActor
-final class AppState: ObservableObject {
-    let model: Result<ChatModel, Error>
+final class AppState {
+    let model: Result<ChatModel, any Error>
 
     init() {
         model = Result { try ChatModel(settings: .fromEnvironment()) }

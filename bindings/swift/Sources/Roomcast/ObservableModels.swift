@@ -1,0 +1,158 @@
+#if canImport(Observation)
+import Foundation
+import Observation
+
+/// Connection status with Observation (iOS 17+, macOS 14+): the same as `RoomcastConnection`
+/// without Combine. Updated on the main actor.
+///
+/// ```swift
+/// @State var connection = RoomcastConnectionModel(client: client)
+/// Text(connection.statusText)
+/// ```
+@available(iOS 17.0, macOS 14.0, tvOS 17.0, watchOS 10.0, *)
+@MainActor
+@Observable
+public final class RoomcastConnectionModel {
+    public private(set) var state: ConnectionState
+    /// Whole seconds until the next reconnect attempt, while `.reconnecting`.
+    public private(set) var reconnectingIn: Int?
+    /// Publishes not yet acknowledged (queued while offline, or in flight).
+    public private(set) var queued: UInt64 = 0
+
+    public let client: RoomcastClient
+    private let tasks = CancelBag()
+    @ObservationIgnored private var countdown: Task<Void, Never>?
+
+    public init(client: RoomcastClient) {
+        self.client = client
+        state = client.state
+        let states = client.states()
+        tasks.add(Task { [weak self] in
+            for await state in states {
+                guard let self else { return }
+                self.apply(state)
+            }
+        })
+    }
+
+    /// "Connected", "Reconnecting in 3 s", "Paused · 2 queued", ...
+    public var statusText: String {
+        ConnectionStatus.text(state: state, reconnectingIn: reconnectingIn, queued: queued)
+    }
+
+    public var isConnected: Bool { state == .connected }
+
+    /// Reads the queue length again; call after publishing to keep the badge current.
+    public func refreshQueued() async {
+        queued = await client.queued()
+    }
+
+    private func apply(_ state: ConnectionState) {
+        self.state = state
+        countdown?.cancel()
+        reconnectingIn = nil
+        guard case let .reconnecting(_, delayMs) = state else {
+            Task { [weak self] in await self?.refreshQueued() }
+            return
+        }
+        let countdown = reconnectCountdown(delayMs: delayMs) { [weak self] left in
+            guard let self else { return false }
+            self.reconnectingIn = left
+            await self.refreshQueued()
+            return true
+        }
+        self.countdown = countdown  // ends by itself within the delay once the model is gone
+    }
+}
+
+/// One room's live view with Observation (iOS 17+, macOS 14+): its `event` messages decoded
+/// as `T`, who is present, and whether it is joined. Subscribes at once, so create it before
+/// `join()` to also see what a resume replays. Updated on the main actor, in the room's order.
+///
+/// ```swift
+/// @State var chat = RoomcastRoomModel(room: room, ChatMessage.self, event: "chat.message")
+/// List(chat.messages, id: \.meta.id) { Text($0.value.content) }
+/// ```
+@available(iOS 17.0, macOS 14.0, tvOS 17.0, watchOS 10.0, *)
+@MainActor
+@Observable
+public final class RoomcastRoomModel<T: Decodable & Sendable> {
+    /// Messages in `seq` order (ephemeral ones where they arrived), at most `limit`.
+    public private(set) var messages: [Received<T>] = []
+    /// Everyone present, this client included, while joined.
+    public private(set) var members: [Member] = []
+    public private(set) var isJoined = false
+    /// The last payload that did not decode, or the room being lost.
+    public private(set) var lastError: (any Error)?
+
+    public let room: RoomcastRoom
+    private let limit: Int
+    @ObservationIgnored private var memberList = MemberList()
+    private let tasks = CancelBag()
+
+    /// - Parameter limit: the most messages kept (the oldest go first).
+    public init(
+        room: RoomcastRoom, _ type: T.Type, event: String, limit: Int = 500,
+        decoder: JSONDecoder = JSONDecoder()
+    ) {
+        self.room = room
+        self.limit = limit
+        let stream = room.messages(type, event: event, decoder: decoder)
+        let events = room.events()
+        tasks.add(Task { [weak self] in
+            for await message in stream {
+                guard let self else { return }
+                self.messages.append(message)
+                if self.messages.count > self.limit {
+                    self.messages.removeFirst(self.messages.count - self.limit)
+                }
+            }
+        })
+        tasks.add(Task { [weak self] in
+            for await event in events {
+                guard let self else { return }
+                self.memberList.apply(event)
+                self.members = self.memberList.members
+                switch event {
+                case .joined: self.isJoined = true
+                case .lost(let error):
+                    self.isJoined = false
+                    self.lastError = error
+                default: break
+                }
+            }
+            self?.isJoined = false  // the events ended: left, lost or closed
+        })
+        tasks.add(room.onMain.onError { [weak self] error in self?.lastError = error })
+    }
+
+    /// Older messages before the first one shown, from the server's history (needs a
+    /// connection); returns whether more remain.
+    public func loadEarlier(event: String, pageSize: UInt32 = 50, decoder: JSONDecoder = JSONDecoder()) async throws -> Bool {
+        let before = messages.first?.meta.seq
+        let page = try await room.history(before: before, limit: pageSize)
+        let earlier = page.decoded(T.self, event: event, using: decoder).map { Received(value: $0.value, meta: $0.meta) }
+        messages.insert(contentsOf: earlier, at: 0)
+        return page.more
+    }
+}
+#endif
+
+/// Loops and registrations stopped together when their owner is released: lets main-actor
+/// models end their stream loops and handlers without a `deinit` touching actor-isolated state.
+final class CancelBag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancels: [@Sendable () -> Void] = []
+
+    func add(_ task: Task<Void, Never>) {
+        lock.locked { cancels.append { task.cancel() } }
+    }
+
+    func add(_ token: HandlerToken) {
+        lock.locked { cancels.append { token.cancel() } }
+    }
+
+    deinit {
+        cancels.forEach { $0() }
+    }
+}
