@@ -9,7 +9,7 @@ use roomcast_core::{Client, ConnectionState, Error, RoomEvent};
 use serde_json::json;
 
 mod support;
-use support::{client, collect, messages, mint_token, token, Server};
+use support::{client, collect, messages, mint_token, Server};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
