@@ -42,3 +42,19 @@ async fn serves_static_files_beside_the_api() {
     c.expect("pong").await;
     s.stop().await;
 }
+
+/// A request target that is not a path (authority form) reaches the static files' fallback
+/// too: it gets the JSON 404, not a 500 from a redirect that cannot be built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_is_not_a_path_is_not_found() {
+    let web = tempfile::tempdir().expect("tempdir");
+    std::fs::write(web.path().join("index.html"), "<h1>dashboard</h1>").expect("write");
+    let dir = web.path().to_owned();
+    let s = Server::start(move |c| c.web_dir = Some(dir)).await;
+    for target in ["n", "example.com:80"] {
+        let answer = get(s.addr, target).await;
+        assert!(answer.starts_with("HTTP/1.1 404"), "{target}: {answer}");
+        assert!(answer.contains("not_found"), "{target}: {answer}");
+    }
+    s.stop().await;
+}
