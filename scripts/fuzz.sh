@@ -3,13 +3,15 @@
 # server's per-frame handling and its HTTP routes (targets in fuzz/fuzz_targets, docs/fuzzing.md).
 #
 # Usage:
-#   scripts/fuzz.sh                        every target for 45 s (the stage of scripts/test.sh)
+#   scripts/fuzz.sh                        every target for 45 s (the stage of scripts/test.sh):
+#                                          dev build, no sanitizer
 #   ROOMCAST_FUZZ_SECS=N scripts/fuzz.sh   every target for N seconds
-#   scripts/fuzz.sh --long                 every target for 75 min (ROOMCAST_FUZZ_SECS overrides)
+#   scripts/fuzz.sh --long                 every target until 10 million inputs or 75 min:
+#                                          release build with AddressSanitizer
 #   scripts/fuzz.sh [--long] TARGET...     only these targets
-# ROOMCAST_FUZZ_JOBS targets run at once (default 2: each fuzzer uses one core);
-# ROOMCAST_FUZZ_SANITIZER: address (default) or none (about twice the inputs per second, but
-# memory errors in unsafe or C code go unseen).
+# ROOMCAST_FUZZ_SECS, ROOMCAST_FUZZ_RUNS (inputs) and ROOMCAST_FUZZ_SANITIZER (address or
+# none) override either mode; ROOMCAST_FUZZ_JOBS targets run at once (default 2: each
+# fuzzer uses one core).
 #
 # For each target it prints the inputs executed, their rate and the new corpus entries (from
 # libFuzzer's final stats), and fails on a crash, panic, hang (one input over 10 s) or an
@@ -20,16 +22,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 secs=${ROOMCAST_FUZZ_SECS:-45}
+runs=${ROOMCAST_FUZZ_RUNS:--1}
+sanitizer=${ROOMCAST_FUZZ_SANITIZER:-none}
+# The short stage builds in the dev profile (dependencies at opt-level 1, see fuzz/Cargo.toml)
+# without a sanitizer: a fraction of the build time of cargo-fuzz's release build (one codegen
+# unit per crate), which the long run uses for its speed per input.
+profile=(--dev)
 targets=()
 for arg in "$@"; do
     case "$arg" in
-        --long) secs=${ROOMCAST_FUZZ_SECS:-4500} ;;
+        --long)
+            secs=${ROOMCAST_FUZZ_SECS:-4500}
+            runs=${ROOMCAST_FUZZ_RUNS:-10000000}
+            sanitizer=${ROOMCAST_FUZZ_SANITIZER:-address}
+            profile=(--release)
+            ;;
         -*) echo "unknown option $arg" >&2; exit 2 ;;
         *) targets+=("$arg") ;;
     esac
 done
 jobs=${ROOMCAST_FUZZ_JOBS:-2}
-sanitizer=${ROOMCAST_FUZZ_SANITIZER:-address}
 
 bash scripts/setup.sh fuzz
 if [ ${#targets[@]} -eq 0 ]; then
@@ -38,10 +50,10 @@ fi
 
 # The fuzz crate is its own workspace with its own target directory: nightly and sanitizer
 # flags never invalidate the stable build.
-export CARGO_TARGET_DIR="$PWD/fuzz/target"
+export CARGO_TARGET_DIR=${ROOMCAST_FUZZ_TARGET_DIR:-$PWD/fuzz/target}
 fuzz=(cargo +nightly fuzz)
-flags=(--fuzz-dir fuzz --sanitizer "$sanitizer")
-echo "building ${targets[*]} (nightly, sanitizer $sanitizer)"
+flags=(--fuzz-dir fuzz "${profile[@]}" --sanitizer "$sanitizer")
+echo "building ${targets[*]} (nightly, ${profile[*]}, sanitizer $sanitizer)"
 for t in "${targets[@]}"; do
     "${fuzz[@]}" build "${flags[@]}" "$t"
 done
@@ -53,7 +65,7 @@ tmp_root=${TMPDIR:-/tmp}
 work=$(mktemp -d "$tmp_root/roomcast-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-logs=fuzz/target/logs
+logs=$CARGO_TARGET_DIR/fuzz-logs
 mkdir -p "$logs"
 
 run() {
@@ -61,7 +73,7 @@ run() {
     mkdir -p "$corpus" "fuzz/artifacts/$t" "$work/$t"
     [ -d "fuzz/seeds/$t" ] && seeds=("fuzz/seeds/$t")
     TMPDIR="$work/$t" "${fuzz[@]}" run "${flags[@]}" "$t" "$corpus" "${seeds[@]}" -- \
-        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -max_total_time="$secs" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -dict=fuzz/dict/protocol.dict >"$logs/$t.log" 2>&1
 }
 
@@ -73,8 +85,10 @@ report() {
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     new=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)
     if [ "$status" -eq 0 ]; then
+        local took
+        took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
         printf '%-14s ok      %12s inputs in %ss, %s exec/s, %s new corpus entries\n' \
-            "$t" "${runs:-?}" "$secs" "${rate:-?}" "${new:-?}"
+            "$t" "${runs:-?}" "${took:-?}" "${rate:-?}" "${new:-?}"
     else
         printf '%-14s FAILED  (exit %s) after %s inputs; log: %s\n' "$t" "$status" "${runs:-?}" "$log"
         grep -E 'panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer|Test unit written' "$log" \
