@@ -35,7 +35,8 @@ for arg in "$@"; do
             secs=${ROOMCAST_FUZZ_SECS:-4500}
             runs=${ROOMCAST_FUZZ_RUNS:-10000000}
             sanitizer=${ROOMCAST_FUZZ_SANITIZER:-address}
-            profile=(--release)
+            # cargo-fuzz's default: release with debug assertions and overflow checks.
+            profile=()
             ;;
         -*) echo "unknown option $arg" >&2; exit 2 ;;
         *) targets+=("$arg") ;;
@@ -53,7 +54,7 @@ fi
 export CARGO_TARGET_DIR=${ROOMCAST_FUZZ_TARGET_DIR:-$PWD/fuzz/target}
 fuzz=(cargo +nightly fuzz)
 flags=(--fuzz-dir fuzz "${profile[@]}" --sanitizer "$sanitizer")
-echo "building ${targets[*]} (nightly, ${profile[*]}, sanitizer $sanitizer)"
+echo "building ${targets[*]} (nightly, ${profile[*]:---release}, sanitizer $sanitizer)"
 for t in "${targets[@]}"; do
     "${fuzz[@]}" build "${flags[@]}" "$t"
 done

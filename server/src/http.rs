@@ -54,17 +54,22 @@ pub fn router(state: Arc<AppState>) -> Router {
     router.with_state(state)
 }
 
-/// A file of `--web`, for a request target that is a path. Any other target (authority
-/// form, `GET host:80 HTTP/1.1`) names no file: it gets the JSON 404, where tower-http's
-/// redirect to the directory's `/` would fail to build and answer 500.
+/// A file of `--web`. tower-http answers 500 when the file system refuses a path the client
+/// made up (a name over the file system's limit; a target that is not a path, such as
+/// `GET host:80 HTTP/1.1`, whose redirect to the directory's `/` cannot be built). No such
+/// request names a file, so it gets the JSON 404; the status goes to the debug log in case it
+/// was the directory itself that failed.
 async fn static_file(files: ServeDir<MethodRouter>, request: Request) -> Response {
-    if !request.uri().path().starts_with('/') {
+    let path = request.uri().path().to_owned();
+    let response = match files.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    if response.status().is_server_error() {
+        tracing::debug!(%path, status = %response.status(), "static file not served");
         return not_found().await.into_response();
     }
-    match files.oneshot(request).await {
-        Ok(response) => response.into_response(),
-        Err(never) => match never {},
-    }
+    response.into_response()
 }
 
 /// A JSON error answer: `{"code":..,"message":..}`.
