@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # Installs what the test suites need beyond the Rust toolchain, on Debian-like machines.
 # Safe to run again: every step checks first.
+#
+# Usage: scripts/setup.sh        everything
+#        scripts/setup.sh fuzz   only what the fuzz stage needs (scripts/fuzz.sh calls this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The fuzz stage (scripts/fuzz.sh): the nightly toolchain (libFuzzer's instrumentation and
+# sanitizers are nightly-only) and cargo-fuzz at a pinned version.
+cargo_fuzz=0.13.2
+rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+if [ "$(cargo fuzz --version 2>/dev/null | cut -d' ' -f2)" != "$cargo_fuzz" ]; then
+    cargo install -q --locked cargo-fuzz --version "$cargo_fuzz"
+fi
+[ "${1:-}" = fuzz ] && exit 0
 
 apt_packages=()
 # Binding and service suites add their packages here.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Roomcast test: formatting, lints, the Rust suites (machine on a virtual clock,
-# server over loopback, end-to-end with the real server process) and the binding suites.
+# server over loopback, end-to-end with the real server process), a short coverage-guided
+# fuzzing stage and the binding suites.
 #
 # Usage: scripts/test.sh
 # On a fresh Debian machine it first installs what the suites need (scripts/setup.sh:
@@ -18,12 +19,16 @@ bash scripts/check-protocol-doc.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+(cd fuzz && cargo fmt -- --check)
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (workspace)"
 cargo test --workspace
+
+step "fuzzing (cargo-fuzz on nightly: frame decoding, server frames, HTTP routes; 45 s each)"
+bash scripts/fuzz.sh
 
 # Binding suites (Swift through uniffi's Python bindings, JS through wasm) are added below.
 

@@ -39,6 +39,10 @@ use crate::state::AppState;
 use crate::store::{JoinCmd, Origin, PublishCmd};
 use crate::validate::{self, now_ms};
 
+mod detached;
+#[doc(hidden)]
+pub use detached::DetachedSession;
+
 /// Default `history` page size.
 pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
 /// How long a close handshake or a final flush may take.
@@ -456,22 +460,7 @@ impl Session {
                 }
                 WsMessage::Binary(_) => {
                     self.take_token();
-                    if self.auth.is_none() {
-                        self.fail(
-                            None,
-                            ErrorCode::Unauthorized,
-                            "the first frame must be hello",
-                            close::UNAUTHORIZED,
-                            "expected hello",
-                        )
-                    } else {
-                        self.error(
-                            None,
-                            ErrorCode::BadRequest,
-                            "binary frames are not supported",
-                        );
-                        Flow::Continue
-                    }
+                    self.on_binary()
                 }
                 WsMessage::Ping(_) | WsMessage::Pong(_) => Flow::Continue,
                 WsMessage::Close(_) => return End::PeerGone,
@@ -498,6 +487,25 @@ impl Session {
         if !self.rooms.is_empty() {
             let _ = timeout(SHUTDOWN_FLUSH, self.state.engine.disconnect(self.conn)).await;
         }
+    }
+
+    /// The protocol is JSON text: a binary frame is refused (before `hello`, with a close).
+    fn on_binary(&self) -> Flow {
+        if self.auth.is_none() {
+            return self.fail(
+                None,
+                ErrorCode::Unauthorized,
+                "the first frame must be hello",
+                close::UNAUTHORIZED,
+                "expected hello",
+            );
+        }
+        self.error(
+            None,
+            ErrorCode::BadRequest,
+            "binary frames are not supported",
+        );
+        Flow::Continue
     }
 
     async fn on_text(&mut self, text: &str) -> Flow {

@@ -5,15 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State, WebSocketUpgrade};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, Path, RawQuery, Request, State, WebSocketUpgrade,
+};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use roomcast_core::protocol::{Member, Message, Payload, MAX_HISTORY_LIMIT};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
 
 use crate::auth::{AuthError, Claims};
 use crate::connection::{self, DEFAULT_HISTORY_LIMIT};
@@ -41,12 +45,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(body_limit));
     let router = match web_dir {
         // Static files only where no route matched; a missing file is still a JSON 404.
-        Some(dir) => router.fallback_service(
-            tower_http::services::ServeDir::new(dir).fallback(get(not_found).with_state(())),
-        ),
+        Some(dir) => {
+            let files = ServeDir::new(dir).fallback(get(not_found).with_state(()));
+            router.fallback(move |request: Request| static_file(files.clone(), request))
+        }
         None => router.fallback(not_found),
     };
     router.with_state(state)
+}
+
+/// A file of `--web`. tower-http answers 500 when the file system refuses a path the client
+/// made up (a name over the file system's limit; a target that is not a path, such as
+/// `GET host:80 HTTP/1.1`, whose redirect to the directory's `/` cannot be built). No such
+/// request names a file, so it gets the JSON 404; the status goes to the debug log in case it
+/// was the directory itself that failed.
+async fn static_file(files: ServeDir<MethodRouter>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let response = match files.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    if response.status().is_server_error() {
+        tracing::debug!(%path, status = %response.status(), "static file not served");
+        return not_found().await.into_response();
+    }
+    response.into_response()
 }
 
 /// A JSON error answer: `{"code":..,"message":..}`.

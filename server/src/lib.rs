@@ -10,6 +10,7 @@
 //! - [`accept`]: the accept loop: sockets per IP, header-read timeout, accept back-off.
 //! - [`hub`]: rooms, members, fan-out and each connection's bounded outbound queue.
 //! - [`connection`]: one WebSocket session; [`http`]: routes and HTTP endpoints.
+//! - `harness`: the same state, router and sessions in process, without a listener (fuzzing).
 //! - [`ratelimit`], [`limits`]: token buckets per connection and per user, connections per IP.
 //!
 //! Embed or test with [`serve`]: it runs on a bound listener until `shutdown` completes.
@@ -21,6 +22,8 @@ pub mod config;
 pub mod connection;
 pub mod data_lock;
 pub mod engine;
+#[doc(hidden)]
+pub mod harness;
 pub mod http;
 pub mod hub;
 pub mod limits;
@@ -86,67 +89,108 @@ pub async fn serve_with_ready(
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce(),
 ) -> Result<(), ServerError> {
-    let config = config.sanitized();
-    let (secret, dev_mode) = auth::resolve_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
-    let auth = Auth::new(&secret, dev_mode)?;
-    let hub = Arc::new(Hub::default());
-    // Held until this function returns: the store is ours alone while the server runs.
-    let mut data_lock = None;
-    let (engine, store_thread) = match &config.redis_url {
-        Some(url) => {
-            let engine = RedisEngine::start(RedisSettings {
-                url: url.clone(),
-                replay_limit: config.replay_limit,
-                presence_ttl_ms: config.presence_ttl_ms,
-                held_cap: config.outbound_queue,
-            })
-            .await?;
-            (Engine::Redis(engine), None)
-        }
-        None => {
-            data_lock = Some(DataLock::acquire(&config.data_dir)?);
-            let db = config.db_path();
-            let check = Duration::from_millis(config.integrity_check_ms);
-            let (store, thread) = store::start(&db, Arc::clone(&hub), config.replay_limit, check)?;
-            let reads = Arc::new(ReadPool::new(db));
-            (Engine::Sqlite { store, reads }, Some(thread))
-        }
-    };
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let state = Arc::new(AppState::new(config, auth, hub, engine, stop_rx));
-    tracing::info!(addr = ?listener.local_addr().ok(), dev_mode, "serving");
+    let running = Running::start(config).await?;
+    tracing::info!(addr = ?listener.local_addr().ok(), dev_mode = running.state.auth.dev_mode(), "serving");
     ready();
 
+    let state = Arc::clone(&running.state);
     let app = http::router(Arc::clone(&state));
     let settings = AcceptSettings {
         max_sockets_per_ip: state.config.max_sockets_per_ip,
         request_timeout: Duration::from_millis(state.config.request_timeout_ms),
         drain: SHUTDOWN_SESSIONS,
     };
+    let stop_tx = running.stop_tx.clone();
     accept::serve(listener, app, settings, async move {
         shutdown.await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     })
     .await;
-    // Upgraded WebSockets are not tracked by axum: wait for our own.
-    if !state.wait_sockets(SHUTDOWN_SESSIONS).await {
-        tracing::warn!("some websocket sessions did not close in time");
-    }
-    match &state.engine {
-        Engine::Sqlite { store, .. } => {
-            let _ = store.send(Command::Shutdown).await;
-        }
-        Engine::Redis(r) => r.shutdown(),
-    }
     drop(state);
-    if let Some(store_thread) = store_thread {
-        let joined = tokio::task::spawn_blocking(move || store_thread.join()).await;
-        if !matches!(joined, Ok(Ok(()))) {
-            tracing::error!("the store thread ended abnormally");
-        }
-    }
+    running.stop().await;
     tracing::info!("stopped");
-    drop(data_lock);
     Ok(())
+}
+
+/// A started backend and the state every request and connection shares: what [`serve`] runs
+/// behind its listener, and what the in-process [`harness`] drives without one.
+pub(crate) struct Running {
+    pub(crate) state: Arc<AppState>,
+    stop_tx: watch::Sender<bool>,
+    store_thread: Option<std::thread::JoinHandle<()>>,
+    /// Held until [`Running::stop`] returns: the store is ours alone while the server runs.
+    data_lock: Option<DataLock>,
+}
+
+impl Running {
+    /// Resolves the secret, locks and opens the store (or connects to Redis) and builds the
+    /// shared state.
+    pub(crate) async fn start(config: Config) -> Result<Self, ServerError> {
+        let config = config.sanitized();
+        let (secret, dev_mode) =
+            auth::resolve_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
+        let auth = Auth::new(&secret, dev_mode)?;
+        let hub = Arc::new(Hub::default());
+        let mut data_lock = None;
+        let (engine, store_thread) = match &config.redis_url {
+            Some(url) => {
+                let engine = RedisEngine::start(RedisSettings {
+                    url: url.clone(),
+                    replay_limit: config.replay_limit,
+                    presence_ttl_ms: config.presence_ttl_ms,
+                    held_cap: config.outbound_queue,
+                })
+                .await?;
+                (Engine::Redis(engine), None)
+            }
+            None => {
+                data_lock = Some(DataLock::acquire(&config.data_dir)?);
+                let db = config.db_path();
+                let check = Duration::from_millis(config.integrity_check_ms);
+                let (store, thread) =
+                    store::start(&db, Arc::clone(&hub), config.replay_limit, check)?;
+                let reads = Arc::new(ReadPool::new(db));
+                (Engine::Sqlite { store, reads }, Some(thread))
+            }
+        };
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let state = Arc::new(AppState::new(config, auth, hub, engine, stop_rx));
+        Ok(Running {
+            state,
+            stop_tx,
+            store_thread,
+            data_lock,
+        })
+    }
+
+    /// Tells sessions the server is shutting down, waits (bounded) for them to close, then
+    /// stops the store thread and releases the data directory.
+    pub(crate) async fn stop(self) {
+        let Running {
+            state,
+            stop_tx,
+            store_thread,
+            data_lock,
+        } = self;
+        let _ = stop_tx.send(true);
+        // Upgraded WebSockets are not tracked by axum: wait for our own.
+        if !state.wait_sockets(SHUTDOWN_SESSIONS).await {
+            tracing::warn!("some websocket sessions did not close in time");
+        }
+        match &state.engine {
+            Engine::Sqlite { store, .. } => {
+                let _ = store.send(Command::Shutdown).await;
+            }
+            Engine::Redis(r) => r.shutdown(),
+        }
+        drop(state);
+        if let Some(store_thread) = store_thread {
+            let joined = tokio::task::spawn_blocking(move || store_thread.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("the store thread ended abnormally");
+            }
+        }
+        drop(data_lock);
+    }
 }

@@ -42,3 +42,20 @@ async fn serves_static_files_beside_the_api() {
     c.expect("pong").await;
     s.stop().await;
 }
+
+/// Request targets that name no file but make tower-http answer 500 (authority form, whose
+/// redirect cannot be built; a name over the file system's limit) get the JSON 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_names_no_file_is_not_found() {
+    let web = tempfile::tempdir().expect("tempdir");
+    std::fs::write(web.path().join("index.html"), "<h1>dashboard</h1>").expect("write");
+    let dir = web.path().to_owned();
+    let s = Server::start(move |c| c.web_dir = Some(dir)).await;
+    let long = format!("/{}", "a".repeat(300));
+    for target in ["n", "example.com:80", &long] {
+        let answer = get(s.addr, target).await;
+        assert!(answer.starts_with("HTTP/1.1 404"), "{target}: {answer}");
+        assert!(answer.contains("not_found"), "{target}: {answer}");
+    }
+    s.stop().await;
+}
