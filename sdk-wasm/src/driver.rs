@@ -11,7 +11,6 @@
 //! every app handler is released, and the objects are collected with their JS handles.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Date, Function, Promise};
@@ -62,7 +61,8 @@ struct State {
     machine: Machine,
     socket: Option<(ConnId, Socket)>,
     timer: Option<Timer>,
-    pending: HashMap<OpId, Pending>,
+    /// Few at a time: a vector, not a hash map (its hasher would weigh more than the rest).
+    pending: Vec<(OpId, Pending)>,
     provider: Option<Function>,
     token_callbacks: Option<TokenCallbacks>,
     browser: Option<Browser>,
@@ -101,7 +101,7 @@ impl Driver {
                 machine: Machine::new(config, rng.u64(..)),
                 socket: None,
                 timer: None,
-                pending: HashMap::new(),
+                pending: Vec::new(),
                 provider: token_provider,
                 token_callbacks: None,
                 browser: None,
@@ -141,14 +141,14 @@ impl Driver {
         if let Some((resolve, reject)) = slot {
             let mut st = self.state.borrow_mut();
             let op = call(&mut st.machine, Instant::now());
-            st.pending.insert(
+            st.pending.push((
                 op,
                 Pending {
                     resolve,
                     reject,
                     map,
                 },
-            );
+            ));
         }
         self.pump();
         promise
@@ -282,7 +282,8 @@ impl Driver {
                     match Socket::open(&url, report) {
                         Ok(socket) => st.socket = Some((conn, socket)),
                         Err(thrown) => {
-                            let text = format!("cannot open {url}: {}", describe(&thrown));
+                            let text =
+                                String::from("cannot open ") + &url + ": " + &describe(&thrown);
                             outs.push(Out::Event(Event::Error(Error::InvalidConfig(text))));
                             st.machine.handle_close(Instant::now(), conn, None);
                         }
@@ -304,8 +305,8 @@ impl Driver {
                     }
                 }
                 Output::Event(Event::Completed { op, result }) => {
-                    if let Some(pending) = st.pending.remove(&op) {
-                        outs.push(Out::Settle(pending, result));
+                    if let Some(i) = st.pending.iter().position(|(o, _)| *o == op) {
+                        outs.push(Out::Settle(st.pending.swap_remove(i).1, result));
                     }
                 }
                 Output::Event(other) => outs.push(Out::Event(other)),
@@ -336,11 +337,12 @@ impl Driver {
         match event {
             Event::State(s) => r.emit(&Topic::State, &convert::state_info(s)),
             Event::Message(m) => r.message(&m),
-            Event::Presence(p) => r.emit(&Topic::Presence(p.room.clone()), &convert::to_js(&p)),
+            Event::Presence(p) => r.emit(&Topic::Presence(p.room.clone()), &convert::presence(&p)),
             Event::Joined(j) => r.emit(&Topic::Joined(j.room.clone()), &convert::join_info(&j)),
             Event::Gap(g) => r.emit(&Topic::Gap(g.room.clone()), &convert::gap(&g)),
             Event::RoomLost { room, error } => {
-                let err = new_error("room_lost", &format!("room {room:?} was lost: {error}"));
+                let text = String::from("room \"") + &room + "\" was lost: " + &error.message();
+                let err = new_error("room_lost", &text);
                 set(&err, "room", &JsValue::from_str(&room));
                 set(&err, "cause", &error::to_js(&error));
                 r.error(Some(&room), &err);

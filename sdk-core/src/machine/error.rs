@@ -168,7 +168,11 @@ mod tests {
     #[test]
     fn messages() {
         assert_eq!(
-            Error::TooLarge { size: 70000, max: 65536 }.to_string(),
+            Error::TooLarge {
+                size: 70000,
+                max: 65536
+            }
+            .to_string(),
             "frame of 70000 bytes is over the server's limit of 65536 bytes"
         );
         assert_eq!(

@@ -95,7 +95,10 @@ fn nullable<'a, T>(
 }
 
 /// Reads an object, handing each key to `field` with the reader on its value.
-fn object<'a>(r: &mut Reader<'a>, mut field: impl FnMut(&mut Reader<'a>, &str) -> Res<()>) -> Res<()> {
+fn object<'a>(
+    r: &mut Reader<'a>,
+    mut field: impl FnMut(&mut Reader<'a>, &str) -> Res<()>,
+) -> Res<()> {
     if !r.open_object()? {
         return Err(Bad::NotObject);
     }
@@ -152,9 +155,7 @@ fn frame_type(text: &str) -> Result<Cow<'_, str>, FrameError> {
         } else if r.peek_value() == Some(b'"') {
             Some(r.string().map_err(not_json)?)
         } else {
-            return Err(FrameError::NotJson(String::from(
-                "`type` is not a string",
-            )));
+            return Err(FrameError::NotJson(String::from("`type` is not a string")));
         });
     }
     r.end().map_err(not_json)?;
@@ -310,11 +311,10 @@ fn presence(r: &mut Reader<'_>) -> Res<Presence> {
     object(r, |r, key| match key {
         "room" => fill(&mut room, "room", string(r)?),
         "event" => {
-            let kind = match string(r)?.as_deref() {
-                Some("join") => Some(PresenceKind::Join),
-                Some("leave") => Some(PresenceKind::Leave),
-                _ => None,
-            };
+            let name = string(r)?;
+            let kind = [PresenceKind::Join, PresenceKind::Leave]
+                .into_iter()
+                .find(|k| name.as_deref() == Some(k.as_str()));
             fill(&mut event, "event", kind)
         }
         "member" => fill(&mut member_, "member", Some(member(r)?)),
@@ -371,7 +371,11 @@ fn error(r: &mut Reader<'_>) -> Res<ErrorFrame> {
     let (mut ref_id, mut code, mut message_) = (None, None, None);
     object(r, |r, key| match key {
         "ref" => fill(&mut ref_id, "ref", nullable(r, number)?),
-        "code" => fill(&mut code, "code", string(r)?.map(|c| ErrorCode::from_wire(&c))),
+        "code" => fill(
+            &mut code,
+            "code",
+            string(r)?.map(|c| ErrorCode::from_wire(&c)),
+        ),
         "message" => fill(&mut message_, "message", string(r)?),
         _ => skip(r),
     })?;
@@ -432,9 +436,13 @@ mod tests {
             })
         );
         let e = ServerFrame::decode(r#"{"type":"left","ref":-1,"room":"r"}"#);
-        assert!(matches!(e, Err(FrameError::Invalid { reason, .. }) if reason == "wrong type for field `ref`"));
+        assert!(
+            matches!(e, Err(FrameError::Invalid { reason, .. }) if reason == "wrong type for field `ref`")
+        );
         let e = ServerFrame::decode(r#"{"type":"left","ref":1}"#);
-        assert!(matches!(e, Err(FrameError::Invalid { reason, .. }) if reason == "missing field `room`"));
+        assert!(
+            matches!(e, Err(FrameError::Invalid { reason, .. }) if reason == "missing field `room`")
+        );
         let e = ServerFrame::decode(r#"{"type":"left","ref":1,"room":"r"} x"#);
         assert!(matches!(e, Err(FrameError::NotJson(_))));
     }

@@ -3,7 +3,7 @@
 //! `token_exp`, which is `null` when the token never expires).
 
 use super::json::{Array, Object};
-use super::{ClientFrame, Member, Message, PresenceKind, ServerFrame};
+use super::{ClientFrame, Member, Message, ServerFrame};
 
 impl ClientFrame {
     /// The frame's `type`.
@@ -127,11 +127,7 @@ impl ServerFrame {
             }
             ServerFrame::Message(m) => write_message(&mut o, m, true),
             ServerFrame::Presence(p) => {
-                let event = match p.event {
-                    PresenceKind::Join => "join",
-                    PresenceKind::Leave => "leave",
-                };
-                o.str("room", &p.room).str("event", event);
+                o.str("room", &p.room).str("event", p.event.as_str());
                 write_member(o.object("member"), &p.member);
             }
             ServerFrame::History(h) => {

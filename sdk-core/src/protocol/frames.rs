@@ -28,7 +28,10 @@ pub struct ClientInfo {
     /// Kind of client (`ios`, `macos`, `web`, `cli`, `server`, ...), shown as a badge by apps.
     pub source: String,
     /// Human readable device name.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub name: Option<String>,
 }
 
@@ -39,7 +42,10 @@ pub struct Member {
     pub user: String,
     pub client: String,
     pub source: String,
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub name: Option<String>,
 }
 
@@ -81,9 +87,15 @@ pub struct Join {
     #[cfg_attr(feature = "serde", serde(rename = "ref"))]
     pub ref_id: u64,
     pub room: String,
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub since: Option<u64>,
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub epoch: Option<String>,
 }
 
@@ -119,9 +131,15 @@ pub struct HistoryRequest {
     #[cfg_attr(feature = "serde", serde(rename = "ref"))]
     pub ref_id: u64,
     pub room: String,
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub before: Option<u64>,
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub limit: Option<u32>,
 }
 
@@ -138,7 +156,10 @@ pub struct Refresh {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Ping {
-    #[cfg_attr(feature = "serde", serde(rename = "ref", default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "ref", default, skip_serializing_if = "Option::is_none")
+    )]
     pub ref_id: Option<u64>,
 }
 
@@ -146,7 +167,10 @@ pub struct Ping {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Pong {
-    #[cfg_attr(feature = "serde", serde(rename = "ref", default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "ref", default, skip_serializing_if = "Option::is_none")
+    )]
     pub ref_id: Option<u64>,
 }
 
@@ -216,7 +240,10 @@ pub struct Ack {
     #[cfg_attr(feature = "serde", serde(rename = "ref"))]
     pub ref_id: u64,
     pub id: String,
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub seq: Option<u64>,
     pub ts: u64,
 }
@@ -227,7 +254,10 @@ pub struct Ack {
 pub struct Message {
     pub room: String,
     /// Position in the room's history; `None` for ephemeral messages.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub seq: Option<u64>,
     pub id: String,
     pub event: String,
@@ -244,6 +274,16 @@ pub struct Message {
 pub enum PresenceKind {
     Join,
     Leave,
+}
+
+impl PresenceKind {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresenceKind::Join => "join",
+            PresenceKind::Leave => "leave",
+        }
+    }
 }
 
 /// A member joined or left a room.
@@ -279,7 +319,10 @@ pub struct Refreshed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ErrorFrame {
-    #[cfg_attr(feature = "serde", serde(rename = "ref", default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "ref", default, skip_serializing_if = "Option::is_none")
+    )]
     pub ref_id: Option<u64>,
     pub code: ErrorCode,
     pub message: String,
@@ -296,7 +339,10 @@ pub enum FrameError {
     MissingType,
     UnknownType(String),
     /// The body does not fit the frame type: a field missing, repeated or of the wrong type.
-    Invalid { kind: String, reason: String },
+    Invalid {
+        kind: String,
+        reason: String,
+    },
 }
 
 impl FrameError {

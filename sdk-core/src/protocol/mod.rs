@@ -13,12 +13,12 @@ mod payload;
 mod room;
 
 pub use codes::{close, ErrorCode};
+pub use encode::{write_member, write_members, write_message};
 pub use frames::{
     Ack, ClientFrame, ClientInfo, DecodeFailure, ErrorFrame, FrameError, Hello, HistoryPage,
     HistoryRequest, Join, Joined, Leave, Left, Member, Message, Ping, Pong, Presence, PresenceKind,
     Publish, Refresh, Refreshed, ServerFrame, Welcome,
 };
-pub use encode::{write_member, write_members, write_message};
 pub use payload::Payload;
 pub use room::{room_matches, validate_room, RoomNameError, MAX_ROOM_LEN};
 

@@ -281,7 +281,9 @@ impl<'a> Reader<'a> {
             self.pos += word.len();
             Ok(())
         } else if self.text.len() - self.pos < word.len()
-            && word.as_bytes().starts_with(&self.text.as_bytes()[self.pos..])
+            && word
+                .as_bytes()
+                .starts_with(&self.text.as_bytes()[self.pos..])
         {
             Err(JsonError {
                 kind: JsonErrorKind::Eof,
@@ -478,7 +480,10 @@ impl<'a> Reader<'a> {
             if !d.is_ascii_digit() {
                 return Ok(None); // a fraction or an exponent
             }
-            match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d - b'0'))) {
+            match n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            {
                 Some(next) => n = next,
                 None => return Ok(None),
             }
@@ -541,16 +546,53 @@ mod tests {
     #[test]
     fn validates_like_rfc_8259() {
         for good in [
-            "0", "-0", "1.5e-3", "1E+9", "123456789012345678901234567890", "\"\"", "true",
-            "null", " [ ] ", "{}", r#"{"a":[1,{"b":null}],"c":"\u00e9\ud83d\ude00"}"#,
-            r#""\ud800""#, r#""\/\b\f\n\r\t\\\"""#, "\t\r\n 7 \n",
+            "0",
+            "-0",
+            "1.5e-3",
+            "1E+9",
+            "123456789012345678901234567890",
+            "\"\"",
+            "true",
+            "null",
+            " [ ] ",
+            "{}",
+            r#"{"a":[1,{"b":null}],"c":"\u00e9\ud83d\ude00"}"#,
+            r#""\ud800""#,
+            r#""\/\b\f\n\r\t\\\"""#,
+            "\t\r\n 7 \n",
         ] {
             assert!(ok(good), "{good}");
         }
         for bad in [
-            "", " ", "01", "-", "1.", ".5", "1e", "+1", "tru", "nul", "[1,]", "{\"a\":1,}",
-            "{,}", "[,]", "{\"a\"}", "{\"a\" 1}", "{1:2}", "\"\\x\"", "\"\\u12g4\"", "\"a",
-            "\"\u{1}\"", "[1 2]", "1 2", "[", "{", "{\"a\":", "\u{a0}1", "NaN", "'a'",
+            "",
+            " ",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "+1",
+            "tru",
+            "nul",
+            "[1,]",
+            "{\"a\":1,}",
+            "{,}",
+            "[,]",
+            "{\"a\"}",
+            "{\"a\" 1}",
+            "{1:2}",
+            "\"\\x\"",
+            "\"\\u12g4\"",
+            "\"a",
+            "\"\u{1}\"",
+            "[1 2]",
+            "1 2",
+            "[",
+            "{",
+            "{\"a\":",
+            "\u{a0}1",
+            "NaN",
+            "'a'",
         ] {
             assert!(!ok(bad), "{bad:?}");
         }
@@ -574,7 +616,12 @@ mod tests {
         assert_eq!(read(r#""a\u00e9\n\"""#).as_deref(), Ok("aé\n\""));
         assert_eq!(read(r#""\ud83d\ude00x""#).as_deref(), Ok("😀x"));
         assert_eq!(read("\"é😀\"").as_deref(), Ok("é😀"));
-        for lone in [r#""\ud800""#, r#""\udc00""#, r#""\ud800\n""#, r#""\ud800\u0041""#] {
+        for lone in [
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\ud800\n""#,
+            r#""\ud800\u0041""#,
+        ] {
             assert_eq!(
                 read(lone).map_err(|e| e.kind),
                 Err(JsonErrorKind::LoneSurrogate),
