@@ -30,8 +30,10 @@ cargo_wasm() {
         if ! command -v rust-lld >/dev/null; then
             PATH="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin:$PATH"
         fi
+        # shellcheck disable=SC2086
         RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc RUSTFLAGS="${nightly_flags:-}" \
-            /usr/bin/cargo "$@" -p roomcast-wasm --target "$target" -Zbuild-std=std,panic_abort
+            /usr/bin/cargo "$@" -p roomcast-wasm --target "$target" -Zbuild-std=std,panic_abort \
+            ${std_features:-}
     else
         echo "build-wasm: no wasm32 toolchain: 'rustup target add $target', or on Debian" >&2
         echo "  'apt-get install rustc-web cargo-web rust-web-src'" >&2
@@ -57,7 +59,12 @@ fi
 
 # Without unwinding there is nothing to format a panic for; only the -Zbuild-std path allows
 # dropping the panic machinery.
-nightly_flags="-Zunstable-options -Cpanic=immediate-abort" cargo_wasm build --profile "$profile"
+# No Debug text or panic locations either: every message an app sees is built from static
+# text without core::fmt, so nothing visible depends on them.
+# std's optimize_for_size feature picks its smaller algorithms (sorting, formatting of what
+# remains).
+nightly_flags="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
+    std_features="-Zbuild-std-features=optimize_for_size" cargo_wasm build --profile "$profile"
 
 rm -rf "$pkg/wasm"
 wasm-bindgen --target web --weak-refs --remove-name-section \

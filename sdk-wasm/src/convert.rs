@@ -58,7 +58,9 @@ pub(crate) fn state_info(state: ConnectionState) -> JsValue {
         }
         ConnectionState::Reconnecting { attempt, delay } => {
             set(&info, "attempt", &JsValue::from(attempt));
-            set(&info, "delayMs", &JsValue::from(delay.as_millis() as f64));
+            // Whole ms without `as_millis`, whose u128 would pull 128-bit division in.
+            let ms = delay.as_secs() * 1000 + u64::from(delay.subsec_millis());
+            set(&info, "delayMs", &JsValue::from(ms as f64));
         }
         _ => {}
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 
 use super::config::BackoffConfig;
+use super::timers::whole_millis;
 
 pub(crate) struct Backoff {
     config: BackoffConfig,
@@ -42,7 +43,7 @@ impl Backoff {
     pub(crate) fn next_delay(&mut self) -> Option<Duration> {
         let base = self.schedule.next()?;
         let half = base / 2;
-        let spread = (base - half).as_millis() as u64;
+        let spread = whole_millis(base - half);
         Some(half + Duration::from_millis(self.rng.u64(0..=spread)))
     }
 
