@@ -17,7 +17,7 @@ use super::{
 /// Why a frame body does not decode as its type.
 enum Bad {
     Json(JsonError),
-    /// A struct field, `Missing`, `Repeated` or `WrongType`.
+    /// A struct field and what is wrong with it: [`MISSING`], [`REPEATED`], [`WRONG_TYPE`].
     Field(&'static str, &'static str),
     /// The value for a struct (the frame, `from`, `member`, a presence entry, a message) is
     /// not an object.
@@ -52,83 +52,179 @@ const MISSING: &str = "missing";
 const REPEATED: &str = "duplicate";
 const WRONG_TYPE: &str = "wrong type for";
 
-/// Fills a field's slot from a value read as its type (`None`: the value had another type).
-fn fill<T>(slot: &mut Option<T>, field: &'static str, value: Option<T>) -> Res<()> {
-    if slot.is_some() {
-        return Err(Bad::Field(field, REPEATED));
-    }
-    match value {
-        Some(v) => {
-            *slot = Some(v);
-            Ok(())
+/// What a field holds. Every struct is read by one loop over a table of these, so the module
+/// carries one reader rather than one per frame type.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// An unsigned integer.
+    Num,
+    /// An unsigned integer or `null`.
+    NumOrNull,
+    /// A `usize` (`max_frame`).
+    Size,
+    Text,
+    TextOrNull,
+    Flag,
+    /// A payload, kept as its JSON text.
+    Data,
+    Member,
+    Members,
+    Messages,
+    Code,
+    PresenceKind,
+}
+
+/// A field's value as read.
+enum Value {
+    Null,
+    Num(u64),
+    Text(String),
+    Flag(bool),
+    Data(Payload),
+    Member(Member),
+    Members(Vec<Member>),
+    Messages(Vec<Message>),
+    Code(ErrorCode),
+    PresenceKind(PresenceKind),
+}
+
+/// Most fields any frame struct has.
+const MAX_FIELDS: usize = 7;
+
+/// The fields of one object, read against its table.
+struct Fields {
+    names: &'static [(&'static str, Kind)],
+    values: [Option<Value>; MAX_FIELDS],
+}
+
+impl Fields {
+    /// Reads an object: each key of `names` once, of its kind; other keys skipped.
+    fn read(r: &mut Reader<'_>, names: &'static [(&'static str, Kind)]) -> Res<Self> {
+        let mut fields = Fields {
+            names,
+            values: [const { None }; MAX_FIELDS],
+        };
+        if !r.open_object()? {
+            return Err(Bad::NotObject);
         }
-        None => Err(Bad::Field(field, WRONG_TYPE)),
+        let mut first = true;
+        while r.next_key(first)? {
+            first = false;
+            let key = r.key()?;
+            let Some(i) = names.iter().position(|(name, _)| *name == key) else {
+                r.skip()?;
+                continue;
+            };
+            let (name, kind) = names[i];
+            let value = value(r, kind)?.ok_or(Bad::Field(name, WRONG_TYPE))?;
+            if fields.values[i].replace(value).is_some() {
+                return Err(Bad::Field(name, REPEATED));
+            }
+        }
+        Ok(fields)
+    }
+
+    /// The value of field `i`, `None` when absent or `null`.
+    fn take(&mut self, i: usize) -> Option<Value> {
+        match self.values.get_mut(i).and_then(Option::take) {
+            Some(Value::Null) | None => None,
+            value => value,
+        }
+    }
+
+    fn missing(&self, i: usize) -> Bad {
+        Bad::Field(self.names.get(i).map_or("", |(name, _)| name), MISSING)
+    }
+
+    fn opt_num(&mut self, i: usize) -> Option<u64> {
+        match self.take(i) {
+            Some(Value::Num(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn num(&mut self, i: usize) -> Res<u64> {
+        self.opt_num(i).ok_or_else(|| self.missing(i))
+    }
+
+    fn opt_text(&mut self, i: usize) -> Option<String> {
+        match self.take(i) {
+            Some(Value::Text(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn text(&mut self, i: usize) -> Res<String> {
+        self.opt_text(i).ok_or_else(|| self.missing(i))
+    }
+
+    fn flag(&mut self, i: usize) -> Res<bool> {
+        match self.take(i) {
+            Some(Value::Flag(b)) => Ok(b),
+            _ => Err(self.missing(i)),
+        }
+    }
+
+    fn member(&mut self, i: usize) -> Res<Member> {
+        match self.take(i) {
+            Some(Value::Member(m)) => Ok(m),
+            _ => Err(self.missing(i)),
+        }
+    }
+
+    /// Any other kind, required; `Value` is matched by the caller.
+    fn other(&mut self, i: usize) -> Res<Value> {
+        self.take(i).ok_or_else(|| self.missing(i))
     }
 }
 
-fn required<T>(slot: Option<T>, field: &'static str) -> Res<T> {
-    slot.ok_or(Bad::Field(field, MISSING))
-}
-
-/// A string field's value; `None` for a value of another type.
-fn string(r: &mut Reader<'_>) -> Res<Option<String>> {
-    if r.peek_value() == Some(b'"') {
-        return Ok(Some(r.string()?.into_owned()));
+/// Reads one value as `kind`; `None` for a value of another type.
+fn value(r: &mut Reader<'_>, kind: Kind) -> Res<Option<Value>> {
+    let nullable = matches!(kind, Kind::NumOrNull | Kind::TextOrNull);
+    if nullable && r.null()? {
+        return Ok(Some(Value::Null));
     }
-    r.skip()?;
-    Ok(None)
-}
-
-fn number(r: &mut Reader<'_>) -> Res<Option<u64>> {
-    Ok(r.u64()?)
-}
-
-/// An optional field's value: `null` is `Some(None)`.
-fn nullable<'a, T>(
-    r: &mut Reader<'a>,
-    read: impl FnOnce(&mut Reader<'a>) -> Res<Option<T>>,
-) -> Res<Option<Option<T>>> {
-    if r.null()? {
-        return Ok(Some(None));
-    }
-    Ok(read(r)?.map(Some))
-}
-
-/// Reads an object, handing each key to `field` with the reader on its value.
-fn object<'a>(
-    r: &mut Reader<'a>,
-    mut field: impl FnMut(&mut Reader<'a>, &str) -> Res<()>,
-) -> Res<()> {
-    if !r.open_object()? {
-        return Err(Bad::NotObject);
-    }
-    let mut first = true;
-    while r.next_key(first)? {
-        first = false;
-        let key = r.key()?;
-        field(r, &key)?;
-    }
-    Ok(())
-}
-
-/// Reads an array of objects, each through `item`; `None` when the value is not an array.
-fn array<'a, T>(r: &mut Reader<'a>, item: fn(&mut Reader<'a>) -> Res<T>) -> Res<Option<Vec<T>>> {
-    if !r.open_array()? {
-        r.skip()?;
-        return Ok(None);
-    }
-    let mut items = Vec::new();
-    let mut first = true;
-    while r.next_element(first)? {
-        first = false;
-        items.push(item(r)?);
-    }
-    Ok(Some(items))
-}
-
-fn skip(r: &mut Reader<'_>) -> Res<()> {
-    r.skip()?;
-    Ok(())
+    let is_string = r.peek_value() == Some(b'"');
+    Ok(match kind {
+        Kind::Num | Kind::NumOrNull => r.u64()?.map(Value::Num),
+        Kind::Size => r
+            .u64()?
+            .filter(|n| usize::try_from(*n).is_ok())
+            .map(Value::Num),
+        Kind::Text | Kind::TextOrNull | Kind::Code | Kind::PresenceKind if is_string => {
+            let text = r.string()?;
+            match kind {
+                Kind::Code => Some(Value::Code(ErrorCode::from_wire(&text))),
+                Kind::PresenceKind => [PresenceKind::Join, PresenceKind::Leave]
+                    .into_iter()
+                    .find(|k| text == k.as_str())
+                    .map(Value::PresenceKind),
+                _ => Some(Value::Text(text.into_owned())),
+            }
+        }
+        Kind::Flag => r.bool()?.map(Value::Flag),
+        Kind::Data => Some(Value::Data(Payload::from_valid(r.skip()?))),
+        Kind::Member => Some(Value::Member(member(r)?)),
+        Kind::Members | Kind::Messages if r.open_array()? => {
+            let (mut members, mut messages) = (Vec::new(), Vec::new());
+            let mut first = true;
+            while r.next_element(first)? {
+                first = false;
+                match kind {
+                    Kind::Members => members.push(member(r)?),
+                    _ => messages.push(message(r)?),
+                }
+            }
+            Some(match kind {
+                Kind::Members => Value::Members(members),
+                _ => Value::Messages(messages),
+            })
+        }
+        _ => {
+            r.skip()?;
+            None
+        }
+    })
 }
 
 /// The frame's `type`: the text must be one JSON object with at most one `type`, a string
@@ -168,17 +264,17 @@ impl ServerFrame {
         let kind = frame_type(text)?;
         let r = &mut Reader::new(text);
         let frame = match kind.as_ref() {
-            "welcome" => welcome(r).map(ServerFrame::Welcome),
-            "joined" => joined(r).map(ServerFrame::Joined),
-            "left" => left(r).map(ServerFrame::Left),
-            "ack" => ack(r).map(ServerFrame::Ack),
+            "welcome" => welcome(r),
+            "joined" => joined(r),
+            "left" => left(r),
+            "ack" => ack(r),
             "message" => message(r).map(ServerFrame::Message),
-            "presence" => presence(r).map(ServerFrame::Presence),
-            "history" => history(r).map(ServerFrame::History),
-            "refreshed" => refreshed(r).map(ServerFrame::Refreshed),
+            "presence" => presence(r),
+            "history" => history(r),
+            "refreshed" => refreshed(r),
             "ping" => only_ref(r).map(|ref_id| ServerFrame::Ping(Ping { ref_id })),
             "pong" => only_ref(r).map(|ref_id| ServerFrame::Pong(Pong { ref_id })),
-            "error" => error(r).map(ServerFrame::Error),
+            "error" => error(r),
             _ => return Err(FrameError::UnknownType(kind.into_owned())),
         };
         frame.map_err(|bad| FrameError::Invalid {
@@ -188,202 +284,197 @@ impl ServerFrame {
     }
 }
 
-fn welcome(r: &mut Reader<'_>) -> Res<Welcome> {
-    let (mut ref_id, mut session, mut user) = (None, None, None);
-    let (mut heartbeat_ms, mut max_frame, mut token_exp) = (None, None, None);
-    object(r, |r, key| match key {
-        "ref" => fill(&mut ref_id, "ref", number(r)?),
-        "session" => fill(&mut session, "session", string(r)?),
-        "user" => fill(&mut user, "user", string(r)?),
-        "heartbeat_ms" => fill(&mut heartbeat_ms, "heartbeat_ms", number(r)?),
-        "max_frame" => {
-            let n = number(r)?.and_then(|n| usize::try_from(n).ok());
-            fill(&mut max_frame, "max_frame", n)
-        }
-        "token_exp" => fill(&mut token_exp, "token_exp", nullable(r, number)?),
-        _ => skip(r),
-    })?;
-    Ok(Welcome {
-        ref_id: required(ref_id, "ref")?,
-        session: required(session, "session")?,
-        user: required(user, "user")?,
-        heartbeat_ms: required(heartbeat_ms, "heartbeat_ms")?,
-        max_frame: required(max_frame, "max_frame")?,
-        token_exp: token_exp.flatten(),
-    })
+fn welcome(r: &mut Reader<'_>) -> Res<ServerFrame> {
+    let mut f = Fields::read(
+        r,
+        &[
+            ("ref", Kind::Num),
+            ("session", Kind::Text),
+            ("user", Kind::Text),
+            ("heartbeat_ms", Kind::Num),
+            ("max_frame", Kind::Size),
+            ("token_exp", Kind::NumOrNull),
+        ],
+    )?;
+    Ok(ServerFrame::Welcome(Welcome {
+        ref_id: f.num(0)?,
+        session: f.text(1)?,
+        user: f.text(2)?,
+        heartbeat_ms: f.num(3)?,
+        max_frame: f.num(4)? as usize,
+        token_exp: f.opt_num(5),
+    }))
 }
 
-fn joined(r: &mut Reader<'_>) -> Res<Joined> {
-    let (mut ref_id, mut room, mut seq, mut epoch) = (None, None, None, None);
-    let (mut recovered, mut presence) = (None, None);
-    object(r, |r, key| match key {
-        "ref" => fill(&mut ref_id, "ref", number(r)?),
-        "room" => fill(&mut room, "room", string(r)?),
-        "seq" => fill(&mut seq, "seq", number(r)?),
-        "epoch" => fill(&mut epoch, "epoch", string(r)?),
-        "recovered" => fill(&mut recovered, "recovered", r.bool()?),
-        "presence" => fill(&mut presence, "presence", array(r, member)?),
-        _ => skip(r),
-    })?;
-    Ok(Joined {
-        ref_id: required(ref_id, "ref")?,
-        room: required(room, "room")?,
-        seq: required(seq, "seq")?,
-        epoch: required(epoch, "epoch")?,
-        recovered: required(recovered, "recovered")?,
-        presence: presence.unwrap_or_default(),
-    })
+fn joined(r: &mut Reader<'_>) -> Res<ServerFrame> {
+    let mut f = Fields::read(
+        r,
+        &[
+            ("ref", Kind::Num),
+            ("room", Kind::Text),
+            ("seq", Kind::Num),
+            ("epoch", Kind::Text),
+            ("recovered", Kind::Flag),
+            ("presence", Kind::Members),
+        ],
+    )?;
+    Ok(ServerFrame::Joined(Joined {
+        ref_id: f.num(0)?,
+        room: f.text(1)?,
+        seq: f.num(2)?,
+        epoch: f.text(3)?,
+        recovered: f.flag(4)?,
+        presence: match f.take(5) {
+            Some(Value::Members(m)) => m,
+            _ => Vec::new(),
+        },
+    }))
 }
 
-fn left(r: &mut Reader<'_>) -> Res<Left> {
-    let (mut ref_id, mut room) = (None, None);
-    object(r, |r, key| match key {
-        "ref" => fill(&mut ref_id, "ref", number(r)?),
-        "room" => fill(&mut room, "room", string(r)?),
-        _ => skip(r),
-    })?;
-    Ok(Left {
-        ref_id: required(ref_id, "ref")?,
-        room: required(room, "room")?,
-    })
+fn left(r: &mut Reader<'_>) -> Res<ServerFrame> {
+    let mut f = Fields::read(r, &[("ref", Kind::Num), ("room", Kind::Text)])?;
+    Ok(ServerFrame::Left(Left {
+        ref_id: f.num(0)?,
+        room: f.text(1)?,
+    }))
 }
 
-fn ack(r: &mut Reader<'_>) -> Res<Ack> {
-    let (mut ref_id, mut id, mut seq, mut ts) = (None, None, None, None);
-    object(r, |r, key| match key {
-        "ref" => fill(&mut ref_id, "ref", number(r)?),
-        "id" => fill(&mut id, "id", string(r)?),
-        "seq" => fill(&mut seq, "seq", nullable(r, number)?),
-        "ts" => fill(&mut ts, "ts", number(r)?),
-        _ => skip(r),
-    })?;
-    Ok(Ack {
-        ref_id: required(ref_id, "ref")?,
-        id: required(id, "id")?,
-        seq: seq.flatten(),
-        ts: required(ts, "ts")?,
-    })
+fn ack(r: &mut Reader<'_>) -> Res<ServerFrame> {
+    let mut f = Fields::read(
+        r,
+        &[
+            ("ref", Kind::Num),
+            ("id", Kind::Text),
+            ("seq", Kind::NumOrNull),
+            ("ts", Kind::Num),
+        ],
+    )?;
+    Ok(ServerFrame::Ack(Ack {
+        ref_id: f.num(0)?,
+        id: f.text(1)?,
+        seq: f.opt_num(2),
+        ts: f.num(3)?,
+    }))
 }
 
 fn message(r: &mut Reader<'_>) -> Res<Message> {
-    let (mut room, mut seq, mut id, mut event) = (None, None, None, None);
-    let (mut data, mut from, mut ts) = (None, None, None);
-    object(r, |r, key| match key {
-        "room" => fill(&mut room, "room", string(r)?),
-        "seq" => fill(&mut seq, "seq", nullable(r, number)?),
-        "id" => fill(&mut id, "id", string(r)?),
-        "event" => fill(&mut event, "event", string(r)?),
-        "data" => fill(&mut data, "data", Some(Payload::from_valid(r.skip()?))),
-        "from" => fill(&mut from, "from", Some(member(r)?)),
-        "ts" => fill(&mut ts, "ts", number(r)?),
-        _ => skip(r),
-    })?;
+    let mut f = Fields::read(
+        r,
+        &[
+            ("room", Kind::Text),
+            ("seq", Kind::NumOrNull),
+            ("id", Kind::Text),
+            ("event", Kind::Text),
+            ("data", Kind::Data),
+            ("from", Kind::Member),
+            ("ts", Kind::Num),
+        ],
+    )?;
     Ok(Message {
-        room: required(room, "room")?,
-        seq: seq.flatten(),
-        id: required(id, "id")?,
-        event: required(event, "event")?,
-        data: data.unwrap_or_default(),
-        from: required(from, "from")?,
-        ts: required(ts, "ts")?,
+        room: f.text(0)?,
+        seq: f.opt_num(1),
+        id: f.text(2)?,
+        event: f.text(3)?,
+        data: match f.take(4) {
+            Some(Value::Data(p)) => p,
+            _ => Payload::null(),
+        },
+        from: f.member(5)?,
+        ts: f.num(6)?,
     })
 }
 
 fn member(r: &mut Reader<'_>) -> Res<Member> {
-    let (mut user, mut client, mut source, mut name) = (None, None, None, None);
-    object(r, |r, key| match key {
-        "user" => fill(&mut user, "user", string(r)?),
-        "client" => fill(&mut client, "client", string(r)?),
-        "source" => fill(&mut source, "source", string(r)?),
-        "name" => fill(&mut name, "name", nullable(r, string)?),
-        _ => skip(r),
-    })?;
+    let mut f = Fields::read(
+        r,
+        &[
+            ("user", Kind::Text),
+            ("client", Kind::Text),
+            ("source", Kind::Text),
+            ("name", Kind::TextOrNull),
+        ],
+    )?;
     Ok(Member {
-        user: required(user, "user")?,
-        client: required(client, "client")?,
-        source: required(source, "source")?,
-        name: name.flatten(),
+        user: f.text(0)?,
+        client: f.text(1)?,
+        source: f.text(2)?,
+        name: f.opt_text(3),
     })
 }
 
-fn presence(r: &mut Reader<'_>) -> Res<Presence> {
-    let (mut room, mut event, mut member_) = (None, None, None);
-    object(r, |r, key| match key {
-        "room" => fill(&mut room, "room", string(r)?),
-        "event" => {
-            let name = string(r)?;
-            let kind = [PresenceKind::Join, PresenceKind::Leave]
-                .into_iter()
-                .find(|k| name.as_deref() == Some(k.as_str()));
-            fill(&mut event, "event", kind)
-        }
-        "member" => fill(&mut member_, "member", Some(member(r)?)),
-        _ => skip(r),
-    })?;
-    Ok(Presence {
-        room: required(room, "room")?,
-        event: required(event, "event")?,
-        member: required(member_, "member")?,
-    })
+fn presence(r: &mut Reader<'_>) -> Res<ServerFrame> {
+    let mut f = Fields::read(
+        r,
+        &[
+            ("room", Kind::Text),
+            ("event", Kind::PresenceKind),
+            ("member", Kind::Member),
+        ],
+    )?;
+    let room = f.text(0)?;
+    let Value::PresenceKind(event) = f.other(1)? else {
+        return Err(f.missing(1));
+    };
+    Ok(ServerFrame::Presence(Presence {
+        room,
+        event,
+        member: f.member(2)?,
+    }))
 }
 
-fn history(r: &mut Reader<'_>) -> Res<HistoryPage> {
-    let (mut ref_id, mut room, mut messages, mut more) = (None, None, None, None);
-    object(r, |r, key| match key {
-        "ref" => fill(&mut ref_id, "ref", number(r)?),
-        "room" => fill(&mut room, "room", string(r)?),
-        "messages" => fill(&mut messages, "messages", array(r, message)?),
-        "more" => fill(&mut more, "more", r.bool()?),
-        _ => skip(r),
-    })?;
-    Ok(HistoryPage {
-        ref_id: required(ref_id, "ref")?,
-        room: required(room, "room")?,
-        messages: required(messages, "messages")?,
-        more: required(more, "more")?,
-    })
+fn history(r: &mut Reader<'_>) -> Res<ServerFrame> {
+    let mut f = Fields::read(
+        r,
+        &[
+            ("ref", Kind::Num),
+            ("room", Kind::Text),
+            ("messages", Kind::Messages),
+            ("more", Kind::Flag),
+        ],
+    )?;
+    let (ref_id, room) = (f.num(0)?, f.text(1)?);
+    let Value::Messages(messages) = f.other(2)? else {
+        return Err(f.missing(2));
+    };
+    Ok(ServerFrame::History(HistoryPage {
+        ref_id,
+        room,
+        messages,
+        more: f.flag(3)?,
+    }))
 }
 
-fn refreshed(r: &mut Reader<'_>) -> Res<Refreshed> {
-    let (mut ref_id, mut token_exp) = (None, None);
-    object(r, |r, key| match key {
-        "ref" => fill(&mut ref_id, "ref", number(r)?),
-        "token_exp" => fill(&mut token_exp, "token_exp", nullable(r, number)?),
-        _ => skip(r),
-    })?;
-    Ok(Refreshed {
-        ref_id: required(ref_id, "ref")?,
-        token_exp: token_exp.flatten(),
-    })
+fn refreshed(r: &mut Reader<'_>) -> Res<ServerFrame> {
+    let mut f = Fields::read(r, &[("ref", Kind::Num), ("token_exp", Kind::NumOrNull)])?;
+    Ok(ServerFrame::Refreshed(Refreshed {
+        ref_id: f.num(0)?,
+        token_exp: f.opt_num(1),
+    }))
 }
 
 /// `ping` and `pong`: an optional `ref`.
 fn only_ref(r: &mut Reader<'_>) -> Res<Option<u64>> {
-    let mut ref_id = None;
-    object(r, |r, key| match key {
-        "ref" => fill(&mut ref_id, "ref", nullable(r, number)?),
-        _ => skip(r),
-    })?;
-    Ok(ref_id.flatten())
+    Ok(Fields::read(r, &[("ref", Kind::NumOrNull)])?.opt_num(0))
 }
 
-fn error(r: &mut Reader<'_>) -> Res<ErrorFrame> {
-    let (mut ref_id, mut code, mut message_) = (None, None, None);
-    object(r, |r, key| match key {
-        "ref" => fill(&mut ref_id, "ref", nullable(r, number)?),
-        "code" => fill(
-            &mut code,
-            "code",
-            string(r)?.map(|c| ErrorCode::from_wire(&c)),
-        ),
-        "message" => fill(&mut message_, "message", string(r)?),
-        _ => skip(r),
-    })?;
-    Ok(ErrorFrame {
-        ref_id: ref_id.flatten(),
-        code: required(code, "code")?,
-        message: required(message_, "message")?,
-    })
+fn error(r: &mut Reader<'_>) -> Res<ServerFrame> {
+    let mut f = Fields::read(
+        r,
+        &[
+            ("ref", Kind::NumOrNull),
+            ("code", Kind::Code),
+            ("message", Kind::Text),
+        ],
+    )?;
+    let ref_id = f.opt_num(0);
+    let Value::Code(code) = f.other(1)? else {
+        return Err(f.missing(1));
+    };
+    Ok(ServerFrame::Error(ErrorFrame {
+        ref_id,
+        code,
+        message: f.text(2)?,
+    }))
 }
 
 #[cfg(test)]
