@@ -93,7 +93,6 @@ const MAX_FIELDS: usize = 7;
 
 /// The fields of one object, read against its table.
 struct Fields {
-    names: &'static [(&'static str, Kind)],
     values: [Option<Value>; MAX_FIELDS],
 }
 
@@ -101,7 +100,6 @@ impl Fields {
     /// Reads an object: each key of `names` once, of its kind; other keys skipped.
     fn read(r: &mut Reader<'_>, names: &'static [(&'static str, Kind)]) -> Res<Self> {
         let mut fields = Fields {
-            names,
             values: [const { None }; MAX_FIELDS],
         };
         if !r.open_object()? {
@@ -121,6 +119,16 @@ impl Fields {
                 return Err(Bad::Field(name, REPEATED));
             }
         }
+        // Checked here, once, so that building the struct cannot fail.
+        for ((name, kind), value) in names.iter().zip(&fields.values) {
+            let optional = matches!(
+                kind,
+                Kind::NumOrNull | Kind::TextOrNull | Kind::Data | Kind::Members
+            );
+            if value.is_none() && !optional {
+                return Err(Bad::Field(name, MISSING));
+            }
+        }
         Ok(fields)
     }
 
@@ -132,8 +140,11 @@ impl Fields {
         }
     }
 
-    fn missing(&self, i: usize) -> Bad {
-        Bad::Field(self.names.get(i).map_or("", |(name, _)| name), MISSING)
+    // The getters below read fields [`read`](Self::read) found present with their kind; the
+    // defaults are never used.
+
+    fn num(&mut self, i: usize) -> u64 {
+        self.opt_num(i).unwrap_or_default()
     }
 
     fn opt_num(&mut self, i: usize) -> Option<u64> {
@@ -143,8 +154,8 @@ impl Fields {
         }
     }
 
-    fn num(&mut self, i: usize) -> Res<u64> {
-        self.opt_num(i).ok_or_else(|| self.missing(i))
+    fn text(&mut self, i: usize) -> String {
+        self.opt_text(i).unwrap_or_default()
     }
 
     fn opt_text(&mut self, i: usize) -> Option<String> {
@@ -154,27 +165,20 @@ impl Fields {
         }
     }
 
-    fn text(&mut self, i: usize) -> Res<String> {
-        self.opt_text(i).ok_or_else(|| self.missing(i))
+    fn flag(&mut self, i: usize) -> bool {
+        matches!(self.take(i), Some(Value::Flag(true)))
     }
 
-    fn flag(&mut self, i: usize) -> Res<bool> {
+    fn member(&mut self, i: usize) -> Member {
         match self.take(i) {
-            Some(Value::Flag(b)) => Ok(b),
-            _ => Err(self.missing(i)),
+            Some(Value::Member(m)) => m,
+            _ => Member {
+                user: String::new(),
+                client: String::new(),
+                source: String::new(),
+                name: None,
+            },
         }
-    }
-
-    fn member(&mut self, i: usize) -> Res<Member> {
-        match self.take(i) {
-            Some(Value::Member(m)) => Ok(m),
-            _ => Err(self.missing(i)),
-        }
-    }
-
-    /// Any other kind, required; `Value` is matched by the caller.
-    fn other(&mut self, i: usize) -> Res<Value> {
-        self.take(i).ok_or_else(|| self.missing(i))
     }
 }
 
@@ -297,11 +301,11 @@ fn welcome(r: &mut Reader<'_>) -> Res<ServerFrame> {
         ],
     )?;
     Ok(ServerFrame::Welcome(Welcome {
-        ref_id: f.num(0)?,
-        session: f.text(1)?,
-        user: f.text(2)?,
-        heartbeat_ms: f.num(3)?,
-        max_frame: f.num(4)? as usize,
+        ref_id: f.num(0),
+        session: f.text(1),
+        user: f.text(2),
+        heartbeat_ms: f.num(3),
+        max_frame: usize::try_from(f.num(4)).unwrap_or(usize::MAX),
         token_exp: f.opt_num(5),
     }))
 }
@@ -319,11 +323,11 @@ fn joined(r: &mut Reader<'_>) -> Res<ServerFrame> {
         ],
     )?;
     Ok(ServerFrame::Joined(Joined {
-        ref_id: f.num(0)?,
-        room: f.text(1)?,
-        seq: f.num(2)?,
-        epoch: f.text(3)?,
-        recovered: f.flag(4)?,
+        ref_id: f.num(0),
+        room: f.text(1),
+        seq: f.num(2),
+        epoch: f.text(3),
+        recovered: f.flag(4),
         presence: match f.take(5) {
             Some(Value::Members(m)) => m,
             _ => Vec::new(),
@@ -334,8 +338,8 @@ fn joined(r: &mut Reader<'_>) -> Res<ServerFrame> {
 fn left(r: &mut Reader<'_>) -> Res<ServerFrame> {
     let mut f = Fields::read(r, &[("ref", Kind::Num), ("room", Kind::Text)])?;
     Ok(ServerFrame::Left(Left {
-        ref_id: f.num(0)?,
-        room: f.text(1)?,
+        ref_id: f.num(0),
+        room: f.text(1),
     }))
 }
 
@@ -350,10 +354,10 @@ fn ack(r: &mut Reader<'_>) -> Res<ServerFrame> {
         ],
     )?;
     Ok(ServerFrame::Ack(Ack {
-        ref_id: f.num(0)?,
-        id: f.text(1)?,
+        ref_id: f.num(0),
+        id: f.text(1),
         seq: f.opt_num(2),
-        ts: f.num(3)?,
+        ts: f.num(3),
     }))
 }
 
@@ -371,16 +375,16 @@ fn message(r: &mut Reader<'_>) -> Res<Message> {
         ],
     )?;
     Ok(Message {
-        room: f.text(0)?,
+        room: f.text(0),
         seq: f.opt_num(1),
-        id: f.text(2)?,
-        event: f.text(3)?,
+        id: f.text(2),
+        event: f.text(3),
         data: match f.take(4) {
             Some(Value::Data(p)) => p,
             _ => Payload::null(),
         },
-        from: f.member(5)?,
-        ts: f.num(6)?,
+        from: f.member(5),
+        ts: f.num(6),
     })
 }
 
@@ -395,9 +399,9 @@ fn member(r: &mut Reader<'_>) -> Res<Member> {
         ],
     )?;
     Ok(Member {
-        user: f.text(0)?,
-        client: f.text(1)?,
-        source: f.text(2)?,
+        user: f.text(0),
+        client: f.text(1),
+        source: f.text(2),
         name: f.opt_text(3),
     })
 }
@@ -411,14 +415,13 @@ fn presence(r: &mut Reader<'_>) -> Res<ServerFrame> {
             ("member", Kind::Member),
         ],
     )?;
-    let room = f.text(0)?;
-    let Value::PresenceKind(event) = f.other(1)? else {
-        return Err(f.missing(1));
-    };
     Ok(ServerFrame::Presence(Presence {
-        room,
-        event,
-        member: f.member(2)?,
+        room: f.text(0),
+        event: match f.take(1) {
+            Some(Value::PresenceKind(PresenceKind::Leave)) => PresenceKind::Leave,
+            _ => PresenceKind::Join,
+        },
+        member: f.member(2),
     }))
 }
 
@@ -432,22 +435,21 @@ fn history(r: &mut Reader<'_>) -> Res<ServerFrame> {
             ("more", Kind::Flag),
         ],
     )?;
-    let (ref_id, room) = (f.num(0)?, f.text(1)?);
-    let Value::Messages(messages) = f.other(2)? else {
-        return Err(f.missing(2));
-    };
     Ok(ServerFrame::History(HistoryPage {
-        ref_id,
-        room,
-        messages,
-        more: f.flag(3)?,
+        ref_id: f.num(0),
+        room: f.text(1),
+        messages: match f.take(2) {
+            Some(Value::Messages(m)) => m,
+            _ => Vec::new(),
+        },
+        more: f.flag(3),
     }))
 }
 
 fn refreshed(r: &mut Reader<'_>) -> Res<ServerFrame> {
     let mut f = Fields::read(r, &[("ref", Kind::Num), ("token_exp", Kind::NumOrNull)])?;
     Ok(ServerFrame::Refreshed(Refreshed {
-        ref_id: f.num(0)?,
+        ref_id: f.num(0),
         token_exp: f.opt_num(1),
     }))
 }
@@ -466,14 +468,13 @@ fn error(r: &mut Reader<'_>) -> Res<ServerFrame> {
             ("message", Kind::Text),
         ],
     )?;
-    let ref_id = f.opt_num(0);
-    let Value::Code(code) = f.other(1)? else {
-        return Err(f.missing(1));
-    };
     Ok(ServerFrame::Error(ErrorFrame {
-        ref_id,
-        code,
-        message: f.text(2)?,
+        ref_id: f.opt_num(0),
+        code: match f.take(1) {
+            Some(Value::Code(code)) => code,
+            _ => ErrorCode::Unknown,
+        },
+        message: f.text(2),
     }))
 }
 
