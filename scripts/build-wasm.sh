@@ -86,7 +86,8 @@ if [ -n "$wasm_opt" ]; then
     features="--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int"
     features="$features --enable-mutable-globals --enable-reference-types --enable-multivalue"
     # shellcheck disable=SC2086
-    if "$wasm_opt" -Oz --converge $features "$bg" -o "$bg.opt" 2>/dev/null &&
+    if "$wasm_opt" -Oz --converge --strip-producers --strip-target-features $features \
+        "$bg" -o "$bg.opt" 2>/dev/null &&
         [ "$(gzip -9c "$bg.opt" | wc -c)" -lt "$(gzip -9c "$bg" | wc -c)" ]; then
         mv "$bg.opt" "$bg"
         echo "build-wasm: $("$wasm_opt" --version) -Oz --converge applied"

@@ -176,8 +176,24 @@ fn hand_picked_edges_decode_the_same() {
 
 fn text() -> impl Strategy<Value = String> {
     let special = prop::sample::select(vec![
-        '"', '\\', '/', '\n', '\r', '\t', '\u{8}', '\u{c}', '\u{0}', '\u{1f}', '\u{7f}', 'é',
-        '\u{2028}', '\u{ffff}', '😀', '\u{10ffff}', 'a', ' ',
+        '"',
+        '\\',
+        '/',
+        '\n',
+        '\r',
+        '\t',
+        '\u{8}',
+        '\u{c}',
+        '\u{0}',
+        '\u{1f}',
+        '\u{7f}',
+        'é',
+        '\u{2028}',
+        '\u{ffff}',
+        '😀',
+        '\u{10ffff}',
+        'a',
+        ' ',
     ]);
     prop::collection::vec(prop_oneof![any::<char>(), special], 0..8)
         .prop_map(|chars| chars.into_iter().collect())
@@ -261,17 +277,26 @@ fn error_code() -> impl Strategy<Value = ErrorCode> {
 
 fn server_frame() -> impl Strategy<Value = ServerFrame> {
     prop_oneof![
-        (any::<u64>(), text(), text(), any::<u64>(), any::<usize>(), any::<Option<u64>>())
-            .prop_map(|(ref_id, session, user, heartbeat_ms, max_frame, token_exp)| {
-                ServerFrame::Welcome(Welcome {
-                    ref_id,
-                    session,
-                    user,
-                    heartbeat_ms,
-                    max_frame,
-                    token_exp,
-                })
-            }),
+        (
+            any::<u64>(),
+            text(),
+            text(),
+            any::<u64>(),
+            any::<usize>(),
+            any::<Option<u64>>()
+        )
+            .prop_map(
+                |(ref_id, session, user, heartbeat_ms, max_frame, token_exp)| {
+                    ServerFrame::Welcome(Welcome {
+                        ref_id,
+                        session,
+                        user,
+                        heartbeat_ms,
+                        max_frame,
+                        token_exp,
+                    })
+                }
+            ),
         (
             any::<u64>(),
             text(),
@@ -291,8 +316,14 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                 })
             }),
         (any::<u64>(), text()).prop_map(|(ref_id, room)| ServerFrame::Left(Left { ref_id, room })),
-        (any::<u64>(), text(), any::<Option<u64>>(), any::<u64>())
-            .prop_map(|(ref_id, id, seq, ts)| ServerFrame::Ack(Ack { ref_id, id, seq, ts })),
+        (any::<u64>(), text(), any::<Option<u64>>(), any::<u64>()).prop_map(
+            |(ref_id, id, seq, ts)| ServerFrame::Ack(Ack {
+                ref_id,
+                id,
+                seq,
+                ts
+            })
+        ),
         message().prop_map(ServerFrame::Message),
         (text(), any::<bool>(), member()).prop_map(|(room, join, member)| {
             ServerFrame::Presence(Presence {
@@ -305,7 +336,12 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                 member,
             })
         }),
-        (any::<u64>(), text(), prop::collection::vec(message(), 0..3), any::<bool>())
+        (
+            any::<u64>(),
+            text(),
+            prop::collection::vec(message(), 0..3),
+            any::<bool>()
+        )
             .prop_map(|(ref_id, room, messages, more)| {
                 ServerFrame::History(HistoryPage {
                     ref_id,
@@ -314,8 +350,9 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                     more,
                 })
             }),
-        (any::<u64>(), any::<Option<u64>>())
-            .prop_map(|(ref_id, token_exp)| ServerFrame::Refreshed(Refreshed { ref_id, token_exp })),
+        (any::<u64>(), any::<Option<u64>>()).prop_map(
+            |(ref_id, token_exp)| ServerFrame::Refreshed(Refreshed { ref_id, token_exp })
+        ),
         any::<Option<u64>>().prop_map(|ref_id| ServerFrame::Ping(Ping { ref_id })),
         any::<Option<u64>>().prop_map(|ref_id| ServerFrame::Pong(Pong { ref_id })),
         (any::<Option<u64>>(), error_code(), text()).prop_map(|(ref_id, code, message)| {
@@ -330,16 +367,22 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
 
 fn client_frame() -> impl Strategy<Value = ClientFrame> {
     prop_oneof![
-        (any::<u64>(), any::<u32>(), text(), text(), text(), opt_text()).prop_map(
-            |(ref_id, protocol, token, id, source, name)| {
+        (
+            any::<u64>(),
+            any::<u32>(),
+            text(),
+            text(),
+            text(),
+            opt_text()
+        )
+            .prop_map(|(ref_id, protocol, token, id, source, name)| {
                 ClientFrame::Hello(Hello {
                     ref_id,
                     protocol,
                     token,
                     client: ClientInfo { id, source, name },
                 })
-            }
-        ),
+            }),
         (any::<u64>(), text(), any::<Option<u64>>(), opt_text()).prop_map(
             |(ref_id, room, since, epoch)| ClientFrame::Join(Join {
                 ref_id,
@@ -348,29 +391,42 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
                 epoch
             })
         ),
-        (any::<u64>(), text()).prop_map(|(ref_id, room)| ClientFrame::Leave(Leave { ref_id, room })),
-        (any::<u64>(), text(), text(), text(), payload(), any::<bool>()).prop_map(
-            |(ref_id, room, id, event, data, ephemeral)| ClientFrame::Publish(Publish {
-                ref_id,
-                room,
-                id,
-                event,
-                data,
-                ephemeral
-            })
-        ),
-        (any::<u64>(), text(), any::<Option<u64>>(), any::<Option<u32>>()).prop_map(
-            |(ref_id, room, before, limit)| ClientFrame::History(HistoryRequest {
-                ref_id,
-                room,
-                before,
-                limit
-            })
-        ),
-        (any::<u64>(), text()).prop_map(|(ref_id, token)| ClientFrame::Refresh(Refresh {
-            ref_id,
-            token
-        })),
+        (any::<u64>(), text())
+            .prop_map(|(ref_id, room)| ClientFrame::Leave(Leave { ref_id, room })),
+        (
+            any::<u64>(),
+            text(),
+            text(),
+            text(),
+            payload(),
+            any::<bool>()
+        )
+            .prop_map(
+                |(ref_id, room, id, event, data, ephemeral)| ClientFrame::Publish(Publish {
+                    ref_id,
+                    room,
+                    id,
+                    event,
+                    data,
+                    ephemeral
+                })
+            ),
+        (
+            any::<u64>(),
+            text(),
+            any::<Option<u64>>(),
+            any::<Option<u32>>()
+        )
+            .prop_map(|(ref_id, room, before, limit)| ClientFrame::History(
+                HistoryRequest {
+                    ref_id,
+                    room,
+                    before,
+                    limit
+                }
+            )),
+        (any::<u64>(), text())
+            .prop_map(|(ref_id, token)| ClientFrame::Refresh(Refresh { ref_id, token })),
         any::<Option<u64>>().prop_map(|ref_id| ClientFrame::Ping(Ping { ref_id })),
         any::<Option<u64>>().prop_map(|ref_id| ClientFrame::Pong(Pong { ref_id })),
     ]
@@ -444,7 +500,8 @@ impl Render {
         self.out.push_str(ws);
         if self.chance(1) {
             // Not JSON whitespace.
-            self.out.push(['\u{a0}', '\u{c}', '\u{b}'][self.rng.usize(..3)]);
+            self.out
+                .push(['\u{a0}', '\u{c}', '\u{b}'][self.rng.usize(..3)]);
         }
     }
 
@@ -519,7 +576,9 @@ impl Render {
                 self.number(n);
             }
             3 => {
-                let s: String = (0..self.rng.usize(0..4)).map(|_| self.rng.char(..)).collect();
+                let s: String = (0..self.rng.usize(0..4))
+                    .map(|_| self.rng.char(..))
+                    .collect();
                 self.string(&s);
             }
             4 if depth < 3 => {
@@ -614,7 +673,8 @@ impl Render {
         if !self.chance(8) {
             return;
         }
-        let cut = |s: &String, at: usize| (0..=at.min(s.len())).rev().find(|&i| s.is_char_boundary(i));
+        let cut =
+            |s: &String, at: usize| (0..=at.min(s.len())).rev().find(|&i| s.is_char_boundary(i));
         let at = self.rng.usize(0..=self.out.len());
         match self.rng.u32(0..3) {
             0 => {
@@ -696,7 +756,14 @@ fn varied_texts_reach_every_outcome() {
             Outcome::Invalid(_) => invalid += 1,
             Outcome::MissingType | Outcome::UnknownType(_) => {}
         }
-        assert_eq!(codec_decode(&text), serde_decode(&text), "decoding {text:?}");
+        assert_eq!(
+            codec_decode(&text),
+            serde_decode(&text),
+            "decoding {text:?}"
+        );
     }
-    assert!(frames > 200 && not_json > 200 && invalid > 200, "{frames} {not_json} {invalid}");
+    assert!(
+        frames > 200 && not_json > 200 && invalid > 200,
+        "{frames} {not_json} {invalid}"
+    );
 }

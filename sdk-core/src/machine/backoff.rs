@@ -31,7 +31,11 @@ impl Backoff {
 
     /// The base delay of the next attempt, or `None` once `max_attempts` are used up.
     fn next_base(&mut self) -> Option<Duration> {
-        if self.config.max_attempts.is_some_and(|max| self.attempts >= max) {
+        if self
+            .config
+            .max_attempts
+            .is_some_and(|max| self.attempts >= max)
+        {
             return None;
         }
         self.attempts += 1;
