@@ -95,6 +95,13 @@ if [ -n "$wasm_opt" ]; then
         rm -f "$bg.opt"
         echo "build-wasm: wasm-opt did not shrink the gzipped module; kept the original"
     fi
+    # Short import and export names on both sides of the boundary (see the script). The
+    # module's raw type declarations would then name exports that no longer exist: dropped.
+    # shellcheck disable=SC2086
+    "$wasm_opt" $features --minify-imports-and-exports-and-modules "$bg" -o "$bg.min" |
+        node "$root/scripts/minify-wasm-names.mjs" "$pkg/wasm/roomcast_wasm.js" "$bg.min"
+    mv "$bg.min" "$bg"
+    rm -f "$pkg/wasm/roomcast_wasm_bg.wasm.d.ts"
 fi
 
 rm -rf "$pkg/dist"
