@@ -41,4 +41,12 @@ for (const module of modules) {
   replace(new RegExp(`${escape(JSON.stringify(module))}: import0`), `${JSON.stringify(newModule)}: import0`);
 }
 writeFileSync(glue, js);
+
+// The glue's type declarations describe the raw exports (`InitOutput`): the same new names.
+const types = glue.replace(/\.js$/, ".d.ts");
+let dts = readFileSync(types, "utf8");
+for (const [from, to] of map.exports) {
+  dts = dts.replace(new RegExp(`(readonly )${escape(from)}:`, "g"), `$1${JSON.stringify(to)}:`);
+}
+writeFileSync(types, dts);
 console.log(`minify-wasm-names: ${renamed} names in ${glue}`);
