@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the JS package: sdk-wasm for wasm32, wasm-bindgen glue (web target, weak refs) into
-# bindings/js/wasm, wasm-opt when it makes the gzipped module smaller, the TypeScript wrapper
-# into bindings/js/dist, and a copy for the dashboard (examples/dashboard/vendor/roomcast).
+# bindings/js/wasm, wasm-opt -Oz --converge (binaryen from npm) when it makes the gzipped
+# module smaller, the TypeScript wrapper into bindings/js/dist, and a copy for the dashboard
+# (examples/dashboard/vendor/roomcast).
 #
 # Toolchain: a rustup wasm32-unknown-unknown target when installed; otherwise Debian's
 # rustc-web + rust-web-src with -Zbuild-std (apt-get install rustc-web cargo-web rust-web-src),
@@ -30,8 +31,10 @@ cargo_wasm() {
         if ! command -v rust-lld >/dev/null; then
             PATH="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin:$PATH"
         fi
+        # shellcheck disable=SC2086
         RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc RUSTFLAGS="${nightly_flags:-}" \
-            /usr/bin/cargo "$@" -p roomcast-wasm --target "$target" -Zbuild-std=std,panic_abort
+            /usr/bin/cargo "$@" -p roomcast-wasm --target "$target" -Zbuild-std=std,panic_abort \
+            ${std_features:-}
     else
         echo "build-wasm: no wasm32 toolchain: 'rustup target add $target', or on Debian" >&2
         echo "  'apt-get install rustc-web cargo-web rust-web-src'" >&2
@@ -57,31 +60,50 @@ fi
 
 # Without unwinding there is nothing to format a panic for; only the -Zbuild-std path allows
 # dropping the panic machinery.
-nightly_flags="-Zunstable-options -Cpanic=immediate-abort" cargo_wasm build --profile "$profile"
+# No Debug text or panic locations either: every message an app sees is built from static
+# text without core::fmt, so nothing visible depends on them.
+# std's optimize_for_size feature picks its smaller algorithms (sorting, formatting of what
+# remains).
+nightly_flags="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
+    std_features="-Zbuild-std-features=optimize_for_size" cargo_wasm build --profile "$profile"
 
 rm -rf "$pkg/wasm"
 wasm-bindgen --target web --weak-refs --remove-name-section \
     --out-dir "$pkg/wasm" --out-name roomcast_wasm "$wasm"
 
+# The package's dev tools: esbuild, tsc, and binaryen's wasm-opt (a pinned npm release: the
+# distribution's binaryen is often too old to shrink this module). A lock newer than the
+# installed tree (a dependency added) reinstalls.
+if [ ! -d "$pkg/node_modules" ] || [ "$pkg/package-lock.json" -nt "$pkg/node_modules/.package-lock.json" ]; then
+    (cd "$pkg" && npm ci --no-audit --no-fund)
+fi
+
 bg="$pkg/wasm/roomcast_wasm_bg.wasm"
-if command -v wasm-opt >/dev/null; then
-    # Older binaryen releases can make the module smaller yet compress worse: keep the better.
+wasm_opt="$pkg/node_modules/.bin/wasm-opt"
+[ -x "$wasm_opt" ] || wasm_opt=$(command -v wasm-opt || true)
+if [ -n "$wasm_opt" ]; then
+    # Kept only when the gzipped module shrinks: a smaller module can compress worse.
     features="--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int"
     features="$features --enable-mutable-globals --enable-reference-types --enable-multivalue"
     # shellcheck disable=SC2086
-    if wasm-opt -Oz $features "$bg" -o "$bg.opt" 2>/dev/null &&
+    if "$wasm_opt" -Oz --converge --strip-producers --strip-target-features $features \
+        "$bg" -o "$bg.opt" 2>/dev/null &&
         [ "$(gzip -9c "$bg.opt" | wc -c)" -lt "$(gzip -9c "$bg" | wc -c)" ]; then
         mv "$bg.opt" "$bg"
-        echo "build-wasm: wasm-opt -Oz applied"
+        echo "build-wasm: $("$wasm_opt" --version) -Oz --converge applied"
     else
         rm -f "$bg.opt"
         echo "build-wasm: wasm-opt did not shrink the gzipped module; kept the original"
     fi
+    # Short import and export names on both sides of the boundary (see the script). The
+    # module's raw type declarations would then name exports that no longer exist: dropped.
+    # shellcheck disable=SC2086
+    "$wasm_opt" $features --minify-imports-and-exports-and-modules "$bg" -o "$bg.min" |
+        node "$root/scripts/minify-wasm-names.mjs" "$pkg/wasm/roomcast_wasm.js" "$bg.min"
+    mv "$bg.min" "$bg"
+    rm -f "$pkg/wasm/roomcast_wasm_bg.wasm.d.ts"
 fi
 
-if [ ! -d "$pkg/node_modules" ]; then
-    (cd "$pkg" && npm ci --no-audit --no-fund)
-fi
 rm -rf "$pkg/dist"
 (cd "$pkg" && npx tsc -p tsconfig.json)
 

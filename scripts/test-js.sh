@@ -25,8 +25,8 @@ npx tsc --noEmit -p tsconfig.test.json
 step "wasm-bindgen tests (Node)"
 bash "$root/scripts/build-wasm.sh" --test
 
-step "Node tests against a real server"
-node --experimental-websocket --test --test-timeout 60000 test/node.test.mjs
+step "Node tests against a real server (behaviour, and the .d.ts against real values)"
+node --experimental-websocket --test --test-timeout 60000 test/node.test.mjs test/types.test.mjs
 
 step "dashboard in headless Chromium"
 node --test --test-timeout 120000 test/browser.test.mjs

@@ -75,12 +75,16 @@ pub enum RoomcastError {
 }
 
 impl From<roomcast_core::Error> for RoomcastError {
+    /// Each case is the core's error of the same [`code`](roomcast_core::Error::code) (the
+    /// vocabulary every binding shares; a test below holds the case names to it), and any
+    /// server code without a case of its own is passed on as `Server { code }`.
     fn from(e: roomcast_core::Error) -> Self {
         use roomcast_core::Error as E;
+        let code = e.code();
         match e {
             E::InvalidConfig(reason) => Self::InvalidConfig { reason },
             E::InvalidRoom(e) => Self::InvalidRoom {
-                reason: e.to_string(),
+                reason: e.message(),
             },
             E::InvalidPayload(reason) => Self::InvalidPayload { reason },
             E::Unauthorized(reason) => Self::Unauthorized { reason },
@@ -108,8 +112,8 @@ impl From<roomcast_core::Error> for RoomcastError {
                 code: ErrorCode::TooLarge,
                 ..
             } => Self::TooLarge { size: 0, max: 0 },
-            E::Server { code, message } => Self::Server {
-                code: code.as_str().to_owned(),
+            E::Server { message, .. } => Self::Server {
+                code: code.to_owned(),
                 reason: message,
             },
             E::Protocol(reason) => Self::Protocol { reason },
@@ -271,6 +275,60 @@ mod tests {
                 reason: "new".into()
             }
         );
+    }
+
+    /// The case's name in snake_case: `QueueFull { .. }` is `queue_full`.
+    fn case_name(p: &P) -> String {
+        let debug = format!("{p:?}");
+        let ident: String = debug
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        let mut name = String::new();
+        for c in ident.chars() {
+            if c.is_ascii_uppercase() && !name.is_empty() {
+                name.push('_');
+            }
+            name.push(c.to_ascii_lowercase());
+        }
+        name
+    }
+
+    /// Swift sees the same vocabulary as JS: each case is named for the core's code of the
+    /// error it comes from, and `Server` carries that code.
+    #[test]
+    fn cases_are_named_for_the_core_codes() {
+        let mut errors = vec![
+            E::InvalidConfig(String::new()),
+            E::InvalidRoom(RoomNameError::Empty),
+            E::Unauthorized(String::new()),
+            E::Forbidden(String::new()),
+            E::NotJoined(String::new()),
+            E::TooLarge { size: 1, max: 1 },
+            E::TooManyRooms(String::new()),
+            E::QueueFull { capacity: 1 },
+            E::NotConnected,
+            E::ConnectionLost,
+            E::Timeout,
+            E::Closed,
+            E::GaveUp { attempts: 1 },
+            E::InvalidPayload(String::new()),
+            E::TokenProvider(String::new()),
+            E::Protocol(String::new()),
+        ];
+        for code in ErrorCode::ALL.into_iter().chain([ErrorCode::Unknown]) {
+            errors.push(E::Server {
+                code,
+                message: String::new(),
+            });
+        }
+        for e in errors {
+            let code = e.code();
+            match P::from(e) {
+                P::Server { code: carried, .. } => assert_eq!(carried, code),
+                p => assert_eq!(case_name(&p), code, "{p:?}"),
+            }
+        }
     }
 
     #[test]

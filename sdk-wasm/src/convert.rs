@@ -1,21 +1,29 @@
-//! Rust values to JS values and back. Payloads cross as JSON text (`JSON.parse` /
-//! `JSON.stringify` on the JS side, serde_json here): smaller in the bundle than a structural
-//! converter, and exactly the JSON the wire carries.
+//! Rust values to JS values and back. Values cross as JSON text: the protocol's own JSON writer
+//! on this side, `JSON.parse` / `JSON.stringify` on the JS side. Smaller in the bundle than a
+//! structural converter, and payloads stay exactly the JSON the wire carries.
 
-use js_sys::{Reflect, JSON};
+use js_sys::JSON;
 use roomcast_core::machine::{ConnectionState, Error, Gap, JoinInfo, PublishAck, Reply};
-use roomcast_core::protocol::{HistoryPage, Member, Message, Payload};
-use serde::Serialize;
-use wasm_bindgen::{JsCast, JsValue};
+use roomcast_core::protocol::json::Object;
+use roomcast_core::protocol::{
+    write_member, write_members, write_message, HistoryPage, Message, Payload, Presence,
+};
+use wasm_bindgen::JsValue;
 
 use crate::error::set;
 
-/// `value` as a plain JS object, through JSON. Our own types always serialize; `null` if not.
-pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|text| JSON::parse(&text).ok())
-        .unwrap_or(JsValue::NULL)
+/// JSON text this crate wrote (or a payload the machine validated) as a JS value.
+fn parse(json: &str) -> JsValue {
+    JSON::parse(json).unwrap_or(JsValue::NULL)
+}
+
+/// A plain JS object with the fields `fill` writes.
+fn object(fill: impl FnOnce(&mut Object<'_>)) -> JsValue {
+    let mut json = String::with_capacity(128);
+    let mut o = Object::open(&mut json);
+    fill(&mut o);
+    o.end();
+    parse(&json)
 }
 
 /// An app's payload as JSON. `undefined`, functions and cyclic objects are refused.
@@ -24,16 +32,20 @@ pub(crate) fn from_js(value: &JsValue) -> Result<Payload, Error> {
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| Error::InvalidPayload("not representable as JSON".into()))?;
-    Payload::from_json(text).map_err(|e| Error::InvalidPayload(e.to_string()))
+    Payload::from_json(text).map_err(|e| Error::InvalidPayload(e.message()))
 }
 
 /// A message split into its payload and its meta (everything else), as handlers get them.
 pub(crate) fn message_parts(m: &Message) -> (JsValue, JsValue) {
-    let meta = to_js(m);
-    let key = JsValue::from_str("data");
-    let data = Reflect::get(&meta, &key).unwrap_or(JsValue::NULL);
-    let _ = Reflect::delete_property(meta.unchecked_ref::<js_sys::Object>(), &key);
-    (data, meta)
+    (parse(m.data.json()), object(|o| write_message(o, m, false)))
+}
+
+/// `{room, event, member}`.
+pub(crate) fn presence(p: &Presence) -> JsValue {
+    object(|o| {
+        o.str("room", &p.room).str("event", p.event.as_str());
+        write_member(o.object("member"), &p.member);
+    })
 }
 
 /// `{state, attempt?, delayMs?}`.
@@ -46,80 +58,54 @@ pub(crate) fn state_info(state: ConnectionState) -> JsValue {
         }
         ConnectionState::Reconnecting { attempt, delay } => {
             set(&info, "attempt", &JsValue::from(attempt));
-            set(&info, "delayMs", &JsValue::from(delay.as_millis() as f64));
+            // Whole ms without `as_millis`, whose u128 would pull 128-bit division in.
+            let ms = delay.as_secs() * 1000 + u64::from(delay.subsec_millis());
+            set(&info, "delayMs", &JsValue::from(ms as f64));
         }
         _ => {}
     }
     info
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JoinView<'a> {
-    room: &'a str,
-    seq: u64,
-    epoch: &'a str,
-    recovered: bool,
-    presence: &'a [Member],
-    rejoin: bool,
-}
-
+/// `JoinInfo` of the `.d.ts`.
 pub(crate) fn join_info(j: &JoinInfo) -> JsValue {
-    to_js(&JoinView {
-        room: &j.room,
-        seq: j.seq,
-        epoch: &j.epoch,
-        recovered: j.recovered,
-        presence: &j.presence,
-        rejoin: j.rejoin,
+    object(|o| {
+        o.str("room", &j.room)
+            .u64("seq", j.seq)
+            .str("epoch", &j.epoch)
+            .bool("recovered", j.recovered);
+        write_members(o, "presence", &j.presence);
+        o.bool("rejoin", j.rejoin);
     })
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct GapView<'a> {
-    room: &'a str,
-    since: Option<u64>,
-    previous_epoch: Option<&'a str>,
-    head: u64,
-    epoch: &'a str,
-}
-
+/// `Gap` of the `.d.ts`.
 pub(crate) fn gap(g: &Gap) -> JsValue {
-    to_js(&GapView {
-        room: &g.room,
-        since: g.since,
-        previous_epoch: g.previous_epoch.as_deref(),
-        head: g.head,
-        epoch: &g.epoch,
+    object(|o| {
+        o.str("room", &g.room)
+            .u64_or_null("since", g.since)
+            .str_or_null("previousEpoch", g.previous_epoch.as_deref())
+            .u64("head", g.head)
+            .str("epoch", &g.epoch);
     })
-}
-
-#[derive(Serialize)]
-struct AckView<'a> {
-    id: &'a str,
-    seq: Option<u64>,
-    ts: u64,
-}
-
-#[derive(Serialize)]
-struct PageView<'a> {
-    messages: &'a [Message],
-    more: bool,
 }
 
 /// The value a request's promise resolves with (joins resolve through their own mapping).
 pub(crate) fn reply(r: &Reply) -> JsValue {
     match r {
         Reply::Joined(j) => join_info(j),
-        Reply::Published(PublishAck { id, seq, ts }) => to_js(&AckView {
-            id,
-            seq: *seq,
-            ts: *ts,
+        Reply::Published(PublishAck { id, seq, ts }) => object(|o| {
+            o.str("id", id).u64_or_null("seq", *seq).u64("ts", *ts);
         }),
-        Reply::History(HistoryPage { messages, more, .. }) => to_js(&PageView {
-            messages,
-            more: *more,
+        Reply::History(HistoryPage { messages, more, .. }) => object(|o| {
+            let mut list = o.array("messages");
+            for m in messages {
+                let mut item = list.object();
+                write_message(&mut item, m, true);
+                item.end();
+            }
+            list.end();
+            o.bool("more", *more);
         }),
         Reply::Connected | Reply::Left | Reply::Closed => JsValue::UNDEFINED,
     }

@@ -11,7 +11,6 @@
 //! every app handler is released, and the objects are collected with their JS handles.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Date, Function, Promise};
@@ -63,7 +62,8 @@ struct State {
     machine: Machine,
     socket: Option<(ConnId, Socket)>,
     timer: Option<Timer>,
-    pending: HashMap<OpId, Pending>,
+    /// Few at a time: a vector, not a hash map (its hasher would weigh more than the rest).
+    pending: Vec<(OpId, Pending)>,
     provider: Option<Function>,
     token_callbacks: Option<TokenCallbacks>,
     browser: Option<Browser>,
@@ -131,7 +131,7 @@ impl Driver {
             restore,
         } = crate::options::parse(&options, default_id).map_err(|e| error::to_js(&e))?;
         let mut machine = Machine::new(config, rng.u64(..));
-        let mut pending = HashMap::new();
+        let mut pending = Vec::new();
         let mut restored = Vec::new();
         if let Some(snapshot) = restore {
             let publishes = snapshot.publishes.clone();
@@ -139,7 +139,7 @@ impl Driver {
             for (op, publish) in ops.into_iter().zip(publishes) {
                 let (promise, waiter) = promise();
                 if let Some(waiter) = waiter {
-                    pending.insert(op, waiter);
+                    pending.push((op, waiter));
                 }
                 // Nobody may await it: a rejection must not surface as unhandled.
                 ignore_rejection(&promise);
@@ -194,7 +194,7 @@ impl Driver {
             waiter.map = map;
             let mut st = self.state.borrow_mut();
             let op = call(&mut st.machine, Instant::now());
-            st.pending.insert(op, waiter);
+            st.pending.push((op, waiter));
         }
         self.pump();
         promise
@@ -343,7 +343,8 @@ impl Driver {
                     match Socket::open(&url, report) {
                         Ok(socket) => st.socket = Some((conn, socket)),
                         Err(thrown) => {
-                            let text = format!("cannot open {url}: {}", describe(&thrown));
+                            let text =
+                                String::from("cannot open ") + &url + ": " + &describe(&thrown);
                             outs.push(Out::Event(Event::Error(Error::InvalidConfig(text))));
                             st.machine.handle_close(Instant::now(), conn, None);
                         }
@@ -366,8 +367,8 @@ impl Driver {
                     }
                 }
                 Output::Event(Event::Completed { op, result }) => {
-                    if let Some(pending) = st.pending.remove(&op) {
-                        outs.push(Out::Settle(pending, result));
+                    if let Some(i) = st.pending.iter().position(|(o, _)| *o == op) {
+                        outs.push(Out::Settle(st.pending.swap_remove(i).1, result));
                     }
                 }
                 Output::Event(other) => outs.push(Out::Event(other)),
@@ -441,11 +442,12 @@ impl Driver {
                     }
                 }
             }
-            Event::Presence(p) => r.emit(&Topic::Presence(p.room.clone()), &convert::to_js(&p)),
+            Event::Presence(p) => r.emit(&Topic::Presence(p.room.clone()), &convert::presence(&p)),
             Event::Joined(j) => r.emit(&Topic::Joined(j.room.clone()), &convert::join_info(&j)),
             Event::Gap(g) => r.emit(&Topic::Gap(g.room.clone()), &convert::gap(&g)),
             Event::RoomLost { room, error } => {
-                let err = new_error("room_lost", &format!("room {room:?} was lost: {error}"));
+                let text = String::from("room \"") + &room + "\" was lost: " + &error.message();
+                let err = new_error("room_lost", &text);
                 set(&err, "room", &JsValue::from_str(&room));
                 set(&err, "cause", &error::to_js(&error));
                 r.error(Some(&room), &err);

@@ -3,36 +3,19 @@
 
 use js_sys::Reflect;
 use roomcast_core::machine::Error;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// The `code` of a machine error: the protocol's code for server errors, else a name of ours.
-pub(crate) fn code_of(e: &Error) -> &'static str {
-    match e {
-        Error::InvalidConfig(_) => "invalid_config",
-        Error::InvalidRoom(_) => "invalid_room",
-        Error::Unauthorized(_) => "unauthorized",
-        Error::Forbidden(_) => "forbidden",
-        Error::NotJoined(_) => "not_joined",
-        Error::TooLarge { .. } => "too_large",
-        Error::TooManyRooms(_) => "too_many_rooms",
-        Error::QueueFull { .. } => "queue_full",
-        Error::NotConnected => "not_connected",
-        Error::ConnectionLost => "connection_lost",
-        Error::Timeout => "timeout",
-        Error::Closed => "closed",
-        Error::GaveUp { .. } => "gave_up",
-        Error::InvalidPayload(_) => "invalid_payload",
-        Error::TokenProvider(_) => "token_provider",
-        Error::Server { code, .. } => code.as_str(),
-        Error::Protocol(_) => "protocol",
-        Error::Storage(_) => "storage",
-        Error::StoreLocked(_) => "store_locked",
-    }
+#[wasm_bindgen]
+extern "C" {
+    /// JavaScript's `String(value)`; throws for the few values that refuse it.
+    #[wasm_bindgen(js_name = String, catch)]
+    fn js_string(value: &JsValue) -> Result<String, JsValue>;
 }
 
 /// A `RoomcastError` for a machine error.
 pub(crate) fn to_js(e: &Error) -> JsValue {
-    let err = new_error(code_of(e), &e.to_string());
+    let err = new_error(e.code(), &e.message());
     if let Error::NotJoined(room) = e {
         set(&err, "room", &JsValue::from_str(room));
     }
@@ -58,12 +41,15 @@ pub(crate) fn describe(thrown: &JsValue) -> String {
     if let Some(e) = thrown.dyn_ref::<js_sys::Error>() {
         return String::from(e.message());
     }
-    thrown.as_string().unwrap_or_else(|| format!("{thrown:?}"))
+    thrown
+        .as_string()
+        .or_else(|| js_string(thrown).ok())
+        .unwrap_or_else(|| String::from("(a value that cannot be shown)"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use roomcast_core::machine::Error;
     use roomcast_core::protocol::ErrorCode;
 
     #[test]
@@ -72,8 +58,30 @@ mod tests {
             code: ErrorCode::RateLimited,
             message: "slow down".into(),
         };
-        assert_eq!(code_of(&e), "rate_limited");
-        assert_eq!(code_of(&Error::QueueFull { capacity: 1 }), "queue_full");
-        assert_eq!(code_of(&Error::NotConnected), "not_connected");
+        assert_eq!(e.code(), "rate_limited");
+        assert_eq!(Error::QueueFull { capacity: 1 }.code(), "queue_full");
+        assert_eq!(Error::NotConnected.code(), "not_connected");
+    }
+
+    /// The `.d.ts` names every code the core can give (and the driver's own three).
+    #[test]
+    fn the_typescript_union_lists_every_code() {
+        let union = include_str!("lib.rs")
+            .split("export type ErrorCode =")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .unwrap_or_default();
+        let codes = Error::CLIENT_CODES
+            .iter()
+            .copied()
+            .chain(ErrorCode::ALL.iter().map(|c| c.as_str()))
+            .chain(["decode", "handler", "room_lost"]);
+        for code in codes {
+            let quoted = String::from("\"") + code + "\"";
+            assert!(
+                union.contains(&quoted),
+                "{code} missing from the ErrorCode union"
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use js_sys::{Function, Reflect};
 use roomcast_core::machine::{Config, Error, Snapshot};
+use roomcast_core::protocol::json::push_u64;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// What the driver needs beyond the machine's configuration.
@@ -21,6 +22,11 @@ fn invalid(what: impl Into<String>) -> Error {
     Error::InvalidConfig(what.into())
 }
 
+/// `<key><problem>`, e.g. "url must be a string".
+fn invalid_key(key: &str, problem: &str) -> Error {
+    invalid(String::from(key) + problem)
+}
+
 fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
     Reflect::get(obj, &JsValue::from_str(key))
         .ok()
@@ -31,31 +37,33 @@ fn string(obj: &JsValue, key: &str) -> Result<Option<String>, Error> {
     get(obj, key)
         .map(|v| {
             v.as_string()
-                .ok_or_else(|| invalid(format!("{key} must be a string")))
+                .ok_or_else(|| invalid_key(key, " must be a string"))
         })
         .transpose()
 }
 
 /// A whole number in `0..=max`.
-fn number(obj: &JsValue, key: &str, max: f64) -> Result<Option<u64>, Error> {
+fn number(obj: &JsValue, key: &str, max: u64) -> Result<Option<u64>, Error> {
     get(obj, key)
         .map(|v| match v.as_f64() {
-            Some(n) if n >= 0.0 && n <= max && n.fract() == 0.0 => Ok(n as u64),
-            _ => Err(invalid(format!(
-                "{key} must be a whole number from 0 to {max}"
-            ))),
+            Some(n) if n >= 0.0 && n <= max as f64 && n.fract() == 0.0 => Ok(n as u64),
+            _ => {
+                let mut text = String::from(key) + " must be a whole number from 0 to ";
+                push_u64(&mut text, max);
+                Err(invalid(text))
+            }
         })
         .transpose()
 }
 
 fn millis(obj: &JsValue, key: &str) -> Result<Option<Duration>, Error> {
-    Ok(number(obj, key, 86_400_000.0)?.map(Duration::from_millis))
+    Ok(number(obj, key, 86_400_000)?.map(Duration::from_millis))
 }
 
 fn flag(obj: &JsValue, key: &str, default: bool) -> Result<bool, Error> {
     get(obj, key).map_or(Ok(default), |v| {
         v.as_bool()
-            .ok_or_else(|| invalid(format!("{key} must be a boolean")))
+            .ok_or_else(|| invalid_key(key, " must be a boolean"))
     })
 }
 
@@ -66,9 +74,9 @@ pub(crate) fn parse(options: &JsValue, default_client_id: String) -> Result<Opti
     }
     let url = string(options, "url")?.ok_or_else(|| invalid("url is required"))?;
     if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-        return Err(invalid(format!(
-            "url must start with ws:// or wss://: {url}"
-        )));
+        return Err(invalid(
+            String::from("url must start with ws:// or wss://: ") + &url,
+        ));
     }
     let client_id = string(options, "clientId")?.unwrap_or(default_client_id);
     let source = string(options, "source")?.unwrap_or_else(|| "web".into());
@@ -94,9 +102,9 @@ pub(crate) fn parse(options: &JsValue, default_client_id: String) -> Result<Opti
             config.backoff.max_delay = d;
         }
         config.backoff.max_attempts =
-            number(&backoff, "maxAttempts", f64::from(u32::MAX))?.map(|n| n as u32);
+            number(&backoff, "maxAttempts", u64::from(u32::MAX))?.map(|n| n as u32);
     }
-    if let Some(n) = number(options, "queueCapacity", 1e9)? {
+    if let Some(n) = number(options, "queueCapacity", 1_000_000_000)? {
         config.queue_capacity = n as usize;
     }
     if let Some(d) = millis(options, "requestTimeoutMs")? {

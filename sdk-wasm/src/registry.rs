@@ -8,6 +8,7 @@
 use std::cell::{Cell, RefCell};
 
 use js_sys::Function;
+use roomcast_core::protocol::json::push_u64;
 use roomcast_core::protocol::Message;
 use wasm_bindgen::JsValue;
 
@@ -115,12 +116,16 @@ impl Registry {
                 Some(decode) => match decode.call1(&JsValue::NULL, &data) {
                     Ok(value) => value,
                     Err(thrown) => {
-                        let text = format!(
-                            "payload of {:?} (seq {:?}) did not decode: {}",
-                            m.event,
-                            m.seq,
-                            describe(&thrown)
-                        );
+                        let mut text = String::from("payload of \"") + &m.event + "\" (";
+                        match m.seq {
+                            Some(seq) => {
+                                text.push_str("seq ");
+                                push_u64(&mut text, seq);
+                            }
+                            None => text.push_str("ephemeral"),
+                        }
+                        text.push_str(") did not decode: ");
+                        text.push_str(&describe(&thrown));
                         let err = new_error("decode", &text);
                         set(&err, "room", &JsValue::from_str(&m.room));
                         set(&err, "meta", &meta);
@@ -140,7 +145,7 @@ impl Registry {
     fn handler_threw(&self, room: Option<&str>, thrown: JsValue, meta: Option<&JsValue>) {
         let err = new_error(
             "handler",
-            &format!("a handler threw: {}", describe(&thrown)),
+            &(String::from("a handler threw: ") + &describe(&thrown)),
         );
         set(&err, "cause", &thrown);
         if let Some(meta) = meta {

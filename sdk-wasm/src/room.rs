@@ -28,9 +28,9 @@ fn seq_field(options: &JsValue, key: &str) -> Result<Option<u64>, Error> {
     field(options, key)
         .map(|v| match v.as_f64() {
             Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => Ok(n as u64),
-            _ => Err(Error::InvalidConfig(format!(
-                "{key} must be a whole number"
-            ))),
+            _ => Err(Error::InvalidConfig(
+                String::from(key) + " must be a whole number",
+            )),
         })
         .transpose()
 }
@@ -97,8 +97,9 @@ impl Room {
             None | Some("full") => ResumeMode::Full,
             Some("latest") => ResumeMode::Latest,
             Some(other) => {
-                let e =
-                    Error::InvalidConfig(format!("resume must be \"full\" or \"latest\": {other}"));
+                let e = Error::InvalidConfig(
+                    String::from("resume must be \"full\" or \"latest\": ") + other,
+                );
                 return rejected(&e);
             }
         };

@@ -16,7 +16,7 @@ extern "C" {
 }
 
 /// Browsers clamp longer delays to zero; a deadline further out is re-armed on wake-up.
-const MAX_DELAY_MS: u128 = i32::MAX as u128;
+const MAX_DELAY_MS: u64 = i32::MAX as u64;
 
 /// Calls its callback once the armed deadline has passed.
 pub(crate) struct Timer {
@@ -40,7 +40,13 @@ impl Timer {
         self.disarm();
         if let Some(at) = at {
             // Round up so the callback never runs before `at`.
-            let ms = at.saturating_duration_since(now).as_micros().div_ceil(1000);
+            // (Seconds and sub-second micros, not `as_micros`: its u128 would pull 128-bit
+            // division into the module.)
+            let wait = at.saturating_duration_since(now);
+            let ms = wait
+                .as_secs()
+                .saturating_mul(1000)
+                .saturating_add(u64::from(wait.subsec_micros().div_ceil(1000)));
             let id = set_timeout(
                 self.callback.as_ref().unchecked_ref(),
                 ms.min(MAX_DELAY_MS) as f64,

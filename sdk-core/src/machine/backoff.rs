@@ -1,54 +1,62 @@
-//! Reconnect delays: backon's exponential schedule with "equal jitter".
+//! Reconnect delays: an exponential schedule with "equal jitter".
 //!
-//! backon produces the base schedule (1 s doubling to the 30 s cap, optional attempt limit).
-//! The protocol asks for each delay to be drawn from `[delay/2, delay]`, which backon's own
-//! jitter (it adds up to one more delay) does not give, so the draw is done here, from a seeded
-//! generator: the machine stays deterministic for a given seed.
+//! The base delay starts at `min_delay` and doubles up to the `max_delay` cap (1 s to 30 s by
+//! default), for at most `max_attempts` attempts. The protocol asks for each delay to be drawn
+//! from `[delay/2, delay]`; the draw comes from a seeded generator, so the machine stays
+//! deterministic for a given seed.
 
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
-
 use super::config::BackoffConfig;
+use super::timers::whole_millis;
 
 pub(crate) struct Backoff {
     config: BackoffConfig,
-    schedule: ExponentialBackoff,
+    /// Attempts scheduled since the last reset.
+    attempts: u32,
+    /// The base delay of the next attempt.
+    base: Duration,
     rng: fastrand::Rng,
 }
 
 impl Backoff {
     pub(crate) fn new(config: BackoffConfig, seed: u64) -> Self {
         Self {
-            schedule: Self::schedule(&config),
+            base: config.min_delay,
+            attempts: 0,
             config,
             rng: fastrand::Rng::with_seed(seed),
         }
     }
 
-    fn schedule(config: &BackoffConfig) -> ExponentialBackoff {
-        let builder = ExponentialBuilder::new()
-            .with_factor(2.0)
-            .with_min_delay(config.min_delay)
-            .with_max_delay(config.max_delay.max(config.min_delay));
-        match config.max_attempts {
-            Some(n) => builder.with_max_times(n as usize),
-            None => builder.without_max_times(),
+    /// The base delay of the next attempt, or `None` once `max_attempts` are used up.
+    fn next_base(&mut self) -> Option<Duration> {
+        if self
+            .config
+            .max_attempts
+            .is_some_and(|max| self.attempts >= max)
+        {
+            return None;
         }
-        .build()
+        self.attempts += 1;
+        let cap = self.config.max_delay.max(self.config.min_delay);
+        let base = self.base.min(cap);
+        self.base = base.saturating_mul(2).min(cap);
+        Some(base)
     }
 
     /// The delay before the next attempt, or `None` once `max_attempts` are used up.
     pub(crate) fn next_delay(&mut self) -> Option<Duration> {
-        let base = self.schedule.next()?;
+        let base = self.next_base()?;
         let half = base / 2;
-        let spread = (base - half).as_millis() as u64;
+        let spread = whole_millis(base - half);
         Some(half + Duration::from_millis(self.rng.u64(0..=spread)))
     }
 
     /// Back to the first delay, after a connection reached `welcome`.
     pub(crate) fn reset(&mut self) {
-        self.schedule = Self::schedule(&self.config);
+        self.attempts = 0;
+        self.base = self.config.min_delay;
     }
 }
 

@@ -14,6 +14,7 @@ use super::timers::Timer;
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 use super::{ConnectionState, Error, Event, Machine, OpId, Reply};
 use crate::machine::event::{Action, ConnId};
+use crate::protocol::json::push_u64;
 use crate::protocol::{
     self, close, ClientFrame, Hello, Ping, Pong, Welcome, DEAD_AFTER_EXTRA_MS, PROTOCOL_VERSION,
 };
@@ -183,10 +184,9 @@ impl Machine {
                 return;
             }
             if self.auth_failures > self.config.max_auth_failures {
-                let message = format!(
-                    "the server rejected {} fresh tokens in a row",
-                    self.auth_failures
-                );
+                let mut message = String::from("the server rejected ");
+                push_u64(&mut message, u64::from(self.auth_failures));
+                message.push_str(" fresh tokens in a row");
                 self.become_unauthorized(now, message);
                 return;
             }

@@ -256,7 +256,7 @@ impl Machine {
             Err(protocol::FrameError::UnknownType(_)) => return,
             Err(e) => {
                 self.events
-                    .push_back(Event::Error(Error::Protocol(e.to_string())));
+                    .push_back(Event::Error(Error::Protocol(e.message())));
                 return;
             }
         };

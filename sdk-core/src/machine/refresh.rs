@@ -11,7 +11,7 @@ use std::time::Duration;
 use web_time::Instant;
 
 use super::requests::Request;
-use super::timers::Timer;
+use super::timers::{whole_millis, Timer};
 use super::{Action, Error, Event, Machine};
 use crate::protocol::{ClientFrame, ErrorFrame, Refresh};
 
@@ -139,7 +139,7 @@ impl Machine {
         let (Some(exp), Some((at, wall))) = (token_exp, self.wall_at_open) else {
             return;
         };
-        let wall_now = wall + now.saturating_duration_since(at).as_millis() as u64;
+        let wall_now = wall + whole_millis(now.saturating_duration_since(at));
         let remaining = Duration::from_millis(exp.saturating_sub(wall_now));
         if remaining < SHORT_TOKEN {
             self.refresh.strikes += 1;

@@ -221,31 +221,16 @@ impl Machine {
             // A reply of the wrong kind for its ref: a server bug. Report it and treat the
             // request as unanswered.
             (request, Answered(frame)) => {
+                let mut text = String::from("unexpected reply ");
+                text.push_str(frame.kind());
+                text.push_str(" to a ");
+                text.push_str(request_name(&request));
+                text.push_str(" request");
                 self.events
-                    .push_back(super::Event::Error(Error::Protocol(format!(
-                        "unexpected reply {} to a {} request",
-                        frame_name(&frame),
-                        request_name(&request)
-                    ))));
+                    .push_back(super::Event::Error(Error::Protocol(text)));
                 self.settle(now, ref_id, request, TimedOut);
             }
         }
-    }
-}
-
-fn frame_name(frame: &ServerFrame) -> &'static str {
-    match frame {
-        ServerFrame::Welcome(_) => "welcome",
-        ServerFrame::Joined(_) => "joined",
-        ServerFrame::Left(_) => "left",
-        ServerFrame::Ack(_) => "ack",
-        ServerFrame::Message(_) => "message",
-        ServerFrame::Presence(_) => "presence",
-        ServerFrame::History(_) => "history",
-        ServerFrame::Refreshed(_) => "refreshed",
-        ServerFrame::Ping(_) => "ping",
-        ServerFrame::Pong(_) => "pong",
-        ServerFrame::Error(_) => "error",
     }
 }
 

@@ -1,7 +1,17 @@
 //! Every deadline the machine keeps, in one table keyed by [`Timer`] (quinn-proto's
 //! `TimerTable`): one place to set, clear and find the next one.
 
+use std::time::Duration;
+
 use web_time::Instant;
+
+/// `d` in whole milliseconds. `Duration::as_millis` returns a `u128`, whose division pulls
+/// 128-bit arithmetic into the wasm module; no delay the machine handles needs it.
+pub(crate) fn whole_millis(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(d.subsec_millis()))
+}
 
 /// What a deadline is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,13 +1,15 @@
 //! Error codes carried in `error` frames and WebSocket close codes.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 /// The `code` of an `error` frame.
 ///
 /// Unknown codes from a newer server decode as [`ErrorCode::Unknown`] instead of failing the
 /// whole frame, so an old client keeps working.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum ErrorCode {
     BadRequest,
     Unauthorized,
@@ -18,11 +20,33 @@ pub enum ErrorCode {
     RateLimited,
     UnsupportedProtocol,
     Internal,
-    #[serde(other)]
+    #[cfg_attr(feature = "serde", serde(other))]
     Unknown,
 }
 
 impl ErrorCode {
+    /// Every code but `Unknown`.
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotJoined,
+        ErrorCode::TooLarge,
+        ErrorCode::TooManyRooms,
+        ErrorCode::RateLimited,
+        ErrorCode::UnsupportedProtocol,
+        ErrorCode::Internal,
+    ];
+
+    /// The code a wire name stands for; [`ErrorCode::Unknown`] for a name this version does
+    /// not know.
+    pub fn from_wire(name: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name)
+            .unwrap_or(ErrorCode::Unknown)
+    }
+
     /// The code as it appears on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -60,4 +84,18 @@ pub mod close {
     pub const UNAUTHORIZED: u16 = 4001;
     /// Rate limit or slow consumer.
     pub const RATE_LIMITED: u16 = 4008;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn wire_names_round_trip() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_wire(code.as_str()), code);
+        }
+        assert_eq!(ErrorCode::from_wire("unknown"), ErrorCode::Unknown);
+        assert_eq!(ErrorCode::from_wire("shiny_new"), ErrorCode::Unknown);
+    }
 }

@@ -1,15 +1,19 @@
 //! The Roomcast wire protocol, version 1: one JSON object per WebSocket text frame.
 //!
 //! These types are the single definition of the contract in `docs/protocol.md`. The server and
-//! every client (native, Swift through uniffi, JS through wasm) serialize through them, so a
-//! change here is a change to the protocol and must be made to the document too.
+//! every client (native, Swift through uniffi, JS through wasm) encode and decode frames through
+//! them, so a change here is a change to the protocol and must be made to the document too.
 
 mod codes;
+mod decode;
+mod encode;
 mod frames;
+pub mod json;
 mod payload;
 mod room;
 
 pub use codes::{close, ErrorCode};
+pub use encode::{write_member, write_members, write_message};
 pub use frames::{
     Ack, ClientFrame, ClientInfo, DecodeFailure, ErrorFrame, FrameError, Hello, HistoryPage,
     HistoryRequest, Join, Joined, Leave, Left, Member, Message, Ping, Pong, Presence, PresenceKind,

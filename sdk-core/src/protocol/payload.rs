@@ -2,46 +2,85 @@
 
 use std::fmt;
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use super::json::{self, JsonError};
 
 /// Any JSON value, held as validated JSON text.
 ///
 /// The server stores and forwards a payload exactly as the publisher wrote it, and clients decode
-/// it straight into the app's own type: no hop builds a `serde_json::Value` tree. That saves an
-/// allocation per node on every hop, and keeps serde_json's tree code out of the wasm client.
+/// it straight into the app's own type: no hop builds a JSON tree. That saves an allocation per
+/// node on every hop, and keeps tree-building code out of the wasm client.
 ///
 /// Equality compares the text: two payloads that differ only in whitespace or key order are not
 /// equal. Decode them to compare values.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Payload(Box<RawValue>);
+#[derive(Clone)]
+pub struct Payload(Box<str>);
 
 impl Payload {
     /// JSON `null`, the payload of a message published without data.
     pub fn null() -> Self {
-        Self::from_json("null").unwrap_or_else(|_| unreachable!("null is valid JSON"))
+        Self("null".into())
     }
 
     /// Checks that `text` is one JSON value and keeps it (without surrounding whitespace).
-    pub fn from_json(text: impl Into<String>) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(text.into()).map(Self)
+    pub fn from_json(text: impl Into<String>) -> Result<Self, JsonError> {
+        let text = text.into();
+        let value = json::validate(&text)?;
+        if value.len() == text.len() {
+            return Ok(Self(text.into_boxed_str()));
+        }
+        Ok(Self(text[value].into()))
     }
 
-    /// Serializes `value` to JSON.
-    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(Self)
-    }
-
-    /// Decodes the payload into `T`.
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.0.get())
+    /// A value the JSON reader has just validated.
+    pub(crate) fn from_valid(json: &str) -> Self {
+        Self(json.into())
     }
 
     /// The JSON text.
     pub fn json(&self) -> &str {
-        self.0.get()
+        &self.0
+    }
+}
+
+#[cfg(feature = "serde")]
+mod typed {
+    use serde::de::{DeserializeOwned, Deserializer};
+    use serde::ser::{Error as _, Serializer};
+    use serde::{Deserialize, Serialize};
+    use serde_json::value::RawValue;
+
+    use super::Payload;
+
+    impl Payload {
+        /// Serializes `value` to JSON.
+        pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+            serde_json::to_string(value).map(|text| Self(text.into_boxed_str()))
+        }
+
+        /// Decodes the payload into `T`.
+        pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+            serde_json::from_str(&self.0)
+        }
+    }
+
+    impl From<serde_json::Value> for Payload {
+        fn from(value: serde_json::Value) -> Self {
+            Self(value.to_string().into_boxed_str())
+        }
+    }
+
+    /// Embedded verbatim, as serde_json's raw values are (the server's stored and HTTP forms).
+    impl Serialize for Payload {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let raw: &RawValue = serde_json::from_str(&self.0).map_err(S::Error::custom)?;
+            raw.serialize(serializer)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Payload {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            Box::<RawValue>::deserialize(deserializer).map(|raw| Self(raw.into()))
+        }
     }
 }
 
@@ -71,35 +110,33 @@ impl fmt::Display for Payload {
     }
 }
 
-impl From<serde_json::Value> for Payload {
-    fn from(value: serde_json::Value) -> Self {
-        // A `Value` always serializes: its map keys are strings.
-        Self::encode(&value).unwrap_or_default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn keeps_the_text_and_checks_it() {
         let p = Payload::from_json(" {\"b\":1, \"a\":[true]} ").unwrap();
         assert_eq!(p.json(), "{\"b\":1, \"a\":[true]}");
-        assert_eq!(
-            p.decode::<serde_json::Value>().unwrap(),
-            json!({"a": [true], "b": 1})
-        );
         assert!(Payload::from_json("{\"a\":").is_err());
         assert!(Payload::from_json("1 2").is_err());
         assert!(Payload::from_json("").is_err());
         assert_eq!(Payload::default().json(), "null");
-        assert_eq!(Payload::from(json!({"x": "y"})).json(), r#"{"x":"y"}"#);
     }
 
+    #[cfg(feature = "serde")]
     #[test]
-    fn embeds_verbatim_in_a_struct() {
+    fn typed_and_embedded_verbatim_with_serde() {
+        use serde::{Deserialize, Serialize};
+        use serde_json::json;
+
+        let p = Payload::from_json(" {\"b\":1, \"a\":[true]} ").unwrap();
+        assert_eq!(
+            p.decode::<serde_json::Value>().unwrap(),
+            json!({"a": [true], "b": 1})
+        );
+        assert_eq!(Payload::from(json!({"x": "y"})).json(), r#"{"x":"y"}"#);
+
         #[derive(Serialize, Deserialize)]
         struct Frame {
             #[serde(default)]

@@ -1,20 +1,45 @@
 //! Room names and the `rooms` claim patterns that limit them.
 
-use thiserror::Error;
+use std::fmt;
 
 /// Longest room name, in characters.
 pub const MAX_ROOM_LEN: usize = 128;
 
 /// Why a room name was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoomNameError {
-    #[error("room name is empty")]
     Empty,
-    #[error("room name is longer than {MAX_ROOM_LEN} characters")]
     TooLong,
-    #[error("room name has the character {0:?}; allowed are A-Z a-z 0-9 . _ : -")]
     BadChar(char),
 }
+
+impl RoomNameError {
+    /// The error in words, built without `core::fmt`.
+    pub fn message(&self) -> String {
+        match self {
+            RoomNameError::Empty => "room name is empty".into(),
+            RoomNameError::TooLong => "room name is longer than 128 characters".into(),
+            RoomNameError::BadChar(c) => {
+                let mut s = String::from("room name has the character '");
+                if c.is_control() {
+                    s.extend(c.escape_unicode());
+                } else {
+                    s.push(*c);
+                }
+                s.push_str("'; allowed are A-Z a-z 0-9 . _ : -");
+                s
+            }
+        }
+    }
+}
+
+impl fmt::Display for RoomNameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for RoomNameError {}
 
 /// Checks a room name: 1 to 128 characters of `A-Z a-z 0-9 . _ : -`.
 pub fn validate_room(name: &str) -> Result<(), RoomNameError> {
@@ -72,6 +97,14 @@ mod tests {
         assert!(validate_room(&"a".repeat(128)).is_ok());
         assert_eq!(validate_room("a b"), Err(RoomNameError::BadChar(' ')));
         assert_eq!(validate_room("é"), Err(RoomNameError::BadChar('é')));
+        assert_eq!(
+            RoomNameError::BadChar('\n').to_string(),
+            "room name has the character '\\u{a}'; allowed are A-Z a-z 0-9 . _ : -"
+        );
+        assert_eq!(
+            RoomNameError::TooLong.to_string(),
+            format!("room name is longer than {MAX_ROOM_LEN} characters")
+        );
     }
 
     #[test]

@@ -1,0 +1,194 @@
+//! Frames to JSON text, through the protocol's own JSON writer: `"type"` first, then the
+//! fields in the order the structs declare them, optional ones left out when absent (but
+//! `token_exp`, which is `null` when the token never expires).
+
+use super::json::{Array, Object};
+use super::{ClientFrame, Member, Message, ServerFrame};
+
+impl ClientFrame {
+    /// The frame's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientFrame::Hello(_) => "hello",
+            ClientFrame::Join(_) => "join",
+            ClientFrame::Leave(_) => "leave",
+            ClientFrame::Publish(_) => "publish",
+            ClientFrame::History(_) => "history",
+            ClientFrame::Refresh(_) => "refresh",
+            ClientFrame::Ping(_) => "ping",
+            ClientFrame::Pong(_) => "pong",
+        }
+    }
+
+    /// Encodes the frame as JSON text.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(128);
+        let mut o = Object::open(&mut out);
+        o.str("type", self.kind());
+        match self {
+            ClientFrame::Hello(h) => {
+                o.u64("ref", h.ref_id)
+                    .u64("protocol", u64::from(h.protocol))
+                    .str("token", &h.token);
+                let mut c = o.object("client");
+                c.str("id", &h.client.id)
+                    .str("source", &h.client.source)
+                    .opt_str("name", h.client.name.as_deref());
+                c.end();
+            }
+            ClientFrame::Join(j) => {
+                o.u64("ref", j.ref_id)
+                    .str("room", &j.room)
+                    .opt_u64("since", j.since)
+                    .opt_str("epoch", j.epoch.as_deref());
+            }
+            ClientFrame::Leave(l) => {
+                o.u64("ref", l.ref_id).str("room", &l.room);
+            }
+            ClientFrame::Publish(p) => {
+                o.u64("ref", p.ref_id)
+                    .str("room", &p.room)
+                    .str("id", &p.id)
+                    .str("event", &p.event)
+                    .raw("data", p.data.json());
+                if p.ephemeral {
+                    o.bool("ephemeral", true);
+                }
+            }
+            ClientFrame::History(h) => {
+                o.u64("ref", h.ref_id)
+                    .str("room", &h.room)
+                    .opt_u64("before", h.before)
+                    .opt_u64("limit", h.limit.map(u64::from));
+            }
+            ClientFrame::Refresh(r) => {
+                o.u64("ref", r.ref_id).str("token", &r.token);
+            }
+            ClientFrame::Ping(p) => {
+                o.opt_u64("ref", p.ref_id);
+            }
+            ClientFrame::Pong(p) => {
+                o.opt_u64("ref", p.ref_id);
+            }
+        }
+        o.end();
+        out
+    }
+}
+
+impl ServerFrame {
+    /// The frame's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerFrame::Welcome(_) => "welcome",
+            ServerFrame::Joined(_) => "joined",
+            ServerFrame::Left(_) => "left",
+            ServerFrame::Ack(_) => "ack",
+            ServerFrame::Message(_) => "message",
+            ServerFrame::Presence(_) => "presence",
+            ServerFrame::History(_) => "history",
+            ServerFrame::Refreshed(_) => "refreshed",
+            ServerFrame::Ping(_) => "ping",
+            ServerFrame::Pong(_) => "pong",
+            ServerFrame::Error(_) => "error",
+        }
+    }
+
+    /// Encodes the frame as JSON text.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(128);
+        let mut o = Object::open(&mut out);
+        o.str("type", self.kind());
+        match self {
+            ServerFrame::Welcome(w) => {
+                o.u64("ref", w.ref_id)
+                    .str("session", &w.session)
+                    .str("user", &w.user)
+                    .u64("heartbeat_ms", w.heartbeat_ms)
+                    .u64("max_frame", w.max_frame as u64)
+                    .u64_or_null("token_exp", w.token_exp);
+            }
+            ServerFrame::Joined(j) => {
+                o.u64("ref", j.ref_id)
+                    .str("room", &j.room)
+                    .u64("seq", j.seq)
+                    .str("epoch", &j.epoch)
+                    .bool("recovered", j.recovered);
+                write_members(&mut o, "presence", &j.presence);
+            }
+            ServerFrame::Left(l) => {
+                o.u64("ref", l.ref_id).str("room", &l.room);
+            }
+            ServerFrame::Ack(a) => {
+                o.u64("ref", a.ref_id)
+                    .str("id", &a.id)
+                    .opt_u64("seq", a.seq)
+                    .u64("ts", a.ts);
+            }
+            ServerFrame::Message(m) => write_message(&mut o, m, true),
+            ServerFrame::Presence(p) => {
+                o.str("room", &p.room).str("event", p.event.as_str());
+                write_member(o.object("member"), &p.member);
+            }
+            ServerFrame::History(h) => {
+                o.u64("ref", h.ref_id).str("room", &h.room);
+                let mut list = o.array("messages");
+                for m in &h.messages {
+                    let mut item = list.object();
+                    write_message(&mut item, m, true);
+                    item.end();
+                }
+                list.end();
+                o.bool("more", h.more);
+            }
+            ServerFrame::Refreshed(r) => {
+                o.u64("ref", r.ref_id).u64_or_null("token_exp", r.token_exp);
+            }
+            ServerFrame::Ping(p) => {
+                o.opt_u64("ref", p.ref_id);
+            }
+            ServerFrame::Pong(p) => {
+                o.opt_u64("ref", p.ref_id);
+            }
+            ServerFrame::Error(e) => {
+                o.opt_u64("ref", e.ref_id)
+                    .str("code", e.code.as_str())
+                    .str("message", &e.message);
+            }
+        }
+        o.end();
+        out
+    }
+}
+
+/// A message's fields into `o` (a `message` frame's without its `type`, a history entry's);
+/// `data: false` leaves the payload out.
+pub fn write_message(o: &mut Object<'_>, m: &Message, data: bool) {
+    o.str("room", &m.room)
+        .opt_u64("seq", m.seq)
+        .str("id", &m.id)
+        .str("event", &m.event);
+    if data {
+        o.raw("data", m.data.json());
+    }
+    write_member(o.object("from"), &m.from);
+    o.u64("ts", m.ts);
+}
+
+/// A member as the object `o`, which this closes.
+pub fn write_member(mut o: Object<'_>, m: &Member) {
+    o.str("user", &m.user)
+        .str("client", &m.client)
+        .str("source", &m.source)
+        .opt_str("name", m.name.as_deref());
+    o.end();
+}
+
+/// `members` as an array under `key`.
+pub fn write_members(o: &mut Object<'_>, key: &str, members: &[Member]) {
+    let mut list: Array<'_> = o.array(key);
+    for m in members {
+        write_member(list.object(), m);
+    }
+    list.end();
+}

@@ -1,0 +1,211 @@
+//! Writing JSON objects field by field, byte for byte as serde_json writes them: no
+//! whitespace, strings escaped the same way, integers in decimal.
+//!
+//! Keys are the protocol's own names (plain ASCII), so they are written as they are.
+
+/// Appends `n` in decimal, without `core::fmt`.
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Appends `s` as a JSON string: `"` and `\` escaped, control characters as `\b \f \n \r \t`
+/// or `\u00XX`, everything else (non-ASCII included) as it is.
+pub fn push_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        plain = i + 1;
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
+/// An object being written into a string; [`end`](Self::end) closes it.
+pub struct Object<'a> {
+    out: &'a mut String,
+    empty: bool,
+}
+
+impl<'a> Object<'a> {
+    /// Opens an object at the end of `out`.
+    pub fn open(out: &'a mut String) -> Self {
+        out.push('{');
+        Self { out, empty: true }
+    }
+
+    fn key(&mut self, key: &str) -> &mut String {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+        self.out
+    }
+
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        push_str(self.key(key), value);
+        self
+    }
+
+    pub fn u64(&mut self, key: &str, value: u64) -> &mut Self {
+        push_u64(self.key(key), value);
+        self
+    }
+
+    pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
+        self.key(key).push_str(if value { "true" } else { "false" });
+        self
+    }
+
+    /// JSON text written as it is: a payload, already validated.
+    pub fn raw(&mut self, key: &str, json: &str) -> &mut Self {
+        self.key(key).push_str(json);
+        self
+    }
+
+    /// `value`, or `null` when it is `None`.
+    pub fn u64_or_null(&mut self, key: &str, value: Option<u64>) -> &mut Self {
+        match value {
+            Some(n) => self.u64(key, n),
+            None => self.raw(key, "null"),
+        }
+    }
+
+    /// `value`, or `null` when it is `None`.
+    pub fn str_or_null(&mut self, key: &str, value: Option<&str>) -> &mut Self {
+        match value {
+            Some(s) => self.str(key, s),
+            None => self.raw(key, "null"),
+        }
+    }
+
+    /// The field only when there is a value.
+    pub fn opt_u64(&mut self, key: &str, value: Option<u64>) -> &mut Self {
+        if let Some(n) = value {
+            self.u64(key, n);
+        }
+        self
+    }
+
+    /// The field only when there is a value.
+    pub fn opt_str(&mut self, key: &str, value: Option<&str>) -> &mut Self {
+        if let Some(s) = value {
+            self.str(key, s);
+        }
+        self
+    }
+
+    /// A nested object under `key`; close it before writing the next field.
+    pub fn object(&mut self, key: &str) -> Object<'_> {
+        Object::open(self.key(key))
+    }
+
+    /// A nested array under `key`; close it before writing the next field.
+    pub fn array(&mut self, key: &str) -> Array<'_> {
+        Array::open(self.key(key))
+    }
+
+    pub fn end(self) {
+        self.out.push('}');
+    }
+}
+
+/// An array being written into a string; [`end`](Self::end) closes it.
+pub struct Array<'a> {
+    out: &'a mut String,
+    empty: bool,
+}
+
+impl<'a> Array<'a> {
+    pub fn open(out: &'a mut String) -> Self {
+        out.push('[');
+        Self { out, empty: true }
+    }
+
+    /// The next element, an object; close it before the next element.
+    pub fn object(&mut self) -> Object<'_> {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        Object::open(self.out)
+    }
+
+    pub fn end(self) {
+        self.out.push(']');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_strings() {
+        let mut s = String::new();
+        for n in [0, 7, 10, 1_732_240_000_000, u64::MAX] {
+            s.clear();
+            push_u64(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        s.clear();
+        push_str(&mut s, "a\"\\/\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}é😀");
+        assert_eq!(s, "\"a\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}é😀\"");
+        assert_eq!(
+            s,
+            serde_json::to_string("a\"\\/\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}é😀").unwrap()
+        );
+    }
+
+    #[test]
+    fn nested_objects() {
+        let mut s = String::new();
+        let mut o = Object::open(&mut s);
+        o.str("a", "x").opt_u64("skip", None).u64_or_null("n", None);
+        let mut list = o.array("l");
+        let mut item = list.object();
+        item.bool("t", true);
+        item.end();
+        list.object().end();
+        list.end();
+        let mut inner = o.object("o");
+        inner.raw("d", "[1]");
+        inner.end();
+        o.end();
+        assert_eq!(s, r#"{"a":"x","n":null,"l":[{"t":true},{}],"o":{"d":[1]}}"#);
+    }
+}
