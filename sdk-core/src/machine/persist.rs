@@ -11,7 +11,6 @@
 //! through [`Machine::handled`]), so a kill can repeat at most that interval's messages and
 //! never skips one. A new client takes the kept state back with [`Machine::restore`].
 
-use litemap::LiteMap;
 use web_time::Instant;
 
 use super::queue::Entry;
@@ -59,6 +58,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Applies one record; the result is what a store must give back after a restart.
+    #[cfg(feature = "native")]
     pub fn apply(&mut self, record: Record) {
         match record {
             Record::Queued(p) => {
@@ -94,9 +94,34 @@ pub(crate) struct Persistence {
     /// Records the host reported written, successfully or not.
     settled: u64,
     /// Positions restored from the store, used by a room's first join without `since`.
-    restored: LiteMap<String, (String, u64)>,
+    restored: Positions,
     /// Last position written (or restored) per room.
-    kept: LiteMap<String, (String, u64)>,
+    kept: Positions,
+}
+
+/// Positions by room: a few rooms per client, so a list (and no map code in the wasm build).
+#[derive(Debug, Default)]
+struct Positions(Vec<StoredPosition>);
+
+impl Positions {
+    fn get(&self, room: &str) -> Option<(&str, u64)> {
+        self.0
+            .iter()
+            .find(|p| p.room == room)
+            .map(|p| (p.epoch.as_str(), p.seq))
+    }
+
+    fn insert(&mut self, position: StoredPosition) {
+        match self.0.iter_mut().find(|p| p.room == position.room) {
+            Some(p) => *p = position,
+            None => self.0.push(position),
+        }
+    }
+
+    fn remove(&mut self, room: &str) -> Option<StoredPosition> {
+        let at = self.0.iter().position(|p| p.room == room)?;
+        Some(self.0.swap_remove(at))
+    }
 }
 
 impl Persistence {
@@ -131,10 +156,8 @@ impl Machine {
             });
         }
         for p in snapshot.positions {
-            self.persist
-                .kept
-                .insert(p.room.clone(), (p.epoch.clone(), p.seq));
-            self.persist.restored.insert(p.room, (p.epoch, p.seq));
+            self.persist.kept.insert(p.clone());
+            self.persist.restored.insert(p);
         }
         ops
     }
@@ -152,7 +175,7 @@ impl Machine {
                 self.complete(entry.op, Err(Error::Storage(reason.clone())));
             }
             // Positions in the failed run are written again at the next interval.
-            self.persist.kept.clear();
+            self.persist.kept.0.clear();
             self.schedule_positions(now);
         }
         self.flush(now);
@@ -207,13 +230,18 @@ impl Machine {
             let Some(position) = room.safe_position() else {
                 continue;
             };
-            if self.persist.kept.get(name) != Some(&position) {
-                moved.push((name.clone(), position));
+            let (epoch, seq) = &position;
+            if self.persist.kept.get(name) != Some((epoch.as_str(), *seq)) {
+                moved.push(StoredPosition {
+                    room: name.clone(),
+                    epoch: epoch.clone(),
+                    seq: *seq,
+                });
             }
         }
-        for (room, (epoch, seq)) in moved {
-            self.persist.kept.insert(room.clone(), (epoch.clone(), seq));
-            self.keep(Record::Position(StoredPosition { room, epoch, seq }));
+        for position in moved {
+            self.persist.kept.insert(position.clone());
+            self.keep(Record::Position(position));
         }
     }
 
@@ -223,7 +251,7 @@ impl Machine {
         if !self.config.persist {
             return;
         }
-        if self.persist.kept.contains_key(room) {
+        if self.persist.kept.get(room).is_some() {
             self.schedule_positions(now);
         } else {
             self.keep_positions();
@@ -242,6 +270,6 @@ impl Machine {
 
     /// The restored position of `room`, taken by its first join.
     pub(crate) fn take_restored(&mut self, room: &str) -> Option<(String, u64)> {
-        self.persist.restored.remove(room)
+        self.persist.restored.remove(room).map(|p| (p.epoch, p.seq))
     }
 }
