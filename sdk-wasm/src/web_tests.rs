@@ -16,7 +16,7 @@ use web_time::Instant;
 
 use crate::client::Client;
 use crate::convert::{message_parts, state_info};
-use crate::error::{code_of, to_js};
+use crate::error::to_js;
 use crate::options::parse;
 use crate::timer::Timer;
 
@@ -83,7 +83,7 @@ fn errors_are_error_objects_with_a_code() {
         get(&e, "name").as_string().as_deref(),
         Some("RoomcastError")
     );
-    assert_eq!(code_of(&Error::Closed), "closed");
+    assert_eq!(Error::Closed.code(), "closed");
 }
 
 #[wasm_bindgen_test]

@@ -19,7 +19,9 @@ const INPUTS = new Set([
   "HistoryOptions",
   "JoinOptions",
   "OnOptions",
+  "OpenOptions",
   "PublishOptions",
+  "StoreSnapshot",
 ]);
 
 /** The package's public types, as a consumer's compiler sees them. */
@@ -173,7 +175,17 @@ test("every exported interface matches the values the package returns", async ()
   await until(() => rbErrors.length >= 1, "a decode error");
   for (const e of rbErrors) saw("RoomcastError", e);
 
-  await Promise.all([alice.close(), bob.close(), carol.close()]);
+  // Publishes restored from a store (what `Client.open` passes in a browser).
+  const dave = new Client({
+    url: s.url,
+    token: token("dave"),
+    backoff: fast,
+    restore: { publishes: [["types", "kept-1", "chat", '{"text":"kept"}']], positions: [] },
+    onPersist: () => {},
+  });
+  for (const p of dave.restored) saw("PendingPublish", p);
+
+  await Promise.all([alice.close(), bob.close(), carol.close(), dave.close()]);
 
   const problems = [];
   for (const [name, type] of interfaces) {
