@@ -400,9 +400,8 @@ impl Driver {
                 .map(|thrown| describe(&thrown)),
             None => None,
         };
-        if let Some(reason) = failed {
-            let n = u64::from(records.length());
-            self.input(|m, now| m.persisted(now, n, Err(reason)));
+        if failed.is_some() {
+            self.persisted(u64::from(records.length()), failed);
         }
     }
 

@@ -48,8 +48,8 @@ pub enum Record {
     Forget { room: String },
 }
 
-/// Everything a store holds: the queue in publish order and each room's position. Stores apply
-/// [`Record`]s to it (compaction writes it out whole) and hand it to [`Machine::restore`].
+/// Everything a store holds: the queue in publish order and each room's position, as a store
+/// hands it to [`Machine::restore`] (the live state its [`Record`]s add up to).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub publishes: Vec<StoredPublish>,
@@ -57,30 +57,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Applies one record; the result is what a store must give back after a restart.
-    #[cfg(feature = "native")]
-    pub fn apply(&mut self, record: Record) {
-        match record {
-            Record::Queued(p) => {
-                // A publish is queued once; a second record for it (a replayed journal) changes
-                // nothing.
-                if !self
-                    .publishes
-                    .iter()
-                    .any(|q| q.room == p.room && q.id == p.id)
-                {
-                    self.publishes.push(p);
-                }
-            }
-            Record::Done { room, id } => self.publishes.retain(|q| q.room != room || q.id != id),
-            Record::Position(p) => match self.positions.iter_mut().find(|q| q.room == p.room) {
-                Some(q) => *q = p,
-                None => self.positions.push(p),
-            },
-            Record::Forget { room } => self.positions.retain(|q| q.room != room),
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.publishes.is_empty() && self.positions.is_empty()
     }

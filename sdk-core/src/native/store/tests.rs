@@ -38,11 +38,11 @@ fn sample(dir: &Path) -> Snapshot {
     ];
     opened.store.append(&records[..2]).expect("append");
     opened.store.append(&records[2..]).expect("append");
-    let mut expected = Snapshot::default();
-    for r in records {
+    let mut expected = Live::default();
+    for r in &records {
         expected.apply(r);
     }
-    expected
+    expected.snapshot()
 }
 
 #[test]
@@ -74,14 +74,14 @@ fn a_write_cut_at_any_byte_keeps_every_whole_record() {
     // The state after each whole record, to compare with what survives a cut.
     let mut boundaries = vec![(MAGIC.len(), Snapshot::default())];
     let mut at = MAGIC.len();
-    let mut state = Snapshot::default();
+    let mut state = Live::default();
     while at < full.len() {
         let Frame::Record(record, used) = codec::decode(&full[at..]) else {
             panic!("whole journal");
         };
-        state.apply(record);
+        state.apply(&record);
         at += used;
-        boundaries.push((at, state.clone()));
+        boundaries.push((at, state.snapshot()));
     }
     for cut in 0..full.len() {
         fs::write(&path, &full[..cut]).expect("write");
@@ -140,7 +140,7 @@ fn a_foreign_file_is_moved_aside() {
 /// Returns the largest journal length seen and checks that reopening gives the live state.
 fn load(dir: &Path, bursts: usize, keep_every: usize) -> u64 {
     let mut opened = open(dir);
-    let mut expected = Snapshot::default();
+    let mut expected = Live::default();
     let mut largest = 0;
     for burst in 0..bursts {
         let mut records = Vec::new();
@@ -153,7 +153,7 @@ fn load(dir: &Path, bursts: usize, keep_every: usize) -> u64 {
             records.push(Record::Queued(p));
         }
         for r in &records {
-            expected.apply(r.clone());
+            expected.apply(r);
         }
         opened.store.append(&records).expect("append queued");
         // The acks come back in the next group, with the position.
@@ -167,13 +167,13 @@ fn load(dir: &Path, bursts: usize, keep_every: usize) -> u64 {
             .collect();
         acks.push(Record::Position(position("a", burst as u64)));
         for r in &acks {
-            expected.apply(r.clone());
+            expected.apply(r);
         }
         opened.store.append(&acks).expect("append acks");
         largest = largest.max(opened.store.len());
     }
     drop(opened);
-    assert_eq!(open(dir).snapshot, expected);
+    assert_eq!(open(dir).snapshot, expected.snapshot());
     largest
 }
 
