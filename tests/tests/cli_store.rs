@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use roomcast_core::machine::Snapshot;
 use roomcast_core::FileStore;
 use serde_json::Value;
 use support::{cli_bin, cli_data_home, token, Server};
@@ -37,13 +38,35 @@ fn json_ids(out: &Output) -> Vec<String> {
         .collect()
 }
 
-/// Publishes the store in `dir` holds, read from a copy (the running process holds the lock).
-fn kept_publishes(dir: &Path) -> usize {
+/// What the store in `dir` holds, read from a copy (the running process holds the lock).
+fn kept(dir: &Path) -> Snapshot {
     let copy = tempfile::tempdir().expect("tempdir");
     if std::fs::copy(dir.join("journal"), copy.path().join("journal")).is_err() {
-        return 0;
+        return Snapshot::default();
     }
-    FileStore::open(copy.path()).map_or(0, |o| o.snapshot.publishes.len())
+    FileStore::open(copy.path()).map_or_else(|_| Snapshot::default(), |o| o.snapshot)
+}
+
+fn kept_publishes(dir: &Path) -> usize {
+    kept(dir).publishes.len()
+}
+
+/// A `roomcast publish` of `count` messages on the store in `store`, started while the server
+/// is down, once the store holds all of them (the process is still waiting to send them).
+fn publish_offline(url: &str, room: &str, count: usize, store: &Path) -> Child {
+    let child = cli("publish", url, "pub", room)
+        .args(["--count", &count.to_string(), "--store"])
+        .arg(store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start publish");
+    wait_for(
+        "the publishes kept in the store",
+        Duration::from_secs(20),
+        || kept_publishes(store) == count,
+    );
+    child
 }
 
 fn wait_for(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
@@ -73,18 +96,7 @@ fn a_publish_killed_with_the_server_down_sends_its_queue_when_run_again() {
     let url = server.ws_url();
     server.kill();
     let store = tempfile::tempdir().expect("tempdir");
-    let mut publisher = cli("publish", &url, "pub", "kept-room")
-        .args(["--count", "40", "--store"])
-        .arg(store.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start publish");
-    wait_for(
-        "40 queued publishes in the store",
-        Duration::from_secs(20),
-        || kept_publishes(store.path()) == 40,
-    );
+    let mut publisher = publish_offline(&url, "kept-room", 40, store.path());
     kill_9(&mut publisher);
 
     server.restart();
@@ -160,8 +172,12 @@ fn a_listen_run_again_continues_where_it_was() {
         })
         .collect();
     assert_eq!(printed, (21..=25).collect::<Vec<_>>());
-    // The position is written within a second of the messages being handled.
-    std::thread::sleep(Duration::from_millis(2500));
+    // Killed once its store has the position after the last line printed (written within a
+    // second of the handlers being done with it).
+    let store = cli_data_home().join("roomcast/stores/listen/sub/tail-room");
+    wait_for("the position after seq 25", Duration::from_secs(10), || {
+        kept(&store).positions.iter().any(|p| p.seq == 25)
+    });
     kill_9(&mut running);
     publish("5");
     assert_eq!(json_seqs(&listen("5")), (26..=30).collect::<Vec<_>>());
@@ -173,16 +189,7 @@ fn a_second_process_on_the_same_store_runs_in_memory() {
     let url = server.ws_url();
     server.kill();
     let store = tempfile::tempdir().expect("tempdir");
-    let mut first = cli("publish", &url, "pub", "lock-room")
-        .args(["--count", "1", "--store"])
-        .arg(store.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("first publish");
-    wait_for("the first publish kept", Duration::from_secs(20), || {
-        kept_publishes(store.path()) == 1
-    });
+    let mut first = publish_offline(&url, "lock-room", 1, store.path());
     server.restart();
     let second = cli("publish", &url, "pub", "lock-room")
         .args(["--count", "3", "--store"])
