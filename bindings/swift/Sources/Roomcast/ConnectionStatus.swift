@@ -24,7 +24,7 @@ public enum ConnectionStatus {
 /// once and every second until 0 (publishes made offline join the queue meanwhile, so the
 /// models re-read its length on each tick); it returns false once its owner is gone.
 @MainActor
-func reconnectCountdown(delayMs: UInt64, _ tick: @escaping @MainActor (Int) async -> Bool) -> Task<Void, Never> {
+func reconnectCountdown(delayMs: UInt64, _ tick: @escaping @MainActor @Sendable (Int) async -> Bool) -> Task<Void, Never> {
     let deadline = Date().addingTimeInterval(TimeInterval(delayMs) / 1000)
     return Task {
         while !Task.isCancelled {

@@ -1,5 +1,5 @@
-#if canImport(Observation)
 import Foundation
+#if canImport(Observation)
 import Observation
 
 /// Connection status with Observation (iOS 17+, macOS 14+): the same as `RoomcastConnection`
@@ -15,13 +15,13 @@ import Observation
 public final class RoomcastConnectionModel {
     public private(set) var state: ConnectionState
     /// Whole seconds until the next reconnect attempt, while `.reconnecting`.
-    public private(set) var reconnectingIn: Int?
+    public private(set) var reconnectingIn: Int? = nil
     /// Publishes not yet acknowledged (queued while offline, or in flight).
     public private(set) var queued: UInt64 = 0
 
     public let client: RoomcastClient
     private let tasks = CancelBag()
-    @ObservationIgnored private var countdown: Task<Void, Never>?
+    @ObservationIgnored private var countdown: Task<Void, Never>? = nil
 
     public init(client: RoomcastClient) {
         self.client = client
@@ -83,7 +83,7 @@ public final class RoomcastRoomModel<T: Decodable & Sendable> {
     public private(set) var members: [Member] = []
     public private(set) var isJoined = false
     /// The last payload that did not decode, or the room being lost.
-    public private(set) var lastError: (any Error)?
+    public private(set) var lastError: (any Error)? = nil
 
     public let room: RoomcastRoom
     private let limit: Int

@@ -112,10 +112,11 @@ public final class RoomcastRoom: @unchecked Sendable {
         decoder: JSONDecoder = JSONDecoder(),
         _ handler: @escaping @Sendable (T, MessageMeta) -> Void
     ) -> HandlerToken {
-        add { [weak self] roomEvent in
+        let shared = SharedDecoder(decoder)
+        return add { [weak self] roomEvent in
             guard case let .message(message) = roomEvent, message.event == event else { return }
             do {
-                let value = try message.decode(T.self, using: decoder)
+                let value = try message.decode(T.self, using: shared.decoder)
                 handler(value, MessageMeta(message))
             } catch {
                 self?.emitDecodingError(
@@ -194,10 +195,11 @@ public final class RoomcastRoom: @unchecked Sendable {
     public func messages<T: Decodable & Sendable>(
         _ type: T.Type, event: String, decoder: JSONDecoder = JSONDecoder()
     ) -> AsyncStream<Received<T>> {
-        stream { [weak self] roomEvent, continuation in
+        let shared = SharedDecoder(decoder)
+        return stream { [weak self] roomEvent, continuation in
             guard case let .message(message) = roomEvent, message.event == event else { return }
             do {
-                let value = try message.decode(T.self, using: decoder)
+                let value = try message.decode(T.self, using: shared.decoder)
                 continuation.yield(Received(value: value, meta: MessageMeta(message)))
             } catch {
                 self?.emitDecodingError(
@@ -205,6 +207,18 @@ public final class RoomcastRoom: @unchecked Sendable {
                 )
             }
         }
+    }
+}
+
+/// A `JSONDecoder` handed to the SDK's threads. `JSONDecoder` is `Sendable` on Linux and from
+/// iOS 16 / macOS 13 only, and this package supports iOS 15 / macOS 12, where capturing one in a
+/// `@Sendable` handler is a Swift 6 error. Decoding only reads the decoder's settings (Foundation
+/// declares it `@unchecked Sendable` where it can), so one decoder may decode on any thread.
+struct SharedDecoder: @unchecked Sendable {
+    let decoder: JSONDecoder
+
+    init(_ decoder: JSONDecoder) {
+        self.decoder = decoder
     }
 }
 
