@@ -2,7 +2,7 @@
 import Foundation
 
 /// This process's open file descriptors, threads and resident memory, from /proc.
-struct ProcessStats {
+struct ProcessStats: Sendable {
     let fds: Int
     let threads: Int
     let rssKiB: Int

@@ -155,11 +155,13 @@ final class Collector<Element: Sendable>: @unchecked Sendable {
 }
 
 /// Polls `condition` until it holds; fails with `what` after `timeout` seconds. The polling
-/// interval is short: this waits for a condition, never for a fixed time.
+/// interval is short: this waits for a condition, never for a fixed time. `condition` is
+/// `@Sendable` (it reads `Collector`s and clients, all `Sendable`), so main-actor tests can
+/// pass one to this nonisolated function without sending a main-actor closure away.
 func eventually(
     _ what: String, timeout: TimeInterval = 15,
     file: StaticString = #filePath, line: UInt = #line,
-    _ condition: () async throws -> Bool
+    _ condition: @Sendable () async throws -> Bool
 ) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while !(try await condition()) {
@@ -185,10 +187,15 @@ final class Outcome<Value: Sendable>: @unchecked Sendable {
         Task {
             let result: Result<Value, any Error>
             do { result = .success(try await work()) } catch { result = .failure(error) }
-            self.lock.lock()
-            self.result = result
-            self.lock.unlock()
+            self.settle(result)
         }
+    }
+
+    /// Synchronous: `NSLock.lock()` is unavailable from async contexts (Apple platforms).
+    private func settle(_ outcome: Result<Value, any Error>) {
+        lock.lock()
+        result = outcome
+        lock.unlock()
     }
 
     var settled: Result<Value, any Error>? {
