@@ -13,7 +13,7 @@ struct RoomcastChatApp: App {
         // Run from `swift run`, the process is not a regular app until told so; without
         // this the window would not take keyboard focus.
         NSApplication.shared.setActivationPolicy(.regular)
-        NSApplication.shared.activate(ignoringOtherApps: true)
+        NSApplication.shared.activate()  // macOS 14; activate(ignoringOtherApps:) is deprecated
         #endif
     }
 
