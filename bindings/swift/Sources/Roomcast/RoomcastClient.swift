@@ -48,9 +48,9 @@ public final class RoomcastClient: Sendable {
 
     /// `room(name)` joined at once, for rooms whose handlers can wait.
     public func join(_ name: String) async throws -> RoomcastRoom {
-        let room = room(name)
-        try await room.join()
-        return room
+        let joined = room(name)
+        try await joined.join()
+        return joined
     }
 
     public var state: ConnectionState { ffi.state() }

@@ -107,9 +107,9 @@ final class TestServer: @unchecked Sendable {
 
     /// A config for `user`, with short reconnect delays so tests run fast.
     func config(_ user: String, source: String = "ios", token: String? = nil) throws -> ClientConfig {
-        let token = try token ?? self.token(user)
+        let bearer = try token ?? self.token(user)
         return ClientConfig(
-            url: url, token: token, clientId: "\(user)-\(source)",
+            url: url, token: bearer, clientId: "\(user)-\(source)",
             source: source, name: "\(user)'s \(source)", minDelayMs: 100, maxDelayMs: 500
         )
     }
