@@ -1,11 +1,23 @@
 //! Cost of the sans-IO machine's frame handling, against the cost of merely parsing the same
 //! frames as JSON (the floor any client pays), measured in the same run.
 //!
-//! `cargo bench -p roomcast-core --bench machine`
+//! `cargo bench -p roomcast-core --bench machine` (criterion, wall time). The same work runs
+//! once under callgrind, which counts instructions and so stays stable on a busy machine:
+//!
+//! ```sh
+//! cargo bench -p roomcast-core --bench machine --no-run
+//! for mode in receive-baseline receive publish-baseline publish; do
+//!     valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!         target/release/deps/machine-* $mode 2>&1 | grep refs
+//! done
+//! ```
+//!
+//! Each mode runs its 1000 frames [`COUNTED_ROUNDS`] times after one untimed setup, so the
+//! set-up's instructions are a small, equal share of every mode.
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use roomcast_core::machine::{
     Action, Config, ConnId, JoinOptions, Machine, Output, PublishRequest,
 };
@@ -92,6 +104,43 @@ fn message_frames() -> Vec<String> {
         .collect()
 }
 
+/// The baseline of a publish round: an equivalent publish frame encoded as JSON.
+fn encode_publishes() {
+    for i in 0..BATCH {
+        let v = json!({"type":"publish","ref":i,"room":"r","id":format!("id-{i}"),"event":"chat.message","data":{"content":"Hello"}});
+        black_box(v.to_string());
+    }
+}
+
+/// 1000 publish rounds: publish, the frame sent, its ack handled.
+fn publish_rounds((mut m, conn, now): (Machine, ConnId, Instant)) {
+    for i in 0..BATCH {
+        m.publish(
+            now,
+            PublishRequest {
+                room: "r".into(),
+                id: format!("id-{i}"),
+                event: "chat.message".into(),
+                data: json!({"content": "Hello"}).into(),
+                ephemeral: false,
+            },
+        );
+        let sent = next_transmit(&mut m);
+        let ref_id = sent
+            .split("\"ref\":")
+            .nth(1)
+            .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|s| s.parse::<u64>().ok())
+            .expect("ref");
+        let ack = format!(
+            r#"{{"type":"ack","ref":{ref_id},"id":"id-{i}","seq":{},"ts":1}}"#,
+            i + 1
+        );
+        m.handle_frame(now, conn, &ack);
+        let _ = black_box(m.poll_output());
+    }
+}
+
 fn incoming(c: &mut Criterion) {
     let frames = message_frames();
     let mut g = c.benchmark_group("incoming_message");
@@ -121,49 +170,59 @@ fn incoming(c: &mut Criterion) {
 fn publish_ack(c: &mut Criterion) {
     let mut g = c.benchmark_group("publish_and_ack");
     g.throughput(Throughput::Elements(BATCH));
-    g.bench_function("baseline_encode_publish_json", |b| {
-        b.iter(|| {
-            for i in 0..BATCH {
-                let v = json!({"type":"publish","ref":i,"room":"r","id":format!("id-{i}"),"event":"chat.message","data":{"content":"Hello"}});
-                black_box(v.to_string());
-            }
-        })
-    });
+    g.bench_function("baseline_encode_publish_json", |b| b.iter(encode_publishes));
     g.bench_function("machine_publish_transmit_ack", |b| {
-        b.iter_batched(
-            connected,
-            |(mut m, conn, now)| {
-                for i in 0..BATCH {
-                    m.publish(
-                        now,
-                        PublishRequest {
-                            room: "r".into(),
-                            id: format!("id-{i}"),
-                            event: "chat.message".into(),
-                            data: json!({"content": "Hello"}).into(),
-                            ephemeral: false,
-                        },
-                    );
-                    let sent = next_transmit(&mut m);
-                    let ref_id = sent
-                        .split("\"ref\":")
-                        .nth(1)
-                        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .expect("ref");
-                    let ack = format!(
-                        r#"{{"type":"ack","ref":{ref_id},"id":"id-{i}","seq":{},"ts":1}}"#,
-                        i + 1
-                    );
-                    m.handle_frame(now, conn, &ack);
-                    let _ = black_box(m.poll_output());
-                }
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter_batched(connected, publish_rounds, BatchSize::LargeInput)
     });
     g.finish();
 }
 
 criterion_group!(benches, incoming, publish_ack);
-criterion_main!(benches);
+
+/// Rounds of 1000 frames a callgrind mode runs.
+const COUNTED_ROUNDS: usize = 20;
+
+/// One callgrind mode: the body of the matching criterion benchmark, `COUNTED_ROUNDS` times.
+fn counted(mode: &str) -> bool {
+    let frames = message_frames();
+    match mode {
+        "receive-baseline" => {
+            for _ in 0..COUNTED_ROUNDS {
+                for f in &frames {
+                    black_box(serde_json::from_str::<Value>(f).expect("json"));
+                }
+            }
+        }
+        "receive" => {
+            for _ in 0..COUNTED_ROUNDS {
+                let (mut m, conn, now) = connected();
+                for f in &frames {
+                    m.handle_frame(now, conn, f);
+                    let _ = black_box(m.poll_output());
+                }
+            }
+        }
+        "publish-baseline" => {
+            for _ in 0..COUNTED_ROUNDS {
+                encode_publishes();
+            }
+        }
+        "publish" => {
+            for _ in 0..COUNTED_ROUNDS {
+                publish_rounds(connected());
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn main() {
+    if let Some(mode) = std::env::args().nth(1).filter(|a| !a.starts_with('-')) {
+        if counted(&mode) {
+            return;
+        }
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

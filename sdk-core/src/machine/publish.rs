@@ -11,7 +11,7 @@ use super::queue::Entry;
 use super::requests::{passing, Request};
 use super::timers::Timer;
 use super::{Error, Machine, OpId, PublishAck, Reply};
-use crate::protocol::{self, ClientFrame, ErrorCode, ErrorFrame, Payload, Publish};
+use crate::protocol::{self, ClientFrame, ErrorCode, ErrorFrame, Payload, Publish, PublishText};
 
 /// Delay before re-sending a publish the server refused for a passing reason
 /// (`rate_limited`, `internal`).
@@ -107,7 +107,6 @@ impl Machine {
             return;
         }
         let deadline = now + self.config.request_timeout;
-        let mut frames = Vec::new();
         let settled = self.settled_records();
         for entry in self.queue.iter_mut() {
             if entry.sent.is_some()
@@ -119,18 +118,18 @@ impl Machine {
             let ref_id = self.next_ref;
             self.next_ref += 1;
             entry.sent = Some(ref_id);
-            frames.push(ClientFrame::Publish(Publish {
-                ref_id,
-                room: entry.room.clone(),
-                id: entry.id.clone(),
-                event: entry.event.clone(),
-                data: entry.data.clone(),
-                ephemeral: false,
-            }));
+            self.transmits.push_back(
+                PublishText {
+                    ref_id,
+                    room: &entry.room,
+                    id: &entry.id,
+                    event: &entry.event,
+                    data: entry.data.json(),
+                    ephemeral: false,
+                }
+                .encode(),
+            );
             self.requests.insert(ref_id, Request::Publish, deadline);
-        }
-        for frame in &frames {
-            self.transmit(frame);
         }
         self.sync_request_timer();
     }
@@ -216,14 +215,13 @@ impl Machine {
 /// The encoded size of a publish frame; the ref, the only part that varies between sends, is
 /// counted at its widest.
 fn publish_frame_len(req: &PublishRequest) -> usize {
-    ClientFrame::Publish(Publish {
+    PublishText {
         ref_id: u64::MAX,
-        room: req.room.clone(),
-        id: req.id.clone(),
-        event: req.event.clone(),
-        data: req.data.clone(),
+        room: &req.room,
+        id: &req.id,
+        event: &req.event,
+        data: req.data.json(),
         ephemeral: req.ephemeral,
-    })
-    .encode()
+    }
     .len()
 }

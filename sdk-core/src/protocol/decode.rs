@@ -103,13 +103,18 @@ impl Fields {
         let mut fields = Fields {
             values: [const { None }; MAX_FIELDS],
         };
-        if !r.open_object()? {
+        // A frame body read in one pass continues the object its leading `type` opened.
+        let continued = std::mem::take(&mut r.continued);
+        if !continued && !r.open_object()? {
             return Err(Bad::NotObject);
         }
-        let mut first = true;
+        let mut first = !continued;
         while r.next_key(first)? {
             first = false;
             let key = r.key()?;
+            if continued && key == "type" {
+                return Err(Bad::Field("type", REPEATED));
+            }
             let Some(i) = names.iter().position(|(name, _)| *name == key) else {
                 r.skip()?;
                 continue;
@@ -266,27 +271,55 @@ fn frame_type(text: &str) -> Result<Cow<'_, str>, FrameError> {
 impl ServerFrame {
     /// Decodes a server frame.
     pub fn decode(text: &str) -> Result<Self, FrameError> {
+        if let Some(frame) = leading_type(text) {
+            return Ok(frame);
+        }
         let kind = frame_type(text)?;
-        let r = &mut Reader::new(text);
-        let frame = match kind.as_ref() {
-            "welcome" => welcome(r),
-            "joined" => joined(r),
-            "left" => left(r),
-            "ack" => ack(r),
-            "message" => message(r).map(ServerFrame::Message),
-            "presence" => presence(r),
-            "history" => history(r),
-            "refreshed" => refreshed(r),
-            "ping" => only_ref(r).map(|ref_id| ServerFrame::Ping(Ping { ref_id })),
-            "pong" => only_ref(r).map(|ref_id| ServerFrame::Pong(Pong { ref_id })),
-            "error" => error(r),
-            _ => return Err(FrameError::UnknownType(kind.into_owned())),
-        };
+        let frame = body(&mut Reader::new(text), &kind)
+            .ok_or_else(|| FrameError::UnknownType(kind.clone().into_owned()))?;
         frame.map_err(|bad| FrameError::Invalid {
             kind: kind.into_owned(),
             reason: bad.reason(),
         })
     }
+}
+
+/// One pass for a frame that names its type first, as Roomcast's server writes every frame:
+/// the body is read on from just after `type`. `None` for anything else, or for any problem
+/// (a second `type` included): the two passes then decide, with their outcome.
+fn leading_type(text: &str) -> Option<ServerFrame> {
+    let r = &mut Reader::new(text);
+    if !r.open_object().ok()? || !r.next_key(true).ok()? || r.key().ok()? != "type" {
+        return None;
+    }
+    if r.peek_value() != Some(b'"') {
+        return None;
+    }
+    let kind = r.string().ok()?;
+    r.continued = true;
+    let frame = body(r, &kind)?.ok()?;
+    r.end().ok()?;
+    Some(frame)
+}
+
+/// The body of a frame of type `kind`; `None` for a type the protocol does not have. Never
+/// inlined: both passes share one copy in the web module.
+#[inline(never)]
+fn body(r: &mut Reader<'_>, kind: &str) -> Option<Res<ServerFrame>> {
+    Some(match kind {
+        "welcome" => welcome(r),
+        "joined" => joined(r),
+        "left" => left(r),
+        "ack" => ack(r),
+        "message" => message(r).map(ServerFrame::Message),
+        "presence" => presence(r),
+        "history" => history(r),
+        "refreshed" => refreshed(r),
+        "ping" => only_ref(r).map(|ref_id| ServerFrame::Ping(Ping { ref_id })),
+        "pong" => only_ref(r).map(|ref_id| ServerFrame::Pong(Pong { ref_id })),
+        "error" => error(r),
+        _ => return None,
+    })
 }
 
 fn welcome(r: &mut Reader<'_>) -> Res<ServerFrame> {

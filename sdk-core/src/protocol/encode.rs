@@ -2,7 +2,7 @@
 //! fields in the order the structs declare them, optional ones left out when absent (but
 //! `token_exp`, which is `null` when the token never expires).
 
-use super::json::{Array, Object};
+use super::json::{str_len, Array, Object};
 use super::{ClientFrame, Member, Message, ServerFrame};
 
 impl ClientFrame {
@@ -46,14 +46,15 @@ impl ClientFrame {
                 o.u64("ref", l.ref_id).str("room", &l.room);
             }
             ClientFrame::Publish(p) => {
-                o.u64("ref", p.ref_id)
-                    .str("room", &p.room)
-                    .str("id", &p.id)
-                    .str("event", &p.event)
-                    .raw("data", p.data.json());
-                if p.ephemeral {
-                    o.bool("ephemeral", true);
+                return PublishText {
+                    ref_id: p.ref_id,
+                    room: &p.room,
+                    id: &p.id,
+                    event: &p.event,
+                    data: p.data.json(),
+                    ephemeral: p.ephemeral,
                 }
+                .encode()
             }
             ClientFrame::History(h) => {
                 o.u64("ref", h.ref_id)
@@ -73,6 +74,59 @@ impl ClientFrame {
         }
         o.end();
         out
+    }
+}
+
+/// A `publish` frame's fields, borrowed: the machine sends and sizes queued publishes without
+/// copying them into a [`ClientFrame`] first.
+pub(crate) struct PublishText<'a> {
+    pub ref_id: u64,
+    pub room: &'a str,
+    pub id: &'a str,
+    pub event: &'a str,
+    /// The payload's JSON text.
+    pub data: &'a str,
+    pub ephemeral: bool,
+}
+
+impl PublishText<'_> {
+    /// The frame as `ClientFrame::Publish(..).encode()` writes it.
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::with_capacity(self.len());
+        let mut o = Object::open(&mut out);
+        o.str("type", "publish")
+            .u64("ref", self.ref_id)
+            .str("room", self.room)
+            .str("id", self.id)
+            .str("event", self.event)
+            .raw("data", self.data);
+        if self.ephemeral {
+            o.bool("ephemeral", true);
+        }
+        o.end();
+        out
+    }
+
+    /// The length of [`encode`](Self::encode)'s text, computed without writing it.
+    pub(crate) fn len(&self) -> usize {
+        const FIXED: usize = r#"{"type":"publish","ref":,"room":,"id":,"event":,"data":}"#.len();
+        let mut digits = 1;
+        let mut n = self.ref_id;
+        while n >= 10 {
+            n /= 10;
+            digits += 1;
+        }
+        FIXED
+            + digits
+            + str_len(self.room)
+            + str_len(self.id)
+            + str_len(self.event)
+            + self.data.len()
+            + if self.ephemeral {
+                r#","ephemeral":true"#.len()
+            } else {
+                0
+            }
     }
 }
 
@@ -191,4 +245,28 @@ pub fn write_members(o: &mut Object<'_>, key: &str, members: &[Member]) {
         write_member(list.object(), m);
     }
     list.end();
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::PublishText;
+
+    proptest! {
+        /// The machine sizes publishes by `len` and sends `encode`: they must agree, escapes,
+        /// control characters and non-ASCII text included.
+        #[test]
+        fn publish_len_is_the_encoded_length(
+            ref_id in any::<u64>(),
+            room in any::<String>(),
+            id in any::<String>(),
+            event in "[\\x00-\\x7f]{0,12}|\\PC{0,12}",
+            data in prop::sample::select(vec!["null", "{\"a\":\"\\u00e9\"}", "[1,2,3]", "\"x\""]),
+            ephemeral in any::<bool>(),
+        ) {
+            let frame = PublishText { ref_id, room: &room, id: &id, event: &event, data, ephemeral };
+            prop_assert_eq!(frame.len(), frame.encode().len());
+        }
+    }
 }

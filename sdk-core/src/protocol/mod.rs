@@ -13,6 +13,7 @@ mod payload;
 mod room;
 
 pub use codes::{close, ErrorCode};
+pub(crate) use encode::PublishText;
 pub use encode::{write_member, write_members, write_message};
 pub use frames::{
     Ack, ClientFrame, ClientInfo, DecodeFailure, ErrorFrame, FrameError, Hello, HistoryPage,

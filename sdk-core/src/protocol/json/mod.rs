@@ -11,4 +11,4 @@ mod write;
 
 pub(crate) use read::Reader;
 pub use read::{validate, JsonError, JsonErrorKind};
-pub use write::{push_str, push_u64, Array, Object};
+pub use write::{push_str, push_u64, str_len, Array, Object};

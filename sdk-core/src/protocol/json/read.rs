@@ -95,11 +95,18 @@ pub fn validate(text: &str) -> Result<std::ops::Range<usize>, JsonError> {
 pub(crate) struct Reader<'a> {
     text: &'a str,
     pos: usize,
+    /// Set when an object's first member was read by the caller and the next object read
+    /// continues that object (a frame's body after its leading `type`).
+    pub(crate) continued: bool,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Self { text, pos: 0 }
+        Self {
+            text,
+            pos: 0,
+            continued: false,
+        }
     }
 
     pub(crate) fn err(&self, kind: JsonErrorKind) -> JsonError {
@@ -354,6 +361,13 @@ impl<'a> Reader<'a> {
         self.pos += 1; // the opening quote
         let start = self.pos;
         loop {
+            // Plain characters in one tight loop; only a quote, a backslash, a control
+            // character or the end stops it.
+            let rest = self.text.as_bytes().get(self.pos..).unwrap_or_default();
+            self.pos += rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(rest.len());
             match self.peek() {
                 Some(b'"') => {
                     let raw = &self.text[start..self.pos];

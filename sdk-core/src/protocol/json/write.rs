@@ -20,6 +20,18 @@ pub fn push_u64(out: &mut String, mut n: u64) {
     }
 }
 
+/// The length of `s` written by [`push_str`], quotes included, without writing it.
+pub fn str_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
 /// Appends `s` as a JSON string: `"` and `\` escaped, control characters as `\b \f \n \r \t`
 /// or `\u00XX`, everything else (non-ASCII included) as it is.
 pub fn push_str(out: &mut String, s: &str) {
