@@ -660,26 +660,17 @@ fn write_batch(
                 };
                 touched.insert(p.room.clone(), state);
             }
-            let existing = tx
-                .query_row(
-                    "SELECT seq, ts FROM messages WHERE room = ?1 AND id = ?2",
-                    params![p.room, p.id],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-                )
-                .optional()?;
-            if let Some((seq, old_ts)) = existing {
-                return Ok(Stored {
-                    seq: to_u64(seq)?,
-                    ts: to_u64(old_ts)?,
-                    duplicate: true,
-                });
-            }
             let state = touched.get_mut(&p.room).ok_or(StoreError::Range)?;
             let seq = state.head + 1;
-            tx.execute(
-                "INSERT INTO messages (room, seq, id, event, data, from_user, from_client, \
-                 from_source, from_name, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
+            // The (room, id) index decides idempotency within the insert itself: a second
+            // lookup is needed only for a retry, which inserts nothing.
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO messages (room, seq, id, event, data, from_user, from_client, \
+                     from_source, from_name, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                     ON CONFLICT (room, id) DO NOTHING",
+                )?
+                .execute(params![
                     p.room,
                     to_i64(seq),
                     p.id,
@@ -690,8 +681,19 @@ fn write_batch(
                     p.from.source,
                     p.from.name,
                     to_i64(ts)
-                ],
-            )?;
+                ])?;
+            if inserted == 0 {
+                let (seq, old_ts) = tx
+                    .prepare_cached("SELECT seq, ts FROM messages WHERE room = ?1 AND id = ?2")?
+                    .query_row(params![p.room, p.id], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    })?;
+                return Ok(Stored {
+                    seq: to_u64(seq)?,
+                    ts: to_u64(old_ts)?,
+                    duplicate: true,
+                });
+            }
             state.head = seq;
             Ok(Stored {
                 seq,
@@ -707,10 +709,8 @@ fn write_batch(
         results.push(result);
     }
     for (room, state) in &touched {
-        tx.execute(
-            "UPDATE rooms SET head = ?1 WHERE name = ?2",
-            params![to_i64(state.head), room],
-        )?;
+        tx.prepare_cached("UPDATE rooms SET head = ?1 WHERE name = ?2")?
+            .execute(params![to_i64(state.head), room])?;
     }
     tx.commit()?;
     Ok((results, touched))

@@ -150,7 +150,12 @@ impl ServerFrame {
 
     /// Encodes the frame as JSON text.
     pub fn encode(&self) -> String {
-        let mut out = String::with_capacity(128);
+        // Room for a message's fields besides its payload, so it is written without growing.
+        let payload = match self {
+            ServerFrame::Message(m) => m.data.json().len(),
+            _ => 0,
+        };
+        let mut out = String::with_capacity(256 + payload);
         let mut o = Object::open(&mut out);
         o.str("type", self.kind());
         match self {
