@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use roomcast_core::protocol::{ClientFrame, ErrorCode, Publish, ServerFrame};
 use roomcast_fuzz::{with_server, Tokens};
 use roomcast_server::harness::Harness;
-use roomcast_server::hub::Outgoing;
+use roomcast_server::outbound::Outgoing;
 use tokio::sync::mpsc::Receiver;
 
 /// Frames read from one input; more only make an input slower.

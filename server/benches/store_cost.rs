@@ -17,8 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use roomcast_core::protocol::{Member, Payload};
-use roomcast_server::hub::{ConnControl, Hub, Outbound, Outgoing};
-use roomcast_server::store::{self, Command, JoinCmd, Origin, PublishCmd};
+use roomcast_server::engine::sqlite::{self as store, Command};
+use roomcast_server::engine::{JoinCmd, Origin, PublishCmd};
+use roomcast_server::hub::Hub;
+use roomcast_server::outbound::{ConnControl, Outbound, Outgoing};
 use tokio::sync::mpsc;
 
 const MESSAGES: u64 = 20_000;

@@ -1,7 +1,7 @@
 //! One WebSocket session: handshake, requests, timers and the writer task.
 //!
 //! Each connection has a reader (this task) and a writer task draining a bounded outbound
-//! queue (see [`crate::hub::Outbound`]). The reader
+//! queue (see [`crate::outbound::Outbound`]). The reader
 //! - pauses while its own outbound queue is over half full (at most 1 s at a time), so a
 //!   pipelining client cannot make the reader outrun the writer of its own replies;
 //! - reads at most `publish_rate` frames per second (token bucket, burst 2×), and its user's
@@ -32,11 +32,11 @@ use tokio::time::{sleep, sleep_until, timeout, Instant};
 
 use crate::auth::Claims;
 use crate::engine::EngineError;
-use crate::hub::{ConnControl, ConnId, Outbound, Outgoing, STOP_SILENTLY};
+use crate::engine::{JoinCmd, Origin, PublishCmd};
 use crate::limits::SharedBucket;
+use crate::outbound::{ConnControl, ConnId, Outbound, Outgoing, STOP_SILENTLY};
 use crate::ratelimit::TokenBucket;
 use crate::state::AppState;
-use crate::store::{JoinCmd, Origin, PublishCmd};
 use crate::validate::{self, now_ms};
 
 mod detached;

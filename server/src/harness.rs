@@ -12,7 +12,7 @@ use axum::Router;
 use tokio::sync::mpsc;
 
 pub use crate::connection::DetachedSession;
-use crate::hub::Outgoing;
+use crate::outbound::Outgoing;
 use crate::state::AppState;
 use crate::{http, Config, Running, ServerError};
 

@@ -21,8 +21,8 @@ use tower_http::services::ServeDir;
 
 use crate::auth::{AuthError, Claims};
 use crate::connection::{self, DEFAULT_HISTORY_LIMIT};
+use crate::engine::{Origin, PublishCmd};
 use crate::state::AppState;
-use crate::store::{Origin, PublishCmd};
 use crate::validate;
 
 /// `client` recorded in `from` for messages posted over HTTP.

@@ -2,13 +2,15 @@
 //!
 //! - [`config`]: settings; [`cli`]: the command line (`roomcast-server`, `roomcast-server token`).
 //! - [`auth`]: HS256 JWT verification, minting and the dev-mode secret.
-//! - [`engine`]: the backend a connection or handler talks to, [`store`] or [`redis_engine`].
+//! - [`engine`]: the backend a connection or handler talks to, its commands, and how a
+//!   publish is answered ([`engine::Origin`]):
+//!   - [`engine::sqlite`]: SQLite, one writer thread with group commit; read-only connections
+//!     for history;
+//!   - [`engine::redis`]: Redis (`--redis`): shared history, seq, fan-out and presence for
+//!     several nodes, each delivering in seq order through its per-room feed.
 //! - [`data_lock`]: the exclusive lock that keeps a second server off the same store.
-//! - [`store`]: SQLite, one writer thread with group commit; read-only connections for history.
-//! - [`redis_engine`]: Redis (`--redis`): shared history, seq, fan-out and presence for
-//!   several nodes, each delivering in seq order through its per-room feed.
 //! - [`accept`]: the accept loop: sockets per IP, header-read timeout, accept back-off.
-//! - [`hub`]: rooms, members, fan-out and each connection's bounded outbound queue.
+//! - [`hub`]: rooms, members and fan-out; [`outbound`]: each connection's bounded queue.
 //! - [`connection`]: one WebSocket session; [`http`]: routes and HTTP endpoints.
 //! - `harness`: the same state, router and sessions in process, without a listener (fuzzing).
 //! - [`ratelimit`], [`limits`]: token buckets per connection and per user, connections per IP.
@@ -27,10 +29,9 @@ pub mod harness;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod outbound;
 pub mod ratelimit;
-pub mod redis_engine;
 pub mod state;
-pub mod store;
 pub mod validate;
 
 use std::future::Future;
@@ -46,11 +47,11 @@ pub use config::Config;
 use crate::accept::AcceptSettings;
 use crate::auth::{Auth, SecretError};
 use crate::data_lock::{DataLock, LockError};
+use crate::engine::redis::{RedisEngine, RedisEngineError, RedisSettings};
+use crate::engine::sqlite::{self as store, Command, ReadPool, StoreError};
 use crate::engine::Engine;
 use crate::hub::Hub;
-use crate::redis_engine::{RedisEngine, RedisEngineError, RedisSettings};
 use crate::state::AppState;
-use crate::store::{Command, ReadPool, StoreError};
 
 /// Why the server could not start or run.
 #[derive(Debug, Error)]

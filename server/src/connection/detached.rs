@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::{Flow, Session};
-use crate::hub::{ConnControl, Outbound, Outgoing};
+use crate::outbound::{ConnControl, Outbound, Outgoing};
 use crate::state::AppState;
 
 /// One connection's frame handling, fed by the caller instead of a socket.

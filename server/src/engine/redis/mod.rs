@@ -25,14 +25,13 @@ use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, PubSub, PubSubSink};
 use redis::streams::StreamRangeReply;
 use redis::{RedisError, Script, Value};
-use roomcast_core::protocol::{
-    Ack, ErrorCode, ErrorFrame, Joined, Left, Member, Message, Presence, PresenceKind, ServerFrame,
-};
+use roomcast_core::protocol::{Joined, Left, Member, Message, Presence, PresenceKind, ServerFrame};
 use thiserror::Error;
 use tokio::sync::watch;
 
-use crate::hub::{ConnId, Outbound};
-use crate::store::{JoinCmd, Origin, PublishCmd, StoreStats, Stored};
+use crate::engine::sqlite::StoreStats;
+use crate::engine::{internal_error, JoinCmd, Origin, PublishCmd, Stored};
+use crate::outbound::{ConnId, Outbound};
 use crate::validate::now_ms;
 use feed::{Added, Feeds, Gap};
 
@@ -157,14 +156,6 @@ impl std::fmt::Debug for RedisEngine {
     }
 }
 
-fn error_frame(ref_id: u64, message: &str) -> ServerFrame {
-    ServerFrame::Error(ErrorFrame {
-        ref_id: Some(ref_id),
-        code: ErrorCode::Internal,
-        message: message.into(),
-    })
-}
-
 fn presence_frame(room: &str, event: PresenceKind, member: &Member) -> String {
     ServerFrame::Presence(Presence {
         room: room.to_string(),
@@ -258,29 +249,11 @@ impl RedisEngine {
     /// Stores a persisted publish (atomic script), then acks. The broadcast goes out from the
     /// script itself, through the channel, to every node.
     pub async fn publish(&self, p: PublishCmd) {
-        let result = self.store(&p).await;
-        match (result, p.origin) {
-            (Ok(stored), Origin::Ws { ref_id, out }) => {
-                out.send(&ServerFrame::Ack(Ack {
-                    ref_id,
-                    id: p.id,
-                    seq: Some(stored.seq),
-                    ts: stored.ts,
-                }));
-            }
-            (Ok(stored), Origin::Http(reply)) => {
-                let _ = reply.send(Ok(stored));
-            }
-            (Err(e), Origin::Ws { ref_id, out }) => {
+        match self.store(&p).await {
+            Ok(stored) => p.origin.ack(p.id, stored),
+            Err(e) => {
                 tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
-                out.send(&error_frame(
-                    ref_id,
-                    &format!("could not store message {}", p.id),
-                ));
-            }
-            (Err(e), Origin::Http(reply)) => {
-                tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
-                let _ = reply.send(Err(crate::store::StoreError::Closed));
+                p.origin.fail(&p.id);
             }
         }
     }
@@ -338,7 +311,7 @@ impl RedisEngine {
             Ok(entered) => entered,
             Err(e) => {
                 tracing::error!(room = %j.room, error = %e, "join failed");
-                j.out.send(&error_frame(j.ref_id, "store error"));
+                j.out.send(&internal_error(j.ref_id, "store error"));
                 return;
             }
         };
@@ -355,7 +328,7 @@ impl RedisEngine {
                     }
                 }
             }
-            j.out.send(&error_frame(j.ref_id, "store error"));
+            j.out.send(&internal_error(j.ref_id, "store error"));
         }
     }
 

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::ws::Utf8Bytes;
 use roomcast_core::protocol::{close, Member};
 
-use crate::hub::{ConnId, Outbound};
+use crate::outbound::{ConnId, Outbound};
 
 /// A range of seqs (`after < seq <= upto`) the engine must read from the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -360,7 +360,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::hub::{ConnControl, Outgoing};
+    use crate::outbound::{ConnControl, Outgoing};
 
     fn member(name: &str) -> Member {
         Member {

@@ -1,15 +1,113 @@
-//! Where history lives and how messages reach members: the embedded SQLite store (one node)
-//! or Redis (several nodes). Connections and HTTP handlers talk to this, never to a backend.
+//! Where history lives and how messages reach members: the embedded SQLite store (one node,
+//! [`sqlite`]) or Redis (several nodes, [`redis`]). Connections and HTTP handlers talk to
+//! [`Engine`] with the commands below, never to a backend, and both backends answer a publish
+//! through [`Origin`].
+
+pub mod redis;
+pub mod sqlite;
 
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
-use roomcast_core::protocol::Message;
+use roomcast_core::protocol::{Ack, ErrorCode, ErrorFrame, Member, Message, Payload, ServerFrame};
 use thiserror::Error;
+use tokio::sync::oneshot;
 
-use crate::hub::{ConnId, Hub, Outbound};
-use crate::redis_engine::{RedisEngine, RedisEngineError};
-use crate::store::{Command, JoinCmd, PublishCmd, ReadPool, StoreError, StoreHandle, StoreStats};
+use self::redis::{RedisEngine, RedisEngineError};
+use self::sqlite::{Command, ReadPool, StoreError, StoreHandle, StoreStats};
+use crate::hub::Hub;
+use crate::outbound::{ConnId, Outbound};
+
+/// Where a publish came from, and so where its answer goes.
+#[derive(Debug)]
+pub enum Origin {
+    /// A WebSocket `publish`: ack to that connection's queue, no echo to it.
+    Ws { ref_id: u64, out: Outbound },
+    /// An HTTP POST: answer through the channel, broadcast to every member.
+    Http(oneshot::Sender<Result<Stored, StoreError>>),
+}
+
+impl Origin {
+    /// The connection to leave out of the broadcast: a publisher does not hear its own.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Origin::Ws { out, .. } => Some(out.conn()),
+            Origin::Http(_) => None,
+        }
+    }
+
+    /// Answers a stored publish (message `id`): an `ack`, or the HTTP reply.
+    pub fn ack(self, id: String, stored: Stored) {
+        match self {
+            Origin::Ws { ref_id, out } => {
+                out.send(&ServerFrame::Ack(Ack {
+                    ref_id,
+                    id,
+                    seq: Some(stored.seq),
+                    ts: stored.ts,
+                }));
+            }
+            Origin::Http(reply) => {
+                let _ = reply.send(Ok(stored));
+            }
+        }
+    }
+
+    /// Answers a publish (message `id`) that could not be stored: an `internal` error, which
+    /// the client retries with the same id.
+    pub fn fail(self, id: &str) {
+        match self {
+            Origin::Ws { ref_id, out } => {
+                let mut message = String::from("could not store message ");
+                message.push_str(id);
+                out.send(&internal_error(ref_id, message));
+            }
+            Origin::Http(reply) => {
+                let _ = reply.send(Err(StoreError::Closed));
+            }
+        }
+    }
+}
+
+/// An `internal` error frame answering request `ref_id`.
+pub(crate) fn internal_error(ref_id: u64, message: impl Into<String>) -> ServerFrame {
+    ServerFrame::Error(ErrorFrame {
+        ref_id: Some(ref_id),
+        code: ErrorCode::Internal,
+        message: message.into(),
+    })
+}
+
+/// A persisted publish's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub seq: u64,
+    pub ts: u64,
+    /// The id was already stored: this is the original seq/ts and nothing was broadcast.
+    pub duplicate: bool,
+}
+
+/// A message to persist.
+#[derive(Debug)]
+pub struct PublishCmd {
+    pub room: String,
+    pub id: String,
+    pub event: String,
+    pub data: Payload,
+    pub from: Member,
+    pub origin: Origin,
+}
+
+/// A join to answer (replay, `joined`, membership, presence).
+#[derive(Debug)]
+pub struct JoinCmd {
+    pub ref_id: u64,
+    pub room: String,
+    pub since: Option<u64>,
+    pub epoch: Option<String>,
+    pub member: Member,
+    pub out: Outbound,
+}
 
 /// Longest wait for Redis to answer a health check.
 const HEALTH_PING: std::time::Duration = std::time::Duration::from_secs(2);
@@ -127,7 +225,7 @@ impl Engine {
 
     /// `Err` with a reason when the backend cannot serve: for SQLite, the store thread
     /// stopped, its last write failed, or a fresh connection cannot read the database; for
-    /// Redis, a `PING` that fails or takes over [`HEALTH_PING`].
+    /// Redis, a `PING` that fails or takes over `HEALTH_PING` (2 s).
     pub async fn health(&self) -> Result<(), String> {
         match self {
             Engine::Sqlite { store, reads } => {

@@ -19,14 +19,14 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use roomcast_core::protocol::{
-    Ack, ErrorCode, ErrorFrame, Joined, Left, Member, Message, Payload, ServerFrame,
-};
+use roomcast_core::protocol::{Joined, Left, Member, Message, Payload, ServerFrame};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::hub::{ConnId, Hub, Outbound};
+use crate::engine::{internal_error, JoinCmd, PublishCmd, Stored};
+use crate::hub::Hub;
+use crate::outbound::{ConnId, Outbound};
 use crate::validate::now_ms;
 
 /// Most commands handled in one group commit round.
@@ -60,46 +60,6 @@ pub enum StoreError {
          to start with an empty store"
     )]
     Damaged { path: PathBuf, detail: String },
-}
-
-/// Where a publish came from, and so where its answer goes.
-#[derive(Debug)]
-pub enum Origin {
-    /// A WebSocket `publish`: ack to that connection's queue, no echo to it.
-    Ws { ref_id: u64, out: Outbound },
-    /// An HTTP POST: answer through the channel, broadcast to every member.
-    Http(oneshot::Sender<Result<Stored, StoreError>>),
-}
-
-/// A persisted publish's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored {
-    pub seq: u64,
-    pub ts: u64,
-    /// The id was already stored: this is the original seq/ts and nothing was broadcast.
-    pub duplicate: bool,
-}
-
-/// A message to persist.
-#[derive(Debug)]
-pub struct PublishCmd {
-    pub room: String,
-    pub id: String,
-    pub event: String,
-    pub data: Payload,
-    pub from: Member,
-    pub origin: Origin,
-}
-
-/// A join to answer (replay, `joined`, membership, presence).
-#[derive(Debug)]
-pub struct JoinCmd {
-    pub ref_id: u64,
-    pub room: String,
-    pub since: Option<u64>,
-    pub epoch: Option<String>,
-    pub member: Member,
-    pub out: Outbound,
 }
 
 /// Work for the store thread.
@@ -321,14 +281,6 @@ struct Worker {
     fault: WriteFault,
 }
 
-fn error_frame(ref_id: u64, code: ErrorCode, message: impl Into<String>) -> ServerFrame {
-    ServerFrame::Error(ErrorFrame {
-        ref_id: Some(ref_id),
-        code,
-        message: message.into(),
-    })
-}
-
 fn read_room(tx: &Connection, room: &str) -> Result<Option<RoomState>, StoreError> {
     let row = tx
         .query_row(
@@ -467,8 +419,7 @@ impl Worker {
             Err(e) => {
                 tracing::error!(room = %j.room, error = %e, "join failed");
                 set_fault(&self.fault, Some(e.to_string()));
-                j.out
-                    .send(&error_frame(j.ref_id, ErrorCode::Internal, "store error"));
+                j.out.send(&internal_error(j.ref_id, "store error"));
                 return;
             }
         };
@@ -545,7 +496,7 @@ impl Worker {
                 tracing::error!(error = %e, n = batch.len(), "commit failed");
                 set_fault(&self.fault, Some(e.to_string()));
                 for p in batch {
-                    answer_error(p.origin, &p.id);
+                    p.origin.fail(&p.id);
                 }
                 return;
             }
@@ -561,7 +512,7 @@ impl Worker {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
-                    answer_error(p.origin, &p.id);
+                    p.origin.fail(&p.id);
                     continue;
                 }
             };
@@ -569,10 +520,7 @@ impl Worker {
                 if let Some(state) = self.rooms.get_mut(&p.room) {
                     state.head = state.head.max(stored.seq);
                 }
-                let except = match &p.origin {
-                    Origin::Ws { out, .. } => Some(out.conn()),
-                    Origin::Http(_) => None,
-                };
+                let except = p.origin.conn();
                 let text = Utf8Bytes::from(
                     ServerFrame::Message(Message {
                         room: p.room.clone(),
@@ -587,34 +535,7 @@ impl Worker {
                 );
                 hub.broadcast(&p.room, except, &text);
             }
-            match p.origin {
-                Origin::Ws { ref_id, out } => {
-                    out.send(&ServerFrame::Ack(Ack {
-                        ref_id,
-                        id: p.id,
-                        seq: Some(stored.seq),
-                        ts: stored.ts,
-                    }));
-                }
-                Origin::Http(reply) => {
-                    let _ = reply.send(Ok(stored));
-                }
-            }
-        }
-    }
-}
-
-fn answer_error(origin: Origin, id: &str) {
-    match origin {
-        Origin::Ws { ref_id, out } => {
-            out.send(&error_frame(
-                ref_id,
-                ErrorCode::Internal,
-                format!("could not store message {id}"),
-            ));
-        }
-        Origin::Http(reply) => {
-            let _ = reply.send(Err(StoreError::Closed));
+            p.origin.ack(p.id, stored);
         }
     }
 }
