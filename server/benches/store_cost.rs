@@ -12,11 +12,20 @@
 //!
 //! Divide the instruction count by 20 000. Waiting on the disk is not CPU and is not counted;
 //! `cargo bench -p roomcast-e2e --bench fanout` measures throughput over real sockets.
+//!
+//! `... store_cost-* redis` runs the same workload on the Redis engine: two nodes in this
+//! process on one `redis-server` (started on a free loopback port from `PATH`, no
+//! persistence), the publishers and half of each room's listeners on the first node, the other
+//! half on the second, so every message crosses Redis to reach them. callgrind counts the two
+//! nodes, not `redis-server`.
 
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use roomcast_core::protocol::{Member, Payload};
+use roomcast_server::engine::redis::{RedisEngine, RedisSettings};
 use roomcast_server::engine::sqlite::{self as store, Command};
 use roomcast_server::engine::{JoinCmd, Origin, PublishCmd};
 use roomcast_server::hub::Hub;
@@ -39,19 +48,33 @@ fn member(user: &str) -> Member {
     }
 }
 
+/// Message and ack frames taken from every queue so far.
+static DELIVERED: AtomicU64 = AtomicU64::new(0);
+
 /// A connection's outbound queue and the task that drains it; the task returns how many
-/// frames it took.
+/// frames it took, and counts message and ack frames in [`DELIVERED`].
 fn connection(conn: u64) -> (Outbound, tokio::task::JoinHandle<u64>) {
     let (tx, mut rx) = mpsc::channel(1 << 16);
     let out = Outbound::new(conn, tx, Arc::new(ConnControl::default()));
+    let count = |text: &str| {
+        if text.starts_with(r#"{"type":"message""#) || text.starts_with(r#"{"type":"ack""#) {
+            DELIVERED.fetch_add(1, Ordering::Relaxed);
+        }
+    };
     let drain = tokio::spawn(async move {
         let mut frames = 0;
         while let Some(item) = rx.recv().await {
-            frames += match item {
-                Outgoing::Frame(_) => 1,
-                Outgoing::Frames(v) => v.len() as u64,
+            match item {
+                Outgoing::Frame(text) => {
+                    count(&text);
+                    frames += 1;
+                }
+                Outgoing::Frames(v) => {
+                    v.iter().for_each(|t| count(t));
+                    frames += v.len() as u64;
+                }
                 Outgoing::Close(..) => break,
-            };
+            }
         }
         frames
     });
@@ -93,10 +116,7 @@ async fn run() {
         }
     }
     store.barrier().await.expect("joined");
-    let data = Payload::from_json(
-        r#"{"role":"user","content":"Hello, this is a typical short chat line."}"#.to_string(),
-    )
-    .expect("json");
+    let data = payload();
     let started = Instant::now();
     for i in 0..MESSAGES {
         let room = i % ROOMS;
@@ -139,11 +159,151 @@ async fn run() {
     );
 }
 
+fn payload() -> Payload {
+    Payload::from_json(
+        r#"{"role":"user","content":"Hello, this is a typical short chat line."}"#.to_string(),
+    )
+    .expect("json")
+}
+
+/// A `redis-server` without persistence on a free loopback port, killed on drop.
+struct RedisServer {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis_server() -> RedisServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--dir"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server on PATH (apt-get install redis-server)");
+    let server = RedisServer {
+        child,
+        url: format!("redis://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server
+}
+
+async fn run_redis() {
+    let server = redis_server();
+    let settings = RedisSettings {
+        url: server.url.clone(),
+        replay_limit: 1000,
+        presence_ttl_ms: 30_000,
+        held_cap: 1 << 16,
+    };
+    let nodes = [
+        RedisEngine::start(settings.clone()).await.expect("node 1"),
+        RedisEngine::start(settings).await.expect("node 2"),
+    ];
+    let mut publishers = Vec::new();
+    let mut drains = Vec::new();
+    let mut conn = 0;
+    for room in 0..ROOMS {
+        for n in 0..=LISTENERS {
+            conn += 1;
+            let (out, drain) = connection(conn);
+            // The publisher and the first half of the listeners on node 1, the rest on node 2.
+            let node = &nodes[usize::from(n > LISTENERS / 2)];
+            node.join(JoinCmd {
+                ref_id: 1,
+                room: format!("room-{room}"),
+                since: None,
+                epoch: None,
+                member: member(&format!("u{conn}")),
+                out: out.clone(),
+            })
+            .await;
+            if n == 0 {
+                publishers.push(out);
+            }
+            drains.push(drain);
+        }
+    }
+    let data = payload();
+    let started = Instant::now();
+    // One task per room, each publishing its share in order, as a connection does.
+    let mut tasks = Vec::new();
+    for (room, out) in publishers.iter().enumerate() {
+        let node = Arc::clone(&nodes[0]);
+        let out = out.clone();
+        let data = data.clone();
+        let room = room as u64;
+        tasks.push(tokio::spawn(async move {
+            for i in (room..MESSAGES).step_by(ROOMS as usize) {
+                node.publish(PublishCmd {
+                    room: format!("room-{room}"),
+                    id: format!("0193a0c4-0000-7000-8000-{i:012}"),
+                    event: "chat.message".into(),
+                    data: data.clone(),
+                    from: member(&format!("u{}", room * (LISTENERS + 1) + 1)),
+                    origin: Origin::Ws {
+                        ref_id: i + 2,
+                        out: out.clone(),
+                    },
+                })
+                .await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("publisher");
+    }
+    // Each message reaches its 9 listeners and acks its publisher, through Redis.
+    let expected = MESSAGES * (LISTENERS + 1);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while DELIVERED.load(Ordering::Relaxed) < expected {
+        assert!(Instant::now() < deadline, "not every message arrived");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(
+        DELIVERED.load(Ordering::Relaxed),
+        expected,
+        "a message arrived twice"
+    );
+    for node in &nodes {
+        node.shutdown();
+    }
+    drop(drains);
+    println!(
+        "store_cost (redis, two nodes): {MESSAGES} stored messages ({} deliveries) in {elapsed:?}",
+        MESSAGES * LISTENERS
+    );
+    drop(server);
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(run());
+    match std::env::args().nth(1).as_deref() {
+        Some("redis") => runtime.block_on(run_redis()),
+        _ => runtime.block_on(run()),
+    }
 }

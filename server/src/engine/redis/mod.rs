@@ -25,7 +25,10 @@ use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, PubSub, PubSubSink};
 use redis::streams::StreamRangeReply;
 use redis::{RedisError, Script, Value};
-use roomcast_core::protocol::{Joined, Left, Member, Message, Presence, PresenceKind, ServerFrame};
+use roomcast_core::protocol::json::{self, push_str, push_u64, Object};
+use roomcast_core::protocol::{
+    write_message, Joined, Left, Member, Message, Presence, PresenceKind, ServerFrame,
+};
 use thiserror::Error;
 use tokio::sync::watch;
 
@@ -273,8 +276,7 @@ impl RedisEngine {
             from: p.from.clone(),
             ts,
         };
-        let json =
-            serde_json::to_string(&message).map_err(|e| RedisEngineError::Reply(e.to_string()))?;
+        let json = message_json(&message);
         let (seq, ts, dup): (u64, u64, u8) = self
             .publish
             .key(meta_key(&p.room))
@@ -619,12 +621,18 @@ impl RedisEngine {
                     self.unsubscribe_later(room.to_string());
                     return;
                 }
-                let Ok(mut message) = serde_json::from_str::<Message>(body) else {
-                    tracing::warn!(room, seq, "undecodable message on the channel");
-                    return;
+                let text = match message_frame(room, seq, body) {
+                    Some(frame) => frame,
+                    None => {
+                        let Ok(mut message) = serde_json::from_str::<Message>(body) else {
+                            tracing::warn!(room, seq, "undecodable message on the channel");
+                            return;
+                        };
+                        message.seq = Some(seq);
+                        ServerFrame::Message(message).encode()
+                    }
                 };
-                message.seq = Some(seq);
-                let text = Utf8Bytes::from(ServerFrame::Message(message).encode());
+                let text = Utf8Bytes::from(text);
                 let gap = self.feeds().message(room, seq, text, except);
                 if let Some(gap) = gap {
                     self.spawn_fill(gap);
@@ -933,9 +941,73 @@ impl RedisEngine {
     }
 }
 
+/// A message as the stream and the channel carry it: its JSON without `seq`, which the publish
+/// script assigns (the same bytes serde_json writes for [`Message`]).
+fn message_json(message: &Message) -> String {
+    let mut json = String::with_capacity(192 + message.data.json().len());
+    let mut o = Object::open(&mut json);
+    write_message(&mut o, message, true);
+    o.end();
+    json
+}
+
+/// The `message` frame for `body` (a message's JSON as [`message_json`] writes it) at `seq`,
+/// spliced rather than decoded and encoded again: the body begins with its room, and the frame
+/// only adds `type` before it and `seq` after it. Every node does this for every message of
+/// its rooms. `None` when the body is not of that shape or not JSON; the caller then decodes
+/// it.
+fn message_frame(room: &str, seq: u64, body: &str) -> Option<String> {
+    let mut head = String::from(r#"{"room":"#);
+    push_str(&mut head, room);
+    let rest = body.strip_prefix(head.as_str())?;
+    if !rest.starts_with(',') || json::validate(body).is_err() {
+        return None;
+    }
+    let mut frame = String::with_capacity(body.len() + 40);
+    frame.push_str(r#"{"type":"message","#);
+    frame.push_str(&head[1..]);
+    frame.push_str(r#","seq":"#);
+    push_u64(&mut frame, seq);
+    frame.push_str(rest);
+    Some(frame)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_messages_become_frames_without_decoding() {
+        for room in ["conv-1", "with \"quotes\" and \\", "naïve\u{1}"] {
+            let message = Message {
+                room: room.into(),
+                seq: None,
+                id: "0193a0c4-0000-7000-8000-000000000001".into(),
+                event: "chat.message".into(),
+                data: roomcast_core::protocol::Payload::from_json(
+                    r#"{"text":"hé \"x\""}"#.to_string(),
+                )
+                .expect("json"),
+                from: Member {
+                    user: "u".into(),
+                    client: "c".into(),
+                    source: "ios".into(),
+                    name: Some("Ann".into()),
+                },
+                ts: 1_732_240_000_000,
+            };
+            let body = message_json(&message);
+            assert_eq!(body, serde_json::to_string(&message).expect("serde"));
+            let frame = message_frame(room, 42, &body).expect("spliced");
+            let mut with_seq = message.clone();
+            with_seq.seq = Some(42);
+            assert_eq!(frame, ServerFrame::Message(with_seq).encode());
+        }
+        // Another room's body, or a damaged one, is decoded instead.
+        let body = r#"{"room":"a","id":"x"}"#;
+        assert_eq!(message_frame("b", 1, body), None);
+        assert_eq!(message_frame("a", 1, r#"{"room":"a","id":}"#), None);
+    }
 
     #[test]
     fn names_and_redaction() {
