@@ -37,6 +37,10 @@ pub enum BenchError {
     Closed,
     #[error("{what} not reached within {limit:?}")]
     Timeout { what: &'static str, limit: Duration },
+    #[error("JSON: {0}")]
+    Json(String),
+    #[error("chart: {0}")]
+    Chart(String),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("a client task failed: {0}")]
