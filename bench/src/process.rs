@@ -53,8 +53,9 @@ impl Server {
             .map(OsString::from)
             .collect();
         args.push(data.path().join("data").into_os_string());
-        // No rate or per-IP limits and a deep outbound queue: the benchmark measures
-        // throughput from one loopback address, not the protective limits.
+        // No rate or per-IP limits (WebSocket connections and TCP sockets alike) and a deep
+        // outbound queue: the benchmark measures throughput from one loopback address, not
+        // the protective limits.
         for a in [
             "--jwt-secret",
             SECRET,
@@ -63,6 +64,8 @@ impl Server {
             "--user-rate",
             "0",
             "--max-conns-per-ip",
+            "0",
+            "--max-sockets-per-ip",
             "0",
             "--outbound-queue",
             "65536",

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::args::Args;
-use crate::results::Document;
+use crate::results::{Bound, Document};
 use crate::run::RowResult;
 
 /// One line of the comparison: label, value of a row, how to format it.
@@ -420,12 +420,25 @@ pub fn render_document(args: &Args, doc: &Document) -> String {
         );
         let _ = writeln!(s, "| ratio | measured | target |\n|---|---:|---:|");
         for r in &doc.ratios {
+            let prefix = match r.bound {
+                Bound::Exact => "",
+                Bound::AtLeast => "≥ ",
+                Bound::AtMost => "≤ ",
+                Bound::Unknown => "? ",
+            };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} |",
+                "| {} | {prefix}{} | {} |",
                 r.label,
                 opt(r.value, 2),
                 opt(r.target, 1)
+            );
+        }
+        if doc.ratios.iter().any(|r| r.bound != Bound::Exact) {
+            let _ = writeln!(
+                s,
+                "\n≥ / ≤: one side never fell behind before the last step, so its maximum is \
+                 only a floor (raise --max-steps or --max-rate); ?: neither did."
             );
         }
     }

@@ -70,6 +70,18 @@ pub struct Saturation {
     pub steps: Vec<Step>,
 }
 
+/// Whether a ratio of maxima is exact or only a bound: a server that never fell behind
+/// before the last step (`--max-steps`, `--max-rate`) has a maximum of at least its last
+/// rate, not exactly that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    Exact,
+    AtLeast,
+    AtMost,
+    Unknown,
+}
+
 /// One server's churn run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChurnResult {
@@ -106,6 +118,22 @@ pub struct ChurnResult {
     pub first_error: Option<String>,
 }
 
+impl Saturation {
+    /// Whether some step fell behind, so the maximum is the ceiling and not a floor.
+    pub fn ceiling_found(&self) -> bool {
+        self.steps.iter().any(|s| !s.sustained)
+    }
+
+    /// The highest delivered rate of a sustained step whose p99 is under `p99_ms`.
+    pub fn max_under(&self, p99_ms: f64) -> Option<f64> {
+        self.steps
+            .iter()
+            .filter(|s| s.sustained && s.p99_ms < p99_ms)
+            .map(|s| s.delivered_per_s)
+            .reduce(f64::max)
+    }
+}
+
 /// Roomcast's maximum over a peer's, from the saturation results.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ratio {
@@ -113,6 +141,8 @@ pub struct Ratio {
     pub value: Option<f64>,
     /// The target for it, when it has one.
     pub target: Option<f64>,
+    /// Exact, or a bound when one side never fell behind.
+    pub bound: Bound,
 }
 
 /// Everything one invocation measured.
@@ -133,52 +163,70 @@ pub struct Document {
 }
 
 impl Document {
-    /// Roomcast persisted and ephemeral maxima over Socket.IO's and socketioxide's.
+    /// Roomcast persisted and ephemeral maxima over Socket.IO's and socketioxide's: first
+    /// the plain maxima (every server under the same p99 bound), then the targets,
+    /// where Roomcast's rate counts only with p99 under 100 ms (persisted) or 50 ms
+    /// (ephemeral).
     pub fn compute_ratios(&mut self) {
-        let max = |key: &str| {
-            self.saturation
-                .iter()
-                .find(|s| s.server == key)
-                .and_then(|s| s.max_delivered_per_s)
-        };
-        let pairs = [
+        let find = |key: &str| self.saturation.iter().find(|s| s.server == key);
+        // (Roomcast key, its p99 limit, peer key, label, target)
+        let pairs: [(&str, Option<f64>, &str, &str, Option<f64>); 8] = [
+            ("roomcast-persisted", None, "socketio", "persisted / Socket.IO", None),
+            ("roomcast-ephemeral", None, "socketio", "ephemeral / Socket.IO", None),
+            ("roomcast-persisted", None, "socketioxide", "persisted / socketioxide", Some(1.0)),
+            ("roomcast-ephemeral", None, "socketioxide", "ephemeral / socketioxide", Some(1.5)),
             (
                 "roomcast-persisted",
+                Some(100.0),
                 "socketio",
-                "persisted / Socket.IO",
-                3.0,
+                "persisted with p99 < 100 ms / Socket.IO",
+                Some(3.0),
             ),
             (
                 "roomcast-ephemeral",
+                Some(50.0),
                 "socketio",
-                "ephemeral / Socket.IO",
-                5.0,
+                "ephemeral with p99 < 50 ms / Socket.IO",
+                Some(5.0),
             ),
             (
                 "roomcast-persisted",
+                Some(100.0),
                 "socketioxide",
-                "persisted / socketioxide",
-                1.0,
+                "persisted with p99 < 100 ms / socketioxide",
+                None,
             ),
             (
                 "roomcast-ephemeral",
+                Some(50.0),
                 "socketioxide",
-                "ephemeral / socketioxide",
-                1.5,
+                "ephemeral with p99 < 50 ms / socketioxide",
+                None,
             ),
         ];
         self.ratios = pairs
             .iter()
-            .filter(|(a, b, _, _)| {
-                self.saturation.iter().any(|s| s.server == *a)
-                    && self.saturation.iter().any(|s| s.server == *b)
-            })
-            .map(|&(a, b, label, target)| Ratio {
-                label: label.to_owned(),
-                value: max(a)
-                    .zip(max(b))
-                    .and_then(|(a, b)| (b > 0.0).then(|| a / b)),
-                target: Some(target),
+            .filter_map(|&(ours, limit, peer, label, target)| {
+                let (ours, peer) = (find(ours)?, find(peer)?);
+                let a = match limit {
+                    Some(l) => ours.max_under(l),
+                    None => ours.max_delivered_per_s,
+                };
+                let value = a
+                    .zip(peer.max_delivered_per_s)
+                    .and_then(|(a, b)| (b > 0.0).then(|| a / b));
+                let bound = match (ours.ceiling_found(), peer.ceiling_found()) {
+                    (true, true) => Bound::Exact,
+                    (false, true) => Bound::AtLeast,
+                    (true, false) => Bound::AtMost,
+                    (false, false) => Bound::Unknown,
+                };
+                Some(Ratio {
+                    label: label.to_owned(),
+                    value,
+                    target,
+                    bound,
+                })
             })
             .collect();
     }

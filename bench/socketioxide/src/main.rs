@@ -60,10 +60,11 @@ fn port_arg() -> u16 {
         .unwrap_or(0)
 }
 
-fn on_connect(socket: SocketRef) {
+/// Handlers are async closures: socketioxide 0.18 takes only async handlers.
+async fn on_connect(socket: SocketRef) {
     socket.on(
         "join",
-        |socket: SocketRef, Data::<Value>(room), ack: AckSender| {
+        async |socket: SocketRef, Data::<Value>(room), ack: AckSender| {
             let reply = match room.as_str() {
                 Some(r) if !r.is_empty() && r.len() <= 128 => {
                     socket.join(r.to_owned());
