@@ -110,6 +110,8 @@ fn draw(
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
+        .x_labels(16)
+        .y_labels(16)
         .x_desc("offered rate, messages per second (all rooms)")
         .y_desc(y_desc)
         .x_label_formatter(&|v| compact(*v))

@@ -133,10 +133,13 @@ impl Fleet {
         let connecting = Instant::now();
         let shared = Arc::clone(&fleet.shared);
         if !wait_until(limit, || shared.joined(1) == n).await {
-            fleet.shared.set_phase(Phase::Done);
-            return Err(BenchError::Timeout {
-                what: "every client joined",
+            let joined = shared.joined(1);
+            let total = fleet.finish().await;
+            return Err(BenchError::NotJoined {
+                joined,
+                n,
                 limit,
+                first_error: total.first_error.unwrap_or_else(|| "-".into()),
             });
         }
         eprintln!(

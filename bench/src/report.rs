@@ -320,16 +320,17 @@ pub fn render_document(args: &Args, doc: &Document) -> String {
             let _ = writeln!(
                 s,
                 "| offered msg/s | published/s | delivered/s | of owed | p50 ms | p99 ms | \
-                 p99.9 ms | CPU ms/1000 | backlog start → end | drain ms | lost | dups | verdict |"
+                 p99.9 ms | CPU ms/1000 | cores: server, generator | backlog start → end | \
+                 drain ms | lost | dups | verdict |"
             );
             let _ = writeln!(
                 s,
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
             );
             for st in &sat.steps {
                 let _ = writeln!(
                     s,
-                    "| {:.0} | {:.0} | {:.0} | {:.1}% | {:.2} | {:.2} | {:.2} | {} | {} → {} | {:.0} | {} | {} | {} |",
+                    "| {:.0} | {:.0} | {:.0} | {:.1}% | {:.2} | {:.2} | {:.2} | {} | {}, {} | {} → {} | {:.0} | {} | {} | {} |",
                     st.offered_per_s,
                     st.published_per_s,
                     st.delivered_per_s,
@@ -338,6 +339,8 @@ pub fn render_document(args: &Args, doc: &Document) -> String {
                     st.p99_ms,
                     st.p99_9_ms,
                     fmt(st.cpu_ms_per_1000, 3),
+                    fmt(st.server_cpu_s / st.measured_s, 2),
+                    fmt(st.generator_cpu_s / st.measured_s, 2),
                     st.backlog_start,
                     st.backlog_end,
                     st.drain_ms,

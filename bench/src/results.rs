@@ -24,6 +24,12 @@ pub struct Step {
     pub latency_samples: u64,
     /// Server CPU (user + system) in the window per 1000 deliveries.
     pub cpu_ms_per_1000: f64,
+    /// Length of the window, and the server's CPU in it, seconds: server_cpu_s / measured_s
+    /// is the cores it used (the machine has two, shared with the generator).
+    #[serde(default)]
+    pub measured_s: f64,
+    #[serde(default)]
+    pub server_cpu_s: f64,
     /// Generator CPU in the window, seconds (it shares the machine with the server).
     pub generator_cpu_s: f64,
     /// Deliveries owed and not made at the start and the end of the window.
@@ -171,10 +177,34 @@ impl Document {
         let find = |key: &str| self.saturation.iter().find(|s| s.server == key);
         // (Roomcast key, its p99 limit, peer key, label, target)
         let pairs: [(&str, Option<f64>, &str, &str, Option<f64>); 8] = [
-            ("roomcast-persisted", None, "socketio", "persisted / Socket.IO", None),
-            ("roomcast-ephemeral", None, "socketio", "ephemeral / Socket.IO", None),
-            ("roomcast-persisted", None, "socketioxide", "persisted / socketioxide", Some(1.0)),
-            ("roomcast-ephemeral", None, "socketioxide", "ephemeral / socketioxide", Some(1.5)),
+            (
+                "roomcast-persisted",
+                None,
+                "socketio",
+                "persisted / Socket.IO",
+                None,
+            ),
+            (
+                "roomcast-ephemeral",
+                None,
+                "socketio",
+                "ephemeral / Socket.IO",
+                None,
+            ),
+            (
+                "roomcast-persisted",
+                None,
+                "socketioxide",
+                "persisted / socketioxide",
+                Some(1.0),
+            ),
+            (
+                "roomcast-ephemeral",
+                None,
+                "socketioxide",
+                "ephemeral / socketioxide",
+                Some(1.5),
+            ),
             (
                 "roomcast-persisted",
                 Some(100.0),

@@ -115,6 +115,8 @@ pub async fn saturate(
             max_ms: latency.max,
             latency_samples: latency.samples,
             cpu_ms_per_1000: per_1000(cpu1 - cpu0, delivered),
+            measured_s: measured,
+            server_cpu_s: cpu1 - cpu0,
             generator_cpu_s: gen1 - gen0,
             backlog_start: b0,
             backlog_end: b1,
