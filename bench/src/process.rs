@@ -297,7 +297,7 @@ fn built_executable(messages: &str) -> Option<PathBuf> {
         .filter_map(|l| serde_json::from_str::<Artifact>(l).ok())
         .filter(|a| a.reason == "compiler-artifact")
         .filter_map(|a| a.executable)
-        .last()
+        .next_back()
 }
 
 #[cfg(test)]

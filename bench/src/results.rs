@@ -175,59 +175,62 @@ impl Document {
     /// (ephemeral).
     pub fn compute_ratios(&mut self) {
         let find = |key: &str| self.saturation.iter().find(|s| s.server == key);
-        // (Roomcast key, its p99 limit, peer key, label, target)
-        let pairs: [(&str, Option<f64>, &str, &str, Option<f64>); 8] = [
-            (
-                "roomcast-persisted",
-                None,
-                "socketio",
-                "persisted / Socket.IO",
-                None,
-            ),
-            (
-                "roomcast-ephemeral",
-                None,
-                "socketio",
-                "ephemeral / Socket.IO",
-                None,
-            ),
-            (
-                "roomcast-persisted",
+        /// One ratio: Roomcast's server and the p99 its rate must stay under, the peer.
+        struct Pair {
+            ours: &'static str,
+            limit: Option<f64>,
+            peer: &'static str,
+            label: &'static str,
+            target: Option<f64>,
+        }
+        let pair = |ours, limit, peer, label, target| Pair {
+            ours,
+            limit,
+            peer,
+            label,
+            target,
+        };
+        let (persisted, ephemeral) = ("roomcast-persisted", "roomcast-ephemeral");
+        let pairs = [
+            pair(persisted, None, "socketio", "persisted / Socket.IO", None),
+            pair(ephemeral, None, "socketio", "ephemeral / Socket.IO", None),
+            pair(
+                persisted,
                 None,
                 "socketioxide",
                 "persisted / socketioxide",
                 Some(1.0),
             ),
-            (
-                "roomcast-ephemeral",
+            pair(
+                ephemeral,
                 None,
                 "socketioxide",
                 "ephemeral / socketioxide",
                 Some(1.5),
             ),
-            (
-                "roomcast-persisted",
+            pair(
+                persisted,
                 Some(100.0),
                 "socketio",
                 "persisted with p99 < 100 ms / Socket.IO",
                 Some(3.0),
             ),
-            (
-                "roomcast-ephemeral",
+            pair(
+                ephemeral,
                 Some(50.0),
                 "socketio",
                 "ephemeral with p99 < 50 ms / Socket.IO",
                 Some(5.0),
             ),
-            (
-                "roomcast-persisted",
+            pair(
+                persisted,
                 Some(100.0),
                 "socketioxide",
                 "persisted with p99 < 100 ms / socketioxide",
                 None,
             ),
-            (
-                "roomcast-ephemeral",
+            pair(
+                ephemeral,
                 Some(50.0),
                 "socketioxide",
                 "ephemeral with p99 < 50 ms / socketioxide",
@@ -236,9 +239,9 @@ impl Document {
         ];
         self.ratios = pairs
             .iter()
-            .filter_map(|&(ours, limit, peer, label, target)| {
-                let (ours, peer) = (find(ours)?, find(peer)?);
-                let a = match limit {
+            .filter_map(|p| {
+                let (ours, peer) = (find(p.ours)?, find(p.peer)?);
+                let a = match p.limit {
                     Some(l) => ours.max_under(l),
                     None => ours.max_delivered_per_s,
                 };
@@ -252,9 +255,9 @@ impl Document {
                     (false, false) => Bound::Unknown,
                 };
                 Some(Ratio {
-                    label: label.to_owned(),
+                    label: p.label.to_owned(),
                     value,
-                    target,
+                    target: p.target,
                     bound,
                 })
             })
