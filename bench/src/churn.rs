@@ -84,8 +84,16 @@ pub async fn churn(
         first_error: total.first_error,
     };
     eprintln!(
-        "   delivered {:.3}% ({} lost, {} duplicates), {} forced closes, replay p99 {:.0} ms",
-        result.delivery_pct, result.lost, result.dups, result.forced_closes, result.replay_p99_ms
+        "   delivered {:.3}% ({} lost, {} duplicates), {} forced closes, replay p99 {:.0} ms; \
+         drain {:.0} ms, {} clients offline and {} publishes unacked at its end",
+        result.delivery_pct,
+        result.lost,
+        result.dups,
+        result.forced_closes,
+        result.replay_p99_ms,
+        result.drain_ms,
+        drained.offline,
+        drained.unacked
     );
     Ok(result)
 }

@@ -53,6 +53,9 @@ pub struct Drained {
     /// Every publish acked and every subscriber holding every message.
     pub complete: bool,
     pub took: Duration,
+    /// When it ended: clients not joined on a live connection, publishes not acked.
+    pub offline: usize,
+    pub unacked: u64,
 }
 
 impl Fleet {
@@ -226,17 +229,25 @@ impl Fleet {
         let mut last = (u64::MAX, u64::MAX);
         let mut still_since = Instant::now();
         loop {
+            let pending: u64 = (0..self.rooms)
+                .map(|r| self.shared.progress[r].pending.load(Relaxed))
+                .sum();
+            let offline = self
+                .shared
+                .progress
+                .iter()
+                .filter(|p| !p.online.load(Relaxed))
+                .count();
             if self.caught_up() {
                 return Drained {
                     complete: true,
                     took: started.elapsed(),
+                    offline,
+                    unacked: pending,
                 };
             }
-            let pending: u64 = (0..self.rooms)
-                .map(|r| self.shared.progress[r].pending.load(Relaxed))
-                .sum();
             let now = (self.distinct(), pending);
-            if now != last || !self.shared.all_online() {
+            if now != last || offline > 0 {
                 last = now;
                 still_since = Instant::now();
             }
@@ -244,6 +255,8 @@ impl Fleet {
                 return Drained {
                     complete: false,
                     took: started.elapsed(),
+                    offline,
+                    unacked: pending,
                 };
             }
             tokio::time::sleep(POLL).await;

@@ -189,11 +189,6 @@ impl Shared {
             .count()
     }
 
-    /// Whether every client is joined on a live connection.
-    pub fn all_online(&self) -> bool {
-        self.progress.iter().all(|p| p.online.load(Relaxed))
-    }
-
     /// Deliveries counted in `Measure` phases so far, all subscribers.
     pub fn delivered(&self) -> u64 {
         self.progress
