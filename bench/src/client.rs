@@ -42,6 +42,11 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const CONNECT_LIMIT: Duration = Duration::from_secs(5);
 /// Roomcast keep-alive interval, inside the server's default 25 s heartbeat.
 const HEARTBEAT: Duration = Duration::from_secs(20);
+/// Socket.IO: a join not acked within this long is sent again (socket.io-client's
+/// `ackTimeout` with `retries`). socketioxide answers the namespace connect before its
+/// connect handler (a spawned task) has registered the event handlers, so a join sent at once
+/// can land in between and be dropped without an answer.
+const JOIN_RETRY: Duration = Duration::from_secs(1);
 /// The highest message number a subscriber accepts: its bitmap of seen messages grows with
 /// `k`, so a wild number from a server must not allocate without bound (2^26 bits is 8 MiB,
 /// 18 hours of a room at 1000 msg/s).
@@ -287,6 +292,8 @@ impl Client {
             return self.lost(e.into());
         }
         let mut joined = false;
+        // Socket.IO: when to send the join again if its ack has not come.
+        let mut join_retry: Option<Instant> = None;
         let mut ticker: Option<Interval> = None;
         let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
         loop {
@@ -322,7 +329,14 @@ impl Client {
                             continue;
                         }
                     };
+                    let connected = matches!(inbound, Inbound::SioConnected { .. });
                     let replies = self.handle(inbound, &mut joined, attempt);
+                    if connected {
+                        join_retry = Some(Instant::now() + JOIN_RETRY);
+                    }
+                    if joined {
+                        join_retry = None;
+                    }
                     for r in replies {
                         if let Err(e) = ws.feed(Ws::text(r)).await {
                             return self.lost(e.into());
@@ -343,6 +357,12 @@ impl Client {
                         if let Err(e) = ws.send(Ws::text(ping)).await {
                             return self.lost(e.into());
                         }
+                    }
+                }
+                _ = until(join_retry) => {
+                    join_retry = Some(Instant::now() + JOIN_RETRY);
+                    if let Err(e) = ws.send(Ws::text(wire::sio_join(&self.ident))).await {
+                        return self.lost(e.into());
                     }
                 }
                 _ = until(self.churn_at) => {
