@@ -4,6 +4,11 @@
 //
 // Started by roomcast-bench as `node server.js --port 0`; prints
 // `socket.io listening on http://127.0.0.1:PORT` once bound. Loopback only.
+//
+// `--recovery` (or SOCKETIO_RECOVERY=1) turns on Socket.IO's own answer to reconnects,
+// `connectionStateRecovery`: the server keeps each room broadcast for two minutes and a client
+// that reconnects with its session id and last offset gets what it missed and its rooms back.
+// The churn benchmark runs this server with and without it.
 "use strict";
 
 const { createServer } = require("node:http");
@@ -15,6 +20,9 @@ function portArg() {
   return Number.isInteger(port) && port >= 0 && port < 65536 ? port : 0;
 }
 
+const recovery =
+  process.argv.includes("--recovery") || process.env.SOCKETIO_RECOVERY === "1";
+
 const httpServer = createServer();
 const io = new Server(httpServer, {
   // The generator speaks the WebSocket transport directly, as Socket.IO clients do once
@@ -24,6 +32,10 @@ const io = new Server(httpServer, {
   perMessageDeflate: false,
   // Same frame limit as roomcast-server's default.
   maxHttpBufferSize: 65536,
+  // Socket.IO's documented defaults; the churn clients are offline for about 2 s.
+  ...(recovery
+    ? { connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: true } }
+    : {}),
 });
 
 io.on("connection", (socket) => {
@@ -57,6 +69,7 @@ io.on("connection", (socket) => {
 
 httpServer.listen(portArg(), "127.0.0.1", () => {
   const { port } = httpServer.address();
+  if (recovery) console.log("socket.io: connectionStateRecovery on");
   console.log(`socket.io listening on http://127.0.0.1:${port}`);
 });
 

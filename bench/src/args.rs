@@ -1,4 +1,5 @@
-//! Command-line options. Defaults give the documented run: about a minute and a half.
+//! Command-line options. Defaults give the documented fixed-rate run (about a minute and a
+//! half); `--saturate` and `--churn` select the other two scenarios, each bounded by itself.
 
 use std::path::PathBuf;
 
@@ -6,8 +7,10 @@ use clap::Parser;
 
 use crate::error::BenchError;
 
-/// Load benchmark over loopback: Roomcast (persisted and ephemeral) against Socket.IO 4, with
-/// the same generator, workload and machine in one run, then a reconnect storm on Roomcast.
+/// Load benchmark over loopback: Roomcast (persisted and ephemeral) against Socket.IO 4 and
+/// socketioxide, with the same generator, workload and machine in one run. By default one
+/// fixed rate and then a reconnect storm on Roomcast; `--saturate` steps the rate up to each
+/// server's ceiling; `--churn` closes every connection now and then and counts what arrives.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "roomcast-bench", version, about)]
 pub struct Args {
@@ -21,9 +24,10 @@ pub struct Args {
     /// Target aggregate publish rate, messages per second over all rooms.
     #[arg(long, default_value_t = 2000)]
     pub rate: u64,
-    /// Seconds of measured load per server.
-    #[arg(long, default_value_t = 20.0)]
-    pub duration: f64,
+    /// Seconds of measured load per server (default 20); with --saturate per step (default
+    /// 5); with --churn the whole churn (default 60).
+    #[arg(long)]
+    pub duration: Option<f64>,
     /// Seconds of unmeasured load before the measurement (JIT, allocator and caches warm up).
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
@@ -33,6 +37,58 @@ pub struct Args {
     /// Skip the Socket.IO comparison (no Node.js needed).
     #[arg(long)]
     pub no_socketio: bool,
+    /// Skip the socketioxide comparison (otherwise built on demand from bench/socketioxide).
+    #[arg(long)]
+    pub no_socketioxide: bool,
+    /// The socketioxide server binary, instead of building bench/socketioxide.
+    #[arg(long, value_name = "PATH")]
+    pub socketioxide_bin: Option<PathBuf>,
+    /// Saturation: for each server, step the offered rate up from --start-rate by
+    /// --step-factor until delivery falls behind; report the highest rate sustained.
+    #[arg(long)]
+    pub saturate: bool,
+    /// Saturation: the first offered rate, messages per second over all rooms.
+    #[arg(long, default_value_t = 2000)]
+    pub start_rate: u64,
+    /// Saturation: each step offers this many times the previous one.
+    #[arg(long, default_value_t = 1.5)]
+    pub step_factor: f64,
+    /// Saturation: the highest rate offered.
+    #[arg(long, default_value_t = 200_000)]
+    pub max_rate: u64,
+    /// Saturation: at most this many steps per server.
+    #[arg(long, default_value_t = 12)]
+    pub max_steps: usize,
+    /// Saturation: a step whose p99 latency passes this bound (ms) is not sustained.
+    #[arg(long, default_value_t = 500.0)]
+    pub p99_bound_ms: f64,
+    /// Seconds a step (or the churn) may take to deliver its backlog once publishing stops;
+    /// what has not arrived by then is lost.
+    #[arg(long, default_value_t = 20)]
+    pub drain_limit: u64,
+    /// Churn: close every connection about every --churn-every seconds during the
+    /// measurement, offline for about --churn-offline seconds, while publishing continues.
+    #[arg(long)]
+    pub churn: bool,
+    /// Churn: seconds between forced closes of one connection (jittered ±25%).
+    #[arg(long, default_value_t = 15.0)]
+    pub churn_every: f64,
+    /// Churn: seconds offline after a forced close (jittered ±25%).
+    #[arg(long, default_value_t = 2.0)]
+    pub churn_offline: f64,
+    /// Print the results as one JSON document on stdout (the Markdown report goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON document to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
+    /// Write the saturation charts (SVG) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub chart: Option<PathBuf>,
+    /// Draw the charts of a saved JSON document (--json-out) into --chart DIR and exit,
+    /// without running anything.
+    #[arg(long, value_name = "FILE", requires = "chart")]
+    pub chart_from: Option<PathBuf>,
     /// Skip the ephemeral Roomcast row.
     #[arg(long)]
     pub no_ephemeral: bool,
@@ -69,6 +125,17 @@ impl Args {
         self.rooms.unwrap_or((self.connections / 10).clamp(1, 100))
     }
 
+    /// Seconds measured: per run, per saturation step, or for the whole churn.
+    pub fn duration(&self) -> f64 {
+        self.duration.unwrap_or(if self.churn {
+            60.0
+        } else if self.saturate {
+            5.0
+        } else {
+            20.0
+        })
+    }
+
     /// Rejects shapes the workload cannot run: every room needs a publisher and a subscriber.
     pub fn validate(&self) -> Result<(), BenchError> {
         let bad = |m: &str| Err(BenchError::Options(m.to_owned()));
@@ -78,7 +145,8 @@ impl Args {
         if self.rate == 0 {
             return bad("--rate must be positive");
         }
-        if !(self.duration.is_finite() && self.duration > 0.0 && self.duration <= 3600.0) {
+        let duration = self.duration();
+        if !(duration.is_finite() && duration > 0.0 && duration <= 3600.0) {
             return bad("--duration must be in (0, 3600] seconds");
         }
         if !(self.warmup.is_finite() && (0.0..=600.0).contains(&self.warmup)) {
@@ -92,6 +160,30 @@ impl Args {
         }
         if self.connect_concurrency == 0 || self.timeout == 0 {
             return bad("--connect-concurrency and --timeout must be positive");
+        }
+        if self.saturate {
+            if self.start_rate == 0 || self.max_rate < self.start_rate {
+                return bad("need 0 < --start-rate <= --max-rate");
+            }
+            if !(self.step_factor.is_finite() && self.step_factor > 1.0 && self.step_factor <= 10.0)
+            {
+                return bad("--step-factor must be in (1, 10]");
+            }
+            if self.max_steps == 0 || self.max_steps > 100 {
+                return bad("--max-steps must be in [1, 100]");
+            }
+            if !(self.p99_bound_ms.is_finite() && self.p99_bound_ms > 0.0) {
+                return bad("--p99-bound-ms must be positive");
+            }
+        }
+        if self.churn {
+            let ok = |v: f64| v.is_finite() && v > 0.0 && v <= 3600.0;
+            if !ok(self.churn_every) || !ok(self.churn_offline) {
+                return bad("--churn-every and --churn-offline must be in (0, 3600] seconds");
+            }
+        }
+        if self.drain_limit == 0 || self.drain_limit > 600 {
+            return bad("--drain-limit must be in [1, 600] seconds");
         }
         Ok(())
     }

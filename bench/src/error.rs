@@ -35,8 +35,17 @@ pub enum BenchError {
     Frame(String),
     #[error("connection closed by the server")]
     Closed,
-    #[error("{what} not reached within {limit:?}")]
-    Timeout { what: &'static str, limit: Duration },
+    #[error("{joined} of {n} clients joined within {limit:?}; first client error: {first_error}")]
+    NotJoined {
+        joined: usize,
+        n: usize,
+        limit: Duration,
+        first_error: String,
+    },
+    #[error("JSON: {0}")]
+    Json(String),
+    #[error("chart: {0}")]
+    Chart(String),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("a client task failed: {0}")]

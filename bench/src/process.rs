@@ -53,8 +53,9 @@ impl Server {
             .map(OsString::from)
             .collect();
         args.push(data.path().join("data").into_os_string());
-        // No rate or per-IP limits and a deep outbound queue: the benchmark measures
-        // throughput from one loopback address, not the protective limits.
+        // No rate or per-IP limits (WebSocket connections and TCP sockets alike) and a deep
+        // outbound queue: the benchmark measures throughput from one loopback address, not
+        // the protective limits.
         for a in [
             "--jwt-secret",
             SECRET,
@@ -63,6 +64,8 @@ impl Server {
             "--user-rate",
             "0",
             "--max-conns-per-ip",
+            "0",
+            "--max-sockets-per-ip",
             "0",
             "--outbound-queue",
             "65536",
@@ -86,9 +89,10 @@ impl Server {
         })
     }
 
-    /// Starts the Socket.IO server of `dir` (`server.js`) with `node` on a free loopback port.
-    pub async fn socketio(node: &Path, dir: &Path) -> Result<Self, BenchError> {
-        if !dir.join("node_modules").join("socket.io").is_dir() {
+    /// Starts the Socket.IO server of `dir` (`server.js`) with `node` on a free loopback port,
+    /// with `connectionStateRecovery` when `recovery`.
+    pub async fn socketio(node: &Path, dir: &Path, recovery: bool) -> Result<Self, BenchError> {
+        if !socketio_installed(dir) {
             return Err(BenchError::SocketIoMissing {
                 dir: dir.display().to_string(),
             });
@@ -96,12 +100,32 @@ impl Server {
         let recipe = Recipe {
             what: "socket.io server".into(),
             program: node.to_path_buf(),
-            args: vec![
+            args: [
                 dir.join("server.js").into_os_string(),
                 "--port".into(),
                 "0".into(),
-            ],
+            ]
+            .into_iter()
+            .chain(recovery.then(|| "--recovery".into()))
+            .collect(),
             env: vec![("NODE_ENV".into(), "production".into())],
+        };
+        let (child, addr) = spawn(recipe.clone()).await?;
+        Ok(Self {
+            recipe,
+            child: Some(child),
+            addr,
+            _data: None,
+        })
+    }
+
+    /// Starts the socketioxide server binary `bin` on a free loopback port.
+    pub async fn socketioxide(bin: &Path) -> Result<Self, BenchError> {
+        let recipe = Recipe {
+            what: "socketioxide server".into(),
+            program: bin.to_path_buf(),
+            args: vec!["--port".into(), "0".into()],
+            env: vec![],
         };
         let (child, addr) = spawn(recipe.clone()).await?;
         Ok(Self {
@@ -200,5 +224,99 @@ async fn spawn(recipe: Recipe) -> Result<(Child, SocketAddr), BenchError> {
                 limit: START_LIMIT,
             })
         }
+    }
+}
+
+/// Whether `npm ci` has installed socket.io in `dir`.
+pub fn socketio_installed(dir: &Path) -> bool {
+    dir.join("node_modules").join("socket.io").is_dir()
+}
+
+/// The socketioxide server's binary: `given` when it exists, else built from
+/// `bench/socketioxide` with cargo (release; its own workspace and lock file, so the main
+/// workspace never compiles it). `None`, with the reason on stderr, when it cannot be had:
+/// the run goes on without that peer.
+pub fn socketioxide_bin(given: Option<&Path>) -> Option<PathBuf> {
+    if let Some(bin) = given {
+        if bin.is_file() {
+            return Some(bin.to_path_buf());
+        }
+        eprintln!(
+            "socketioxide skipped: --socketioxide-bin {} is not a file",
+            bin.display()
+        );
+        return None;
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("socketioxide")
+        .join("Cargo.toml");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!(
+        "building the socketioxide peer: cargo build --release --manifest-path {} \
+         (the first build takes a few minutes)",
+        manifest.display()
+    );
+    let out = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "--message-format=json-render-diagnostics",
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output();
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        Ok(o) => {
+            eprintln!("socketioxide skipped: its build failed ({})", o.status);
+            return None;
+        }
+        Err(e) => {
+            eprintln!("socketioxide skipped: cannot run cargo: {e}");
+            return None;
+        }
+    };
+    let bin = built_executable(&String::from_utf8_lossy(&out.stdout));
+    if bin.is_none() {
+        eprintln!("socketioxide skipped: cargo reported no executable");
+    }
+    bin
+}
+
+/// The executable in cargo's JSON messages (`compiler-artifact` with an `executable`).
+fn built_executable(messages: &str) -> Option<PathBuf> {
+    #[derive(serde::Deserialize)]
+    struct Artifact {
+        reason: String,
+        executable: Option<PathBuf>,
+    }
+    messages
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Artifact>(l).ok())
+        .filter(|a| a.reason == "compiler-artifact")
+        .filter_map(|a| a.executable)
+        .next_back()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_built_executable() {
+        let msgs = concat!(
+            r#"{"reason":"compiler-artifact","executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","executable":"/t/release/peer"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#
+        );
+        assert_eq!(
+            built_executable(msgs),
+            Some(PathBuf::from("/t/release/peer"))
+        );
+        assert_eq!(built_executable("not json"), None);
     }
 }

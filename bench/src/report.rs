@@ -1,9 +1,11 @@
 //! The report: one Markdown table, servers side by side with the Roomcast / Socket.IO ratios,
-//! then the reconnect storm. Printed as Markdown so it can go into docs/benchmarks.md as is.
+//! then the reconnect storm; for `--saturate` and `--churn`, their tables and the ratios of
+//! the maxima last. Printed as Markdown so it can go into docs/benchmarks.md as is.
 
 use std::fmt::Write;
 
 use crate::args::Args;
+use crate::results::{Bound, Document};
 use crate::run::RowResult;
 
 /// One line of the comparison: label, value of a row, how to format it.
@@ -124,7 +126,7 @@ pub fn render(args: &Args, rows: &[RowResult]) -> String {
         args.connections / args.rooms(),
         args.rate,
         args.payload,
-        args.duration,
+        args.duration(),
         args.warmup
     );
     let sio = rows.iter().find(|r| r.name.starts_with("Socket.IO"));
@@ -257,4 +259,195 @@ fn ratio(a: f64, b: f64) -> String {
     } else {
         "-".into()
     }
+}
+
+/// The saturation and churn report as Markdown; the ratios of the maxima come last.
+pub fn render_document(args: &Args, doc: &Document) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} connections, {} rooms ({} per room, 1 publisher each), {} B padding, loopback; \
+         load average {:.2} at the start, {:.2} at the end.\n",
+        doc.connections,
+        doc.rooms,
+        doc.connections / doc.rooms.max(1),
+        doc.payload,
+        doc.load_start,
+        doc.load_end
+    );
+    if !doc.saturation.is_empty() {
+        let _ = writeln!(
+            s,
+            "Saturation: from {} msg/s, ×{} per step, {} s measured per step after {} s \
+             warm-up; sustained = at least 95% of the owed deliveries in the window, backlog \
+             growth under 10%, p99 under {} ms, nothing lost after the drain.\n",
+            args.start_rate,
+            args.step_factor,
+            args.duration(),
+            args.warmup,
+            args.p99_bound_ms
+        );
+        let _ = writeln!(
+            s,
+            "| server | max offered msg/s | max delivered/s | p50 ms | p99 ms | p99.9 ms | \
+             server CPU ms / 1000 deliveries | RSS / connection KiB | next step |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        for sat in &doc.saturation {
+            let next = sat
+                .steps
+                .iter()
+                .find(|st| !st.sustained)
+                .map_or("(none failed)".to_owned(), |st| {
+                    format!("{:.0}: {}", st.offered_per_s, st.verdict)
+                });
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {:.1} | {} |",
+                sat.name,
+                opt(sat.max_offered_per_s, 0),
+                opt(sat.max_delivered_per_s, 0),
+                opt(sat.p50_ms, 2),
+                opt(sat.p99_ms, 2),
+                opt(sat.p99_9_ms, 2),
+                opt(sat.cpu_ms_per_1000, 3),
+                sat.rss_per_conn_kib,
+                next
+            );
+        }
+        for sat in &doc.saturation {
+            let _ = writeln!(s, "\n{}, every step:\n", sat.name);
+            let _ = writeln!(
+                s,
+                "| offered msg/s | published/s | delivered/s | of owed | p50 ms | p99 ms | \
+                 p99.9 ms | CPU ms/1000 | cores: server, generator | backlog start → end | \
+                 drain ms | lost | dups | verdict |"
+            );
+            let _ = writeln!(
+                s,
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+            );
+            for st in &sat.steps {
+                let _ = writeln!(
+                    s,
+                    "| {:.0} | {:.0} | {:.0} | {:.1}% | {:.2} | {:.2} | {:.2} | {} | {}, {} | {} → {} | {:.0} | {} | {} | {} |",
+                    st.offered_per_s,
+                    st.published_per_s,
+                    st.delivered_per_s,
+                    100.0 * st.delivered_per_s / st.expected_per_s,
+                    st.p50_ms,
+                    st.p99_ms,
+                    st.p99_9_ms,
+                    fmt(st.cpu_ms_per_1000, 3),
+                    fmt(st.server_cpu_s / st.measured_s, 2),
+                    fmt(st.generator_cpu_s / st.measured_s, 2),
+                    st.backlog_start,
+                    st.backlog_end,
+                    st.drain_ms,
+                    st.lost,
+                    st.dups,
+                    st.verdict
+                );
+            }
+            if sat.disconnects + sat.refused > 0 || sat.first_error.is_some() {
+                let _ = writeln!(
+                    s,
+                    "\n{}: {} connections lost, {} error answers; first error: {}",
+                    sat.name,
+                    sat.disconnects,
+                    sat.refused,
+                    sat.first_error.as_deref().unwrap_or("-")
+                );
+            }
+        }
+    }
+    if !doc.churn.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nChurn: {} msg/s, {} s; every connection closed about every {} s and offline \
+             about {} s (both ±25%).\n",
+            args.rate,
+            args.duration(),
+            args.churn_every,
+            args.churn_offline
+        );
+        let _ = writeln!(
+            s,
+            "| server | delivered (exactly once) | lost | duplicates | forced closes | \
+             re-sent publishes | replay p50 ms | replay p99 ms | latency p50 ms | latency p99 ms |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for c in &doc.churn {
+            let _ = writeln!(
+                s,
+                "| {} | {:.3}% | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} |",
+                c.name,
+                c.delivery_pct,
+                c.lost,
+                c.dups,
+                c.forced_closes,
+                c.resent,
+                if c.replay_samples > 0 {
+                    fmt(c.replay_p50_ms, 1)
+                } else {
+                    "-".into()
+                },
+                if c.replay_samples > 0 {
+                    fmt(c.replay_p99_ms, 1)
+                } else {
+                    "-".into()
+                },
+                c.p50_ms,
+                c.p99_ms
+            );
+        }
+        for c in &doc.churn {
+            if c.disconnects + c.refused + c.seq_errors > 0 || c.first_error.is_some() {
+                let _ = writeln!(
+                    s,
+                    "\n{}: {} connections lost besides the forced closes, {} error answers, \
+                     {} seq errors; first error: {}",
+                    c.name,
+                    c.disconnects,
+                    c.refused,
+                    c.seq_errors,
+                    c.first_error.as_deref().unwrap_or("-")
+                );
+            }
+        }
+    }
+    if !doc.ratios.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nRatios of the maximum sustained deliveries per second (same run, same machine):\n"
+        );
+        let _ = writeln!(s, "| ratio | measured | target |\n|---|---:|---:|");
+        for r in &doc.ratios {
+            let prefix = match r.bound {
+                Bound::Exact => "",
+                Bound::AtLeast => "≥ ",
+                Bound::AtMost => "≤ ",
+                Bound::Unknown => "? ",
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {prefix}{} | {} |",
+                r.label,
+                opt(r.value, 2),
+                opt(r.target, 1)
+            );
+        }
+        if doc.ratios.iter().any(|r| r.bound != Bound::Exact) {
+            let _ = writeln!(
+                s,
+                "\n≥ / ≤: one side never fell behind before the last step, so its maximum is \
+                 only a floor (raise --max-steps or --max-rate); ?: neither did."
+            );
+        }
+    }
+    s
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".into(), |v| fmt(v, digits))
 }

@@ -2,26 +2,18 @@
 //! (Roomcast persisted) storm: SIGKILL the server mid-load, restart it on the same port and
 //! data, and time the clients' recovery.
 
-use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use roomcast_server::auth::{mint, Claims};
-
 use crate::args::Args;
-use crate::client::{self, Outcome, Plan};
 use crate::error::BenchError;
-use crate::process::{Server, SECRET};
+use crate::fleet::{wait_until, Fleet, Peers};
 use crate::procfs;
-use crate::shared::{Latency, Phase, Shared};
-use crate::wire::{Ident, Proto};
+use crate::shared::{Latency, Phase};
+use crate::target::Target;
 
-/// How often the controller looks at the clients' progress.
-const POLL: Duration = Duration::from_millis(10);
 /// How long publishing may take to drain after the measurement (no storm).
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
-/// How long client tasks get to finish once the run is done.
-const STOP_LIMIT: Duration = Duration::from_secs(10);
 
 /// What one server did under the workload.
 #[derive(Debug, Clone)]
@@ -83,74 +75,27 @@ pub struct Storm {
     pub listen_drops: Option<u64>,
 }
 
-/// Runs the workload against one server.
+/// Runs the workload against one server at the fixed `--rate`.
 pub async fn run(
     args: &Args,
-    proto: Proto,
+    target: Target,
     storm: bool,
     base: Instant,
+    peers: &Peers,
 ) -> Result<RowResult, BenchError> {
-    let name = match proto {
-        Proto::Roomcast { ephemeral: false } => "Roomcast (persisted)",
-        Proto::Roomcast { ephemeral: true } => "Roomcast (ephemeral)",
-        Proto::SocketIo => "Socket.IO 4",
-    };
+    let name = target.name();
     eprintln!(
         "== {name}: {} connections, {} rooms, {} msg/s",
         args.connections,
         args.rooms(),
         args.rate
     );
-    let mut server = match proto {
-        Proto::Roomcast { .. } => Server::roomcast(args.server_bin.as_ref()).await?,
-        Proto::SocketIo => Server::socketio(&args.node, &args.socketio_dir).await?,
-    };
-    let pid = server.pid().ok_or(BenchError::Closed)?;
-    let url = match proto {
-        Proto::Roomcast { .. } => format!("ws://{}/ws", server.addr),
-        Proto::SocketIo => format!("ws://{}/socket.io/?EIO=4&transport=websocket", server.addr),
-    };
-    let load_start = procfs::load_average();
-    // Let the runtime (V8 especially) settle before the baseline.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_idle = procfs::rss_bytes(pid)?;
-
+    let per_room_rate = args.rate as f64 / args.rooms() as f64;
+    let mut fleet = Fleet::start(args, target, base, per_room_rate, None, peers).await?;
+    let pid = fleet.pid;
+    let shared = Arc::clone(&fleet.shared);
     let n = args.connections;
-    let shared = Arc::new(Shared::new(n, base, args.connect_concurrency)?);
-    let plan = Arc::new(Plan {
-        proto,
-        url,
-        per_room_rate: args.rate as f64 / args.rooms() as f64,
-        pad: "x".repeat(args.payload),
-        reconnect_min: Duration::from_millis(args.reconnect_min_ms),
-        reconnect_max: Duration::from_millis(args.reconnect_max_ms),
-    });
-    let mut tasks = Vec::with_capacity(n);
-    for i in 0..n {
-        let ident = ident(i, args.rooms(), proto)?;
-        tasks.push(tokio::spawn(client::run(
-            Arc::clone(&shared),
-            Arc::clone(&plan),
-            i,
-            ident,
-        )));
-    }
     let limit = Duration::from_secs(args.timeout);
-    let connecting = Instant::now();
-    let all_joined = wait_until(limit, || shared.joined(1) == n).await;
-    if !all_joined {
-        shared.set_phase(Phase::Done);
-        return Err(BenchError::Timeout {
-            what: "every client joined",
-            limit,
-        });
-    }
-    eprintln!(
-        "   {n} joined in {:.1} s",
-        connecting.elapsed().as_secs_f64()
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_connected = procfs::rss_bytes(pid)?;
 
     shared.set_phase(Phase::Warmup);
     tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
@@ -158,7 +103,7 @@ pub async fn run(
     let (cpu0, gen0) = (procfs::cpu_seconds(pid)?, procfs::cpu_seconds(self_pid)?);
     let started = Instant::now();
     shared.set_phase(Phase::Measure);
-    tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
+    tokio::time::sleep(Duration::from_secs_f64(args.duration())).await;
     let measured = started.elapsed().as_secs_f64();
     let (cpu1, gen1) = (procfs::cpu_seconds(pid)?, procfs::cpu_seconds(self_pid)?);
     let rss_loaded = procfs::rss_bytes(pid)?;
@@ -167,10 +112,10 @@ pub async fn run(
     let mut listen_drops = None;
     if storm {
         shared.set_phase(Phase::Storm);
-        eprintln!("   storm: SIGKILL and restart on {}", server.addr);
+        eprintln!("   storm: SIGKILL and restart on {}", fleet.server.addr);
         let drops_before = procfs::listen_drops();
         let killed = Instant::now();
-        server.restart().await?;
+        fleet.server.restart().await?;
         let ready = Instant::now();
         let half = wait_until(limit, || shared.joined(2) * 2 >= n)
             .await
@@ -178,7 +123,7 @@ pub async fn run(
         let rejoined = wait_until(limit, || shared.joined(2) == n)
             .await
             .then(|| ready.elapsed());
-        let complete = wait_until(limit, || caught_up(&shared, args.rooms(), true)).await;
+        let complete = wait_until(limit, || fleet.caught_up()).await;
         let caught = ready.elapsed();
         listen_drops = drops_before
             .zip(procfs::listen_drops())
@@ -193,29 +138,15 @@ pub async fn run(
         ));
     } else {
         shared.set_phase(Phase::Drain);
-        let persisted = proto == (Proto::Roomcast { ephemeral: false });
-        wait_until(DRAIN_LIMIT, || caught_up(&shared, args.rooms(), persisted)).await;
+        fleet.drain(DRAIN_LIMIT).await;
     }
     shared.set_phase(Phase::Done);
-
-    let outcomes = collect(tasks).await;
+    let published = fleet.published();
+    let lost = fleet.backlog();
+    let (rss_idle, rss_connected) = (fleet.rss_idle, fleet.rss_connected);
+    let load_start = fleet.load_start;
+    let total = fleet.finish().await;
     let latency = shared.latency();
-    let mut total = Outcome::default();
-    for o in &outcomes {
-        total.delivered += o.delivered;
-        total.dups += o.dups;
-        total.gaps += o.gaps;
-        total.seq_errors += o.seq_errors;
-        total.resent += o.resent;
-        total.disconnects += o.disconnects;
-        total.refused += o.refused;
-        if total.first_error.is_none() {
-            total.first_error.clone_from(&o.first_error);
-        }
-    }
-    let published: u64 = (0..args.rooms())
-        .map(|r| shared.progress[r].sent.load(Relaxed))
-        .sum();
     let storm = storm_timing.map(
         |(restart_ms, half_ms, rejoined_ms, caught_up_ms, complete)| Storm {
             restart_ms,
@@ -234,7 +165,6 @@ pub async fn run(
     } else {
         total.disconnects
     };
-    server.kill();
     Ok(RowResult {
         name,
         connections: n,
@@ -247,7 +177,7 @@ pub async fn run(
         rss_loaded,
         server_cpu_s: cpu1 - cpu0,
         generator_cpu_s: gen1 - gen0,
-        lost: total.gaps + missing(&shared, args.rooms()),
+        lost,
         dups: total.dups,
         seq_errors: total.seq_errors,
         refused: total.refused,
@@ -257,101 +187,4 @@ pub async fn run(
         first_error: total.first_error,
         storm,
     })
-}
-
-/// Client `i`: room i mod R, publisher when it is the room's first member.
-fn ident(i: usize, rooms: usize, proto: Proto) -> Result<Ident, BenchError> {
-    let room_idx = i % rooms;
-    let user = format!("bench-u{i}");
-    let token = match proto {
-        Proto::Roomcast { .. } => {
-            let exp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-                + 3600;
-            let claims = Claims {
-                sub: user.clone(),
-                exp: Some(exp),
-                rooms: None,
-            };
-            mint(SECRET, &claims).map_err(|e| BenchError::Token(e.to_string()))?
-        }
-        Proto::SocketIo => String::new(),
-    };
-    Ok(Ident {
-        room: format!("r-{room_idx}"),
-        room_idx,
-        publisher: i < rooms,
-        token,
-        client_id: user,
-    })
-}
-
-/// Every publish acked, and every subscriber has every message (and, persisted, the head).
-fn caught_up(shared: &Shared, rooms: usize, persisted: bool) -> bool {
-    let n = shared.progress.len();
-    (0..rooms).all(|r| {
-        let publisher = &shared.progress[r];
-        // Only once the publisher has stopped is `sent` final.
-        let stopped = publisher.observed.load(Ordering::Acquire) >= shared.phase().rank();
-        let sent = publisher.sent.load(Relaxed);
-        let head = publisher.seq.load(Relaxed);
-        stopped
-            && publisher.pending.load(Relaxed) == 0
-            && (r + rooms..n).step_by(rooms).all(|s| {
-                let sub = &shared.progress[s];
-                sub.received.load(Relaxed) >= sent && (!persisted || sub.seq.load(Relaxed) >= head)
-            })
-    })
-}
-
-/// Messages some subscriber never received (beyond gaps already counted).
-fn missing(shared: &Shared, rooms: usize) -> u64 {
-    let n = shared.progress.len();
-    (0..rooms)
-        .map(|r| {
-            let sent = shared.progress[r].sent.load(Relaxed);
-            (r + rooms..n)
-                .step_by(rooms)
-                .map(|s| sent.saturating_sub(shared.progress[s].received.load(Relaxed)))
-                .sum::<u64>()
-        })
-        .sum()
-}
-
-/// Polls `done` until it holds or `limit` passes; whether it held.
-async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Waits for every client task, aborting those that do not stop in time.
-async fn collect(tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> Vec<Outcome> {
-    let deadline = tokio::time::Instant::now() + STOP_LIMIT;
-    let mut out = Vec::with_capacity(tasks.len());
-    for mut task in tasks {
-        match tokio::time::timeout_at(deadline, &mut task).await {
-            Ok(Ok(o)) => out.push(o),
-            Ok(Err(e)) => out.push(Outcome {
-                first_error: Some(format!("client task: {e}")),
-                ..Outcome::default()
-            }),
-            Err(_) => {
-                task.abort();
-                out.push(Outcome {
-                    first_error: Some("client task did not stop".into()),
-                    ..Outcome::default()
-                });
-            }
-        }
-    }
-    out
 }

@@ -36,8 +36,14 @@ pub struct Ident {
 #[derive(Debug, PartialEq)]
 pub enum Inbound {
     /// A broadcast: message number `k` of the room's publisher, sent at `t` (µs on the
-    /// generator's clock), with Roomcast's `seq` when persisted.
-    Message { k: u64, t: u64, seq: Option<u64> },
+    /// generator's clock), with Roomcast's `seq` when persisted, and Socket.IO's offset
+    /// when its connection state recovery is on (what a reconnect names as seen last).
+    Message {
+        k: u64,
+        t: u64,
+        seq: Option<u64>,
+        offset: Option<String>,
+    },
     /// The server accepted publish `k`.
     Ack { k: u64, seq: Option<u64> },
     /// The room is joined; Roomcast gives its head `seq` and `epoch`.
@@ -45,8 +51,13 @@ pub enum Inbound {
         seq: Option<u64>,
         epoch: Option<String>,
     },
-    /// Send this frame back (handshake steps, heartbeats).
+    /// Send this frame back (heartbeats).
     Reply(String),
+    /// Engine.IO's open packet: connect to the namespace ([`sio_connect`]).
+    SioOpen,
+    /// Connected to the namespace; `pid` is the session a recovering reconnect names
+    /// (only when the server keeps sessions). Join the room next ([`sio_join`]).
+    SioConnected { pid: Option<String> },
     /// Nothing to do (welcome, presence, pong, ...).
     Ignore,
     /// The server answered with an error.
@@ -158,12 +169,30 @@ impl Proto {
     }
 
     /// Decodes one text frame.
-    pub fn parse(self, ident: &Ident, text: &str) -> Result<Inbound, BenchError> {
+    pub fn parse(self, text: &str) -> Result<Inbound, BenchError> {
         match self {
             Proto::Roomcast { .. } => parse_roomcast(text),
-            Proto::SocketIo => parse_socketio(ident, text),
+            Proto::SocketIo => parse_socketio(text),
         }
     }
+}
+
+/// Socket.IO's namespace connect: `40`, or `40{"pid":..,"offset":..}` to recover a session
+/// (the server replays what the session missed since `offset` and restores its rooms).
+pub fn sio_connect(session: Option<(&str, &str)>) -> String {
+    match session {
+        Some((pid, offset)) => format!(
+            r#"40{{"pid":{},"offset":{}}}"#,
+            serde_json::Value::from(pid),
+            serde_json::Value::from(offset)
+        ),
+        None => "40".to_owned(),
+    }
+}
+
+/// Socket.IO's join of the client's room, ack id 0.
+pub fn sio_join(ident: &Ident) -> String {
+    format!("420{}", serde_json::json!(["join", ident.room]))
 }
 
 /// Refs of the keep-alive pings, far above any publish ref.
@@ -192,6 +221,7 @@ fn parse_roomcast(text: &str) -> Result<Inbound, BenchError> {
                 k: d.k,
                 t: d.t,
                 seq: f.seq,
+                offset: None,
             }
         }
         "ack" => {
@@ -215,22 +245,31 @@ fn parse_roomcast(text: &str) -> Result<Inbound, BenchError> {
     })
 }
 
-fn parse_socketio(ident: &Ident, text: &str) -> Result<Inbound, BenchError> {
+fn parse_socketio(text: &str) -> Result<Inbound, BenchError> {
     let bad = |e: &dyn std::fmt::Display| BenchError::Frame(format!("{e}: {text:.200}"));
     // Engine.IO packet type is the first character; Socket.IO's (inside a `4` message) the
     // second.
     if let Some(rest) = text.strip_prefix("42") {
-        // A broadcast: `42["message",{...}]` (we never receive events with ack ids).
+        // A broadcast: `42["message",{...}]`, with the offset as a third element when the
+        // server keeps sessions (we never receive events with ack ids).
         #[derive(Deserialize)]
         struct Msg<'a> {
             #[serde(borrow)]
             data: Data<'a>,
         }
-        let (_, msg): (Cow<str>, Msg) = serde_json::from_str(rest).map_err(|e| bad(&e))?;
+        let parts: Vec<&serde_json::value::RawValue> =
+            serde_json::from_str(rest).map_err(|e| bad(&e))?;
+        let body = parts.get(1).ok_or_else(|| bad(&"event without data"))?;
+        let msg: Msg = serde_json::from_str(body.get()).map_err(|e| bad(&e))?;
+        let offset = match parts.get(2) {
+            Some(raw) => Some(serde_json::from_str::<String>(raw.get()).map_err(|e| bad(&e))?),
+            None => None,
+        };
         return Ok(Inbound::Message {
             k: msg.data.k,
             t: msg.data.t,
             seq: None,
+            offset,
         });
     }
     if let Some(rest) = text.strip_prefix("43") {
@@ -259,14 +298,23 @@ fn parse_socketio(ident: &Ident, text: &str) -> Result<Inbound, BenchError> {
             },
         });
     }
-    if text.starts_with("40") {
-        // Connected to namespace `/`: join the room, ack id 0.
-        let join = serde_json::to_string(&("join", &ident.room)).map_err(|e| bad(&e))?;
-        return Ok(Inbound::Reply(format!("420{join}")));
+    if let Some(rest) = text.strip_prefix("40") {
+        // Connected to namespace `/`: `40{"sid":..}`, plus `"pid"` when sessions are kept.
+        #[derive(Deserialize)]
+        struct Connected {
+            pid: Option<String>,
+        }
+        let pid = if rest.is_empty() {
+            None
+        } else {
+            serde_json::from_str::<Connected>(rest)
+                .map_err(|e| bad(&e))?
+                .pid
+        };
+        return Ok(Inbound::SioConnected { pid });
     }
     if text.starts_with('0') {
-        // Engine.IO open: connect to the default namespace.
-        return Ok(Inbound::Reply("40".to_owned()));
+        return Ok(Inbound::SioOpen);
     }
     if text == "2" {
         return Ok(Inbound::Reply("3".to_owned()));
@@ -296,23 +344,35 @@ mod tests {
         let p = Proto::SocketIo;
         let i = ident();
         let open = r#"0{"sid":"x","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#;
-        assert_eq!(p.parse(&i, open).ok(), Some(Inbound::Reply("40".into())));
+        assert_eq!(p.parse(open).ok(), Some(Inbound::SioOpen));
         assert_eq!(
-            p.parse(&i, r#"40{"sid":"y"}"#).ok(),
-            Some(Inbound::Reply(r#"420["join","r-3"]"#.into()))
+            p.parse(r#"40{"sid":"y"}"#).ok(),
+            Some(Inbound::SioConnected { pid: None })
         );
         assert_eq!(
-            p.parse(&i, r#"430[{"room":"r-3"}]"#).ok(),
+            p.parse(r#"40{"sid":"y","pid":"p1"}"#).ok(),
+            Some(Inbound::SioConnected {
+                pid: Some("p1".into())
+            })
+        );
+        assert_eq!(sio_join(&i), r#"420["join","r-3"]"#);
+        assert_eq!(sio_connect(None), "40");
+        assert_eq!(
+            sio_connect(Some(("p1", "o-9"))),
+            r#"40{"pid":"p1","offset":"o-9"}"#
+        );
+        assert_eq!(
+            p.parse(r#"430[{"room":"r-3"}]"#).ok(),
             Some(Inbound::Joined {
                 seq: None,
                 epoch: None
             })
         );
         assert_eq!(
-            p.parse(&i, r#"4318[{"id":"r3-17","ts":1}]"#).ok(),
+            p.parse(r#"4318[{"id":"r3-17","ts":1}]"#).ok(),
             Some(Inbound::Ack { k: 17, seq: None })
         );
-        assert_eq!(p.parse(&i, "2").ok(), Some(Inbound::Reply("3".into())));
+        assert_eq!(p.parse("2").ok(), Some(Inbound::Reply("3".into())));
         let frame = p.publish(&i, 5, 99, "xx").unwrap_or_default();
         assert_eq!(
             frame,
@@ -320,14 +380,25 @@ mod tests {
         );
         let msg = r#"42["message",{"room":"r-3","id":"r3-5","event":"bench","data":{"k":5,"t":99,"pad":"xx"},"from":{"user":"s"},"ts":1}]"#;
         assert_eq!(
-            p.parse(&i, msg).ok(),
+            p.parse(msg).ok(),
             Some(Inbound::Message {
                 k: 5,
                 t: 99,
-                seq: None
+                seq: None,
+                offset: None
             })
         );
-        assert!(p.parse(&i, "42[broken").is_err());
+        let recovered = r#"42["message",{"room":"r-3","id":"r3-6","event":"bench","data":{"k":6,"t":100,"pad":""},"from":{"user":"s"},"ts":1},"o-77"]"#;
+        assert_eq!(
+            p.parse(recovered).ok(),
+            Some(Inbound::Message {
+                k: 6,
+                t: 100,
+                seq: None,
+                offset: Some("o-77".into())
+            })
+        );
+        assert!(p.parse("42[broken").is_err());
     }
 
     #[test]
@@ -341,30 +412,28 @@ mod tests {
         assert!(frame.contains(r#""id":"r3-7""#) && frame.contains(r#""ref":17"#));
         let msg = r#"{"type":"message","room":"r-3","seq":8,"id":"r3-7","event":"bench","data":{"k":7,"t":5,"pad":""},"from":{"user":"u"},"ts":1}"#;
         assert_eq!(
-            p.parse(&i, msg).ok(),
+            p.parse(msg).ok(),
             Some(Inbound::Message {
                 k: 7,
                 t: 5,
-                seq: Some(8)
+                seq: Some(8),
+                offset: None
             })
         );
         let ack = r#"{"type":"ack","ref":17,"id":"r3-7","seq":8,"ts":1}"#;
-        assert_eq!(
-            p.parse(&i, ack).ok(),
-            Some(Inbound::Ack { k: 7, seq: Some(8) })
-        );
+        assert_eq!(p.parse(ack).ok(), Some(Inbound::Ack { k: 7, seq: Some(8) }));
         let joined = r#"{"type":"joined","ref":2,"room":"r-3","seq":0,"epoch":"e","recovered":true,"presence":[]}"#;
         assert_eq!(
-            p.parse(&i, joined).ok(),
+            p.parse(joined).ok(),
             Some(Inbound::Joined {
                 seq: Some(0),
                 epoch: Some("e".into())
             })
         );
         assert!(matches!(
-            p.parse(&i, r#"{"type":"error","code":"not_joined"}"#),
+            p.parse(r#"{"type":"error","code":"not_joined"}"#),
             Ok(Inbound::Refused(_))
         ));
-        assert!(p.parse(&i, "not json").is_err());
+        assert!(p.parse("not json").is_err());
     }
 }

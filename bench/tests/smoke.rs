@@ -1,6 +1,9 @@
-//! Smoke run of the benchmark binary against the real server, so `cargo test --workspace`
+//! Smoke runs of the benchmark binary against the real server, so `cargo test --workspace`
 //! exercises its code: 20 connections for 2 seconds, then the reconnect storm, which must
-//! lose and duplicate nothing. Not a measurement (debug build, tiny load).
+//! lose and duplicate nothing; a tiny saturation (Roomcast only, three steps) whose JSON must
+//! carry the documented fields; a tiny churn in which Roomcast must deliver every message
+//! exactly once. Not measurements (debug build, tiny load); Socket.IO and socketioxide only
+//! where installed or asked for (docs/benchmarks.md has the commands).
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -93,4 +96,100 @@ fn smoke_socketio_when_installed() {
     let report = check(&out);
     assert!(report.contains("| Socket.IO 4 |"), "{report}");
     assert!(report.contains("persisted / Socket.IO"), "{report}");
+}
+
+/// The JSON document on stdout of a `--json` run.
+fn json(out: &Output) -> serde_json::Value {
+    let stdout = check(out);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+}
+
+#[test]
+fn smoke_saturate_json_has_the_fields() {
+    let charts = tempfile::tempdir().expect("temp dir");
+    let chart_dir = charts.path().to_string_lossy().into_owned();
+    let (out, took) = bench(&[
+        "--saturate",
+        "--json",
+        "--connections",
+        "50",
+        "--rooms",
+        "5",
+        "--start-rate",
+        "100",
+        "--step-factor",
+        "2",
+        "--max-steps",
+        "2",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.3",
+        "--no-socketio",
+        "--no-socketioxide",
+        "--no-ephemeral",
+        "--chart",
+        &chart_dir,
+    ]);
+    let doc = json(&out);
+    let sat = &doc["saturation"];
+    assert_eq!(sat.as_array().map(Vec::len), Some(1), "{doc}");
+    let s = &sat[0];
+    assert_eq!(s["server"], "roomcast-persisted");
+    for field in [
+        "max_delivered_per_s",
+        "p50_ms",
+        "p99_ms",
+        "p99_9_ms",
+        "cpu_ms_per_1000",
+    ] {
+        assert!(s[field].is_number(), "{field} in {s}");
+    }
+    let steps = s["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 2, "{s}");
+    for st in steps {
+        assert_eq!(st["sustained"], true, "{st}");
+        assert_eq!(st["lost"], 0, "{st}");
+        assert_eq!(st["dups"], 0, "{st}");
+        assert!(st["offered_per_s"].is_number() && st["delivered_per_s"].is_number());
+    }
+    for svg in ["saturation-delivered.svg", "saturation-p99.svg"] {
+        let text = std::fs::read_to_string(charts.path().join(svg)).expect(svg);
+        assert!(text.contains("<svg") && text.contains("Roomcast"), "{svg}");
+    }
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+}
+
+#[test]
+fn smoke_churn_roomcast_exactly_once() {
+    let (out, took) = bench(&[
+        "--churn",
+        "--json",
+        "--connections",
+        "20",
+        "--rooms",
+        "4",
+        "--rate",
+        "100",
+        "--duration",
+        "4",
+        "--warmup",
+        "0.3",
+        "--churn-every",
+        "1.5",
+        "--churn-offline",
+        "0.3",
+        "--no-socketio",
+        "--no-socketioxide",
+    ]);
+    let doc = json(&out);
+    let c = &doc["churn"][0];
+    assert_eq!(c["server"], "roomcast-persisted", "{doc}");
+    assert_eq!(c["lost"], 0, "{c}");
+    assert_eq!(c["dups"], 0, "{c}");
+    assert_eq!(c["seq_errors"], 0, "{c}");
+    assert_eq!(c["delivery_pct"], 100.0, "{c}");
+    assert!(c["forced_closes"].as_u64().is_some_and(|n| n >= 20), "{c}");
+    assert!(c["replay_samples"].as_u64().is_some_and(|n| n > 0), "{c}");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
 }
