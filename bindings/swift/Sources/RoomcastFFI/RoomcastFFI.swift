@@ -699,6 +699,21 @@ public convenience init(config: ClientConfig, tokenProvider: TokenProvider? = ni
     }
 
     
+    /**
+     * `new` with a token provider that is not optional. The React Native bindings
+     * (uniffi-bindgen-react-native 0.31) cannot pass a JavaScript implementation of a
+     * foreign trait inside an `Option`, so the React Native package builds its clients
+     * with this constructor whenever it has a provider.
+     */
+public static func withTokenProvider(config: ClientConfig, tokenProvider: TokenProvider)throws  -> Client  {
+    return try  FfiConverterTypeClient_lift(try rustCallWithError(FfiConverterTypeRoomcastError_lift) {
+    uniffi_roomcast_ffi_fn_constructor_client_with_token_provider(
+        FfiConverterTypeClientConfig_lower(config),
+        FfiConverterTypeTokenProvider_lower(tokenProvider),$0
+    )
+})
+}
+    
 
     
     /**
@@ -4495,6 +4510,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_constructor_client_new() != 43972) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_constructor_client_with_token_provider() != 14636) {
         return InitializationResult.apiChecksumMismatch
     }
 
