@@ -68,6 +68,7 @@ if [ "$(cat "$rn_dir/VERSION" 2>/dev/null)" != "$react_native" ]; then
     rm -rf "$rn_dir" && mkdir -p "$rn_dir"
     tar xzf "$rn_tmp/react-native-$react_native.tgz" -C "$rn_dir" --strip-components=1 \
         package/package.json package/LICENSE package/ReactCommon/jsi package/ReactCommon/callinvoker \
+        package/ReactCommon/react/cxxstableapi \
         package/types_generated package/src/types
     rm -rf "$rn_tmp"
     echo "$react_native" > "$rn_dir/VERSION"

@@ -38,26 +38,39 @@ step "React Native bindings match the library (API checksums, FFI functions)"
 node "$pkg/test/check-bindings.mjs" "$ROOMCAST_FFI_LIB"
 
 step "tsc --noEmit (generated JSI and N-API TypeScript, typed layer, tests)"
-(cd "$pkg" && node_modules/.bin/tsc --noEmit -p tsconfig.check.json)
+# The app's view (JSI flavour, react-native's declarations, no ES2021 library), then the
+# N-API flavour and the tests (Node's).
+(cd "$pkg" && node_modules/.bin/tsc --noEmit -p tsconfig.check.json && node_modules/.bin/tsc --noEmit -p tsconfig.node.json)
 
 step "JSI C++ compiles against react-native's JSI headers (g++ -fsyntax-only)"
 ubrn_cpp=$pkg/node_modules/uniffi-bindgen-react-native/cpp/includes
 for source in "$pkg"/cpp/generated/*.cpp "$pkg"/cpp/*.cpp; do
     g++ -std=c++20 -fsyntax-only -Wall -Werror \
-        -I "$rn/ReactCommon/jsi" -I "$rn/ReactCommon/callinvoker" -I "$ubrn_cpp" \
+        -I "$rn/ReactCommon" -I "$rn/ReactCommon/jsi" -I "$rn/ReactCommon/callinvoker" -I "$ubrn_cpp" \
         -I "$pkg/cpp" -I "$pkg/cpp/generated" "$source"
     echo "ok $(basename "$source")"
 done
 
-step "the bundled package compiles to Hermes bytecode (hermesc)"
+step "the bundled package compiles to Hermes bytecode (hermesc), using only what Hermes and React Native provide"
 (cd "$pkg" && node test/build.mjs hermes "$out/hermes")
+bundle=$out/hermes/roomcast-react-native.js
 # Hermes has no WebAssembly and no FinalizationRegistry: nothing may reach for them.
-if grep -nE '\b(WebAssembly|FinalizationRegistry)\b' "$out/hermes/roomcast-react-native.js"; then
+if grep -nE '\b(WebAssembly|FinalizationRegistry)\b' "$bundle"; then
     echo "the React Native bundle uses what Hermes lacks" >&2
     exit 1
 fi
 "$pkg/node_modules/hermes-compiler/hermesc/linux64-bin/hermesc" -emit-binary -O \
-    -out "$out/hermes/roomcast-react-native.hbc" "$out/hermes/roomcast-react-native.js"
+    -out "$out/hermes/roomcast-react-native.hbc" "$bundle" 2>"$out/hermes/hermesc.log"
+# In strict code (esbuild's CommonJS output is), hermesc names every global it does not define
+# itself; each must be one that React Native's runtime sets up (its polyfills and timers,
+# Metro's module system).
+rn_globals='AbortController clearInterval clearTimeout console module Promise queueMicrotask require setInterval setTimeout'
+unknown=$(grep -o 'the variable "[^"]*" was not declared' "$out/hermes/hermesc.log" | cut -d'"' -f2 | sort -u |
+    while read -r name; do case " $rn_globals " in *" $name "*) ;; *) echo "$name" ;; esac; done)
+if [ -n "$unknown" ]; then
+    echo "the React Native bundle uses globals neither Hermes nor React Native define: $unknown" >&2
+    exit 1
+fi
 echo "ok: $(stat -c %s "$out/hermes/roomcast-react-native.hbc") bytes of bytecode"
 
 step "Node tests: the typed layer over @ubjs/node, against a real server"
