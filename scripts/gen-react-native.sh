@@ -74,9 +74,12 @@ CARGO_TARGET_DIR=$UBRN_CARGO_TARGET_DIR "$ubrn" generate napi bindings \
 
 # What ubrn writes that this package does not take: its turbo-module step also writes an
 # entrypoint the package replaces (src/index.tsx is the typed layer), kept as src/native.tsx.
+# In android/, the files ubrn writes sit next to scaffolding it does not (gradle.properties,
+# proguard-rules.pro, AndroidManifestNew.xml), which stays.
 generated=(src/generated cpp/generated src/node/generated src/native.tsx
     src/NativeRoomcastReactNative.ts cpp/roomcast-react-native.h cpp/roomcast-react-native.cpp
-    ios android RoomcastReactNative.podspec)
+    ios android/CMakeLists.txt android/build.gradle android/cpp-adapter.cpp
+    android/src/main/AndroidManifest.xml android/src/main/java RoomcastReactNative.podspec)
 
 status=0
 for path in "${generated[@]}"; do
