@@ -4,6 +4,9 @@
 // scripts/test-react-native.sh.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client, guard, isRoomcastError, type ClientOptions, type MessageMeta, type Presence } from "../src/index";
 import { Server, token, until, sleep } from "../../js/test/support.mjs";
 
@@ -139,6 +142,44 @@ test("offline queue flushes after a server restart: every message once, in order
   );
   await alice.close();
   await bob.close();
+});
+
+test("with a store, publishes made offline survive the client and are sent once by the next", async () => {
+  const s = await server();
+  const dir = mkdtempSync(join(tmpdir(), "roomcast-rn-store-"));
+  try {
+    const bob = client(s, "bob");
+    const rb = bob.room("conv-s");
+    const seen: number[] = [];
+    rb.on<number>("n", (n) => seen.push(n));
+    await rb.join();
+    const first = client(s, "alice", { storePath: dir, clientId: "alice-phone" });
+    const ra = await first.join("conv-s");
+    await s.stop("SIGKILL");
+    await until(() => first.state.state !== "connected", "offline");
+    // The app is closed before the server is back: the publishes stay in the store.
+    const unsent = [1, 2, 3].map((n) => ra.publish("n", n).catch((e: unknown) => e));
+    await until(async () => (await first.pending()).length === 3, "stored");
+    await first.close();
+    for (const r of await Promise.all(unsent)) assert.ok(isRoomcastError(r) && r.code === "closed", `${r}`);
+
+    await s.start();
+    const next = client(s, "alice", { storePath: dir, clientId: "alice-phone" });
+    assert.deepEqual(
+      (await next.pending()).map((p) => p.data),
+      [1, 2, 3],
+      "restored from the store",
+    );
+    await next.join("conv-s");
+    await until(() => seen.length >= 3, "bob gets what was stored");
+    await until(async () => (await next.queued()) === 0, "acknowledged");
+    await sleep(200);
+    assert.deepEqual(seen, [1, 2, 3], "each once, in order");
+    await next.close();
+    await bob.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("pause and resume keep rooms; reconnectNow skips the wait", async () => {
