@@ -154,7 +154,11 @@ function callSync<T>(work: () => T): T {
 
 type MessageHandler = { event: string; handler: (msg: unknown, meta: MessageMeta) => void; decode?: Decoder<unknown> };
 
-/** A room of a client. Handlers stay registered across reconnects and rejoins. */
+/**
+ * A room of a client. Handlers stay registered across reconnects and rejoins. They run on the
+ * JS thread, one event at a time per room and in order; the SDK thread delivering the room's
+ * events waits for them, the connection (pings, acks, other rooms) does not.
+ */
 export class Room {
   private readonly messages = new Handlers<MessageHandler>();
   private readonly presence = new Handlers<(p: Presence) => void>();
