@@ -16,8 +16,8 @@ const isChat = (d: unknown): d is ChatMessage =>
 
 const fast = { minDelayMs: 50, maxDelayMs: 300 };
 const servers: Server[] = [];
-async function server(): Promise<Server> {
-  const s = new Server();
+async function server(options?: { args?: string[] }): Promise<Server> {
+  const s = new Server(options);
   servers.push(s);
   await s.start();
   return s;
@@ -140,6 +140,43 @@ test("offline queue flushes after a server restart: every message once, in order
     page.messages.map((m) => m.data),
     [0, 1, 2, 3, 4, 5, 6, 7],
   );
+  await alice.close();
+  await bob.close();
+});
+
+test("a resume past the server's replay limit delivers every message once, in order; leave ends it", async () => {
+  const s = await server({ args: ["--replay-limit", "5"] });
+  const alice = client(s, "alice");
+  const bob = client(s, "bob");
+  const ra = await alice.join("conv-r");
+  const rb = bob.room("conv-r");
+  const seen: [number, number | undefined][] = [];
+  const gaps: unknown[] = [];
+  rb.on<number>("n", (n, meta) => seen.push([n, meta.seq]));
+  rb.onGap((g) => gaps.push(g));
+  await rb.join();
+  await ra.publish("n", 0);
+  await until(() => seen.length === 1, "first message");
+  bob.pause();
+  await Promise.all(Array.from({ length: 59 }, (_, i) => ra.publish("n", i + 1)));
+  bob.resume();
+  await until(() => seen.length >= 60, "bob catches up past the replay limit");
+  await sleep(200);
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 60 }, (_, i) => [i, i + 1]),
+  );
+  assert.deepEqual(gaps, []);
+
+  // Leave: the room's publishes fail typed; handlers stay for the next join.
+  assert.equal(bob.room("conv-r"), rb, "one room per name");
+  await rb.leave();
+  await assert.rejects(rb.publish("n", -1), (e) => isRoomcastError(e) && e.code === "not_joined");
+  const info = await rb.join({ resume: "latest" });
+  assert.equal(info.rejoin, false);
+  await ra.publish("n", 60);
+  await until(() => seen.length === 61, "live again after the new join");
+  assert.deepEqual(seen.at(-1), [60, 61]);
   await alice.close();
   await bob.close();
 });
