@@ -15,8 +15,8 @@
 #   src/node/generated/roomcast.ts, roomcast-ffi.ts  N-API flavour (Node tests, @ubjs/node)
 #
 # Opt-in, not part of scripts/test.sh: ubrn's CLI is a Rust program that npm ships as source
-# and builds with cargo on first use (about 12 minutes on a 2-core machine; kept in
-# target/ubrn-cli afterwards). What CI checks instead, cheaply, on every run
+# and builds with cargo on first use (6 to 12 minutes on a busy 2-core machine; kept in
+# target/ubrn-cli afterwards; its dependency versions: bindings/react-native/ubrn-cli.Cargo.lock). What CI checks instead, cheaply, on every run
 # (scripts/test-react-native.sh): the committed TypeScript's API checksums and function list
 # equal the library's, and the Node tests run the committed N-API flavour against it.
 set -euo pipefail
@@ -44,6 +44,10 @@ fi
 lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
 
 [ -x "$pkg/node_modules/.bin/ubrn" ] || (cd "$pkg" && npm ci --no-audit --no-fund)
+# npm ships ubrn's Rust source without a Cargo.lock: build it with the dependency versions it
+# was last built and checked with, not whatever crates.io has today.
+ubrn_src=$pkg/node_modules/uniffi-bindgen-react-native
+[ -f "$ubrn_src/Cargo.lock" ] || cp "$pkg/ubrn-cli.Cargo.lock" "$ubrn_src/Cargo.lock"
 
 # The ubrn CLI is `cargo run` of the npm package's source: built in a target dir of its own
 # (its dependencies are not the workspace's). CARGO_TARGET_DIR is only for that build: the
