@@ -342,6 +342,8 @@ export class Client {
   private readonly states = new Handlers<(s: ConnectionStateInfo) => void>();
   private readonly errors = new Handlers<(e: RoomcastError) => void>();
   private stateSubscription: ffi.SubscriptionInterface | undefined;
+  /** The last state the `onState` handlers saw (JSON), to skip repeats. */
+  private lastState: string | undefined;
   private closed = false;
 
   /** @internal */
@@ -457,6 +459,8 @@ export class Client {
     try {
       await call(() => this.raw.close());
     } finally {
+      // The handlers' last word is `closed`, even if the core's listener had not said it yet.
+      this.deliverState({ state: "closed" });
       this.stateSubscription?.cancel();
       destroy(this.stateSubscription);
       this.stateSubscription = undefined;
@@ -491,19 +495,20 @@ export class Client {
     if (this.stateSubscription || this.closed) return;
     // The core calls the listener at once with the current state; the web package's
     // handlers only see changes, so that first call is skipped when it is no change.
-    let last: string | undefined = JSON.stringify(this.state);
+    this.lastState = JSON.stringify(this.state);
     this.stateSubscription = this.raw.addStateListener({
-      onState: (s) => {
-        const info = stateInfo(s);
-        const key = JSON.stringify(info);
-        if (key === last) return;
-        last = key;
-        this.states.each(
-          (h) => h(info),
-          (e) => this.report(roomcastError("handler", `a state handler threw: ${String(e)}`, { cause: e })),
-        );
-      },
+      onState: (s) => this.deliverState(stateInfo(s)),
     });
+  }
+
+  private deliverState(info: ConnectionStateInfo): void {
+    const key = JSON.stringify(info);
+    if (key === this.lastState) return;
+    this.lastState = key;
+    this.states.each(
+      (h) => h(info),
+      (e) => this.report(roomcastError("handler", `a state handler threw: ${String(e)}`, { cause: e })),
+    );
   }
 }
 

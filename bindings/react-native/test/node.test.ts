@@ -93,7 +93,10 @@ test("connect, join, typed publish and receive between two clients", async () =>
   assert.ok(states.every((st) => st === "connecting" || st === "connected"), `${states}`);
   off();
 
+  const bobStates: string[] = [];
+  bob.onState((st) => bobStates.push(st.state));
   await bob.close();
+  assert.equal(bobStates.at(-1), "closed", "handlers hear the close");
   await until(() => presence.some((p) => p.event === "leave" && p.member.user === "bob"), "bob leaves");
   // Ephemeral publishes are never queued: on a closed client they fail at once, typed.
   await alice.close();
