@@ -6,7 +6,8 @@
 #      against the cdylib's (a full regeneration needs ubrn's CLI: scripts/gen-react-native.sh
 #      --check, opt-in);
 #   2. tsc --noEmit over the generated (JSI and N-API flavours) and hand-written TypeScript,
-#      against react-native's own type declarations;
+#      against react-native's own type declarations; the committed declarations the package
+#      ships (lib/typescript) are current, and examples/react-native type-checks against them;
 #   3. the generated JSI C++ and the Turbo Module's C++ compile (g++ -fsyntax-only) against
 #      the JSI and CallInvoker headers the react-native npm package ships;
 #   4. the package's JS, bundled as an app's bundler would (esbuild), compiles to Hermes
@@ -31,16 +32,26 @@ if [ -z "${ROOMCAST_FFI_LIB:-}" ] || [ -z "${ROOMCAST_SERVER:-}" ]; then
     export ROOMCAST_FFI_LIB="$root/target/debug/libroomcast_ffi.so"
     export ROOMCAST_SERVER="$root/target/debug/roomcast-server"
 fi
-[ -f "$rn/VERSION" ] && [ -x "$pkg/node_modules/.bin/tsc" ] || bash scripts/setup.sh
+[ -d "$rn/types/@types/react" ] && [ -x "$pkg/node_modules/.bin/tsc" ] || bash scripts/setup.sh
 rm -rf "$out" && mkdir -p "$out"
 
 step "React Native bindings match the library (API checksums, FFI functions)"
 node "$pkg/test/check-bindings.mjs" "$ROOMCAST_FFI_LIB"
 
-step "tsc --noEmit (generated JSI and N-API TypeScript, typed layer, tests)"
+step "tsc (generated JSI and N-API TypeScript, typed layer, tests; the package's declarations and the example app)"
 # The app's view (JSI flavour, react-native's declarations, no ES2021 library), then the
 # N-API flavour and the tests (Node's).
 (cd "$pkg" && node_modules/.bin/tsc --noEmit -p tsconfig.check.json && node_modules/.bin/tsc --noEmit -p tsconfig.node.json)
+# The declarations an app reads (package.json "types", committed in lib/typescript) are what
+# the sources emit now; the example app type-checks against them, with React's,
+# react-native's and NetInfo's declarations.
+"$pkg/node_modules/.bin/tsc" -p "$pkg/tsconfig.build.json" --outDir "$out/types"
+if ! diff -r "$pkg/lib/typescript" "$out/types" >/dev/null; then
+    echo "bindings/react-native/lib/typescript is stale: run \`npm run declarations\` there and commit" >&2
+    diff -r "$pkg/lib/typescript" "$out/types" | head -20 >&2
+    exit 1
+fi
+"$pkg/node_modules/.bin/tsc" -p examples/react-native/tsconfig.check.json
 
 step "JSI C++ compiles against react-native's JSI headers (g++ -fsyntax-only)"
 ubrn_cpp=$pkg/node_modules/uniffi-bindgen-react-native/cpp/includes
