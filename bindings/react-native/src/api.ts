@@ -167,6 +167,8 @@ export class Room {
   private readonly errors = new Handlers<(e: RoomcastError) => void>();
   /** The one listener this room registers in the core, for the room's life. */
   private subscription: ffi.SubscriptionInterface | undefined;
+  /** Kept here: the native room is released at the client's `close()`. */
+  readonly name: string;
 
   /** @internal */
   constructor(
@@ -202,17 +204,18 @@ export class Room {
       },
       onEnd: () => {},
     };
+    this.name = raw.name();
     this.subscription = raw.subscribe(listener);
-  }
-
-  get name(): string {
-    return this.raw.name();
   }
 
   /** Joins (connecting first if needed); resolves at the server's `joined`. */
   async join(options?: JoinOptions): Promise<JoinInfo> {
+    const mode = options?.resume;
+    if (mode !== undefined && mode !== "full" && mode !== "latest") {
+      throw roomcastError("invalid_config", `resume must be "full" or "latest", not ${JSON.stringify(mode)}`);
+    }
     this.client.connectIfIdle();
-    const resume = options?.resume === "latest" ? ffi.ResumeMode.Latest : undefined;
+    const resume = mode === "latest" ? ffi.ResumeMode.Latest : undefined;
     return joinInfo(await call(() => this.raw.join(resume), this.client));
   }
 

@@ -175,6 +175,10 @@ test("a resume past the server's replay limit delivers every message once, in or
   assert.equal(bob.room("conv-r"), rb, "one room per name");
   await rb.leave();
   await assert.rejects(rb.publish("n", -1), (e) => isRoomcastError(e) && e.code === "not_joined");
+  await assert.rejects(
+    rb.join({ resume: "sideways" } as unknown as { resume: "full" }),
+    (e) => isRoomcastError(e) && e.code === "invalid_config",
+  );
   const info = await rb.join({ resume: "latest" });
   assert.equal(info.rejoin, false);
   await ra.publish("n", 60);

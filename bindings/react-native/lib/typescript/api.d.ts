@@ -42,9 +42,10 @@ export declare class Room {
     private readonly errors;
     /** The one listener this room registers in the core, for the room's life. */
     private subscription;
+    /** Kept here: the native room is released at the client's `close()`. */
+    readonly name: string;
     /** @internal */
     constructor(raw: ffi.RoomInterface, client: Client);
-    get name(): string;
     /** Joins (connecting first if needed); resolves at the server's `joined`. */
     join(options?: JoinOptions): Promise<JoinInfo>;
     /**
