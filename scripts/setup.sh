@@ -28,6 +28,9 @@ python3 -c 'import pytest' >/dev/null 2>&1 || python3 -m pip install -q pytest >
 # rustup has no wasm32 target), binaryen's wasm-opt, headless Chromium.
 apt_packages+=(rustc-web cargo-web rust-web-src binaryen chromium chromium-driver)
 
+# The React Native suite compiles the generated JSI C++ with the host's g++.
+apt_packages+=(g++)
+
 if [ ${#apt_packages[@]} -gt 0 ]; then
     missing=()
     for p in "${apt_packages[@]}"; do
@@ -47,4 +50,35 @@ if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$wbg" ]; then
 fi
 if [ ! bindings/js/node_modules/.package-lock.json -nt bindings/js/package-lock.json ]; then
     (cd bindings/js && npm ci --no-audit --no-fund)
+fi
+
+# React Native suite (scripts/test-react-native.sh): the package's dev dependencies from its
+# lockfile (TypeScript, esbuild, hermes-compiler's hermesc, @ubjs/node; .npmrc keeps npm from
+# installing the react-native peer), and from npm tarballs only what the suite compiles
+# against: react-native's JSI and CallInvoker headers and type declarations, and the
+# declarations the example app needs (React's, NetInfo's). Not `npm install react-native`:
+# its dependency tree is large and none of it runs here.
+if [ ! bindings/react-native/node_modules/.package-lock.json -nt bindings/react-native/package-lock.json ]; then
+    (cd bindings/react-native && npm ci --no-audit --no-fund)
+fi
+react_native=0.88.1
+example_types=(@types/react@19.1.17 csstype@3.2.4 @react-native-community/netinfo@12.0.1)
+rn_dir=target/react-native-headers
+rn_stamp="react-native@$react_native ${example_types[*]}"
+if [ "$(cat "$rn_dir/VERSION" 2>/dev/null)" != "$rn_stamp" ]; then
+    rn_tmp=$(mktemp -d)
+    (cd "$rn_tmp" && npm pack --silent "react-native@$react_native" "${example_types[@]}" >/dev/null)
+    rm -rf "$rn_dir" && mkdir -p "$rn_dir"
+    tar xzf "$rn_tmp/react-native-$react_native.tgz" -C "$rn_dir" --strip-components=1 \
+        package/package.json package/LICENSE package/ReactCommon/jsi package/ReactCommon/callinvoker \
+        package/ReactCommon/react/cxxstableapi \
+        package/types_generated package/src/types
+    for spec in "${example_types[@]}"; do
+        name=${spec%@*}
+        tarball=$(echo "$name" | sed 's|^@||; s|/|-|')-${spec##*@}.tgz
+        mkdir -p "$rn_dir/types/$name"
+        tar xzf "$rn_tmp/$tarball" -C "$rn_dir/types/$name" --strip-components=1
+    done
+    rm -rf "$rn_tmp"
+    echo "$rn_stamp" > "$rn_dir/VERSION"
 fi

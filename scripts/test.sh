@@ -30,10 +30,15 @@ cargo test --workspace
 step "fuzzing (cargo-fuzz on nightly: frame decoding, server frames, HTTP routes; 45 s each)"
 bash scripts/fuzz.sh
 
-# Binding suites (Swift through uniffi's Python bindings, JS through wasm) are added below.
+# Binding suites (Swift through uniffi's Python bindings, React Native through the same FFI,
+# JS through wasm) are added below.
 
 step "FFI (uniffi: Python bindings against a real server; Swift bindings current)"
 bash scripts/test-ffi.sh
+
+step "React Native package (bindings current, tsc, JSI C++, Hermes bytecode, Node tests against a real server)"
+bash scripts/test-react-native.sh
+
 bash scripts/test-js.sh
 
 step "Swift package (swift build and swift test against a real server; skipped without swift)"

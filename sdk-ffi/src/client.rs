@@ -55,6 +55,18 @@ impl Client {
         }))
     }
 
+    /// `new` with a token provider that is not optional. The React Native bindings
+    /// (uniffi-bindgen-react-native 0.31) cannot pass a JavaScript implementation of a
+    /// foreign trait inside an `Option`, so the React Native package builds its clients
+    /// with this constructor whenever it has a provider.
+    #[uniffi::constructor]
+    pub fn with_token_provider(
+        config: ClientConfig,
+        token_provider: Arc<dyn TokenProvider>,
+    ) -> Result<Arc<Self>, RoomcastError> {
+        Self::new(config, Some(token_provider))
+    }
+
     /// Connects, returning at the first successful handshake. While the server is
     /// unreachable it keeps retrying; it fails only when the token is refused for good
     /// (`Unauthorized`) or the client is closed.

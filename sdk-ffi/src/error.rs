@@ -331,6 +331,36 @@ mod tests {
         }
     }
 
+    /// The React Native package's `ERROR_CODES` (its copy of the web package's `ErrorCode`)
+    /// names exactly the codes its errors can carry: every core code, every protocol code, and
+    /// the three the typed layers add. Its TypeScript maps this enum's case names to codes, so
+    /// the test above covers the mapping.
+    #[test]
+    fn the_react_native_package_lists_every_code() {
+        let listed: Vec<&str> = include_str!("../../bindings/react-native/src/errors.ts")
+            .split("export const ERROR_CODES = [")
+            .nth(1)
+            .and_then(|rest| rest.split("] as const").next())
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with('"'))
+            .map(|l| l.trim_end_matches(',').trim_matches('"'))
+            .collect();
+        let expected: Vec<&str> = E::CLIENT_CODES
+            .iter()
+            .copied()
+            .chain(ErrorCode::ALL.iter().map(|c| c.as_str()))
+            .chain(["decode", "handler", "room_lost"])
+            .collect();
+        for code in &expected {
+            assert!(listed.contains(code), "{code} missing from ERROR_CODES");
+        }
+        for code in &listed {
+            assert!(expected.contains(code), "{code} in ERROR_CODES is no code");
+        }
+    }
+
     #[test]
     fn unexpected_foreign_errors_become_token_provider_failures() {
         let e = uniffi::UnexpectedUniFFICallbackError::new("URLError(-1009)");

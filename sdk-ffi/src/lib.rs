@@ -1,5 +1,6 @@
-//! Roomcast's uniffi surface (namespace `roomcast`): the Swift SDK's foundation, also
-//! exercised from Python by the FFI test suite.
+//! Roomcast's uniffi surface (namespace `roomcast`): the foundation of the Swift package and
+//! of the React Native package (through uniffi-bindgen-react-native), also exercised from
+//! Python by the FFI test suite.
 //!
 //! Thin by design: every object wraps a `roomcast_core` handle and every method forwards to
 //! it. Connection logic, the offline queue, resume and backoff all live in the core's

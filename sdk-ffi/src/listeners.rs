@@ -8,6 +8,10 @@
 //! meanwhile are dropped). For UI updates, hop to the main actor. A listener must not hold a strong
 //! reference to the [`Room`](crate::Room) or [`Client`](crate::Client) it listens to: Rust
 //! keeps the listener alive while it is registered, so that would be a retain cycle.
+//!
+//! `export(with_foreign)`: uniffi 0.31's spelling of a trait the app implements, held as an
+//! `Arc<dyn _>` (0.32 calls it `export(foreign)`); the workspace stays on 0.31 for React
+//! Native's bindgen (see the root Cargo.toml).
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -24,14 +28,14 @@ use crate::types::{ConnectionState, Gap, JoinInfo, Message, PresenceEvent};
 ///
 /// Return `None` when the user is signed out: the client stops in `Unauthorized`. Throwing
 /// is a passing failure, retried with backoff.
-#[uniffi::export(foreign)]
+#[uniffi::export(with_foreign)]
 #[async_trait::async_trait]
 pub trait TokenProvider: Send + Sync {
     async fn fetch_token(&self) -> Result<Option<String>, RoomcastError>;
 }
 
 /// Everything that happens in a joined room.
-#[uniffi::export(foreign)]
+#[uniffi::export(with_foreign)]
 pub trait RoomListener: Send + Sync {
     /// A message from another connection (the publisher's own connection gets the ack
     /// instead). Persisted messages arrive exactly once, in `seq` order, across reconnects.
@@ -51,7 +55,7 @@ pub trait RoomListener: Send + Sync {
 }
 
 /// Connection state changes.
-#[uniffi::export(foreign)]
+#[uniffi::export(with_foreign)]
 pub trait StateListener: Send + Sync {
     fn on_state(&self, state: ConnectionState);
 }

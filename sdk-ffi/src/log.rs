@@ -47,7 +47,7 @@ pub struct LogRecord {
 }
 
 /// Receives the SDK's log records, on the SDK's log thread, one at a time and in order.
-#[uniffi::export(foreign)]
+#[uniffi::export(with_foreign)]
 pub trait LogSink: Send + Sync {
     fn log(&self, record: LogRecord);
 }

@@ -161,6 +161,15 @@ fn invalid_config_is_a_typed_error() {
     ));
 }
 
+/// `with_token_provider` is `new` with the provider: a config without a token is valid then.
+#[test]
+fn with_token_provider_passes_the_provider() {
+    let mut no_token = config();
+    no_token.token = None;
+    let provider = Arc::new(Fixed(Ok(Some("jwt".into()))));
+    assert!(Client::with_token_provider(no_token, provider).is_ok());
+}
+
 #[test]
 fn publish_rejects_invalid_json_before_queueing() {
     let (listener, _states, _released) = probe();

@@ -18,6 +18,7 @@ export function token(user, rooms) {
 }
 
 export class Server {
+  /** @param {{ web?: string, args?: string[] }} [options] extra `roomcast-server` arguments */
   constructor({ web, args = [] } = {}) {
     this.data = mkdtempSync(join(tmpdir(), "roomcast-js-"));
     this.web = web;

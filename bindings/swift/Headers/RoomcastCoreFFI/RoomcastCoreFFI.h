@@ -361,6 +361,11 @@ void uniffi_roomcast_ffi_fn_free_client(uint64_t handle, RustCallStatus *_Nonnul
 uint64_t uniffi_roomcast_ffi_fn_constructor_client_new(RustBuffer config, RustBuffer token_provider, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CONSTRUCTOR_CLIENT_WITH_TOKEN_PROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CONSTRUCTOR_CLIENT_WITH_TOKEN_PROVIDER
+uint64_t uniffi_roomcast_ffi_fn_constructor_client_with_token_provider(RustBuffer config, uint64_t token_provider, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_ADD_STATE_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_CLIENT_ADD_STATE_LISTENER
 uint64_t uniffi_roomcast_ffi_fn_method_client_add_state_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
@@ -1057,6 +1062,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_subscription_cancel(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_CONSTRUCTOR_CLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_CONSTRUCTOR_CLIENT_NEW
 uint16_t uniffi_roomcast_ffi_checksum_constructor_client_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_CONSTRUCTOR_CLIENT_WITH_TOKEN_PROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_CONSTRUCTOR_CLIENT_WITH_TOKEN_PROVIDER
+uint16_t uniffi_roomcast_ffi_checksum_constructor_client_with_token_provider(void
     
 );
 #endif

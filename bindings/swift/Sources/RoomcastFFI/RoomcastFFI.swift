@@ -39,52 +39,6 @@ fileprivate extension ForeignBytes {
     init(bufferPointer: UnsafeBufferPointer<UInt8>) {
         self.init(len: Int32(bufferPointer.count), data: bufferPointer.baseAddress)
     }
-
-    init(rawBufferPointer: UnsafeRawBufferPointer) {
-        self.init(
-            len: Int32(rawBufferPointer.count),
-            data: rawBufferPointer.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        )
-    }
-}
-
-// Converter for `&[u8]` / `[ByRef] bytes` arguments.
-//
-// Conforms to `FfiConverter` so the compiler enforces the full converter
-// method set. Only the scope-bound `lower(_:_body:)` overload is sound —
-// zero-copy byte buffers only flow foreign -> Rust, and only in argument
-// position. The four protocol-witness methods (`lift`, `lower`, `read`,
-// `write`) `fatalError` at runtime if anyone reaches them.
-//
-// The scope-bound `lower` takes a closure because the `ForeignBytes`
-// pointer is only guaranteed valid for the duration of
-// `Data.withUnsafeBytes`. Callers must run the full FFI call inside
-// the closure body.
-fileprivate enum FfiConverterByRefBytes: FfiConverter {
-    typealias SwiftType = Data
-    typealias FfiType = ForeignBytes
-
-    static func lower<R>(_ value: Data, _ body: (ForeignBytes) throws -> R) rethrows -> R {
-        return try value.withUnsafeBytes { rawBuf in
-            try body(ForeignBytes(rawBufferPointer: rawBuf))
-        }
-    }
-
-    static func lower(_ value: Data) -> ForeignBytes {
-        fatalError("ByRef bytes cannot use the plain lower: returning ForeignBytes escapes the Data.withUnsafeBytes scope. Use the scope-bound lower(_:_body:) overload instead.")
-    }
-
-    static func lift(_ value: ForeignBytes) throws -> Data {
-        fatalError("ByRef bytes cannot be lifted: zero-copy &[u8] only flows foreign->Rust")
-    }
-
-    static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
-        fatalError("ByRef bytes cannot be read from a buffer: zero-copy &[u8] is only supported in argument position, not nested in records/options/etc.")
-    }
-
-    static func write(_ value: Data, into buf: inout [UInt8]) {
-        fatalError("ByRef bytes cannot be written to a buffer: zero-copy &[u8] is only supported in argument position, not nested in records/options/etc.")
-    }
 }
 
 // For every type used in the interface, we provide helper methods for conveniently
@@ -727,10 +681,9 @@ open class Client: ClientProtocol, @unchecked Sendable {
 public convenience init(config: ClientConfig, tokenProvider: TokenProvider? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeRoomcastError_lift) {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_constructor_client_new(
         FfiConverterTypeClientConfig_lower(config),
-        FfiConverterOptionTypeTokenProvider.lower(tokenProvider),uniffiCallStatus
+        FfiConverterOptionTypeTokenProvider.lower(tokenProvider),$0
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -746,6 +699,21 @@ public convenience init(config: ClientConfig, tokenProvider: TokenProvider? = ni
     }
 
     
+    /**
+     * `new` with a token provider that is not optional. The React Native bindings
+     * (uniffi-bindgen-react-native 0.31) cannot pass a JavaScript implementation of a
+     * foreign trait inside an `Option`, so the React Native package builds its clients
+     * with this constructor whenever it has a provider.
+     */
+public static func withTokenProvider(config: ClientConfig, tokenProvider: TokenProvider)throws  -> Client  {
+    return try  FfiConverterTypeClient_lift(try rustCallWithError(FfiConverterTypeRoomcastError_lift) {
+    uniffi_roomcast_ffi_fn_constructor_client_with_token_provider(
+        FfiConverterTypeClientConfig_lower(config),
+        FfiConverterTypeTokenProvider_lower(tokenProvider),$0
+    )
+})
+}
+    
 
     
     /**
@@ -754,10 +722,9 @@ public convenience init(config: ClientConfig, tokenProvider: TokenProvider? = ni
      */
 open func addStateListener(listener: StateListener) -> Subscription  {
     return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_add_state_listener(
             self.uniffiCloneHandle(),
-        FfiConverterTypeStateListener_lower(listener),uniffiCallStatus
+        FfiConverterTypeStateListener_lower(listener),$0
     )
 })
 }
@@ -771,7 +738,8 @@ open func close()async throws   {
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_client_close(
-                        self.uniffiCloneHandle()
+                    self.uniffiCloneHandle()
+                    
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_void,
@@ -792,7 +760,8 @@ open func connect()async throws   {
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_client_connect(
-                        self.uniffiCloneHandle()
+                    self.uniffiCloneHandle()
+                    
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_void,
@@ -816,7 +785,8 @@ open func join(room: String, listener: RoomListener, resume: ResumeMode? = nil)a
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_client_join(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(room),FfiConverterTypeRoomListener_lower(listener),FfiConverterOptionTypeResumeMode.lower(resume)
+                    self.uniffiCloneHandle(),
+                    FfiConverterString.lower(room),FfiConverterTypeRoomListener_lower(listener),FfiConverterOptionTypeResumeMode.lower(resume)
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_u64,
@@ -831,9 +801,8 @@ open func join(room: String, listener: RoomListener, resume: ResumeMode? = nil)a
      * Disconnects until `resume` (app backgrounded), keeping rooms and queued publishes.
      */
 open func pause()  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_pause(
-            self.uniffiCloneHandle(),uniffiCallStatus
+            self.uniffiCloneHandle(),$0
     )
 }
 }
@@ -847,7 +816,8 @@ open func pending()async  -> [PendingPublish]  {
         try!  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_client_pending(
-                        self.uniffiCloneHandle()
+                    self.uniffiCloneHandle()
+                    
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
@@ -867,7 +837,8 @@ open func queued()async  -> UInt64  {
         try!  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_client_queued(
-                        self.uniffiCloneHandle()
+                    self.uniffiCloneHandle()
+                    
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_u64,
@@ -885,9 +856,8 @@ open func queued()async  -> UInt64  {
      * arrives within 5 s (the app is back in the foreground, or the network changed).
      */
 open func reconnectNow()  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_reconnect_now(
-            self.uniffiCloneHandle(),uniffiCallStatus
+            self.uniffiCloneHandle(),$0
     )
 }
 }
@@ -896,9 +866,8 @@ open func reconnectNow()  {try! rustCall() {
      * Reconnects after `pause`; rooms resume where they were.
      */
 open func resume()  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_resume(
-            self.uniffiCloneHandle(),uniffiCallStatus
+            self.uniffiCloneHandle(),$0
     )
 }
 }
@@ -909,10 +878,9 @@ open func resume()  {try! rustCall() {
      */
 open func room(room: String) -> Room  {
     return try!  FfiConverterTypeRoom_lift(try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_room(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(room),uniffiCallStatus
+        FfiConverterString.lower(room),$0
     )
 })
 }
@@ -922,10 +890,9 @@ open func room(room: String) -> Room  {
      * `reconnect_now`.
      */
 open func setToken(token: String)  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_set_token(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(token),uniffiCallStatus
+        FfiConverterString.lower(token),$0
     )
 }
 }
@@ -935,9 +902,8 @@ open func setToken(token: String)  {try! rustCall() {
      */
 open func state() -> ConnectionState  {
     return try!  FfiConverterTypeConnectionState_lift(try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_state(
-            self.uniffiCloneHandle(),uniffiCallStatus
+            self.uniffiCloneHandle(),$0
     )
 })
 }
@@ -948,9 +914,8 @@ open func state() -> ConnectionState  {
      */
 open func storeDamage() -> RoomcastError?  {
     return try!  FfiConverterOptionTypeRoomcastError.lift(try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_client_store_damage(
-            self.uniffiCloneHandle(),uniffiCallStatus
+            self.uniffiCloneHandle(),$0
     )
 })
 }
@@ -1070,10 +1035,9 @@ open class LogSinkImpl: LogSink, @unchecked Sendable {
 
     
 open func log(record: LogRecord)  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_logsink_log(
             self.uniffiCloneHandle(),
-        FfiConverterTypeLogRecord_lower(record),uniffiCallStatus
+        FfiConverterTypeLogRecord_lower(record),$0
     )
 }
 }
@@ -1328,7 +1292,8 @@ open func history(before: UInt64? = nil, limit: UInt32 = UInt32(50))async throws
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_room_history(
-                        self.uniffiCloneHandle(),FfiConverterOptionUInt64.lower(before),FfiConverterUInt32.lower(limit)
+                    self.uniffiCloneHandle(),
+                    FfiConverterOptionUInt64.lower(before),FfiConverterUInt32.lower(limit)
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
@@ -1349,7 +1314,8 @@ open func join(resume: ResumeMode? = nil)async throws  -> JoinInfo  {
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_room_join(
-                        self.uniffiCloneHandle(),FfiConverterOptionTypeResumeMode.lower(resume)
+                    self.uniffiCloneHandle(),
+                    FfiConverterOptionTypeResumeMode.lower(resume)
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
@@ -1370,7 +1336,8 @@ open func leave()async throws   {
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_room_leave(
-                        self.uniffiCloneHandle()
+                    self.uniffiCloneHandle()
+                    
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_void,
@@ -1383,9 +1350,8 @@ open func leave()async throws   {
     
 open func name() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_room_name(
-            self.uniffiCloneHandle(),uniffiCallStatus
+            self.uniffiCloneHandle(),$0
     )
 })
 }
@@ -1400,7 +1366,8 @@ open func publish(event: String, dataJson: String)async throws  -> PublishAck  {
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_room_publish(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(event),FfiConverterString.lower(dataJson)
+                    self.uniffiCloneHandle(),
+                    FfiConverterString.lower(event),FfiConverterString.lower(dataJson)
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
@@ -1420,7 +1387,8 @@ open func publishEphemeral(event: String, dataJson: String)async throws   {
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_room_publish_ephemeral(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(event),FfiConverterString.lower(dataJson)
+                    self.uniffiCloneHandle(),
+                    FfiConverterString.lower(event),FfiConverterString.lower(dataJson)
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_void,
@@ -1438,10 +1406,9 @@ open func publishEphemeral(event: String, dataJson: String)async throws   {
      */
 open func subscribe(listener: RoomListener) -> Subscription  {
     return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_room_subscribe(
             self.uniffiCloneHandle(),
-        FfiConverterTypeRoomListener_lower(listener),uniffiCallStatus
+        FfiConverterTypeRoomListener_lower(listener),$0
     )
 })
 }
@@ -1594,19 +1561,17 @@ open class RoomListenerImpl: RoomListener, @unchecked Sendable {
      * instead). Persisted messages arrive exactly once, in `seq` order, across reconnects.
      */
 open func onMessage(message: Message)  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_roomlistener_on_message(
             self.uniffiCloneHandle(),
-        FfiConverterTypeMessage_lower(message),uniffiCallStatus
+        FfiConverterTypeMessage_lower(message),$0
     )
 }
 }
     
 open func onPresence(presence: PresenceEvent)  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_roomlistener_on_presence(
             self.uniffiCloneHandle(),
-        FfiConverterTypePresenceEvent_lower(presence),uniffiCallStatus
+        FfiConverterTypePresenceEvent_lower(presence),$0
     )
 }
 }
@@ -1615,10 +1580,9 @@ open func onPresence(presence: PresenceEvent)  {try! rustCall() {
      * The room was joined: first, and again after every reconnect.
      */
 open func onJoined(info: JoinInfo)  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_roomlistener_on_joined(
             self.uniffiCloneHandle(),
-        FfiConverterTypeJoinInfo_lower(info),uniffiCallStatus
+        FfiConverterTypeJoinInfo_lower(info),$0
     )
 }
 }
@@ -1628,10 +1592,9 @@ open func onJoined(info: JoinInfo)  {try! rustCall() {
      * the server's replay limit is completed from history instead and reports no gap.
      */
 open func onGap(gap: Gap)  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_roomlistener_on_gap(
             self.uniffiCloneHandle(),
-        FfiConverterTypeGap_lower(gap),uniffiCallStatus
+        FfiConverterTypeGap_lower(gap),$0
     )
 }
 }
@@ -1641,10 +1604,9 @@ open func onGap(gap: Gap)  {try! rustCall() {
      * the refreshed token no longer allows it).
      */
 open func onError(error: RoomcastError)  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_roomlistener_on_error(
             self.uniffiCloneHandle(),
-        FfiConverterTypeRoomcastError_lower(error),uniffiCallStatus
+        FfiConverterTypeRoomcastError_lower(error),$0
     )
 }
 }
@@ -1654,9 +1616,8 @@ open func onError(error: RoomcastError)  {try! rustCall() {
      * end, after every event before it; a later `join` starts them again.
      */
 open func onEnd()  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_roomlistener_on_end(
-            self.uniffiCloneHandle(),uniffiCallStatus
+            self.uniffiCloneHandle(),$0
     )
 }
 }
@@ -1975,10 +1936,9 @@ open class StateListenerImpl: StateListener, @unchecked Sendable {
 
     
 open func onState(state: ConnectionState)  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_statelistener_on_state(
             self.uniffiCloneHandle(),
-        FfiConverterTypeConnectionState_lower(state),uniffiCallStatus
+        FfiConverterTypeConnectionState_lower(state),$0
     )
 }
 }
@@ -2189,9 +2149,8 @@ open class Subscription: SubscriptionProtocol, @unchecked Sendable {
      * Stops the listener now rather than when this object is released. Idempotent.
      */
 open func cancel()  {try! rustCall() {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_method_subscription_cancel(
-            self.uniffiCloneHandle(),uniffiCallStatus
+            self.uniffiCloneHandle(),$0
     )
 }
 }
@@ -2323,7 +2282,8 @@ open func fetchToken()async throws  -> String?  {
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_roomcast_ffi_fn_method_tokenprovider_fetch_token(
-                        self.uniffiCloneHandle()
+                    self.uniffiCloneHandle()
+                    
                 )
             },
             pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
@@ -3340,7 +3300,8 @@ public func FfiConverterTypePublishAck_lower(_ value: PublishAck) -> RustBuffer 
     return FfiConverterTypePublishAck.lower(value)
 }
 
-
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
 /**
  * Where the connection stands.
  */
@@ -3469,7 +3430,8 @@ public func FfiConverterTypeConnectionState_lower(_ value: ConnectionState) -> R
 }
 
 
-
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
 /**
  * How much to log, most severe first; a sink at `Info` gets `Error`, `Warn` and `Info`.
  */
@@ -3559,7 +3521,8 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
 }
 
 
-
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
 
 public enum PresenceKind: Equatable, Hashable {
     
@@ -3625,7 +3588,8 @@ public func FfiConverterTypePresenceKind_lower(_ value: PresenceKind) -> RustBuf
 }
 
 
-
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
 /**
  * What a room's resume does when the server's replay limit cut it short.
  */
@@ -3706,8 +3670,7 @@ public func FfiConverterTypeResumeMode_lower(_ value: ResumeMode) -> RustBuffer 
 /**
  * Why a Roomcast call failed.
  */
-public 
-enum RoomcastError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+public enum RoomcastError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
 
     
     
@@ -4416,8 +4379,7 @@ public func uniffiForeignFutureHandleCountRoomcast() -> Int {
  * Stops logging: the sink is released and events are skipped at their call sites again.
  */
 public func clearLogSink()  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_roomcast_ffi_fn_func_clear_log_sink(uniffiCallStatus
+    uniffi_roomcast_ffi_fn_func_clear_log_sink($0
     )
 }
 }
@@ -4429,10 +4391,9 @@ public func clearLogSink()  {try! rustCall() {
  * global default first (possible only when Rust code in the same library did so).
  */
 public func setLogSink(sink: LogSink, level: LogLevel)throws   {try rustCallWithError(FfiConverterTypeRoomcastError_lift) {
-        uniffiCallStatus in
     uniffi_roomcast_ffi_fn_func_set_log_sink(
         FfiConverterTypeLogSink_lower(sink),
-        FfiConverterTypeLogLevel_lower(level),uniffiCallStatus
+        FfiConverterTypeLogLevel_lower(level),$0
     )
 }
 }
@@ -4452,103 +4413,106 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_func_clear_log_sink() != 19810) {
+    if (uniffi_roomcast_ffi_checksum_func_clear_log_sink() != 36010) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_func_set_log_sink() != 759) {
+    if (uniffi_roomcast_ffi_checksum_func_set_log_sink() != 55228) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_add_state_listener() != 12922) {
+    if (uniffi_roomcast_ffi_checksum_method_client_add_state_listener() != 50981) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_close() != 11926) {
+    if (uniffi_roomcast_ffi_checksum_method_client_close() != 20126) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_connect() != 6097) {
+    if (uniffi_roomcast_ffi_checksum_method_client_connect() != 56366) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_join() != 39889) {
+    if (uniffi_roomcast_ffi_checksum_method_client_join() != 14937) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_pause() != 63238) {
+    if (uniffi_roomcast_ffi_checksum_method_client_pause() != 56572) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_pending() != 24409) {
+    if (uniffi_roomcast_ffi_checksum_method_client_pending() != 60520) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_queued() != 54637) {
+    if (uniffi_roomcast_ffi_checksum_method_client_queued() != 31840) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_reconnect_now() != 2704) {
+    if (uniffi_roomcast_ffi_checksum_method_client_reconnect_now() != 38313) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_resume() != 22625) {
+    if (uniffi_roomcast_ffi_checksum_method_client_resume() != 53083) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_room() != 50526) {
+    if (uniffi_roomcast_ffi_checksum_method_client_room() != 51597) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_set_token() != 52773) {
+    if (uniffi_roomcast_ffi_checksum_method_client_set_token() != 65472) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_state() != 13053) {
+    if (uniffi_roomcast_ffi_checksum_method_client_state() != 30224) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_store_damage() != 28483) {
+    if (uniffi_roomcast_ffi_checksum_method_client_store_damage() != 23046) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_message() != 39994) {
+    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_message() != 529) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_presence() != 18156) {
+    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_presence() != 15381) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_joined() != 56352) {
+    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_joined() != 52231) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_gap() != 13621) {
+    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_gap() != 65038) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_error() != 55863) {
+    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_error() != 24513) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_end() != 22734) {
+    if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_end() != 63595) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_statelistener_on_state() != 43710) {
+    if (uniffi_roomcast_ffi_checksum_method_statelistener_on_state() != 60934) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token() != 4198) {
+    if (uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token() != 12343) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_logsink_log() != 40876) {
+    if (uniffi_roomcast_ffi_checksum_method_logsink_log() != 51112) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_room_history() != 55279) {
+    if (uniffi_roomcast_ffi_checksum_method_room_history() != 23803) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_room_join() != 11745) {
+    if (uniffi_roomcast_ffi_checksum_method_room_join() != 52898) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_room_leave() != 22583) {
+    if (uniffi_roomcast_ffi_checksum_method_room_leave() != 9096) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_room_name() != 5578) {
+    if (uniffi_roomcast_ffi_checksum_method_room_name() != 64162) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_room_publish() != 31792) {
+    if (uniffi_roomcast_ffi_checksum_method_room_publish() != 38063) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral() != 2418) {
+    if (uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral() != 46749) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_room_subscribe() != 55121) {
+    if (uniffi_roomcast_ffi_checksum_method_room_subscribe() != 60373) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_subscription_cancel() != 21401) {
+    if (uniffi_roomcast_ffi_checksum_method_subscription_cancel() != 50024) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_constructor_client_new() != 40370) {
+    if (uniffi_roomcast_ffi_checksum_constructor_client_new() != 43972) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_constructor_client_with_token_provider() != 14636) {
         return InitializationResult.apiChecksumMismatch
     }
 
