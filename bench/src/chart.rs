@@ -52,7 +52,12 @@ pub fn write(doc: &Document, dir: &Path) -> Result<Vec<PathBuf>, BenchError> {
 
 /// One chart: the offered rate on a log x axis, `value` on a log y axis; filled markers for
 /// sustained steps, hollow ones for the step that was not. With `owed`, a grey line shows
-/// what the offered rate owes (a server on it keeps up).
+/// what the offered rate owes (a server on it keeps up), and the y axis counts deliveries;
+/// without, it is in milliseconds.
+///
+/// The axes are linear over log10 of the values, labelled with the values themselves:
+/// plotters' own log axis labels only powers of ten and their multiples, which leaves the
+/// geometric steps between 1000 and 10 000 unlabelled.
 fn draw(
     doc: &Document,
     path: &Path,
@@ -96,6 +101,7 @@ fn draw(
     if all.is_empty() || !(x0 > 0.0 && y0 > 0.0) {
         return Err(err(&"nothing to draw"));
     }
+    let lg = |(x, y): (f64, f64)| (x.log10(), y.log10());
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
@@ -104,24 +110,34 @@ fn draw(
         .x_label_area_size(48)
         .y_label_area_size(80)
         .build_cartesian_2d(
-            (x0 / 1.15..x1 * 1.15).log_scale(),
-            (y0 / 1.5..y1 * 1.5).log_scale(),
+            (x0 / 1.15).log10()..(x1 * 1.15).log10(),
+            (y0 / 1.5).log10()..(y1 * 1.5).log10(),
         )
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
-        .x_labels(16)
-        .y_labels(16)
+        .x_labels(12)
+        .y_labels(10)
         .x_desc("offered rate, messages per second (all rooms)")
         .y_desc(y_desc)
-        .x_label_formatter(&|v| compact(*v))
-        .y_label_formatter(&|v| compact(*v))
+        .x_label_formatter(&|v| compact(round2(10f64.powf(*v))))
+        .y_label_formatter(&|v| {
+            let y = round2(10f64.powf(*v));
+            if owed {
+                compact(y)
+            } else {
+                trim(y)
+            }
+        })
         .draw()
         .map_err(|e| err(&e))?;
     if owed && !expected.is_empty() {
         let grey = RGBColor(150, 150, 150);
         chart
-            .draw_series(LineSeries::new(expected, grey.stroke_width(1)))
+            .draw_series(LineSeries::new(
+                expected.into_iter().map(lg),
+                grey.stroke_width(1),
+            ))
             .map_err(|e| err(&e))?
             .label("owed (keeping up)")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey));
@@ -131,7 +147,7 @@ fn draw(
         let pts = points(s);
         chart
             .draw_series(LineSeries::new(
-                pts.iter().map(|&(x, y, _)| (x, y)),
+                pts.iter().map(|&(x, y, _)| lg((x, y))),
                 colour.stroke_width(2),
             ))
             .map_err(|e| err(&e))?
@@ -146,19 +162,34 @@ fn draw(
                 } else {
                     colour.stroke_width(2)
                 };
-                Circle::new((x, y), 4, style)
+                Circle::new(lg((x, y)), 4, style)
             }))
             .map_err(|e| err(&e))?;
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        // Delivered curves rise to the right, leaving the upper left free; p99 curves start
+        // low on the left and rise, leaving the lower right free.
+        .position(if owed {
+            SeriesLabelPosition::UpperLeft
+        } else {
+            SeriesLabelPosition::LowerRight
+        })
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
+}
+
+/// `v` rounded to two significant digits (axis labels of a log axis).
+fn round2(v: f64) -> f64 {
+    if !(v.is_finite() && v > 0.0) {
+        return v;
+    }
+    let scale = 10f64.powi(v.log10().floor() as i32 - 1);
+    (v / scale).round() * scale
 }
 
 /// 1500 → "1.5k", 2000000 → "2M", 0.5 → "0.5".
@@ -187,5 +218,7 @@ mod tests {
         assert_eq!(compact(2_000_000.0), "2M");
         assert_eq!(compact(0.5), "0.5");
         assert_eq!(compact(100.0), "100");
+        assert_eq!(round2(3162.3), 3200.0);
+        assert_eq!(compact(round2(15188.0)), "15k");
     }
 }

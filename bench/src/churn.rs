@@ -73,6 +73,7 @@ pub async fn churn(
             .load(std::sync::atomic::Ordering::Relaxed),
         disconnects: total.disconnects,
         resent: total.resent,
+        replays: target.replays(),
         replay_samples: replay.samples,
         replay_p50_ms: replay.p50,
         replay_p99_ms: replay.p99,

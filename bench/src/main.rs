@@ -174,10 +174,16 @@ fn scenarios(args: &Args) -> Result<ExitCode, BenchError> {
     if let Some(path) = &args.json_out {
         std::fs::write(path, &json)?;
     }
-    if let Some(dir) = &args.chart {
-        for path in chart::write(&doc, dir)? {
-            eprintln!("chart: {}", path.display());
+    match &args.chart {
+        Some(_) if doc.saturation.is_empty() => {
+            eprintln!("no charts: they draw the saturation steps (--saturate)");
         }
+        Some(dir) => {
+            for path in chart::write(&doc, dir)? {
+                eprintln!("chart: {}", path.display());
+            }
+        }
+        None => {}
     }
     let roomcast_churn_clean = doc
         .churn

@@ -387,12 +387,12 @@ pub fn render_document(args: &Args, doc: &Document) -> String {
                 c.dups,
                 c.forced_closes,
                 c.resent,
-                if c.replay_samples > 0 {
+                if c.replays {
                     fmt(c.replay_p50_ms, 1)
                 } else {
                     "-".into()
                 },
-                if c.replay_samples > 0 {
+                if c.replays {
                     fmt(c.replay_p99_ms, 1)
                 } else {
                     "-".into()

@@ -111,6 +111,10 @@ pub struct ChurnResult {
     pub disconnects: u64,
     /// Publishes re-sent after a reconnect because their ack had not arrived.
     pub resent: u64,
+    /// Whether the server replays what a reconnecting client missed; without, the replay
+    /// figures only catch messages that were in flight across a reconnect.
+    #[serde(default)]
+    pub replays: bool,
     /// Reconnect to arrival, for messages a subscriber missed while offline.
     pub replay_samples: u64,
     pub replay_p50_ms: f64,

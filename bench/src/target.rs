@@ -51,6 +51,12 @@ impl Target {
         }
     }
 
+    /// Whether the server gives a reconnecting client what it missed (so the churn's replay
+    /// latency means something for it).
+    pub fn replays(self) -> bool {
+        matches!(self, Target::Persisted | Target::SocketIoRecovery)
+    }
+
     /// Whether subscribers must also reach the room's head `seq` to be caught up.
     pub fn persisted(self) -> bool {
         self == Target::Persisted
