@@ -138,6 +138,13 @@ fn smoke_saturate_json_has_the_fields() {
     assert_eq!(sat.as_array().map(Vec::len), Some(1), "{doc}");
     let s = &sat[0];
     assert_eq!(s["server"], "roomcast-persisted");
+    let steps = s["steps"].as_array().expect("steps");
+    // Whether a step keeps up is a measurement, not something this test can ask of a debug
+    // build on a shared machine: a step that fell behind ends the run, and the maxima are then
+    // those of the last step that kept up (null when none did). Loss and repeats are never
+    // acceptable.
+    assert!(!steps.is_empty() && steps.len() <= 2, "{s}");
+    let sustained = steps.iter().any(|st| st["sustained"] == true);
     for field in [
         "max_delivered_per_s",
         "p50_ms",
@@ -145,15 +152,26 @@ fn smoke_saturate_json_has_the_fields() {
         "p99_9_ms",
         "cpu_ms_per_1000",
     ] {
-        assert!(s[field].is_number(), "{field} in {s}");
+        let value = s
+            .get(field)
+            .unwrap_or_else(|| panic!("{field} missing in {s}"));
+        assert!(
+            value.is_number() || (!sustained && value.is_null()),
+            "{field} in {s}"
+        );
     }
-    let steps = s["steps"].as_array().expect("steps");
-    assert_eq!(steps.len(), 2, "{s}");
     for st in steps {
-        assert_eq!(st["sustained"], true, "{st}");
         assert_eq!(st["lost"], 0, "{st}");
         assert_eq!(st["dups"], 0, "{st}");
-        assert!(st["offered_per_s"].is_number() && st["delivered_per_s"].is_number());
+        for field in [
+            "offered_per_s",
+            "delivered_per_s",
+            "p50_ms",
+            "p99_ms",
+            "cpu_ms_per_1000",
+        ] {
+            assert!(st[field].is_number(), "{field} in {st}");
+        }
     }
     for svg in ["saturation-delivered.svg", "saturation-p99.svg"] {
         let text = std::fs::read_to_string(charts.path().join(svg)).expect(svg);
