@@ -183,12 +183,32 @@ async fn check_stored(app: &Router, tokens: &Tokens, room: &str, req: &Req, seq:
         "{uri}: {}",
         String::from_utf8_lossy(&body)
     );
-    let page: Value = serde_json::from_slice(&body).expect("a page is JSON");
-    let last = &page["messages"][0];
-    assert_eq!(last["seq"].as_u64(), Some(seq), "{uri}: {page}");
+    let text = String::from_utf8_lossy(&body);
+    let page: Page = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{uri}: a page is JSON ({e}): {text}"));
+    let last = page
+        .messages
+        .first()
+        .unwrap_or_else(|| panic!("{uri}: {text}"));
+    assert_eq!(last.seq, seq, "{uri}: {text}");
     if let Some(id) = id {
-        assert_eq!(last["id"].as_str(), Some(id), "{uri}: {page}");
+        assert_eq!(last.id, id, "{uri}: {text}");
     }
+}
+
+/// A history page, each payload kept as its JSON text: any JSON is a payload, including
+/// numbers beyond what `serde_json::Value` holds.
+#[derive(serde::Deserialize)]
+struct Page {
+    messages: Vec<PageMessage>,
+}
+
+#[derive(serde::Deserialize)]
+struct PageMessage {
+    seq: u64,
+    id: String,
+    #[allow(dead_code)]
+    data: Box<serde_json::value::RawValue>,
 }
 
 /// The request `req` describes; `None` when it is not one HTTP can carry (a bad URI or

@@ -361,7 +361,9 @@ async fn joining_twice_is_idempotent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payloads_are_delivered_and_stored_verbatim() {
     // Whitespace, key order and number spelling survive: the server never rebuilds `data`.
-    const DATA: &str = r#"{"z": 1,  "a": [2.50, 1e3, "\u00e9"]}"#;
+    // Numbers no f64 or u64 holds are JSON too, and are kept as written.
+    const DATA: &str =
+        r#"{"z": 1,  "a": [2.50, 1e3, "\u00e9", 1e400, -123456789012345678901234567890]}"#;
     let dir = tempfile::tempdir().expect("tempdir");
     let s = Server::start_in(dir.path(), |_| {}).await;
     let (mut a, mut b) = s.joined_pair(2, "r").await;
