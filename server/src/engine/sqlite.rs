@@ -298,6 +298,23 @@ fn read_room(tx: &Connection, room: &str) -> Result<Option<RoomState>, StoreErro
     }
 }
 
+/// The room's stored state, creating it (a fresh epoch, head 0) when new; on a transaction,
+/// the row is there once it commits.
+fn read_or_create_room(conn: &Connection, room: &str) -> Result<RoomState, StoreError> {
+    if let Some(state) = read_room(conn, room)? {
+        return Ok(state);
+    }
+    let state = RoomState {
+        epoch: new_epoch(),
+        head: 0,
+    };
+    conn.execute(
+        "INSERT INTO rooms (name, epoch, head) VALUES (?1, ?2, 0)",
+        params![room, state.epoch],
+    )?;
+    Ok(state)
+}
+
 impl Worker {
     fn run(mut self) {
         tracing::debug!("store thread started");
@@ -362,20 +379,7 @@ impl Worker {
             let tx = self.conn.transaction()?;
             let mut states = Vec::with_capacity(new.len());
             for room in &new {
-                let state = match read_room(&tx, room)? {
-                    Some(state) => state,
-                    None => {
-                        let state = RoomState {
-                            epoch: new_epoch(),
-                            head: 0,
-                        };
-                        tx.execute(
-                            "INSERT INTO rooms (name, epoch, head) VALUES (?1, ?2, 0)",
-                            params![room, state.epoch],
-                        )?;
-                        state
-                    }
-                };
+                let state = read_or_create_room(&tx, room)?;
                 states.push(((*room).to_string(), state));
             }
             tx.commit()?;
@@ -395,20 +399,7 @@ impl Worker {
         if let Some(state) = self.rooms.get(room) {
             return Ok(state.clone());
         }
-        let state = match read_room(&self.conn, room)? {
-            Some(state) => state,
-            None => {
-                let state = RoomState {
-                    epoch: new_epoch(),
-                    head: 0,
-                };
-                self.conn.execute(
-                    "INSERT INTO rooms (name, epoch, head) VALUES (?1, ?2, 0)",
-                    params![room, state.epoch],
-                )?;
-                state
-            }
-        };
+        let state = read_or_create_room(&self.conn, room)?;
         self.rooms.insert(room.to_string(), state.clone());
         Ok(state)
     }
@@ -564,20 +555,7 @@ fn write_batch(
             if !touched.contains_key(&p.room) {
                 let state = match committed.get(&p.room) {
                     Some(s) => s.clone(),
-                    None => match read_room(&tx, &p.room)? {
-                        Some(s) => s,
-                        None => {
-                            let s = RoomState {
-                                epoch: new_epoch(),
-                                head: 0,
-                            };
-                            tx.execute(
-                                "INSERT INTO rooms (name, epoch, head) VALUES (?1, ?2, 0)",
-                                params![p.room, s.epoch],
-                            )?;
-                            s
-                        }
-                    },
+                    None => read_or_create_room(&tx, &p.room)?,
                 };
                 touched.insert(p.room.clone(), state);
             }
