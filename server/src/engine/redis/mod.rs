@@ -33,7 +33,7 @@ use thiserror::Error;
 use tokio::sync::watch;
 
 use crate::engine::sqlite::StoreStats;
-use crate::engine::{internal_error, JoinCmd, Origin, PublishCmd, Stored};
+use crate::engine::{internal_error, JoinCmd, PublishCmd, Stored};
 use crate::outbound::{ConnId, Outbound};
 use crate::validate::now_ms;
 use feed::{Added, Feeds, Gap};
@@ -263,10 +263,10 @@ impl RedisEngine {
 
     async fn store(&self, p: &PublishCmd) -> Result<Stored> {
         let ts = now_ms();
-        let origin = match &p.origin {
-            Origin::Ws { out, .. } => self.origin(out.conn()),
-            Origin::Http(_) => NO_ORIGIN.to_string(),
-        };
+        let origin = p
+            .origin
+            .conn()
+            .map_or_else(|| NO_ORIGIN.to_string(), |conn| self.origin(conn));
         let message = Message {
             room: p.room.clone(),
             seq: None,
