@@ -81,6 +81,57 @@ fn connection(conn: u64) -> (Outbound, tokio::task::JoinHandle<u64>) {
     (out, drain)
 }
 
+/// The workload's connections: per room its publisher, then its listeners. Each join comes
+/// with the member's place in its room (0: the publisher).
+struct Members {
+    joins: Vec<(u64, JoinCmd)>,
+    /// Each room's publisher, by room.
+    publishers: Vec<Outbound>,
+    drains: Vec<tokio::task::JoinHandle<u64>>,
+}
+
+fn members() -> Members {
+    let mut m = Members {
+        joins: Vec::new(),
+        publishers: Vec::new(),
+        drains: Vec::new(),
+    };
+    let mut conn = 0;
+    for room in 0..ROOMS {
+        for n in 0..=LISTENERS {
+            conn += 1;
+            let (out, drain) = connection(conn);
+            if n == 0 {
+                m.publishers.push(out.clone());
+            }
+            m.drains.push(drain);
+            let join = JoinCmd {
+                ref_id: 1,
+                room: format!("room-{room}"),
+                since: None,
+                epoch: None,
+                member: member(&format!("u{conn}")),
+                out,
+            };
+            m.joins.push((n, join));
+        }
+    }
+    m
+}
+
+/// Publish number `i` of the workload, from its room's publisher `out`.
+fn publish(i: u64, data: &Payload, out: Outbound) -> PublishCmd {
+    let room = i % ROOMS;
+    PublishCmd {
+        room: format!("room-{room}"),
+        id: format!("0193a0c4-0000-7000-8000-{i:012}"),
+        event: "chat.message".into(),
+        data: data.clone(),
+        from: member(&format!("u{}", room * (LISTENERS + 1) + 1)),
+        origin: Origin::Ws { ref_id: i + 2, out },
+    }
+}
+
 async fn run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let hub = Arc::new(Hub::default());
@@ -91,45 +142,21 @@ async fn run() {
         Duration::ZERO,
     )
     .expect("store");
-    let mut publishers = Vec::new();
-    let mut drains = Vec::new();
-    let mut conn = 0;
-    for room in 0..ROOMS {
-        for n in 0..=LISTENERS {
-            conn += 1;
-            let (out, drain) = connection(conn);
-            store
-                .send(Command::Join(JoinCmd {
-                    ref_id: 1,
-                    room: format!("room-{room}"),
-                    since: None,
-                    epoch: None,
-                    member: member(&format!("u{conn}")),
-                    out: out.clone(),
-                }))
-                .await
-                .expect("join");
-            if n == 0 {
-                publishers.push(out);
-            }
-            drains.push(drain);
-        }
+    let Members {
+        joins,
+        publishers,
+        drains,
+    } = members();
+    for (_, join) in joins {
+        store.send(Command::Join(join)).await.expect("join");
     }
     store.barrier().await.expect("joined");
     let data = payload();
     let started = Instant::now();
     for i in 0..MESSAGES {
-        let room = i % ROOMS;
-        let out = publishers[room as usize].clone();
+        let out = publishers[(i % ROOMS) as usize].clone();
         store
-            .send(Command::Publish(PublishCmd {
-                room: format!("room-{room}"),
-                id: format!("0193a0c4-0000-7000-8000-{i:012}"),
-                event: "chat.message".into(),
-                data: data.clone(),
-                from: member(&format!("u{}", room * (LISTENERS + 1) + 1)),
-                origin: Origin::Ws { ref_id: i + 2, out },
-            }))
+            .send(Command::Publish(publish(i, &data, out)))
             .await
             .expect("publish");
         if i % WINDOW == WINDOW - 1 {
@@ -219,29 +246,14 @@ async fn run_redis() {
         RedisEngine::start(settings.clone()).await.expect("node 1"),
         RedisEngine::start(settings).await.expect("node 2"),
     ];
-    let mut publishers = Vec::new();
-    let mut drains = Vec::new();
-    let mut conn = 0;
-    for room in 0..ROOMS {
-        for n in 0..=LISTENERS {
-            conn += 1;
-            let (out, drain) = connection(conn);
-            // The publisher and the first half of the listeners on node 1, the rest on node 2.
-            let node = &nodes[usize::from(n > LISTENERS / 2)];
-            node.join(JoinCmd {
-                ref_id: 1,
-                room: format!("room-{room}"),
-                since: None,
-                epoch: None,
-                member: member(&format!("u{conn}")),
-                out: out.clone(),
-            })
-            .await;
-            if n == 0 {
-                publishers.push(out);
-            }
-            drains.push(drain);
-        }
+    let Members {
+        joins,
+        publishers,
+        drains,
+    } = members();
+    for (n, join) in joins {
+        // The publisher and the first half of the listeners on node 1, the rest on node 2.
+        nodes[usize::from(n > LISTENERS / 2)].join(join).await;
     }
     let data = payload();
     let started = Instant::now();
@@ -251,21 +263,9 @@ async fn run_redis() {
         let node = Arc::clone(&nodes[0]);
         let out = out.clone();
         let data = data.clone();
-        let room = room as u64;
         tasks.push(tokio::spawn(async move {
-            for i in (room..MESSAGES).step_by(ROOMS as usize) {
-                node.publish(PublishCmd {
-                    room: format!("room-{room}"),
-                    id: format!("0193a0c4-0000-7000-8000-{i:012}"),
-                    event: "chat.message".into(),
-                    data: data.clone(),
-                    from: member(&format!("u{}", room * (LISTENERS + 1) + 1)),
-                    origin: Origin::Ws {
-                        ref_id: i + 2,
-                        out: out.clone(),
-                    },
-                })
-                .await;
+            for i in (room as u64..MESSAGES).step_by(ROOMS as usize) {
+                node.publish(publish(i, &data, out.clone())).await;
             }
         }));
     }
