@@ -141,26 +141,30 @@ fn publish_rounds((mut m, conn, now): (Machine, ConnId, Instant)) {
     }
 }
 
+/// The baseline of receiving: the frames parsed as JSON.
+fn parse_frames(frames: &[String]) {
+    for f in frames {
+        black_box(serde_json::from_str::<Value>(f).expect("json"));
+    }
+}
+
+/// The frames through the machine: decoded, deduplicated, routed to an event.
+fn receive_frames((mut m, conn, now): (Machine, ConnId, Instant), frames: &[String]) {
+    for f in frames {
+        m.handle_frame(now, conn, f);
+        let _ = black_box(m.poll_output());
+    }
+}
+
 fn incoming(c: &mut Criterion) {
     let frames = message_frames();
     let mut g = c.benchmark_group("incoming_message");
     g.throughput(Throughput::Elements(BATCH));
-    g.bench_function("baseline_json_parse", |b| {
-        b.iter(|| {
-            for f in &frames {
-                black_box(serde_json::from_str::<Value>(f).expect("json"));
-            }
-        })
-    });
+    g.bench_function("baseline_json_parse", |b| b.iter(|| parse_frames(&frames)));
     g.bench_function("machine_handle_frame", |b| {
         b.iter_batched(
             connected,
-            |(mut m, conn, now)| {
-                for f in &frames {
-                    m.handle_frame(now, conn, f);
-                    let _ = black_box(m.poll_output());
-                }
-            },
+            |machine| receive_frames(machine, &frames),
             BatchSize::LargeInput,
         )
     });
@@ -188,18 +192,12 @@ fn counted(mode: &str) -> bool {
     match mode {
         "receive-baseline" => {
             for _ in 0..COUNTED_ROUNDS {
-                for f in &frames {
-                    black_box(serde_json::from_str::<Value>(f).expect("json"));
-                }
+                parse_frames(&frames);
             }
         }
         "receive" => {
             for _ in 0..COUNTED_ROUNDS {
-                let (mut m, conn, now) = connected();
-                for f in &frames {
-                    m.handle_frame(now, conn, f);
-                    let _ = black_box(m.poll_output());
-                }
+                receive_frames(connected(), &frames);
             }
         }
         "publish-baseline" => {
