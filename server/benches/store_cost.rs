@@ -14,12 +14,11 @@
 //! `cargo bench -p roomcast-e2e --bench fanout` measures throughput over real sockets.
 //!
 //! `... store_cost-* redis` runs the same workload on the Redis engine: two nodes in this
-//! process on one `redis-server` (started on a free loopback port from `PATH`, no
-//! persistence), the publishers and half of each room's listeners on the first node, the other
-//! half on the second, so every message crosses Redis to reach them. callgrind counts the two
-//! nodes, not `redis-server`.
+//! process on one `redis-server` (found as the Redis tests find it, on a free loopback port,
+//! no persistence), the publishers and half of each room's listeners on the first node, the
+//! other half on the second, so every message crosses Redis to reach them. callgrind counts
+//! the two nodes, not `redis-server`.
 
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +30,12 @@ use roomcast_server::engine::{JoinCmd, Origin, PublishCmd};
 use roomcast_server::hub::Hub;
 use roomcast_server::outbound::{ConnControl, Outbound, Outgoing};
 use tokio::sync::mpsc;
+
+// The tests' throwaway redis-server; this bench uses only part of it.
+#[allow(dead_code)]
+#[path = "../tests/redis_server/mod.rs"]
+mod redis_server;
+use redis_server::Redis;
 
 const MESSAGES: u64 = 20_000;
 const ROOMS: u64 = 10;
@@ -193,49 +198,8 @@ fn payload() -> Payload {
     .expect("json")
 }
 
-/// A `redis-server` without persistence on a free loopback port, killed on drop.
-struct RedisServer {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis_server() -> RedisServer {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let child = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no", "--dir"])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server on PATH (apt-get install redis-server)");
-    let server = RedisServer {
-        child,
-        url: format!("redis://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    server
-}
-
 async fn run_redis() {
-    let server = redis_server();
+    let server = Redis::start();
     let settings = RedisSettings {
         url: server.url.clone(),
         replay_limit: 1000,

@@ -5,72 +5,19 @@
 
 mod support;
 
+// The server crate's throwaway redis-server; this test uses only part of it.
+#[allow(dead_code)]
+#[path = "../../server/tests/redis_server/mod.rs"]
+mod redis_server;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use redis_server::Redis;
 use serde_json::{json, Value};
 use support::{client, collect, messages, Server};
 use tokio::net::{TcpListener, TcpStream};
-
-/// A throwaway `redis-server` without persistence, killed on drop.
-struct Redis {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let bin = std::env::var_os("ROOMCAST_REDIS_SERVER")
-            .map(PathBuf::from)
-            .or_else(|| {
-                ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
-                    .iter()
-                    .map(PathBuf::from)
-                    .find(|p| p.is_file())
-            })
-            .filter(|p| p.is_file())
-            .unwrap_or_else(|| {
-                panic!(
-                    "redis-server not found: install the Debian package redis-server \
-                     (scripts/setup.sh does) or set ROOMCAST_REDIS_SERVER"
-                )
-            });
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let child = Command::new(&bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A fail-over balancer: each new connection goes to the first upstream that accepts it.
 async fn balancer(upstreams: Vec<SocketAddr>) -> SocketAddr {
