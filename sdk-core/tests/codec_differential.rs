@@ -10,8 +10,10 @@
 //!
 //! Out of scope, by design: serde's derive also reads a struct from a JSON array of its fields
 //! in order, and an enum from a one-key object; the protocol's frames and their fields are
-//! objects and strings, and the generator never puts such values where a struct or an enum is
-//! read (random arrays never start with a string, random objects never have exactly one key).
+//! objects and strings. The reference therefore calls any text that is not an object a non-frame
+//! (serde alone would read `[]` as a frame without a type), and the generator never puts such
+//! values where a field's struct or enum is read (random arrays never start with a string,
+//! random objects never have exactly one key).
 
 use std::borrow::Cow;
 
@@ -37,6 +39,12 @@ fn serde_decode(text: &str) -> Outcome {
     struct Tag<'a> {
         #[serde(rename = "type", borrow, default)]
         kind: Option<Cow<'a, str>>,
+    }
+    if !text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        return Outcome::NotJson;
     }
     let kind = match serde_json::from_str::<Tag<'_>>(text) {
         Err(_) => return Outcome::NotJson,
@@ -117,6 +125,14 @@ fn protocol_examples_decode_and_encode_the_same() {
 fn hand_picked_edges_decode_the_same() {
     let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
     let cases = [
+        // Not an object: serde's derive would read these as a struct's fields in order.
+        "[]".to_owned(),
+        " [ ] ".to_owned(),
+        "[null]".to_owned(),
+        r#"["pong"]"#.to_owned(),
+        r#"["pong",1]"#.to_owned(),
+        "\"pong\"".to_owned(),
+        "7".to_owned(),
         // Whitespace, escapes and unicode.
         " \n{\t\"type\" : \"pong\" , \"ref\" :\r 1 }\n ".to_owned(),
         r#"{"t\u0079pe":"p\u006fng"}"#.to_owned(),
