@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Date, Function, Promise};
+use js_sys::{Date, Function, Promise};
 use roomcast_core::machine::{
     Action, ConnId, ConnectionState, Error, Event, Machine, OpId, Output, Record, Reply,
     StoredPublish,
@@ -312,17 +312,18 @@ impl Driver {
             if outs.is_empty() {
                 break;
             }
-            let records = Array::new();
+            let (mut records, mut count) = (String::new(), 0);
             for out in outs {
                 match out {
                     Out::Persist(record) => {
-                        records.push(&crate::store::record(&record));
+                        crate::store::record(&mut records, &record);
+                        count += 1;
                     }
                     out => self.deliver(out),
                 }
             }
-            if records.length() > 0 {
-                self.persist(&records);
+            if count > 0 {
+                self.persist(crate::store::records(records), count);
             }
         }
         self.release_if_closed();
@@ -391,17 +392,17 @@ impl Driver {
 
     /// Hands one group of records to the app's store writer; a writer that throws fails the
     /// group at once (its publishes reject with `storage`, unsent).
-    fn persist(self: &Rc<Self>, records: &Array) {
+    fn persist(self: &Rc<Self>, records: JsValue, count: u64) {
         let writer = self.state.borrow().persist.clone();
         let failed = match writer {
             Some(writer) => writer
-                .call1(&JsValue::NULL, records)
+                .call1(&JsValue::NULL, &records)
                 .err()
                 .map(|thrown| describe(&thrown)),
             None => None,
         };
         if failed.is_some() {
-            self.persisted(u64::from(records.length()), failed);
+            self.persisted(count, failed);
         }
     }
 

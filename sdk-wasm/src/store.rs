@@ -1,93 +1,133 @@
 //! The store hook for the browser: the machine's records go to the package's JavaScript,
 //! which keeps them in IndexedDB (`bindings/js/src/store.ts`), and what it kept comes back
-//! at construction. Records cross as small arrays of strings and numbers, so this side needs
-//! no serializer:
+//! at construction. Records are small arrays of strings and numbers:
 //! `["queued", room, id, event, dataJson]`, `["done", room, id]`,
 //! `["position", room, epoch, seq]`, `["forget", room]`; a snapshot is
 //! `{publishes: [[room, id, event, dataJson], ...], positions: [[room, epoch, seq], ...]}`.
+//!
+//! Both cross the boundary as one JSON text, written and read with the protocol's own JSON
+//! code (`JSON.parse` / `JSON.stringify` on the JS side): a few bytes of module, where
+//! building and reading `js_sys` arrays field by field took kilobytes.
 
-use js_sys::{Array, Reflect};
+use js_sys::JSON;
 use roomcast_core::machine::{Error, Record, Snapshot, StoredPosition, StoredPublish};
+use roomcast_core::protocol::json::{push_str, push_u64, Reader};
 use roomcast_core::protocol::Payload;
 use wasm_bindgen::JsValue;
 
-fn s(v: &str) -> JsValue {
-    JsValue::from_str(v)
-}
-
-/// One record as the array the JavaScript store takes.
-pub(crate) fn record(r: &Record) -> JsValue {
+/// Appends one record to `out`, a JSON array being written (`,` before all but the first).
+pub(crate) fn record(out: &mut String, r: &Record) {
+    out.push_str(if out.is_empty() { "[[\"" } else { ",[\"" });
+    let (kind, room) = match r {
+        Record::Queued(p) => ("queued", &p.room),
+        Record::Done { room, .. } => ("done", room),
+        Record::Position(p) => ("position", &p.room),
+        Record::Forget { room } => ("forget", room),
+    };
+    out.push_str(kind);
+    out.push_str("\",");
+    push_str(out, room);
     match r {
         Record::Queued(p) => {
-            let a = Array::of3(&s("queued"), &s(&p.room), &s(&p.id));
-            a.push(&s(&p.event));
-            a.push(&s(p.data.json()));
-            a.into()
+            for text in [&p.id, &p.event, p.data.json()] {
+                out.push(',');
+                push_str(out, text);
+            }
         }
-        Record::Done { room, id } => Array::of3(&s("done"), &s(room), &s(id)).into(),
+        Record::Done { id, .. } => {
+            out.push(',');
+            push_str(out, id);
+        }
         Record::Position(p) => {
-            let a = Array::of3(&s("position"), &s(&p.room), &s(&p.epoch));
-            a.push(&JsValue::from_f64(p.seq as f64));
-            a.into()
+            out.push(',');
+            push_str(out, &p.epoch);
+            out.push(',');
+            push_u64(out, p.seq);
         }
-        Record::Forget { room } => Array::of2(&s("forget"), &s(room)).into(),
+        Record::Forget { .. } => {}
     }
+    out.push(']');
+}
+
+/// The records `record` wrote into `out`, as the JS array the store's writer takes.
+pub(crate) fn records(mut out: String) -> JsValue {
+    out.push(']');
+    JSON::parse(&out).unwrap_or(JsValue::NULL)
 }
 
 fn invalid() -> Error {
     Error::InvalidConfig("restore must be a store snapshot {publishes, positions}".into())
 }
 
-fn rows(snapshot: &JsValue, key: &str) -> Result<Vec<Array>, Error> {
-    let value = Reflect::get(snapshot, &s(key)).map_err(|_| invalid())?;
-    if value.is_undefined() || value.is_null() {
-        return Ok(Vec::new());
+/// The next element of a row, a string; `first` right after the row's `[`.
+fn text(r: &mut Reader<'_>, first: bool) -> Option<String> {
+    if !r.next_element(first).ok()? || r.peek_value() != Some(b'"') {
+        return None;
     }
-    if !Array::is_array(&value) {
-        return Err(invalid());
-    }
-    Array::from(&value)
-        .iter()
-        .map(|row| {
-            if Array::is_array(&row) {
-                Ok(Array::from(&row))
-            } else {
-                Err(invalid())
-            }
-        })
-        .collect()
+    Some(r.string().ok()?.into_owned())
 }
 
-fn text(row: &Array, at: u32) -> Result<String, Error> {
-    row.get(at).as_string().ok_or_else(invalid)
+/// Reads the snapshot text; `None` for anything but a snapshot. Elements past a row's own
+/// are skipped, like keys other than `publishes` and `positions`.
+fn read(json: &str) -> Option<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    let r = &mut Reader::new(json);
+    if !r.open_object().ok()? {
+        return None;
+    }
+    let mut first = true;
+    while r.next_key(first).ok()? {
+        first = false;
+        let key = r.key().ok()?;
+        let publishes = key == "publishes";
+        if !publishes && key != "positions" {
+            r.skip().ok()?;
+            continue;
+        }
+        if r.null().ok()? {
+            continue;
+        }
+        if !r.open_array().ok()? {
+            return None;
+        }
+        let mut first = true;
+        while r.next_element(first).ok()? {
+            first = false;
+            if !r.open_array().ok()? {
+                return None;
+            }
+            let room = text(r, true)?;
+            if publishes {
+                let (id, event) = (text(r, false)?, text(r, false)?);
+                let data = Payload::from_json(text(r, false)?).ok()?;
+                snapshot.publishes.push(StoredPublish {
+                    room,
+                    id,
+                    event,
+                    data,
+                });
+            } else {
+                let epoch = text(r, false)?;
+                if !r.next_element(false).ok()? {
+                    return None;
+                }
+                let seq = r.u64().ok()??;
+                snapshot.positions.push(StoredPosition { room, epoch, seq });
+            }
+            while r.next_element(false).ok()? {
+                r.skip().ok()?;
+            }
+        }
+    }
+    r.end().ok()?;
+    Some(snapshot)
 }
 
 /// Reads the snapshot the JavaScript store kept.
 pub(crate) fn snapshot(value: &JsValue) -> Result<Snapshot, Error> {
-    if !value.is_object() {
-        return Err(invalid());
-    }
-    let mut snapshot = Snapshot::default();
-    for row in rows(value, "publishes")? {
-        let data = Payload::from_json(text(&row, 3)?).map_err(|_| invalid())?;
-        snapshot.publishes.push(StoredPublish {
-            room: text(&row, 0)?,
-            id: text(&row, 1)?,
-            event: text(&row, 2)?,
-            data,
-        });
-    }
-    for row in rows(value, "positions")? {
-        let seq = row
-            .get(2)
-            .as_f64()
-            .filter(|n| *n >= 0.0)
-            .ok_or_else(invalid)?;
-        snapshot.positions.push(StoredPosition {
-            room: text(&row, 0)?,
-            epoch: text(&row, 1)?,
-            seq: seq as u64,
-        });
-    }
-    Ok(snapshot)
+    let text = JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(invalid)?;
+    read(&text).ok_or_else(invalid)
 }

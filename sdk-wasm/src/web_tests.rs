@@ -256,3 +256,76 @@ async fn pause_when_hidden_follows_the_page_visibility() {
     set_hidden(true);
     assert_eq!(state_of(&client), "closed");
 }
+
+#[wasm_bindgen_test]
+fn store_records_and_snapshots_cross_as_json() {
+    use roomcast_core::machine::{Record, StoredPosition, StoredPublish};
+
+    let publish = StoredPublish {
+        room: "r\"1".into(),
+        id: "i\u{1}é".into(),
+        event: "e\\v".into(),
+        data: Payload::from_json(r#"{"t":"a\"b\n😀"}"#).expect("valid JSON"),
+    };
+    let mut text = String::new();
+    for r in [
+        Record::Queued(publish.clone()),
+        Record::Done {
+            room: "r".into(),
+            id: "i".into(),
+        },
+        Record::Position(StoredPosition {
+            room: "r".into(),
+            epoch: "ep".into(),
+            seq: 9_007_199_254_740_991,
+        }),
+        Record::Forget { room: "r".into() },
+    ] {
+        crate::store::record(&mut text, &r);
+    }
+    let records = crate::store::records(text);
+    let expected = obj(
+        r#"[["queued","r\"1","i\u0001é","e\\v","{\"t\":\"a\\\"b\\n😀\"}"],["done","r","i"],["position","r","ep",9007199254740991],["forget","r"]]"#,
+    );
+    assert_eq!(
+        js_sys::JSON::stringify(&records).ok(),
+        js_sys::JSON::stringify(&expected).ok()
+    );
+
+    // What a store gives back: extra keys and row elements skipped, null lists empty.
+    let kept = obj(
+        r#"{"v":1,"publishes":[["r\"1","i\u0001é","e\\v","{\"t\":\"a\\\"b\\n😀\"}",5]],"positions":[["r","ep",12]]}"#,
+    );
+    let snapshot = crate::store::snapshot(&kept).expect("a snapshot");
+    assert_eq!(snapshot.publishes, vec![publish]);
+    assert_eq!(
+        snapshot.positions,
+        vec![StoredPosition {
+            room: "r".into(),
+            epoch: "ep".into(),
+            seq: 12
+        }]
+    );
+    let empty = crate::store::snapshot(&obj(r#"{"publishes":null}"#)).expect("empty");
+    assert!(empty.is_empty());
+    for bad in [
+        r#""snapshot""#,
+        r#"[]"#,
+        r#"{"publishes":{}}"#,
+        r#"{"publishes":[["r","i","e"]]}"#,
+        r#"{"publishes":[["r","i","e","{bad"]]}"#,
+        r#"{"publishes":[["r","i","e",5]]}"#,
+        r#"{"positions":[["r","ep",-1]]}"#,
+        r#"{"positions":[["r","ep",1.5]]}"#,
+        r#"{"positions":[["r","ep"]]}"#,
+        r#"{"positions":[[1,"ep",1]]}"#,
+    ] {
+        assert!(
+            matches!(
+                crate::store::snapshot(&obj(bad)),
+                Err(Error::InvalidConfig(_))
+            ),
+            "{bad}"
+        );
+    }
+}

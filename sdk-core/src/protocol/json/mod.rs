@@ -9,6 +9,5 @@
 mod read;
 mod write;
 
-pub(crate) use read::Reader;
-pub use read::{validate, JsonError, JsonErrorKind};
+pub use read::{validate, JsonError, JsonErrorKind, Reader};
 pub use write::{push_str, push_u64, str_len, Array, Object};

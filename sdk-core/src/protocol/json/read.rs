@@ -91,8 +91,9 @@ pub fn validate(text: &str) -> Result<std::ops::Range<usize>, JsonError> {
     Ok(start..end)
 }
 
-/// A cursor over JSON text.
-pub(crate) struct Reader<'a> {
+/// A cursor over JSON text. Public so the wasm driver reads its store snapshot with the
+/// same reader as frames, adding no second JSON parser to the module.
+pub struct Reader<'a> {
     text: &'a str,
     pos: usize,
     /// Set when an object's first member was read by the caller and the next object read
@@ -101,7 +102,7 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
+    pub fn new(text: &'a str) -> Self {
         Self {
             text,
             pos: 0,
@@ -121,7 +122,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips whitespace and returns the next byte, if any.
-    pub(crate) fn peek_value(&mut self) -> Option<u8> {
+    pub fn peek_value(&mut self) -> Option<u8> {
         self.ws();
         self.peek()
     }
@@ -133,7 +134,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Only whitespace may follow.
-    pub(crate) fn end(&mut self) -> Result<(), JsonError> {
+    pub fn end(&mut self) -> Result<(), JsonError> {
         self.ws();
         match self.peek() {
             None => Ok(()),
@@ -155,7 +156,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Enters an object. The next value must start with `{`.
-    pub(crate) fn open_object(&mut self) -> Result<bool, JsonError> {
+    pub fn open_object(&mut self) -> Result<bool, JsonError> {
         match self.peek_value() {
             Some(b'{') => {
                 self.pos += 1;
@@ -168,7 +169,7 @@ impl<'a> Reader<'a> {
 
     /// Moves to the next key of an object: true with the reader on the key's opening quote,
     /// false past the closing `}`. `first` is true right after `{`.
-    pub(crate) fn next_key(&mut self, first: bool) -> Result<bool, JsonError> {
+    pub fn next_key(&mut self, first: bool) -> Result<bool, JsonError> {
         self.ws();
         match self.peek() {
             Some(b'}') => {
@@ -191,14 +192,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an object key as text (surrogates checked) and its colon.
-    pub(crate) fn key(&mut self) -> Result<Cow<'a, str>, JsonError> {
+    pub fn key(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let key = self.string()?;
         self.expect(b':', JsonErrorKind::ExpectedColon)?;
         Ok(key)
     }
 
     /// Enters an array: true when the next value starts with `[`.
-    pub(crate) fn open_array(&mut self) -> Result<bool, JsonError> {
+    pub fn open_array(&mut self) -> Result<bool, JsonError> {
         match self.peek_value() {
             Some(b'[') => {
                 self.pos += 1;
@@ -210,7 +211,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Moves to the next element of an array: true when there is one, false past the `]`.
-    pub(crate) fn next_element(&mut self, first: bool) -> Result<bool, JsonError> {
+    pub fn next_element(&mut self, first: bool) -> Result<bool, JsonError> {
         self.ws();
         match self.peek() {
             Some(b']') => {
@@ -228,7 +229,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips one value, validating it; returns its text (without surrounding whitespace).
-    pub(crate) fn skip(&mut self) -> Result<&'a str, JsonError> {
+    pub fn skip(&mut self) -> Result<&'a str, JsonError> {
         // Open containers, innermost last: b'{' or b'['.
         let mut open: Vec<u8> = Vec::new();
         self.ws();
@@ -423,7 +424,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a string as text, unescaped; borrowed when it has no escapes.
-    pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
+    pub fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         if self.peek_value() != Some(b'"') {
             return Err(match self.peek() {
                 None => self.err(JsonErrorKind::Eof),
@@ -479,7 +480,7 @@ impl<'a> Reader<'a> {
 
     /// Reads an unsigned integer that fits `u64`; `None` for any other value (a valid one,
     /// skipped: the caller reports the wrong type).
-    pub(crate) fn u64(&mut self) -> Result<Option<u64>, JsonError> {
+    pub fn u64(&mut self) -> Result<Option<u64>, JsonError> {
         let start = match self.peek_value() {
             Some(b'0'..=b'9') => self.pos,
             _ => {
@@ -515,7 +516,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `null` when it comes next.
-    pub(crate) fn null(&mut self) -> Result<bool, JsonError> {
+    pub fn null(&mut self) -> Result<bool, JsonError> {
         if self.peek_value() == Some(b'n') {
             self.literal("null")?;
             return Ok(true);
