@@ -15,8 +15,8 @@ pub fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
+    if let Ok(text) = core::str::from_utf8(&digits[i..]) {
+        out.push_str(text);
     }
 }
 
@@ -37,8 +37,20 @@ pub fn str_len(s: &str) -> usize {
 pub fn push_str(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
+    let bytes = s.as_bytes();
     let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if let Some(word) = bytes
+            .get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            if !needs_escape(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
+        i += 1;
         let escape = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -50,8 +62,8 @@ pub fn push_str(out: &mut String, s: &str) {
             0..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&s[plain..i]);
-        plain = i + 1;
+        out.push_str(&s[plain..i - 1]);
+        plain = i;
         if escape.is_empty() {
             out.push_str("\\u00");
             out.push(char::from(HEX[usize::from(b >> 4)]));
@@ -62,6 +74,18 @@ pub fn push_str(out: &mut String, s: &str) {
     }
     out.push_str(&s[plain..]);
     out.push('"');
+}
+
+/// Whether any of the eight bytes in `w` needs escaping in a JSON string: a control character,
+/// `"` or `\\`. Strings are mostly plain, so [`push_str`] skips them a word at a time.
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte below `n` (n <= 0x80) sets its high bit in `(x - n) & !x`; exact for "any byte".
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    below(w, 0x20) | below(quote, 1) | below(backslash, 1) != 0
 }
 
 /// An object being written into a string; [`end`](Self::end) closes it.
@@ -201,6 +225,28 @@ mod tests {
             s,
             serde_json::to_string("a\"\\/\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}é😀").unwrap()
         );
+    }
+
+    /// Every byte that needs escaping, and some that do not, at every offset within and
+    /// across the eight-byte words `push_str` skips, in plain runs of every length.
+    #[test]
+    fn strings_escape_at_every_offset() {
+        let specials = [
+            '"', '\\', '\n', '\u{0}', '\u{1f}', ' ', '!', '#', '[', ']', '\u{7f}', 'é',
+        ];
+        let mut out = String::new();
+        for len in 0..20 {
+            for at in 0..=len {
+                for c in specials {
+                    let mut text: String = "abcdefghijklmnopqrstu".chars().take(len).collect();
+                    text.insert(at.min(text.len()), c);
+                    out.clear();
+                    push_str(&mut out, &text);
+                    assert_eq!(out, serde_json::to_string(&text).unwrap(), "{text:?}");
+                    assert_eq!(out.len(), str_len(&text));
+                }
+            }
+        }
     }
 
     #[test]

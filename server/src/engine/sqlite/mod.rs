@@ -3,27 +3,30 @@
 //! The store thread owns the write connection and takes [`Command`]s from a bounded channel.
 //! It blocks for one command, drains up to [`MAX_BATCH`] more without blocking, and writes every
 //! run of consecutive publishes in one transaction (`synchronous=FULL`: durable at commit).
-//! Only after the commit does it, for each publish in order, advance the room head, broadcast
-//! the message to the room (under the hub lock) and queue the ack. Joins, leaves and
-//! disconnects go through the same thread, in order with publishes, so a joiner gets the
-//! replay up to the head and then every later message exactly once.
+//! Only after the commit does it advance the room heads and hand the batch to the
+//! [`fanout`] thread, which broadcasts each message to its room (under the hub lock) and
+//! queues each ack, in order, while the store thread writes the next batch. Joins, leaves and
+//! disconnects go through both threads in order with publishes, so a joiner gets the replay up
+//! to the head and then every later message exactly once.
 //!
 //! History reads (`history` frames, HTTP GET) use separate read-only connections on blocking
 //! tasks (WAL lets them read while the writer writes).
 
+mod fanout;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::mpsc::{RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
-use roomcast_core::protocol::{Joined, Left, Member, Message, Payload, ServerFrame};
+use roomcast_core::protocol::{Member, Message, Payload};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
+use self::fanout::Step;
 use crate::engine::{internal_error, JoinCmd, PublishCmd, Stored};
 use crate::hub::Hub;
 use crate::outbound::{ConnId, Outbound};
@@ -255,9 +258,11 @@ pub fn start(
     let conn = open_writer(path, check_limit)?;
     let (tx, rx) = mpsc::channel(CHANNEL);
     let fault = WriteFault::default();
+    let (fanout, fanout_thread) = fanout::start(hub).map_err(StoreError::Thread)?;
     let worker = Worker {
         conn,
-        hub,
+        fanout,
+        fanout_thread,
         rx,
         replay_limit: u64::from(replay_limit),
         rooms: HashMap::new(),
@@ -272,7 +277,9 @@ pub fn start(
 
 struct Worker {
     conn: Connection,
-    hub: Arc<Hub>,
+    /// Where committed batches and membership changes go, in order.
+    fanout: SyncSender<Step>,
+    fanout_thread: JoinHandle<()>,
     rx: mpsc::Receiver<Command>,
     replay_limit: u64,
     /// Committed state of every room seen so far.
@@ -330,30 +337,46 @@ impl Worker {
             let mut publishes = Vec::new();
             let mut stop = false;
             for cmd in batch {
-                match cmd {
-                    Command::Publish(p) => publishes.push(p),
-                    other => {
-                        self.publish_batch(std::mem::take(&mut publishes));
-                        match other {
-                            Command::Join(j) => self.join(j),
-                            Command::Leave { ref_id, room, out } => {
-                                self.hub.lock().remove_member(&room, out.conn());
-                                out.send(&ServerFrame::Left(Left { ref_id, room }));
-                            }
-                            Command::Disconnect(conn) => self.hub.lock().remove_conn(conn),
-                            Command::Barrier(done) => {
-                                let _ = done.send(());
-                            }
-                            Command::Shutdown => stop = true,
-                            Command::Publish(_) => {}
-                        }
+                let other = match cmd {
+                    Command::Publish(p) => {
+                        publishes.push(p);
+                        continue;
                     }
+                    other => other,
+                };
+                // The publishes before it are committed (and handed on) first.
+                if !self.publish_batch(std::mem::take(&mut publishes)) {
+                    break 'outer;
+                }
+                let step = match other {
+                    Command::Join(j) => self.join(j),
+                    Command::Leave { ref_id, room, out } => Step::Leave { ref_id, room, out },
+                    Command::Disconnect(conn) => Step::Disconnect(conn),
+                    Command::Barrier(done) => Step::Barrier(done),
+                    Command::Shutdown => {
+                        stop = true;
+                        continue;
+                    }
+                    Command::Publish(_) => continue,
+                };
+                if self.fanout.send(step).is_err() {
+                    break 'outer;
                 }
             }
-            self.publish_batch(publishes);
-            if stop {
+            if !self.publish_batch(publishes) || stop {
                 break 'outer;
             }
+        }
+        // The fan-out thread finishes what it was handed, then this thread ends: once it
+        // has, every ack is queued.
+        let Worker {
+            fanout,
+            fanout_thread,
+            ..
+        } = self;
+        drop(fanout);
+        if fanout_thread.join().is_err() {
+            tracing::error!("the fan-out thread panicked");
         }
         tracing::debug!("store thread stopped");
     }
@@ -404,31 +427,18 @@ impl Worker {
         Ok(state)
     }
 
-    fn join(&mut self, j: JoinCmd) {
+    /// Reads what a join needs (its room's head and epoch, the replay it asked for); the
+    /// fan-out thread answers it in order with the broadcasts.
+    fn join(&mut self, j: JoinCmd) -> Step {
         let state = match self.room_or_create(&j.room) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(room = %j.room, error = %e, "join failed");
                 set_fault(&self.fault, Some(e.to_string()));
-                j.out.send(&internal_error(j.ref_id, "store error"));
-                return;
+                return Step::Send(j.out, internal_error(j.ref_id, "store error"));
             }
         };
-        let conn = j.out.conn();
-        if self.hub.lock().is_member(&j.room, conn) {
-            let presence = self.hub.lock().members(&j.room);
-            j.out.send(&ServerFrame::Joined(Joined {
-                ref_id: j.ref_id,
-                room: j.room,
-                seq: state.head,
-                epoch: state.epoch,
-                recovered: true,
-                presence,
-            }));
-            return;
-        }
-        // Replay, read before taking the hub lock: only this thread writes, so the head
-        // cannot move in between.
+        // Only this thread writes, so the head cannot move between this read and the step.
         let (replay, recovered) = match (j.since, j.epoch.as_deref()) {
             (None, _) => (Vec::new(), true),
             (Some(_), Some(epoch)) if epoch != state.epoch => (Vec::new(), false),
@@ -448,86 +458,52 @@ impl Worker {
                 }
             }
         };
-        let mut frames: Vec<Utf8Bytes> = replay
-            .into_iter()
-            .map(|m| Utf8Bytes::from(ServerFrame::Message(m).encode()))
-            .collect();
-        let mut hub = self.hub.lock();
-        let mut presence = hub.members(&j.room);
-        presence.push(j.member.clone());
-        frames.push(Utf8Bytes::from(
-            ServerFrame::Joined(Joined {
-                ref_id: j.ref_id,
-                room: j.room.clone(),
-                seq: state.head,
-                epoch: state.epoch,
-                recovered,
-                presence,
-            })
-            .encode(),
-        ));
-        if j.out.send_all(frames) {
-            hub.add_member(&j.room, j.member, j.out);
+        Step::Join {
+            cmd: j,
+            head: state.head,
+            epoch: state.epoch,
+            replay,
+            recovered,
         }
     }
 
-    /// Stores a run of publishes in one transaction, then broadcasts and acks them in order.
-    fn publish_batch(&mut self, batch: Vec<PublishCmd>) {
+    /// Stores a run of publishes in one transaction, then hands them to the fan-out thread
+    /// (broadcasts and acks, in order). False when that thread is gone.
+    fn publish_batch(&mut self, batch: Vec<PublishCmd>) -> bool {
         if batch.is_empty() {
-            return;
+            return true;
         }
         let ts = now_ms();
         let outcome = match self.conn.transaction() {
             Ok(tx) => write_batch(tx, &self.rooms, &batch, ts),
             Err(e) => Err(StoreError::from(e)),
         };
-        let (results, new_rooms) = match outcome {
-            Ok(v) => v,
+        let step = match outcome {
+            Ok((results, new_rooms)) => {
+                // Committed: now the heads move and everyone hears about it.
+                set_fault(&self.fault, None);
+                for (room, state) in new_rooms {
+                    self.rooms.insert(room, state);
+                }
+                batch
+                    .into_iter()
+                    .zip(results)
+                    .map(|(p, result)| match result {
+                        Ok(stored) => (p, Some(stored)),
+                        Err(e) => {
+                            tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
+                            (p, None)
+                        }
+                    })
+                    .collect()
+            }
             Err(e) => {
                 tracing::error!(error = %e, n = batch.len(), "commit failed");
                 set_fault(&self.fault, Some(e.to_string()));
-                for p in batch {
-                    p.origin.fail(&p.id);
-                }
-                return;
+                batch.into_iter().map(|p| (p, None)).collect()
             }
         };
-        // Committed: now the heads move and everyone hears about it.
-        set_fault(&self.fault, None);
-        for (room, state) in new_rooms {
-            self.rooms.insert(room, state);
-        }
-        let hub = self.hub.lock();
-        for (p, result) in batch.into_iter().zip(results) {
-            let stored = match result {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
-                    p.origin.fail(&p.id);
-                    continue;
-                }
-            };
-            if !stored.duplicate {
-                if let Some(state) = self.rooms.get_mut(&p.room) {
-                    state.head = state.head.max(stored.seq);
-                }
-                let except = p.origin.conn();
-                let text = Utf8Bytes::from(
-                    ServerFrame::Message(Message {
-                        room: p.room.clone(),
-                        seq: Some(stored.seq),
-                        id: p.id.clone(),
-                        event: p.event,
-                        data: p.data,
-                        from: p.from,
-                        ts: stored.ts,
-                    })
-                    .encode(),
-                );
-                hub.broadcast(&p.room, except, &text);
-            }
-            p.origin.ack(p.id, stored);
-        }
+        self.fanout.send(Step::Published(step)).is_ok()
     }
 }
 
@@ -544,6 +520,12 @@ fn write_batch(
     let mut touched: HashMap<String, RoomState> = HashMap::new();
     let mut seen: HashMap<(&str, &str), Stored> = HashMap::new();
     let mut results = Vec::with_capacity(batch.len());
+    // One statement for the whole batch: the cache's lookup hashes the SQL text.
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO messages (room, seq, id, event, data, from_user, from_client, from_source, \
+         from_name, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         ON CONFLICT (room, id) DO NOTHING",
+    )?;
     for p in batch {
         let result = (|| -> Result<Stored, StoreError> {
             if let Some(s) = seen.get(&(p.room.as_str(), p.id.as_str())) {
@@ -563,24 +545,18 @@ fn write_batch(
             let seq = state.head + 1;
             // The (room, id) index decides idempotency within the insert itself: a second
             // lookup is needed only for a retry, which inserts nothing.
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT INTO messages (room, seq, id, event, data, from_user, from_client, \
-                     from_source, from_name, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-                     ON CONFLICT (room, id) DO NOTHING",
-                )?
-                .execute(params![
-                    p.room,
-                    to_i64(seq),
-                    p.id,
-                    p.event,
-                    p.data.json(),
-                    p.from.user,
-                    p.from.client,
-                    p.from.source,
-                    p.from.name,
-                    to_i64(ts)
-                ])?;
+            let inserted = insert.execute(params![
+                p.room,
+                to_i64(seq),
+                p.id,
+                p.event,
+                p.data.json(),
+                p.from.user,
+                p.from.client,
+                p.from.source,
+                p.from.name,
+                to_i64(ts)
+            ])?;
             if inserted == 0 {
                 let (seq, old_ts) = tx
                     .prepare_cached("SELECT seq, ts FROM messages WHERE room = ?1 AND id = ?2")?
@@ -607,6 +583,7 @@ fn write_batch(
         }
         results.push(result);
     }
+    drop(insert);
     for (room, state) in &touched {
         tx.prepare_cached("UPDATE rooms SET head = ?1 WHERE name = ?2")?
             .execute(params![to_i64(state.head), room])?;
