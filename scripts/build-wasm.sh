@@ -92,7 +92,10 @@ if [ -n "$wasm_opt" ]; then
     # shellcheck disable=SC2086
     # --low-memory-unused: the first 1 KiB of memory is the bottom of Rust's 1 MiB stack,
     # never reached, so constant offsets fold into loads and stores.
-    if "$wasm_opt" -Oz --converge --low-memory-unused --strip-producers --strip-target-features $features \
+    # -ocimfs 20: a function with one caller is inlined only when small. Inlining large ones
+    # into their caller shrinks the raw module but makes it compress worse: giant functions
+    # with many locals repeat less (1.5 KB gzipped, docs/benchmarks.md).
+    if "$wasm_opt" -ocimfs 20 -Oz --converge --low-memory-unused --strip-producers --strip-target-features $features \
         "$bg" -o "$bg.opt" 2>/dev/null &&
         [ "$(gzip -9c "$bg.opt" | wc -c)" -lt "$(gzip -9c "$bg" | wc -c)" ]; then
         mv "$bg.opt" "$bg"
