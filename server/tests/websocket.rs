@@ -706,6 +706,133 @@ async fn concurrent_publishers_give_one_gapless_order() {
     s.stop().await;
 }
 
+/// The stored message seqs among `frames`, in arrival order.
+fn seqs(frames: &[Value]) -> Vec<u64> {
+    frames
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .filter_map(|m| m["seq"].as_u64())
+        .collect()
+}
+
+/// Reads until a `joined` has arrived and, after it, everything up to seq `last`.
+async fn read_through(c: &mut Client, last: u64) -> Vec<Value> {
+    let mut frames: Vec<Value> = Vec::new();
+    loop {
+        if let Some(pos) = frames.iter().position(|f| f["type"] == "joined") {
+            let head = frames[pos]["seq"].as_u64();
+            if head == Some(last) || seqs(&frames[pos..]).last() == Some(&last) {
+                return frames;
+            }
+        }
+        frames.push(c.recv().await);
+    }
+}
+
+/// Joins, leaves and rejoins while a publisher keeps a window of publishes in flight: the
+/// store commits a batch while the one before is still being broadcast, and each joiner must
+/// still get its replay up to the head it was told and then every later message once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_and_leaves_during_a_burst_see_every_seq_once() {
+    const N: u64 = 2000;
+    const JOINERS: u64 = 8;
+    // Joiners read only at the end: their queues and the replay hold a whole burst.
+    let s = Server::start(|c| {
+        c.publish_rate = 0;
+        c.user_rate = 0;
+        c.outbound_queue = 4 * N as usize;
+        c.replay_limit = 4 * N as u32;
+    })
+    .await;
+    let room = "burst";
+    let mut publisher = s.client("pub").await;
+    publisher.join(1, room).await;
+    let mut joiners = Vec::new();
+    for i in 0..JOINERS {
+        joiners.push(s.client(&format!("j{i}")).await);
+    }
+    let chunk = N / JOINERS;
+    let mut acked = 0u64;
+    for (i, c) in (0u64..).zip(joiners.iter_mut()) {
+        for n in i * chunk + 1..=(i + 1) * chunk {
+            publisher
+                .send(json!({"type":"publish","ref":100 + n,"room":room,"id":format!("p-{n}"),"event":"e","data":n}))
+                .await;
+        }
+        // Join once about half of this chunk is acked: the rest is still being committed and
+        // fanned out while the join's replay is read.
+        while acked < i * chunk + chunk / 2 {
+            if publisher.recv().await["type"] == "ack" {
+                acked += 1;
+            }
+        }
+        let join = match i % 3 {
+            0 => json!({"type":"join","ref":2,"room":room,"since":0}),
+            _ => json!({"type":"join","ref":2,"room":room}),
+        };
+        c.send(join).await;
+    }
+    while acked < N {
+        if publisher.recv().await["type"] == "ack" {
+            acked += 1;
+        }
+    }
+    for (i, c) in (0u64..).zip(joiners.iter_mut()) {
+        let frames = read_through(c, N).await;
+        let pos = frames
+            .iter()
+            .position(|f| f["type"] == "joined")
+            .expect("joined");
+        let head = frames[pos]["seq"].as_u64().expect("seq");
+        assert!(head >= i * chunk + chunk / 2, "joiner {i}: head {head}");
+        let before = seqs(&frames[..pos]);
+        let after = seqs(&frames[pos..]);
+        if i % 3 == 0 {
+            assert_eq!(before, (1..=head).collect::<Vec<_>>(), "joiner {i}");
+            assert_eq!(frames[pos]["recovered"], true);
+        } else {
+            assert!(before.is_empty(), "joiner {i}");
+        }
+        assert_eq!(after, ((head + 1)..=N).collect::<Vec<_>>(), "joiner {i}");
+    }
+
+    // A leave in the middle of another burst, then a rejoin from the last seq seen: the
+    // replay picks up exactly where the live messages stopped.
+    let c = &mut joiners[1];
+    for n in N + 1..=2 * N {
+        publisher
+            .send(json!({"type":"publish","ref":100 + n,"room":room,"id":format!("p-{n}"),"event":"e","data":n}))
+            .await;
+    }
+    while acked < N + N / 2 {
+        if publisher.recv().await["type"] == "ack" {
+            acked += 1;
+        }
+    }
+    c.send(json!({"type":"leave","ref":3,"room":room})).await;
+    let mut live = Vec::new();
+    loop {
+        let f = c.recv().await;
+        match f["type"].as_str() {
+            Some("left") => break,
+            Some("message") => live.push(f["seq"].as_u64().expect("seq")),
+            _ => {}
+        }
+    }
+    let last = live.last().copied().unwrap_or(N);
+    assert_eq!(live, ((N + 1)..=last).collect::<Vec<_>>());
+    c.send(json!({"type":"join","ref":4,"room":room,"since":last}))
+        .await;
+    while acked < 2 * N {
+        if publisher.recv().await["type"] == "ack" {
+            acked += 1;
+        }
+    }
+    let frames = read_through(c, 2 * N).await;
+    assert_eq!(seqs(&frames), ((last + 1)..=2 * N).collect::<Vec<_>>());
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_consumer_is_cut_and_publisher_unaffected() {
     // Small enough to fill quickly, large enough that a busy but reading client keeps up.
