@@ -94,8 +94,10 @@ if [ -n "$wasm_opt" ]; then
     # never reached, so constant offsets fold into loads and stores.
     # -ocimfs 20: a function with one caller is inlined only when small. Inlining large ones
     # into their caller shrinks the raw module but makes it compress worse: giant functions
-    # with many locals repeat less (1.5 KB gzipped, docs/benchmarks.md).
-    if "$wasm_opt" -ocimfs 20 -Oz --converge --low-memory-unused --strip-producers --strip-target-features $features \
+    # with many locals repeat less (1.5 KB gzipped, docs/benchmarks.md). -aimfs 4: functions
+    # of up to 4 instructions (accessors, wasm-bindgen's heap helpers) inlined everywhere
+    # (default 2; 0.25 KB).
+    if "$wasm_opt" -ocimfs 20 -aimfs 4 -Oz --converge --low-memory-unused --strip-producers --strip-target-features $features \
         "$bg" -o "$bg.opt" 2>/dev/null &&
         [ "$(gzip -9c "$bg.opt" | wc -c)" -lt "$(gzip -9c "$bg" | wc -c)" ]; then
         mv "$bg.opt" "$bg"
