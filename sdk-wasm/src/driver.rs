@@ -189,12 +189,18 @@ impl Driver {
         call: impl FnOnce(&mut Machine, Instant) -> OpId,
         map: Option<MapReply>,
     ) -> Promise {
+        let op = call(&mut self.state.borrow_mut().machine, Instant::now());
+        self.wait(op, map)
+    }
+
+    /// The promise of request `op`. Out of line: one copy for every export that makes a
+    /// request, not one in each.
+    #[inline(never)]
+    fn wait(self: &Rc<Self>, op: OpId, map: Option<MapReply>) -> Promise {
         let (promise, waiter) = promise();
         if let Some(mut waiter) = waiter {
             waiter.map = map;
-            let mut st = self.state.borrow_mut();
-            let op = call(&mut st.machine, Instant::now());
-            st.pending.push((op, waiter));
+            self.state.borrow_mut().pending.push((op, waiter));
         }
         self.pump();
         promise
