@@ -103,11 +103,7 @@ impl Client {
     /// its ack: what a page shows as unsent until they settle.
     #[wasm_bindgen(getter, unchecked_return_type = "PendingPublish[]")]
     pub fn restored(&self) -> js_sys::Array {
-        self.driver
-            .restored()
-            .into_iter()
-            .map(|(p, ack)| convert::pending(&p, &ack))
-            .collect()
+        self.driver.restored()
     }
 
     /// Replaces the token; sent at once on a live connection.

@@ -206,9 +206,14 @@ impl Driver {
         promise
     }
 
-    /// The publishes restored from the store, each with its ack's promise.
-    pub(crate) fn restored(&self) -> Vec<(StoredPublish, Promise)> {
-        self.state.borrow().restored.clone()
+    /// The publishes restored from the store as `PendingPublish` objects, each with its
+    /// ack's promise. Built under the borrow (no app code runs), so nothing is cloned.
+    pub(crate) fn restored(&self) -> js_sys::Array {
+        let st = self.state.borrow();
+        st.restored
+            .iter()
+            .map(|(p, ack)| convert::pending(p, ack))
+            .collect()
     }
 
     /// Starts connecting when nothing was asked yet: joining implies connecting. Its outcome
