@@ -14,11 +14,15 @@ pub(crate) enum Hint {
     Visible,
 }
 
+/// A listener ignores its event: the same closure type as the socket's handlers, which
+/// spares the module and the glue an adapter.
+type Listener = Closure<dyn FnMut(JsValue)>;
+
 /// Attached listeners; dropping this removes them.
 pub(crate) struct Browser {
     global: EventTarget,
-    on_online: Option<Closure<dyn FnMut()>>,
-    document: Option<(EventTarget, Closure<dyn FnMut()>)>,
+    on_online: Option<Listener>,
+    document: Option<(EventTarget, Listener)>,
 }
 
 fn event_target(value: JsValue) -> Option<EventTarget> {
@@ -36,7 +40,7 @@ impl Browser {
         let global = event_target(js_sys::global().into())?;
         let on_online = online.then(|| {
             let report = report.clone();
-            let closure = Closure::<dyn FnMut()>::new(move || report(Hint::Online));
+            let closure = Listener::new(move |_| report(Hint::Online));
             let _ =
                 global.add_event_listener_with_callback("online", closure.as_ref().unchecked_ref());
             closure
@@ -47,7 +51,7 @@ impl Browser {
             .and_then(event_target)
             .map(|doc| {
                 let probe = doc.clone();
-                let closure = Closure::<dyn FnMut()>::new(move || {
+                let closure = Listener::new(move |_| {
                     let hidden = Reflect::get(&probe, &JsValue::from_str("hidden"))
                         .ok()
                         .and_then(|v| v.as_bool())

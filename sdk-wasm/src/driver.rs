@@ -93,9 +93,11 @@ fn unix_ms() -> u64 {
     Date::now() as u64
 }
 
-/// Marks a rejection of `promise` as handled (a no-op `catch`).
+/// Marks a rejection of `promise` as handled (a no-op `catch`). The closure type is the
+/// socket's handlers' (one adapter in the module and the glue); JS owns it, and with weak
+/// references its Rust side is freed once the promise lets it go.
 fn ignore_rejection(promise: &Promise) {
-    let noop = Closure::once_into_js(|_: JsValue| {});
+    let noop = Closure::<dyn FnMut(JsValue)>::new(|_| {}).into_js_value();
     let catch = js_sys::Reflect::get(promise, &JsValue::from_str("catch"))
         .ok()
         .and_then(|f| f.dyn_into::<Function>().ok());

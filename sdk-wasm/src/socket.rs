@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use roomcast_core::protocol::close;
 use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 /// What a socket reports.
 pub(crate) enum SocketEvent {
@@ -16,12 +16,17 @@ pub(crate) enum SocketEvent {
 
 /// An open (or opening) WebSocket with its event handlers. Dropping it detaches the handlers
 /// and closes the socket, so a socket the machine gave up on cannot report anything.
+/// Every socket handler takes its event as a plain `JsValue`, cast inside, so the four share
+/// one closure type with the token provider's callbacks: each closure type costs the module
+/// and the glue an adapter of its own.
+type Handler = Closure<dyn FnMut(JsValue)>;
+
 pub(crate) struct Socket {
     ws: WebSocket,
-    _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-    _on_error: Closure<dyn FnMut(Event)>,
+    _on_open: Handler,
+    _on_message: Handler,
+    _on_close: Handler,
+    _on_error: Handler,
 }
 
 impl Socket {
@@ -29,11 +34,11 @@ impl Socket {
     pub(crate) fn open(url: &str, report: Rc<dyn Fn(SocketEvent)>) -> Result<Self, JsValue> {
         let ws = WebSocket::new(url)?;
         let r = report.clone();
-        let on_open = Closure::<dyn FnMut(Event)>::new(move |_| r(SocketEvent::Open));
+        let on_open = Handler::new(move |_| r(SocketEvent::Open));
         let r = report.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let on_message = Handler::new(move |e: JsValue| {
             // The protocol is text only; a binary frame would be a server bug, and is ignored.
-            if let Some(text) = e.data().as_string() {
+            if let Some(text) = e.unchecked_ref::<MessageEvent>().data().as_string() {
                 r(SocketEvent::Frame(text));
             }
         });
@@ -41,10 +46,11 @@ impl Socket {
         // connection at `error`: treat it as the end; the driver then drops the socket, so
         // the `close` that may follow is not reported twice.
         let r = report.clone();
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_| r(SocketEvent::Closed(None)));
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+        let on_error = Handler::new(move |_| r(SocketEvent::Closed(None)));
+        let on_close = Handler::new(move |e: JsValue| {
             // 1005/1006 are "no code" and "abnormal": the socket failed rather than closed.
-            let code = Some(e.code()).filter(|c| *c != 1005 && *c != 1006);
+            let code =
+                Some(e.unchecked_ref::<CloseEvent>().code()).filter(|c| *c != 1005 && *c != 1006);
             report(SocketEvent::Closed(code));
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));

@@ -20,14 +20,16 @@ const MAX_DELAY_MS: u64 = i32::MAX as u64;
 
 /// Calls its callback once the armed deadline has passed.
 pub(crate) struct Timer {
-    callback: Closure<dyn FnMut()>,
+    /// Takes (and ignores) an argument: the closure type of the socket's handlers, so the
+    /// module and the glue carry one adapter for both.
+    callback: Closure<dyn FnMut(JsValue)>,
     armed: Option<(Instant, JsValue)>,
 }
 
 impl Timer {
-    pub(crate) fn new(callback: impl FnMut() + 'static) -> Self {
+    pub(crate) fn new(mut callback: impl FnMut() + 'static) -> Self {
         Self {
-            callback: Closure::new(callback),
+            callback: Closure::new(move |_: JsValue| callback()),
             armed: None,
         }
     }
