@@ -50,21 +50,20 @@ pub(crate) fn presence(p: &Presence) -> JsValue {
 
 /// `{state, attempt?, delayMs?}`.
 pub(crate) fn state_info(state: ConnectionState) -> JsValue {
-    let info = js_sys::Object::new().into();
-    set(&info, "state", &JsValue::from_str(state.name()));
-    match state {
-        ConnectionState::Connecting { attempt } => {
-            set(&info, "attempt", &JsValue::from(attempt));
+    object(|o| {
+        o.str("state", state.name());
+        match state {
+            ConnectionState::Connecting { attempt } => {
+                o.u64("attempt", attempt.into());
+            }
+            ConnectionState::Reconnecting { attempt, delay } => {
+                // Whole ms without `as_millis`, whose u128 would pull 128-bit division in.
+                let ms = delay.as_secs() * 1000 + u64::from(delay.subsec_millis());
+                o.u64("attempt", attempt.into()).u64("delayMs", ms);
+            }
+            _ => {}
         }
-        ConnectionState::Reconnecting { attempt, delay } => {
-            set(&info, "attempt", &JsValue::from(attempt));
-            // Whole ms without `as_millis`, whose u128 would pull 128-bit division in.
-            let ms = delay.as_secs() * 1000 + u64::from(delay.subsec_millis());
-            set(&info, "delayMs", &JsValue::from(ms as f64));
-        }
-        _ => {}
-    }
-    info
+    })
 }
 
 /// `JoinInfo` of the `.d.ts`.
@@ -113,15 +112,19 @@ pub(crate) fn reply(r: &Reply) -> JsValue {
 
 /// `{room, id, event, data, ack}` for a restored publish.
 pub(crate) fn pending(p: &roomcast_core::machine::StoredPublish, ack: &js_sys::Promise) -> JsValue {
-    let o = js_sys::Object::new();
-    set(&o, "room", &JsValue::from_str(&p.room));
-    set(&o, "id", &JsValue::from_str(&p.id));
-    set(&o, "event", &JsValue::from_str(&p.event));
-    set(
-        &o,
-        "data",
-        &JSON::parse(p.data.json()).unwrap_or(JsValue::NULL),
-    );
+    let o = object(|o| {
+        o.str("room", &p.room)
+            .str("id", &p.id)
+            .str("event", &p.event)
+            .raw("data", p.data.json());
+    });
     set(&o, "ack", ack);
-    o.into()
+    o
+}
+
+/// `{seq, epoch}`, a room's position (`epoch` null before the first join).
+pub(crate) fn position(seq: u64, epoch: Option<&str>) -> JsValue {
+    object(|o| {
+        o.u64("seq", seq).str_or_null("epoch", epoch);
+    })
 }

@@ -230,12 +230,7 @@ impl Room {
     pub fn position(&self) -> JsValue {
         self.driver.with(|m| match m.position(&self.name) {
             None => JsValue::UNDEFINED,
-            Some((seq, epoch)) => {
-                let o: JsValue = js_sys::Object::new().into();
-                error::set(&o, "seq", &JsValue::from(seq as f64));
-                error::set(&o, "epoch", &epoch.map_or(JsValue::NULL, JsValue::from_str));
-                o
-            }
+            Some((seq, epoch)) => convert::position(seq, epoch),
         })
     }
 }
