@@ -82,7 +82,8 @@ impl Registry {
         self.handlers.borrow_mut().clear();
     }
 
-    fn matching(&self, pred: impl Fn(&Topic) -> bool) -> Vec<(Function, Option<Function>)> {
+    /// `dyn`: one copy for the four callers rather than one per predicate.
+    fn matching(&self, pred: &dyn Fn(&Topic) -> bool) -> Vec<(Function, Option<Function>)> {
         self.handlers
             .borrow()
             .iter()
@@ -93,7 +94,7 @@ impl Registry {
 
     /// Calls every handler of `topic` with `value`.
     pub(crate) fn emit(&self, topic: &Topic, value: &JsValue) {
-        for (call, _) in self.matching(|t| t == topic) {
+        for (call, _) in self.matching(&|t| t == topic) {
             if let Err(thrown) = call.call1(&JsValue::NULL, value) {
                 self.handler_threw(topic.room(), thrown, None);
             }
@@ -102,7 +103,7 @@ impl Registry {
 
     /// Delivers a room message to its handlers, decoding for typed ones.
     pub(crate) fn message(&self, m: &Message) {
-        let handlers = self.matching(|t| {
+        let handlers = self.matching(&|t| {
             matches!(t, Topic::Message(room, event)
                 if *room == m.room && event.as_ref().is_none_or(|e| *e == m.event))
         });
@@ -159,10 +160,10 @@ impl Registry {
     pub(crate) fn error(&self, room: Option<&str>, err: &JsValue) {
         let mut handlers = Vec::new();
         if let Some(room) = room {
-            handlers = self.matching(|t| matches!(t, Topic::RoomError(r) if r == room));
+            handlers = self.matching(&|t| matches!(t, Topic::RoomError(r) if r == room));
         }
         if handlers.is_empty() {
-            handlers = self.matching(|t| *t == Topic::ClientError);
+            handlers = self.matching(&|t| *t == Topic::ClientError);
         }
         if handlers.is_empty() {
             web_sys::console::error_2(&JsValue::from_str("roomcast:"), err);
