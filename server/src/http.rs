@@ -107,8 +107,11 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-/// Bytes read from a WebSocket at a time.
-const READ_BUFFER: usize = 4 * 1024;
+/// Bytes read from a WebSocket at a time. tungstenite zero-fills its whole read buffer before
+/// the first read, so every connection keeps it resident: 1 KiB holds a `hello` with its token
+/// or a typical publish in one read, and costs 3 KiB less per connection than 4 KiB did
+/// (docs/benchmarks.md). Larger frames are read in several chunks.
+const READ_BUFFER: usize = 1024;
 
 /// The WebSocket upgrade. Over `max_conns_per_ip` it is refused before upgrading (HTTP 429
 /// with `Retry-After`): cheaper than accepting and closing, and every client treats a failed
