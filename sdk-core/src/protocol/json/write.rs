@@ -15,8 +15,8 @@ pub fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    if let Ok(text) = core::str::from_utf8(&digits[i..]) {
-        out.push_str(text);
+    for &d in &digits[i..] {
+        out.push(char::from(d));
     }
 }
 
