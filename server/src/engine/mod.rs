@@ -126,7 +126,7 @@ pub enum EngineError {
 /// The backend of a running server.
 #[derive(Debug)]
 pub enum Engine {
-    /// One store thread (writes, group commit, ordered fan-out) plus read-only connections.
+    /// A store thread (writes, group commit) and a fan-out thread, plus read-only connections.
     Sqlite {
         store: StoreHandle,
         reads: Arc<ReadPool>,
