@@ -9,7 +9,9 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
-use roomcast_core::protocol::{Ack, ErrorCode, ErrorFrame, Member, Message, Payload, ServerFrame};
+use roomcast_core::protocol::{
+    Ack, ErrorCode, ErrorFrame, Joined, Member, Message, Payload, ServerFrame,
+};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
@@ -107,6 +109,27 @@ pub struct JoinCmd {
     pub epoch: Option<String>,
     pub member: Member,
     pub out: Outbound,
+}
+
+impl JoinCmd {
+    /// The `joined` answering this join: the room's head `seq` and epoch, whether the replay
+    /// before it was complete, and who is in the room.
+    pub fn joined(
+        &self,
+        seq: u64,
+        epoch: String,
+        recovered: bool,
+        presence: Vec<Member>,
+    ) -> ServerFrame {
+        ServerFrame::Joined(Joined {
+            ref_id: self.ref_id,
+            room: self.room.clone(),
+            seq,
+            epoch,
+            recovered,
+            presence,
+        })
+    }
 }
 
 /// Longest wait for Redis to answer a health check.

@@ -27,7 +27,7 @@ use redis::streams::StreamRangeReply;
 use redis::{RedisError, Script, Value};
 use roomcast_core::protocol::json::{self, push_str, push_u64, Object};
 use roomcast_core::protocol::{
-    write_message, Joined, Left, Member, Message, Presence, PresenceKind, ServerFrame,
+    write_message, Left, Member, Message, Presence, PresenceKind, ServerFrame,
 };
 use thiserror::Error;
 use tokio::sync::watch;
@@ -357,15 +357,7 @@ impl RedisEngine {
         } else {
             (Vec::new(), true)
         };
-        let joined = ServerFrame::Joined(Joined {
-            ref_id: j.ref_id,
-            room: j.room.clone(),
-            seq: head,
-            epoch,
-            recovered,
-            presence,
-        })
-        .encode();
+        let joined = j.joined(head, epoch, recovered, presence).encode();
         if !fresh {
             j.out.send_text(Utf8Bytes::from(joined));
             return Ok(());

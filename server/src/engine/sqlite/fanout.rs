@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use axum::extract::ws::Utf8Bytes;
-use roomcast_core::protocol::{Joined, Left, Message, ServerFrame};
+use roomcast_core::protocol::{Left, Message, ServerFrame};
 use tokio::sync::oneshot;
 
 use crate::engine::{JoinCmd, PublishCmd, Stored};
@@ -123,22 +123,14 @@ fn join(hub: &Hub, j: JoinCmd, head: u64, epoch: String, replay: Vec<Message>, r
         .collect();
     let mut hub = hub.lock();
     let mut presence = hub.members(&j.room);
-    let joined = |presence, recovered| {
-        ServerFrame::Joined(Joined {
-            ref_id: j.ref_id,
-            room: j.room.clone(),
-            seq: head,
-            epoch,
-            recovered,
-            presence,
-        })
-    };
     if hub.is_member(&j.room, j.out.conn()) {
-        j.out.send(&joined(presence, true));
+        j.out.send(&j.joined(head, epoch, true, presence));
         return;
     }
     presence.push(j.member.clone());
-    frames.push(Utf8Bytes::from(joined(presence, recovered).encode()));
+    frames.push(Utf8Bytes::from(
+        j.joined(head, epoch, recovered, presence).encode(),
+    ));
     if j.out.send_all(frames) {
         hub.add_member(&j.room, j.member, j.out);
     }
