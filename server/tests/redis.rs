@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{token, Client, Got, SECRET};
+use common::{of_type, seqs, token, Client, Got, SECRET};
 use redis_server::Redis;
 use serde_json::{json, Value};
 
@@ -119,16 +119,6 @@ async fn publish_acked(c: &mut Client, r: u64, room: &str, id: &str) -> Value {
     let ack = next_of(c, "ack").await;
     assert_eq!(ack["ref"], r);
     ack
-}
-
-fn of_type<'a>(frames: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    frames.iter().filter(move |f| f["type"] == kind)
-}
-
-fn seqs(frames: &[Value]) -> Vec<u64> {
-    of_type(frames, "message")
-        .filter_map(|m| m["seq"].as_u64())
-        .collect()
 }
 
 fn assert_ascending_once(seqs: &[u64]) {

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{token, token_with, Client, Got, Server, SECRET};
+use common::{seqs, token, token_with, Client, Got, Server, SECRET};
 use serde_json::{json, Value};
 
 fn hello(tok: &str) -> Value {
@@ -704,15 +704,6 @@ async fn concurrent_publishers_give_one_gapless_order() {
         }
     }
     s.stop().await;
-}
-
-/// The stored message seqs among `frames`, in arrival order.
-fn seqs(frames: &[Value]) -> Vec<u64> {
-    frames
-        .iter()
-        .filter(|f| f["type"] == "message")
-        .filter_map(|m| m["seq"].as_u64())
-        .collect()
 }
 
 /// Reads until a `joined` has arrived and, after it, everything up to seq `last`.

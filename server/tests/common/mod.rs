@@ -20,6 +20,18 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const SECRET: &str = "test-secret-0123456789";
+
+/// The frames of type `kind` among `frames`.
+pub fn of_type<'a>(frames: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    frames.iter().filter(move |f| f["type"] == kind)
+}
+
+/// The stored message seqs among `frames`, in arrival order.
+pub fn seqs(frames: &[Value]) -> Vec<u64> {
+    of_type(frames, "message")
+        .filter_map(|m| m["seq"].as_u64())
+        .collect()
+}
 /// How long any single expected frame may take.
 pub const WAIT: Duration = Duration::from_secs(5);
 
