@@ -80,13 +80,7 @@ impl Server {
             args,
             env,
         };
-        let (child, addr) = spawn(recipe.clone()).await?;
-        Ok(Self {
-            recipe,
-            child: Some(child),
-            addr,
-            _data: Some(data),
-        })
+        Self::start(recipe, Some(data)).await
     }
 
     /// Starts the Socket.IO server of `dir` (`server.js`) with `node` on a free loopback port,
@@ -110,13 +104,7 @@ impl Server {
             .collect(),
             env: vec![("NODE_ENV".into(), "production".into())],
         };
-        let (child, addr) = spawn(recipe.clone()).await?;
-        Ok(Self {
-            recipe,
-            child: Some(child),
-            addr,
-            _data: None,
-        })
+        Self::start(recipe, None).await
     }
 
     /// Starts the socketioxide server binary `bin` on a free loopback port.
@@ -127,13 +115,7 @@ impl Server {
             args: vec!["--port".into(), "0".into()],
             env: vec![],
         };
-        let (child, addr) = spawn(recipe.clone()).await?;
-        Ok(Self {
-            recipe,
-            child: Some(child),
-            addr,
-            _data: None,
-        })
+        Self::start(recipe, None).await
     }
 
     /// The process id, for /proc.
@@ -147,6 +129,17 @@ impl Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Starts the server `recipe` describes, which keeps `data` while it runs.
+    async fn start(recipe: Recipe, data: Option<tempfile::TempDir>) -> Result<Self, BenchError> {
+        let (child, addr) = spawn(recipe.clone()).await?;
+        Ok(Self {
+            recipe,
+            child: Some(child),
+            addr,
+            _data: data,
+        })
     }
 
     /// Starts the server again on the same address (and data directory).
