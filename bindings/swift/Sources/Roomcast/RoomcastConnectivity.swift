@@ -56,7 +56,11 @@ public final class RoomcastConnectivity {
             let wait = max(0, deadline.timeIntervalSinceNow)
             try? await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000))
             guard !Task.isCancelled, let self else { return }
-            self.apply(self.policy.gracePeriodEnded(at: Date()))
+            // Task.sleep runs on a monotonic clock, Date on the wall clock: the wall clock can
+            // read a little short of `deadline` here (clock adjustment), and the policy would
+            // then ignore the timer and never pause. This timer is the one for `deadline`
+            // (any other was cancelled), so it ends the grace period whatever Date says.
+            self.apply(self.policy.gracePeriodEnded(at: max(Date(), deadline)))
             self.backgroundActivity?.end()
         }
     }

@@ -9,6 +9,7 @@ import Musl
 import Darwin
 #endif
 
+#if os(macOS) || os(Linux)  // `Process` is unavailable on iOS, tvOS, watchOS and visionOS.
 /// A `roomcast-server` process (the binary in `ROOMCAST_SERVER`) on a free loopback port with a
 /// temporary data directory and its own JWT secret. It can be killed (SIGKILL) and started
 /// again on the same port and data, which is a crash and restart as clients see it.
@@ -133,6 +134,7 @@ final class TestServer: @unchecked Sendable {
         case token(String)
     }
 }
+#endif
 
 /// Values collected from handlers on the SDK's threads, read by the test.
 final class Collector<Element: Sendable>: @unchecked Sendable {
