@@ -60,7 +60,8 @@ static DELIVERED: AtomicU64 = AtomicU64::new(0);
 /// frames it took, and counts message and ack frames in [`DELIVERED`].
 fn connection(conn: u64) -> (Outbound, tokio::task::JoinHandle<u64>) {
     let (tx, mut rx) = mpsc::channel(1 << 16);
-    let out = Outbound::new(conn, tx, Arc::new(ConnControl::default()));
+    let ctl = Arc::new(ConnControl::default());
+    let out = Outbound::new(conn, tx, Arc::clone(&ctl));
     let count = |text: &str| {
         if text.starts_with(r#"{"type":"message""#) || text.starts_with(r#"{"type":"ack""#) {
             DELIVERED.fetch_add(1, Ordering::Relaxed);
@@ -69,12 +70,13 @@ fn connection(conn: u64) -> (Outbound, tokio::task::JoinHandle<u64>) {
     let drain = tokio::spawn(async move {
         let mut frames = 0;
         while let Some(item) = rx.recv().await {
+            ctl.taken(item.weight());
             match item {
                 Outgoing::Frame(text) => {
                     count(&text);
                     frames += 1;
                 }
-                Outgoing::Frames(v) => {
+                Outgoing::Frames(v) | Outgoing::Batch(v) => {
                     v.iter().for_each(|t| count(t));
                     frames += v.len() as u64;
                 }

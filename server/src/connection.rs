@@ -148,28 +148,31 @@ async fn write_loop(
             WriterEvent::Item(None) => return,
             WriterEvent::Item(Some(item)) => item,
         };
+        let mut taken = item.weight();
         let mut frames = match item {
             Outgoing::Close(code, reason) => {
                 close_now(&mut sink, code, reason).await;
                 return;
             }
             Outgoing::Frame(text) => vec![text],
-            Outgoing::Frames(frames) => frames,
+            Outgoing::Frames(frames) | Outgoing::Batch(frames) => frames,
         };
         // Take whatever else is queued right now too, and flush it all at once: one write
         // for many frames when a busy room fans out.
         let mut then_close = None;
         while frames.len() < WRITE_BATCH {
-            match rx.try_recv() {
-                Ok(Outgoing::Frame(text)) => frames.push(text),
-                Ok(Outgoing::Frames(more)) => frames.extend(more),
-                Ok(Outgoing::Close(code, reason)) => {
+            let Ok(item) = rx.try_recv() else { break };
+            taken += item.weight();
+            match item {
+                Outgoing::Frame(text) => frames.push(text),
+                Outgoing::Frames(more) | Outgoing::Batch(more) => frames.extend(more),
+                Outgoing::Close(code, reason) => {
                     then_close = Some((code, reason));
                     break;
                 }
-                Err(_) => break,
             }
         }
+        ctl.taken(taken);
         let sent = tokio::select! {
             biased;
             code = ctl.wait_killed() => Err(Some(code)),

@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use axum::extract::ws::Utf8Bytes;
 use roomcast_core::protocol::{Member, Presence, PresenceKind, ServerFrame};
 
-use crate::outbound::{ConnId, Outbound};
+use crate::outbound::{ConnId, Gathered, Outbound};
 
 struct Joined {
     member: Member,
@@ -112,6 +112,23 @@ impl HubGuard<'_> {
             for (conn, joined) in members {
                 if Some(*conn) != except {
                     joined.out.send_text(text.clone());
+                }
+            }
+        }
+    }
+
+    /// Adds `text` to what every member of `room` except `except` gets from `gathered`.
+    pub fn broadcast_into(
+        &self,
+        room: &str,
+        except: Option<ConnId>,
+        text: &Utf8Bytes,
+        gathered: &mut Gathered,
+    ) {
+        if let Some(members) = self.0.rooms.get(room) {
+            for (conn, joined) in members {
+                if Some(*conn) != except {
+                    gathered.push(&joined.out, text.clone());
                 }
             }
         }

@@ -2,7 +2,8 @@
 //! order, and the out-of-band signals that stop it. Fan-out (`crate::hub`) and the engines put
 //! frames here; nothing here knows about rooms.
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
@@ -17,10 +18,24 @@ pub type ConnId = u64;
 pub enum Outgoing {
     /// One text frame.
     Frame(Utf8Bytes),
-    /// Several text frames taking one queue slot (a join's replay and its `joined`).
+    /// Several frames counted as one against the queue's limit (a join's replay and its
+    /// `joined`: a replay is bounded by the replay limit, not by the queue).
     Frames(Vec<Utf8Bytes>),
+    /// Several frames gathered from one stored batch, each counted against the limit.
+    Batch(Vec<Utf8Bytes>),
     /// Send a close frame and stop.
     Close(u16, &'static str),
+}
+
+impl Outgoing {
+    /// What this item counts against the queue's limit.
+    pub fn weight(&self) -> usize {
+        match self {
+            Outgoing::Frame(_) | Outgoing::Frames(_) => 1,
+            Outgoing::Batch(frames) => frames.len(),
+            Outgoing::Close(..) => 0,
+        }
+    }
 }
 
 /// Out-of-band signals to a connection's writer, used when the queue itself cannot be.
@@ -31,6 +46,8 @@ pub struct ConnControl {
     notify: Notify,
     /// Signalled by the writer each time it has sent a queued item.
     drained: Notify,
+    /// Frames queued and not yet taken by the writer, as counted by [`Outgoing::weight`].
+    queued: AtomicUsize,
 }
 
 /// A `ConnControl` code meaning "stop writing, send no close frame".
@@ -52,6 +69,11 @@ impl ConnControl {
             0 => None,
             c => Some(c),
         }
+    }
+
+    /// Called by the writer for what it took from the queue (the sum of the items' weights).
+    pub fn taken(&self, weight: usize) {
+        self.queued.fetch_sub(weight, Ordering::AcqRel);
     }
 
     /// Called by the writer after sending an item.
@@ -92,10 +114,23 @@ impl Outbound {
         self.conn
     }
 
+    /// The most frames the queue holds (as counted by [`Outgoing::weight`]).
+    fn limit(&self) -> usize {
+        self.tx.max_capacity()
+    }
+
     fn push(&self, item: Outgoing) -> bool {
-        match self.tx.try_send(item) {
+        let weight = item.weight();
+        let before = self.ctl.queued.fetch_add(weight, Ordering::AcqRel);
+        // `None`: over the limit before the channel was tried.
+        let sent = if before.saturating_add(weight) > self.limit() {
+            Err(None)
+        } else {
+            self.tx.try_send(item).map_err(Some)
+        };
+        match sent {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(None | Some(mpsc::error::TrySendError::Full(_))) => {
                 if self.ctl.killed().is_none() {
                     tracing::warn!(
                         conn = self.conn,
@@ -105,7 +140,10 @@ impl Outbound {
                 self.ctl.kill(close::RATE_LIMITED);
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(Some(mpsc::error::TrySendError::Closed(_))) => {
+                self.ctl.taken(weight);
+                false
+            }
         }
     }
 
@@ -120,7 +158,7 @@ impl Outbound {
             let notified = self.ctl.drained.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.tx.capacity().saturating_mul(2) >= self.tx.max_capacity()
+            if self.ctl.queued.load(Ordering::Acquire).saturating_mul(2) <= self.limit()
                 || self.ctl.killed().is_some()
                 || self.tx.is_closed()
             {
@@ -148,9 +186,18 @@ impl Outbound {
         self.send_text(Utf8Bytes::from(frame.encode()))
     }
 
-    /// Queues several frames as one unit.
+    /// Queues several frames as one unit (counted as one frame against the limit).
     pub fn send_all(&self, frames: Vec<Utf8Bytes>) -> bool {
         self.push(Outgoing::Frames(frames))
+    }
+
+    /// Queues several frames at once, each counted against the limit.
+    pub fn send_batch(&self, mut frames: Vec<Utf8Bytes>) -> bool {
+        match frames.len() {
+            0 => true,
+            1 => self.push(Outgoing::Frame(frames.swap_remove(0))),
+            _ => self.push(Outgoing::Batch(frames)),
+        }
     }
 
     /// Queues a close after whatever is already queued; when the queue is full, closes now.
@@ -160,5 +207,144 @@ impl Outbound {
                 self.ctl.kill(code);
             }
         }
+    }
+}
+
+/// Frames for many connections, gathered while a stored batch is fanned out and then queued
+/// as one item per connection: one writer wake-up and one socket write per connection per
+/// batch instead of one per frame. Each connection's frames keep the order they were pushed in.
+#[derive(Default)]
+pub struct Gathered {
+    index: HashMap<ConnId, usize>,
+    queues: Vec<(Outbound, Vec<Utf8Bytes>)>,
+}
+
+impl Gathered {
+    /// Adds `text` to what `out`'s connection gets.
+    pub fn push(&mut self, out: &Outbound, text: Utf8Bytes) {
+        let at = *self.index.entry(out.conn()).or_insert_with(|| {
+            self.queues.push((out.clone(), Vec::new()));
+            self.queues.len() - 1
+        });
+        if let Some((_, frames)) = self.queues.get_mut(at) {
+            frames.push(text);
+        }
+    }
+
+    /// Queues each connection's frames.
+    pub fn send(self) {
+        for (out, frames) in self.queues {
+            out.send_batch(frames);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(conn: ConnId, limit: usize) -> (Outbound, mpsc::Receiver<Outgoing>, Arc<ConnControl>) {
+        let (tx, rx) = mpsc::channel(limit);
+        let ctl = Arc::new(ConnControl::default());
+        (Outbound::new(conn, tx, Arc::clone(&ctl)), rx, ctl)
+    }
+
+    fn text(s: &str) -> Utf8Bytes {
+        Utf8Bytes::from(s.to_string())
+    }
+
+    /// Every frame queued so far, one inner list per queue item, each item taken as a writer
+    /// takes it.
+    fn items(rx: &mut mpsc::Receiver<Outgoing>, ctl: &ConnControl) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        while let Ok(item) = rx.try_recv() {
+            ctl.taken(item.weight());
+            out.push(match item {
+                Outgoing::Frame(t) => vec![t.to_string()],
+                Outgoing::Frames(ts) | Outgoing::Batch(ts) => {
+                    ts.iter().map(|t| t.to_string()).collect()
+                }
+                Outgoing::Close(..) => vec!["close".into()],
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn gathered_frames_reach_each_connection_as_one_item_in_order() {
+        let (a, mut rx_a, ctl_a) = queue(1, 16);
+        let (b, mut rx_b, ctl_b) = queue(2, 16);
+        let (c, mut rx_c, ctl_c) = queue(3, 16);
+        let mut g = Gathered::default();
+        g.push(&a, text("m1"));
+        g.push(&b, text("m1"));
+        g.push(&a, text("m2"));
+        g.push(&c, text("ack"));
+        g.push(&b, text("m2"));
+        g.push(&a, text("m3"));
+        g.send();
+        assert_eq!(items(&mut rx_a, &ctl_a), vec![vec!["m1", "m2", "m3"]]);
+        assert_eq!(items(&mut rx_b, &ctl_b), vec![vec!["m1", "m2"]]);
+        assert_eq!(items(&mut rx_c, &ctl_c), vec![vec!["ack"]]);
+        for ctl in [&ctl_a, &ctl_b, &ctl_c] {
+            assert_eq!(ctl.queued.load(Ordering::Acquire), 0);
+            assert_eq!(ctl.killed(), None);
+        }
+    }
+
+    #[test]
+    fn a_batch_counts_each_frame_against_the_limit() {
+        let (out, mut rx, ctl) = queue(1, 4);
+        assert!(out.send_batch(vec![text("1"), text("2"), text("3")]));
+        assert!(out.send_text(text("4")));
+        // Four frames queued in two items: a fifth frame is over the limit.
+        assert!(!out.send_text(text("5")));
+        assert_eq!(ctl.killed(), Some(close::RATE_LIMITED));
+        assert_eq!(items(&mut rx, &ctl), vec![vec!["1", "2", "3"], vec!["4"]]);
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_limit_cuts_the_connection() {
+        let (out, _rx, ctl) = queue(1, 2);
+        assert!(!out.send_batch(vec![text("1"), text("2"), text("3")]));
+        assert_eq!(ctl.killed(), Some(close::RATE_LIMITED));
+    }
+
+    #[test]
+    fn taken_frames_make_room_again() {
+        let (out, mut rx, ctl) = queue(1, 3);
+        assert!(out.send_batch(vec![text("1"), text("2"), text("3")]));
+        assert_eq!(items(&mut rx, &ctl), vec![vec!["1", "2", "3"]]);
+        assert!(out.send_batch(vec![text("4"), text("5"), text("6")]));
+        assert_eq!(ctl.killed(), None);
+        assert_eq!(items(&mut rx, &ctl), vec![vec!["4", "5", "6"]]);
+    }
+
+    #[test]
+    fn a_replay_counts_as_one_frame() {
+        let (out, mut rx, ctl) = queue(1, 2);
+        let replay: Vec<Utf8Bytes> = (0..100).map(|i| text(&i.to_string())).collect();
+        assert!(out.send_all(replay));
+        assert!(out.send_text(text("live")));
+        assert_eq!(ctl.killed(), None);
+        let got = items(&mut rx, &ctl);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].len(), 100);
+        assert_eq!(got[1], vec!["live"]);
+    }
+
+    #[tokio::test]
+    async fn wait_for_room_waits_until_half_the_frames_are_taken() {
+        let (out, mut rx, ctl) = queue(1, 4);
+        assert!(out.send_batch(vec![text("1"), text("2"), text("3")]));
+        let waiter = {
+            let out = out.clone();
+            tokio::spawn(async move { out.wait_for_room(std::time::Duration::from_secs(5)).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        assert_eq!(items(&mut rx, &ctl).len(), 1);
+        ctl.drained();
+        assert!(waiter.await.expect("the waiter runs"));
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use self::redis::{RedisEngine, RedisEngineError};
 use self::sqlite::{Command, ReadPool, StoreError, StoreHandle, StoreStats};
 use crate::hub::Hub;
-use crate::outbound::{ConnId, Outbound};
+use crate::outbound::{ConnId, Gathered, Outbound};
 
 /// Where a publish came from, and so where its answer goes.
 #[derive(Debug)]
@@ -38,16 +38,18 @@ impl Origin {
         }
     }
 
-    /// Answers a stored publish (message `id`): an `ack`, or the HTTP reply.
-    pub fn ack(self, id: String, stored: Stored) {
+    /// Answers a stored publish (message `id`): an `ack`, or the HTTP reply. With `gathered`,
+    /// the ack joins the frames gathered for its connection instead of being queued now.
+    pub fn ack(self, id: String, stored: Stored, gathered: Option<&mut Gathered>) {
         match self {
             Origin::Ws { ref_id, out } => {
-                out.send(&ServerFrame::Ack(Ack {
+                let ack = ServerFrame::Ack(Ack {
                     ref_id,
                     id,
                     seq: Some(stored.seq),
                     ts: stored.ts,
-                }));
+                });
+                deliver(&out, &ack, gathered);
             }
             Origin::Http(reply) => {
                 let _ = reply.send(Ok(stored));
@@ -56,17 +58,27 @@ impl Origin {
     }
 
     /// Answers a publish (message `id`) that could not be stored: an `internal` error, which
-    /// the client retries with the same id.
-    pub fn fail(self, id: &str) {
+    /// the client retries with the same id. `gathered` as for [`ack`](Self::ack).
+    pub fn fail(self, id: &str, gathered: Option<&mut Gathered>) {
         match self {
             Origin::Ws { ref_id, out } => {
                 let mut message = String::from("could not store message ");
                 message.push_str(id);
-                out.send(&internal_error(ref_id, message));
+                deliver(&out, &internal_error(ref_id, message), gathered);
             }
             Origin::Http(reply) => {
                 let _ = reply.send(Err(StoreError::Closed));
             }
+        }
+    }
+}
+
+/// Queues `frame` for `out`, or adds it to `gathered`.
+fn deliver(out: &Outbound, frame: &ServerFrame, gathered: Option<&mut Gathered>) {
+    match gathered {
+        Some(g) => g.push(out, Utf8Bytes::from(frame.encode())),
+        None => {
+            out.send(frame);
         }
     }
 }

@@ -386,7 +386,9 @@ mod tests {
         while let Ok(item) = rx.try_recv() {
             match item {
                 Outgoing::Frame(t) => out.push(t.to_string()),
-                Outgoing::Frames(ts) => out.extend(ts.iter().map(|t| t.to_string())),
+                Outgoing::Frames(ts) | Outgoing::Batch(ts) => {
+                    out.extend(ts.iter().map(|t| t.to_string()))
+                }
                 Outgoing::Close(..) => out.push("close".into()),
             }
         }

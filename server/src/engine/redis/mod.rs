@@ -253,10 +253,10 @@ impl RedisEngine {
     /// script itself, through the channel, to every node.
     pub async fn publish(&self, p: PublishCmd) {
         match self.store(&p).await {
-            Ok(stored) => p.origin.ack(p.id, stored),
+            Ok(stored) => p.origin.ack(p.id, stored, None),
             Err(e) => {
                 tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
-                p.origin.fail(&p.id);
+                p.origin.fail(&p.id, None);
             }
         }
     }

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::engine::{JoinCmd, PublishCmd, Stored};
 use crate::hub::Hub;
-use crate::outbound::{ConnId, Outbound};
+use crate::outbound::{ConnId, Gathered, Outbound};
 
 /// Steps the fan-out thread may lag behind the store thread before the store thread waits:
 /// the pipeline's memory stays bounded however fast publishers are.
@@ -87,11 +87,14 @@ fn run(hub: &Hub, rx: &Receiver<Step>) {
 }
 
 /// Broadcasts each newly stored message to its room and answers each publisher, in order.
+/// Each connection's frames from the batch are queued as one item, under the hub's lock, so
+/// that ephemeral broadcasts still reach every member in one order.
 fn published(hub: &Hub, batch: Vec<(PublishCmd, Option<Stored>)>) {
     let hub = hub.lock();
+    let mut gathered = Gathered::default();
     for (p, outcome) in batch {
         let Some(stored) = outcome else {
-            p.origin.fail(&p.id);
+            p.origin.fail(&p.id, Some(&mut gathered));
             continue;
         };
         if !stored.duplicate {
@@ -108,10 +111,11 @@ fn published(hub: &Hub, batch: Vec<(PublishCmd, Option<Stored>)>) {
                 })
                 .encode(),
             );
-            hub.broadcast(&p.room, except, &text);
+            hub.broadcast_into(&p.room, except, &text, &mut gathered);
         }
-        p.origin.ack(p.id, stored);
+        p.origin.ack(p.id, stored, Some(&mut gathered));
     }
+    gathered.send();
 }
 
 /// Answers a join: a member already gets its `joined` only; a new one its replay, then
