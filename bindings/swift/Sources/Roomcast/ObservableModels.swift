@@ -126,12 +126,16 @@ public final class RoomcastRoomModel<T: Decodable & Sendable> {
         tasks.add(room.onMain.onError { [weak self] error in self?.lastError = error })
     }
 
-    /// Older messages before the first one shown, from the server's history (needs a
-    /// connection); returns whether more remain.
+    /// Older messages before the oldest stored one shown (ephemeral ones have no `seq`), from
+    /// the server's history (needs a connection); returns whether more remain. Messages
+    /// already shown (live ones that arrived meanwhile) are not added again.
     public func loadEarlier(event: String, pageSize: UInt32 = 50, decoder: JSONDecoder = JSONDecoder()) async throws -> Bool {
-        let before = messages.first?.meta.seq
+        let before = messages.compactMap { $0.meta.seq }.min()
         let page = try await room.history(before: before, limit: pageSize)
-        let earlier = page.decoded(T.self, event: event, using: decoder).map { Received(value: $0.value, meta: $0.meta) }
+        let shown = Set(messages.compactMap { $0.meta.seq })  // read after the await
+        let earlier = page.decoded(T.self, event: event, using: decoder)
+            .filter { item in item.meta.seq.map { !shown.contains($0) } ?? true }
+            .map { Received(value: $0.value, meta: $0.meta) }
         messages.insert(contentsOf: earlier, at: 0)
         return page.more
     }

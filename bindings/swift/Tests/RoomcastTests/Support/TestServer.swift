@@ -42,7 +42,12 @@ final class TestServer: @unchecked Sendable {
 
     var url: String { "ws://\(addr)/ws" }
 
+    /// How long the server may take to print its address before `start()` gives up.
+    static let startupTimeout: TimeInterval = 20
+
     /// Starts the server and returns once it accepts connections (it prints its address).
+    /// Throws if it exits first or prints nothing within `startupTimeout` (then it is killed):
+    /// a server that hangs at startup fails its test instead of hanging the suite.
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -51,25 +56,57 @@ final class TestServer: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let reader = output.fileHandleForReading
-        var printed = ""
-        while true {
-            let chunk = reader.availableData
-            if chunk.isEmpty {
-                throw ServerError.exited(printed)
-            }
-            printed += String(decoding: chunk, as: UTF8.self)
-            if let bound = Self.address(in: printed) {
-                lock.lock()
-                addr = bound
-                self.process = process
-                lock.unlock()
-                break
-            }
+        // A thread of its own reads stdout (blocking reads); this one waits with a deadline.
+        let startup = Startup(output.fileHandleForReading)
+        Thread.detachNewThread { startup.read() }
+        let waited = startup.ready.wait(timeout: DispatchTime.now() + Self.startupTimeout)
+        let (bound, printed) = startup.result
+        guard let bound else {
+            if process.isRunning { _ = kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()  // the reader thread then sees end of file and ends
+            throw waited == .timedOut ? ServerError.startTimeout(printed) : ServerError.exited(printed)
         }
-        // Keep draining stdout so the server never blocks on a full pipe.
-        reader.readabilityHandler = { handle in
-            if handle.availableData.isEmpty { handle.readabilityHandler = nil }
+        lock.lock()
+        addr = bound
+        self.process = process
+        lock.unlock()
+    }
+
+    /// The server's stdout, read on its own thread: collected until the address line (then
+    /// `ready` is signalled), then drained until end of file so the server never blocks on a
+    /// full pipe. Its state is locked only from synchronous code.
+    private final class Startup: @unchecked Sendable {
+        let ready = DispatchSemaphore(value: 0)
+        private let reader: FileHandle
+        private let lock = NSLock()
+        private var printed = ""
+        private var bound: String?
+
+        init(_ reader: FileHandle) {
+            self.reader = reader
+        }
+
+        var result: (bound: String?, printed: String) {
+            lock.lock()
+            defer { lock.unlock() }
+            return (bound, printed)
+        }
+
+        /// Returns at end of file: the server exited (or was killed).
+        func read() {
+            var found = false
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                if found { continue }
+                lock.lock()
+                printed += String(decoding: chunk, as: UTF8.self)
+                bound = TestServer.address(in: printed)
+                found = bound != nil
+                lock.unlock()
+                if found { ready.signal() }
+            }
+            if !found { ready.signal() }  // exited before printing its address
         }
     }
 
@@ -130,7 +167,10 @@ final class TestServer: @unchecked Sendable {
     }
 
     enum ServerError: Error {
+        /// Exited before printing its address; what it printed.
         case exited(String)
+        /// Printed no address within `startupTimeout` and was killed; what it printed.
+        case startTimeout(String)
         case token(String)
     }
 }
