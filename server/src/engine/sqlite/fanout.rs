@@ -21,8 +21,9 @@ use crate::hub::Hub;
 use crate::outbound::{ConnId, Gathered, Outbound};
 
 /// Steps the fan-out thread may lag behind the store thread before the store thread waits:
-/// the pipeline's memory stays bounded however fast publishers are.
-const QUEUE: usize = 64;
+/// the pipeline's memory stays bounded however fast publishers are (at most this many
+/// batches of [`MAX_BATCH`](super::MAX_BATCH) messages, 32 768 in all).
+const QUEUE: usize = 16;
 
 /// Work for the fan-out thread, in the store thread's order.
 #[derive(Debug)]

@@ -32,8 +32,12 @@ use crate::hub::Hub;
 use crate::outbound::{ConnId, Outbound};
 use crate::validate::now_ms;
 
-/// Most commands handled in one group commit round.
-pub const MAX_BATCH: usize = 512;
+/// Most commands handled in one group commit round. Each commit costs about the same
+/// whatever its size (an fsync, and a page of each index per room it touches), so when the
+/// store thread falls behind, bigger batches are how it catches up: at 512 the persisted path
+/// fell behind at about 36 000 msg/s on the 2-core benchmark machine, at 2048 it keeps up at
+/// 40 000 with a quarter of the latency.
+pub const MAX_BATCH: usize = 2048;
 /// Capacity of the command channel; senders wait when it is full.
 const CHANNEL: usize = 4096;
 
