@@ -2,12 +2,12 @@
 //! order, and the out-of-band signals that stop it. Fan-out (`crate::hub`) and the engines put
 //! frames here; nothing here knows about rooms.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use roomcast_core::protocol::{close, ServerFrame};
+use rustc_hash::FxHashMap;
 use tokio::sync::{mpsc, Notify};
 
 /// Identifies one WebSocket connection for the life of the process.
@@ -215,7 +215,9 @@ impl Outbound {
 /// batch instead of one per frame. Each connection's frames keep the order they were pushed in.
 #[derive(Default)]
 pub struct Gathered {
-    index: HashMap<ConnId, usize>,
+    /// Connection → its place in `queues`. Connection ids are the server's own, so a fast
+    /// hasher without flood protection is safe here.
+    index: FxHashMap<ConnId, usize>,
     queues: Vec<(Outbound, Vec<Utf8Bytes>)>,
 }
 
