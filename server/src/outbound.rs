@@ -119,11 +119,16 @@ impl Outbound {
         self.tx.max_capacity()
     }
 
+    /// Queues `item` unless the queue already holds `limit` frames. An item is taken whole
+    /// while there is room for one more frame, so a stored batch of more frames than the limit
+    /// still reaches a connection that keeps up: the queue holds at most the limit, less one,
+    /// plus one item's frames (a batch is at most [`MAX_BATCH`](crate::engine::sqlite::MAX_BATCH)
+    /// messages).
     fn push(&self, item: Outgoing) -> bool {
         let weight = item.weight();
         let before = self.ctl.queued.fetch_add(weight, Ordering::AcqRel);
         // `None`: over the limit before the channel was tried.
-        let sent = if before.saturating_add(weight) > self.limit() {
+        let sent = if before >= self.limit() {
             Err(None)
         } else {
             self.tx.try_send(item).map_err(Some)
@@ -306,10 +311,34 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_larger_than_the_limit_cuts_the_connection() {
-        let (out, _rx, ctl) = queue(1, 2);
-        assert!(!out.send_batch(vec![text("1"), text("2"), text("3")]));
+    fn a_batch_larger_than_the_limit_reaches_a_connection_that_keeps_up() {
+        let (out, mut rx, ctl) = queue(1, 2);
+        assert!(out.send_batch(vec![text("1"), text("2"), text("3")]));
+        assert_eq!(ctl.killed(), None);
+        // Nothing taken yet: the queue is over its limit, and the next frame cuts.
+        assert!(!out.send_text(text("4")));
         assert_eq!(ctl.killed(), Some(close::RATE_LIMITED));
+        assert_eq!(items(&mut rx, &ctl), vec![vec!["1", "2", "3"]]);
+    }
+
+    #[test]
+    fn a_batch_is_refused_when_the_queue_is_full() {
+        let (out, _rx, ctl) = queue(1, 2);
+        assert!(out.send_text(text("1")));
+        assert!(out.send_text(text("2")));
+        assert!(!out.send_batch(vec![text("3"), text("4")]));
+        assert_eq!(ctl.killed(), Some(close::RATE_LIMITED));
+    }
+
+    #[test]
+    fn batches_larger_than_the_limit_pass_as_long_as_the_writer_takes_them() {
+        let (out, mut rx, ctl) = queue(1, 4);
+        for round in 0..10 {
+            let batch: Vec<Utf8Bytes> = (0..9).map(|i| text(&format!("{round}.{i}"))).collect();
+            assert!(out.send_batch(batch));
+            assert_eq!(items(&mut rx, &ctl).concat().len(), 9);
+        }
+        assert_eq!(ctl.killed(), None);
     }
 
     #[test]
