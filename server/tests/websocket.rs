@@ -824,52 +824,6 @@ async fn joins_and_leaves_during_a_burst_see_every_seq_once() {
     s.stop().await;
 }
 
-/// A stored batch reaches each member as one queue item holding all of its frames. A member
-/// that keeps reading must get every message even when one batch holds more frames than its
-/// outbound queue's limit.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reader_that_keeps_up_is_not_cut_by_a_batch_larger_than_its_queue() {
-    const N: u64 = 600;
-    let s = Server::start(|c| {
-        c.publish_rate = 0;
-        c.user_rate = 0;
-        c.outbound_queue = 8;
-    })
-    .await;
-    let mut reader = s.client("reader").await;
-    reader.join(1, "r").await;
-    let mut publisher = s.client("pub").await;
-    publisher.join(1, "r").await;
-    reader.expect("presence").await;
-    let reading = tokio::spawn(async move {
-        let mut got = Vec::new();
-        while (got.len() as u64) < N {
-            let v = reader.recv().await;
-            assert_eq!(v["type"], "message", "{v}");
-            got.push(v["seq"].as_u64().expect("a seq"));
-        }
-        got
-    });
-    // Pipelined without waiting for acks, so that the store commits them in large batches.
-    for n in 1..=N {
-        publisher
-            .send(json!({"type":"publish","ref":100 + n,"room":"r","id":format!("p-{n}"),"event":"e","data":n}))
-            .await;
-    }
-    let mut acked = 0;
-    while acked < N {
-        let v = publisher.recv().await;
-        assert_eq!(v["type"], "ack", "{v}");
-        acked += 1;
-    }
-    let got = tokio::time::timeout(Duration::from_secs(30), reading)
-        .await
-        .expect("the reader gets every message")
-        .expect("the reader was not cut");
-    assert_eq!(got, (1..=N).collect::<Vec<_>>());
-    s.stop().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_consumer_is_cut_and_publisher_unaffected() {
     // Small enough to fill quickly, large enough that a busy but reading client keeps up.
