@@ -10,8 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use roomcast_core::protocol::{ClientFrame, ErrorCode, Publish, ServerFrame};
 use roomcast_fuzz::{with_server, Tokens};
 use roomcast_server::harness::Harness;
-use roomcast_server::outbound::Outgoing;
-use tokio::sync::mpsc::Receiver;
+use roomcast_server::outbound::{Outgoing, QueueReader};
 
 /// Frames read from one input; more only make an input slower.
 const MAX_FRAMES: usize = 64;
@@ -69,11 +68,13 @@ async fn settle(harness: &Harness) {
 }
 
 /// Everything queued for the client so far, as text.
-fn drain(rx: &mut Receiver<Outgoing>, sent: &mut Vec<String>) {
+fn drain(rx: &mut QueueReader, sent: &mut Vec<String>) {
     while let Ok(item) = rx.try_recv() {
         match item {
             Outgoing::Frame(text) => sent.push(text.as_str().to_owned()),
-            Outgoing::Frames(frames) => sent.extend(frames.iter().map(|t| t.as_str().to_owned())),
+            Outgoing::Frames(frames) | Outgoing::Batch(frames) => {
+                sent.extend(frames.iter().map(|t| t.as_str().to_owned()))
+            }
             Outgoing::Close(..) => {}
         }
     }

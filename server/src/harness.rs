@@ -9,10 +9,9 @@ use std::sync::Arc;
 
 use axum::extract::connect_info::MockConnectInfo;
 use axum::Router;
-use tokio::sync::mpsc;
 
 pub use crate::connection::DetachedSession;
-use crate::outbound::Outgoing;
+use crate::outbound::QueueReader;
 use crate::state::AppState;
 use crate::{http, Config, Running, ServerError};
 
@@ -44,7 +43,7 @@ impl Harness {
     }
 
     /// A new WebSocket session and its outbound queue.
-    pub fn session(&self) -> (DetachedSession, mpsc::Receiver<Outgoing>) {
+    pub fn session(&self) -> (DetachedSession, QueueReader) {
         DetachedSession::new(&self.running.state)
     }
 

@@ -215,6 +215,28 @@ impl Outbound {
     }
 }
 
+/// The receiving end of a connection's queue for a reader other than the socket writer (the
+/// fuzzing harness): taking an item frees its frames against the limit, as the writer does.
+#[derive(Debug)]
+pub struct QueueReader {
+    rx: mpsc::Receiver<Outgoing>,
+    ctl: Arc<ConnControl>,
+}
+
+impl QueueReader {
+    /// Reads `rx`, the queue whose sending side shares `ctl`.
+    pub fn new(rx: mpsc::Receiver<Outgoing>, ctl: Arc<ConnControl>) -> Self {
+        QueueReader { rx, ctl }
+    }
+
+    /// The next queued item, if there is one now.
+    pub fn try_recv(&mut self) -> Result<Outgoing, mpsc::error::TryRecvError> {
+        let item = self.rx.try_recv()?;
+        self.ctl.taken(item.weight());
+        Ok(item)
+    }
+}
+
 /// Frames for many connections, gathered while a stored batch is fanned out and then queued
 /// as one item per connection: one writer wake-up and one socket write per connection per
 /// batch instead of one per frame. Each connection's frames keep the order they were pushed in.

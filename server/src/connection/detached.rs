@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::{Flow, Session};
-use crate::outbound::{ConnControl, Outbound, Outgoing};
+use crate::outbound::{ConnControl, Outbound, QueueReader};
 use crate::state::AppState;
 
 /// One connection's frame handling, fed by the caller instead of a socket.
@@ -24,13 +24,17 @@ impl DetachedSession {
     /// A fresh connection on `state`, and the queue its replies, room messages and close
     /// arrive on (bounded by `outbound_queue`, as for a socket: a caller that does not drain
     /// it sees the slow-consumer cut).
-    pub fn new(state: &Arc<AppState>) -> (Self, mpsc::Receiver<Outgoing>) {
+    pub fn new(state: &Arc<AppState>) -> (Self, QueueReader) {
         let conn = state.next_conn_id();
         let (tx, rx) = mpsc::channel(state.config.outbound_queue);
-        let out = Outbound::new(conn, tx, Arc::new(ConnControl::default()));
+        let ctl = Arc::new(ConnControl::default());
+        let out = Outbound::new(conn, tx, Arc::clone(&ctl));
         let session = Session::new(conn, Arc::clone(state), out);
         let closing = false;
-        (DetachedSession { session, closing }, rx)
+        (
+            DetachedSession { session, closing },
+            QueueReader::new(rx, ctl),
+        )
     }
 
     /// Handles one text frame as the read loop would. Returns false once the session is
