@@ -1,17 +1,28 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 // Roomcast for Swift: the Rust core (`sdk-ffi`), the Swift that uniffi generates for it, and a
-// thin typed layer on top.
+// thin typed layer on top. Tools 6.2 (Xcode 26, Swift 6.2 on Linux): the main-actor test
+// targets use `.defaultIsolation`, and the typed layer uses `nonisolated(nonsending)`.
 //
 // Apple platforms: the core is the XCFramework scripts/build-xcframework.sh builds.
-// Linux: the core is libroomcast_ffi.so (`cargo build --release -p roomcast-ffi`), linked from
-// the directory in the environment variable ROOMCAST_FFI_LIB_DIR (also set as the run-time
-// search path); without it, the linker's own search path must find the library
-// (LIBRARY_PATH, and LD_LIBRARY_PATH to run). scripts/test-swift.sh builds and tests this way.
+// Linux: the core is libroomcast_ffi.so (`cargo build --release -p roomcast-ffi`), found the
+// way any system library is, so the package works as a versioned dependency:
+//   - pkg-config: a lib directory with roomcast_ffi.pc in it (scripts/gen-roomcast-pc.sh writes
+//     one; the release archive ships it) on PKG_CONFIG_PATH, or
+//   - the linker's search path alone: LIBRARY_PATH to build, LD_LIBRARY_PATH to run (or the
+//     library installed where the system looks, e.g. /usr/local/lib and `ldconfig`).
+// ROOMCAST_FFI_LIB_DIR is a convenience for this package's own builds only: when it is set,
+// the manifest adds `-L` and an rpath with `unsafeFlags`, which SwiftPM refuses in any package
+// consumed by version (`.package(url:from:)`): never set it when building an app that depends
+// on Roomcast.
 import PackageDescription
 
 #if os(Linux)
 // The header uniffi generates, with a hand-written module map that links the shared library.
-let core: Target = .systemLibrary(name: "RoomcastCoreFFI", path: "Linux/RoomcastCoreFFI")
+let core: Target = .systemLibrary(
+    name: "RoomcastCoreFFI",
+    path: "Linux/RoomcastCoreFFI",
+    pkgConfig: "roomcast_ffi"
+)
 let coreLinking: [LinkerSetting] = Context.environment["ROOMCAST_FFI_LIB_DIR"].map { dir -> [LinkerSetting] in
     [.unsafeFlags(["-L\(dir)", "-Xlinker", "-rpath", "-Xlinker", dir])]
 } ?? []
@@ -23,12 +34,29 @@ let core: Target = .binaryTarget(name: "RoomcastCoreFFI", path: "RoomcastCoreFFI
 let coreLinking: [LinkerSetting] = []
 #endif
 
+/// What Xcode 26 sets for a new app target: main-actor default isolation and "Approachable
+/// Concurrency" (its upcoming features; those already on in Swift 6 mode are not repeated
+/// there). The main-actor test targets build with these, so that the README's app code and
+/// the typed APIs it uses keep compiling in such an app.
+let xcode26AppSettings: [SwiftSetting] = [
+    .defaultIsolation(MainActor.self),
+    .enableUpcomingFeature("InferIsolatedConformances"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+]
+let swift5ApproachableConcurrency: [SwiftSetting] = [
+    .enableUpcomingFeature("DisableOutwardActorInference"),
+    .enableUpcomingFeature("GlobalActorIsolatedTypesUsability"),
+    .enableUpcomingFeature("InferSendableFromCaptures"),
+]
+
 let package = Package(
     name: "Roomcast",
     platforms: [.iOS(.v15), .macOS(.v12)],
     products: [
-        // Apps depend on this one; it re-exports the generated API.
+        // Apps depend on this one.
         .library(name: "Roomcast", targets: ["Roomcast"]),
+        // For an app's unit tests: FakeRoomcast, an in-memory client and rooms (no server).
+        .library(name: "RoomcastTesting", targets: ["RoomcastTesting"]),
     ],
     targets: [
         core,
@@ -45,20 +73,47 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: coreLinking
         ),
-        // Hand-written, Swift 6 mode: Codable handlers and publishes, AsyncStreams, the
-        // connection models, network path and app lifecycle helpers, the log sink.
+        // Hand-written, Swift 6 mode: Codable handlers and publishes, async sequences, the
+        // connection models, network path and app lifecycle helpers, the log sink. It
+        // re-exports the generated records and the error by name (PublicTypes.swift), not the
+        // whole generated module.
         .target(
             name: "Roomcast",
             dependencies: ["RoomcastFFI"],
             path: "Sources/Roomcast",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // Against a real roomcast-server the tests start (ROOMCAST_SERVER: its binary).
+        // The fake client and rooms for tests without a server.
+        .target(
+            name: "RoomcastTesting",
+            dependencies: ["Roomcast", "RoomcastFFI"],
+            path: "Sources/RoomcastTesting",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Against a real roomcast-server the tests start (ROOMCAST_SERVER: its binary), and
+        // the plain-Swift rules and the fake, which need none.
         .testTarget(
             name: "RoomcastTests",
-            dependencies: ["Roomcast"],
+            dependencies: ["Roomcast", "RoomcastTesting"],
             path: "Tests/RoomcastTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Built as a new Xcode 26 app target is: the README's app code (ReadmeApp.swift) and
+        // main-actor delivery of payload types whose Codable conformance is main-actor
+        // isolated, tested with the fake. Swift 6 language mode...
+        .testTarget(
+            name: "RoomcastMainActorTests",
+            dependencies: ["Roomcast", "RoomcastTesting"],
+            path: "Tests/RoomcastMainActorTests",
+            swiftSettings: [.swiftLanguageMode(.v6)] + xcode26AppSettings
+        ),
+        // ...and Swift 5 language mode (ReadmeApp.swift is the same file: scripts/test-swift.sh
+        // checks the copies are identical).
+        .testTarget(
+            name: "RoomcastMainActorSwift5Tests",
+            dependencies: ["Roomcast", "RoomcastTesting"],
+            path: "Tests/RoomcastMainActorSwift5Tests",
+            swiftSettings: [.swiftLanguageMode(.v5)] + xcode26AppSettings + swift5ApproachableConcurrency
         ),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import RoomcastFFI
 
 /// Everything that happens in a room, as delivered to `RoomcastRoom.events()`.
 public enum RoomEvent: Sendable {

@@ -27,10 +27,17 @@ public struct MessageMeta: Sendable, Hashable {
 
 /// A payload a typed handler could not decode. The message is not lost: untyped streams
 /// and handlers still saw it.
-public struct RoomcastDecodingError: Error, Sendable {
+public struct RoomcastDecodingError: Error, Sendable, LocalizedError, CustomStringConvertible {
     public let meta: MessageMeta
     public let dataJSON: String
     public let underlying: any Error
+
+    public var errorDescription: String? { description }
+
+    public var description: String {
+        let seq = meta.seq.map { " #\($0)" } ?? ""
+        return "Message\(seq) \"\(meta.event)\" in room \(meta.room) did not decode: \(underlying)"
+    }
 }
 
 extension Message {

@@ -69,6 +69,11 @@ public final class RoomcastConnectionModel {
 /// as `T`, who is present, and whether it is joined. Subscribes at once, so create it before
 /// `join()` to also see what a resume replays. Updated on the main actor, in the room's order.
 ///
+/// It stays live for as long as it exists: after `leave()` (`isJoined` false, no members) a
+/// later `join()` of the same room shows as joined again and new messages keep arriving, like
+/// the room's handlers. Messages are decoded on the main actor, so `T` may be a payload type
+/// whose `Decodable` conformance is main-actor isolated (an Xcode 26 app module's default).
+///
 /// ```swift
 /// @State var chat = RoomcastRoomModel(room: room, ChatMessage.self, event: "chat.message")
 /// List(chat.messages, id: \.meta.id) { Text($0.value.content) }
@@ -76,7 +81,7 @@ public final class RoomcastConnectionModel {
 @available(iOS 17.0, macOS 14.0, tvOS 17.0, watchOS 10.0, *)
 @MainActor
 @Observable
-public final class RoomcastRoomModel<T: Decodable & Sendable> {
+public final class RoomcastRoomModel<T: Decodable> {
     /// Messages in `seq` order (ephemeral ones where they arrived), at most `limit`.
     public private(set) var messages: [Received<T>] = []
     /// Everyone present, this client included, while joined.
@@ -86,7 +91,9 @@ public final class RoomcastRoomModel<T: Decodable & Sendable> {
     public private(set) var lastError: (any Error)? = nil
 
     public let room: RoomcastRoom
+    private let eventName: String
     private let limit: Int
+    private let decoder: JSONDecoder
     @ObservationIgnored private var memberList = MemberList()
     private let tasks = CancelBag()
 
@@ -96,39 +103,21 @@ public final class RoomcastRoomModel<T: Decodable & Sendable> {
         decoder: JSONDecoder = JSONDecoder()
     ) {
         self.room = room
+        eventName = event
         self.limit = limit
-        let stream = room.messages(type, event: event, decoder: decoder)
-        let events = room.events()
-        tasks.add(Task { [weak self] in
-            for await message in stream {
-                guard let self else { return }
-                self.messages.append(message)
-                if self.messages.count > self.limit {
-                    self.messages.removeFirst(self.messages.count - self.limit)
-                }
-            }
-        })
-        tasks.add(Task { [weak self] in
-            for await event in events {
-                guard let self else { return }
-                self.memberList.apply(event)
-                self.members = self.memberList.members
-                switch event {
-                case .joined: self.isJoined = true
-                case .lost(let error):
-                    self.isJoined = false
-                    self.lastError = error
-                default: break
-                }
-            }
-            self?.isJoined = false  // the events ended: left, lost or closed
-        })
+        self.decoder = decoder
+        // Handlers, not streams: they stay registered across leave() and later joins.
+        tasks.add(room.addMain({ [weak self] roomEvent in
+            self?.apply(roomEvent)
+        }, ended: { [weak self] in
+            self?.ended()
+        }))
         tasks.add(room.onMain.onError { [weak self] error in self?.lastError = error })
     }
 
     /// Older messages before the oldest stored one shown (ephemeral ones have no `seq`), from
-    /// the server's history (needs a connection); returns whether more remain. Messages
-    /// already shown (live ones that arrived meanwhile) are not added again.
+    /// the server's history; returns whether more remain. Messages already shown (live ones
+    /// that arrived meanwhile) are not added again.
     public func loadEarlier(event: String, pageSize: UInt32 = 50, decoder: JSONDecoder = JSONDecoder()) async throws -> Bool {
         let before = messages.compactMap { $0.meta.seq }.min()
         let page = try await room.history(before: before, limit: pageSize)
@@ -138,6 +127,42 @@ public final class RoomcastRoomModel<T: Decodable & Sendable> {
             .map { Received(value: $0.value, meta: $0.meta) }
         messages.insert(contentsOf: earlier, at: 0)
         return page.more
+    }
+
+    private func apply(_ event: RoomEvent) {
+        memberList.apply(event)
+        if members != memberList.members { members = memberList.members }
+        switch event {
+        case .message(let message):
+            guard message.event == eventName else { return }
+            do {
+                let value = try message.decode(T.self, using: decoder)
+                messages.append(Received(value: value, meta: MessageMeta(message)))
+                if messages.count > limit {
+                    messages.removeFirst(messages.count - limit)
+                }
+            } catch {
+                // To this model's onError handler (lastError) and the room's others.
+                room.emitDecodingError(
+                    RoomcastDecodingError(meta: MessageMeta(message), dataJSON: message.dataJson, underlying: error)
+                )
+            }
+        case .joined:
+            isJoined = true
+        case .lost(let error):
+            isJoined = false
+            lastError = error
+        case .presence, .gap:
+            break
+        }
+    }
+
+    /// The room's events ended (left, lost or the client closed); a later join starts them
+    /// again, and this model with them.
+    private func ended() {
+        isJoined = false
+        memberList = MemberList()
+        if !members.isEmpty { members = [] }
     }
 }
 #endif

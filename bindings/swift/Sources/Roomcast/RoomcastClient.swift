@@ -1,4 +1,5 @@
 import Foundation
+import RoomcastFFI
 
 /// A Roomcast connection: reconnects with backoff, resumes rooms without gaps or
 /// duplicates, and re-sends publishes queued while offline, all inside the Rust core.
@@ -7,14 +8,22 @@ import Foundation
 /// let client = try RoomcastClient(config: ClientConfig(
 ///     url: "wss://chat.example.com/ws", clientId: deviceId, source: "ios"
 /// )) { try await api.fetchRoomcastToken() }
-/// try await client.connect()
 /// let room = client.room("conv-123")
-/// room.on(ChatMessage.self, event: "chat.message") { message, meta in ... }
-/// try await room.join()
+/// room.onMain.on(ChatMessage.self, event: "chat.message") { message, meta in ... }
+/// try await room.join()   // the first join connects the client
 /// try await room.publish("chat.message", ChatMessage(role: "user", content: "Hello"))
 /// ```
+///
+/// The first operation that needs the server (a join, a persisted publish, history) connects
+/// a client that was never connected, exactly as `connect()` would; `connect()` is for
+/// connecting earlier, and a `connect()` during that attempt attaches to it. Registering rooms
+/// and handlers connects nothing.
+///
+/// Async calls honour task cancellation: cancelled, they return at once with
+/// `CancellationError`; what they started goes on in the SDK (see each one).
 public final class RoomcastClient: Sendable {
-    /// The generated object, for anything this layer does not wrap.
+    /// The generated object, for anything this layer does not wrap (`import RoomcastFFI` to
+    /// name its type). For a client made with `RoomcastTesting`, the fake.
     public let ffi: Client
 
     /// - Parameters:
@@ -35,18 +44,29 @@ public final class RoomcastClient: Sendable {
         ffi = try Client(config: config, tokenProvider: provider)
     }
 
+    /// Wraps a generated client: one made with `Client(config:tokenProvider:)`, or a test
+    /// double (`RoomcastTesting`'s `FakeRoomcast` makes one).
+    public init(ffi: Client) {
+        self.ffi = ffi
+    }
+
     /// Connects, returning at the first successful handshake; keeps retrying while the
     /// server is unreachable. Throws `RoomcastError.Unauthorized` or `.Closed`.
+    ///
+    /// Cancelling the calling task returns at once with `CancellationError`; the client keeps
+    /// connecting (`pause()` or `close()` stop it).
     public func connect() async throws {
-        try await ffi.connect()
+        let ffi = self.ffi
+        try await untilCancelled { try await ffi.connect() }
     }
 
     /// A room to register handlers on before `join()`.
     public func room(_ name: String) -> RoomcastRoom {
-        RoomcastRoom(name: name, client: ffi)
+        RoomcastRoom(name: name, ffi: ffi.room(room: name))
     }
 
-    /// `room(name)` joined at once, for rooms whose handlers can wait.
+    /// `room(name)` joined at once, for rooms whose handlers can wait. Cancellation as in
+    /// `RoomcastRoom.join()`: the join goes on.
     public func join(_ name: String) async throws -> RoomcastRoom {
         let joined = room(name)
         try await joined.join()
@@ -64,13 +84,15 @@ public final class RoomcastClient: Sendable {
         }
     }
 
-    /// Publishes waiting for the server's ack (queued offline or in flight).
+    /// Publishes waiting for the server's ack (queued offline or in flight). Reads the SDK's
+    /// own state and never waits for the network, so it returns promptly, cancelled or not.
     public func queued() async -> UInt64 {
         await ffi.queued()
     }
 
     /// Publishes not yet acknowledged, oldest first, including those a store restored from an
-    /// earlier run of the app: what a chat screen shows as "sending".
+    /// earlier run of the app: what a chat screen shows as "sending". Like `queued()`, it never
+    /// waits for the network.
     public func pending() async -> [PendingPublish] {
         await ffi.pending()
     }
@@ -87,7 +109,9 @@ public final class RoomcastClient: Sendable {
         ffi.reconnectNow()
     }
 
-    /// Disconnects until `resume()` (app in background); rooms and the queue are kept.
+    /// Disconnects until `resume()` (app in background); rooms and the queue are kept. Before
+    /// anything connected, it keeps the client from connecting (even for a join) until
+    /// `resume()`.
     public func pause() {
         ffi.pause()
     }
@@ -96,9 +120,14 @@ public final class RoomcastClient: Sendable {
         ffi.resume()
     }
 
-    /// Closes for good; queued publishes fail with `RoomcastError.Closed`. With a store they
-    /// stay in it and the next client opened on it sends them; the store is released.
+    /// Closes for good; queued publishes fail with `RoomcastError.Closed`, and so does every
+    /// later call. With a store they stay in it and the next client opened on it sends them;
+    /// the store is released.
+    ///
+    /// Cancelling the calling task returns at once with `CancellationError`; the close goes
+    /// on.
     public func close() async throws {
-        try await ffi.close()
+        let ffi = self.ffi
+        try await untilCancelled { try await ffi.close() }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RoomcastFFI
 #if canImport(os)
 import os
 #endif

@@ -357,7 +357,8 @@ final class ServerTests: XCTestCase {
         let roomB = bob.room("main")
         let got = Collector<Int>()
         let offMain = Collector<Int>()
-        roomB.onMain.on(ChatMessage.self, event: "chat.message") { value, _ in
+        // onMain.on is main-actor isolated (it decodes there); from this nonisolated test, await.
+        await roomB.onMain.on(ChatMessage.self, event: "chat.message") { value, _ in
             if !Thread.isMainThread { offMain.append(value.n ?? -1) }
             got.append(value.n ?? -1)
         }
