@@ -126,10 +126,13 @@ final class TestServer: @unchecked Sendable {
         try start()
     }
 
-    /// A token from `roomcast-server token`.
-    func token(_ user: String, ttl: Int = 600, rooms: String? = nil, secret: String = TestServer.secret) throws -> String {
+    /// A token from `roomcast-server token`; `stats`: an operator token (the detail of `/stats`).
+    func token(
+        _ user: String, ttl: Int = 600, rooms: String? = nil, stats: Bool = false, secret: String = TestServer.secret
+    ) throws -> String {
         var arguments = ["token", "--jwt-secret", secret, "--user", user, "--ttl", String(ttl)]
         if let rooms { arguments += ["--rooms", rooms] }
+        if stats { arguments.append("--stats") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -159,6 +162,25 @@ final class TestServer: @unchecked Sendable {
         return client
     }
 
+    /// The server's `/stats` with an operator token: open connections, in all and by the
+    /// `source` each client announced.
+    func stats() throws -> Stats {
+        let port = UInt16(addr.split(separator: ":").last.flatMap { Int($0) } ?? 0)
+        let (status, body) = try httpGet(port: port, path: "/stats", bearer: try token("ops", stats: true))
+        guard status == 200 else { throw ServerError.stats(status, String(decoding: body, as: UTF8.self)) }
+        return try JSONDecoder().decode(Stats.self, from: body)
+    }
+
+    struct Stats: Decodable, Sendable {
+        let connections: Int
+        let connectionsBySource: [String: Int]
+
+        enum CodingKeys: String, CodingKey {
+            case connections
+            case connectionsBySource = "connections_by_source"
+        }
+    }
+
     private static func address(in printed: String) -> String? {
         guard let range = printed.range(of: "listening on http://") else { return nil }
         let rest = printed[range.upperBound...]
@@ -172,6 +194,8 @@ final class TestServer: @unchecked Sendable {
         /// Printed no address within `startupTimeout` and was killed; what it printed.
         case startTimeout(String)
         case token(String)
+        /// `/stats` answered this status and body.
+        case stats(Int, String)
     }
 }
 #endif
