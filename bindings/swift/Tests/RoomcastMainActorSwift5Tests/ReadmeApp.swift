@@ -43,6 +43,8 @@ enum PackageReadmeQuickStart {
             do {
                 try await room.join()  // the first join connects the client
                 for await message in stream { messages.append(message) }
+            } catch is CancellationError {
+                // The view went away.
             } catch {
                 problem = error.localizedDescription
             }
