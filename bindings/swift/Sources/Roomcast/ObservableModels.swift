@@ -87,7 +87,8 @@ public final class RoomcastRoomModel<T: Decodable> {
     /// Everyone present, this client included, while joined.
     public private(set) var members: [Member] = []
     public private(set) var isJoined = false
-    /// The last payload that did not decode, or the room being lost.
+    /// The last of this model's payloads that did not decode (`RoomcastDecodingError`), or
+    /// the room being lost (`RoomcastError`).
     public private(set) var lastError: (any Error)? = nil
 
     public let room: RoomcastRoom
@@ -107,12 +108,13 @@ public final class RoomcastRoomModel<T: Decodable> {
         self.limit = limit
         self.decoder = decoder
         // Handlers, not streams: they stay registered across leave() and later joins.
+        // Only non-Sendable closures (made and run on the main actor) see `self`, whose type
+        // involves `T`: nothing that crosses threads carries `T`'s conformances.
         tasks.add(room.addMain({ [weak self] roomEvent in
             self?.apply(roomEvent)
         }, ended: { [weak self] in
             self?.ended()
         }))
-        tasks.add(room.onMain.onError { [weak self] error in self?.lastError = error })
     }
 
     /// Older messages before the oldest stored one shown (ephemeral ones have no `seq`), from
@@ -142,10 +144,11 @@ public final class RoomcastRoomModel<T: Decodable> {
                     messages.removeFirst(messages.count - limit)
                 }
             } catch {
-                // To this model's onError handler (lastError) and the room's others.
-                room.emitDecodingError(
-                    RoomcastDecodingError(meta: MessageMeta(message), dataJSON: message.dataJson, underlying: error)
+                let failure = RoomcastDecodingError(
+                    meta: MessageMeta(message), dataJSON: message.dataJson, underlying: error
                 )
+                lastError = failure
+                room.emitDecodingError(failure)  // and to the room's onError handlers
             }
         case .joined:
             isJoined = true
