@@ -44,9 +44,9 @@ final class RacedCall<T: Sendable>: @unchecked Sendable {
         let waiting: CheckedContinuation<T, any Error>?? = lock.locked {
             guard outcome == nil else { return .none }
             outcome = result
-            let waiting = continuation
+            let parked = continuation
             continuation = nil
-            return .some(waiting)
+            return .some(parked)
         }
         if case let .some(.some(continuation)) = waiting {
             continuation.resume(with: result)
