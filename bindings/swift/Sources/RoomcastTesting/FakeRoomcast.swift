@@ -300,7 +300,7 @@ final class FakeClient: RoomcastFFI.Client, @unchecked Sendable {
         room: String, listener: any RoomcastFFI.RoomListener, resume: RoomcastFFI.ResumeMode?
     ) async throws -> RoomcastFFI.Room {
         let target = self.room(named: room)
-        _ = target.subscribe(listener: listener)
+        target.attach(target.subscribe(listener: listener))  // for the room's life, as the FFI does
         _ = try await target.join(resume: resume)
         return target
     }
@@ -350,6 +350,8 @@ final class FakeRoom: RoomcastFFI.Room, @unchecked Sendable {
     // test-only).
     let client: FakeClient
     private let listeners = Locked<[UUID: any RoomcastFFI.RoomListener]>([:])
+    /// Subscriptions made by `Client.join(room:listener:resume:)`, kept as long as the room.
+    private let attached = Locked<[RoomcastFFI.Subscription]>([])
 
     init(name: String, client: FakeClient) {
         roomName = name
@@ -359,6 +361,10 @@ final class FakeRoom: RoomcastFFI.Room, @unchecked Sendable {
 
     required init(unsafeFromHandle handle: UInt64) {
         fatalError("FakeRoom has no Rust handle")
+    }
+
+    func attach(_ subscription: RoomcastFFI.Subscription) {
+        attached.locked { $0.append(subscription) }
     }
 
     /// Calls `body` on every listener, in registration order of no importance (each one is a
