@@ -69,7 +69,9 @@ impl Client {
 
     /// Connects, returning at the first successful handshake. While the server is
     /// unreachable it keeps retrying; it fails only when the token is refused for good
-    /// (`Unauthorized`) or the client is closed.
+    /// (`Unauthorized`) or the client is closed. Optional: the first `join`, persisted
+    /// `publish` or `history` connects by itself, and a `connect` made meanwhile returns at
+    /// that same handshake.
     pub async fn connect(&self) -> Result<(), RoomcastError> {
         let client = self.inner.clone();
         run(async move { client.connect().await }).await

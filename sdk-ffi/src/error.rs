@@ -72,6 +72,11 @@ pub enum RoomcastError {
     /// A failure inside the SDK itself (runtime start-up, a crashed task).
     #[error("internal error: {reason}")]
     Internal { reason: String },
+    /// Not sent and not failed: the client stopped (closed, gave up, token refused) while this
+    /// persisted publish was queued, and the store keeps it; the next client opened on the same
+    /// store sends it once. `reason` says why the client stopped.
+    #[error("not sent: kept in the store, to be sent once when it is opened again ({reason})")]
+    Kept { reason: String },
 }
 
 impl From<roomcast_core::Error> for RoomcastError {
@@ -119,6 +124,9 @@ impl From<roomcast_core::Error> for RoomcastError {
             E::Protocol(reason) => Self::Protocol { reason },
             E::Storage(reason) => Self::Storage { reason },
             E::StoreLocked(path) => Self::StoreLocked { path },
+            E::Kept(why) => Self::Kept {
+                reason: why.message(),
+            },
         }
     }
 }
@@ -185,6 +193,12 @@ mod tests {
             map(E::StoreLocked("/data/s".into())),
             P::StoreLocked {
                 path: "/data/s".into()
+            }
+        );
+        assert_eq!(
+            map(E::Kept(Box::new(E::Closed))),
+            P::Kept {
+                reason: "the client is closed".into()
             }
         );
         assert_eq!(

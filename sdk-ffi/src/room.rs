@@ -123,7 +123,8 @@ impl Room {
     }
 
     /// Stored messages with `seq < before` (the newest without `before`), ascending; at most
-    /// `limit` (the server caps it at 500). Needs a live connection.
+    /// `limit` (the server caps it at 500). On a client never connected it connects first;
+    /// offline it fails with `NotConnected`.
     #[uniffi::method(default(before = None, limit = 50))]
     pub async fn history(
         &self,

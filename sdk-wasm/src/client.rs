@@ -45,10 +45,10 @@ impl Client {
         Room::new(self.driver.clone(), name)
     }
 
-    /// Connects if needed and joins `name`; resolves with the room once the server has it.
+    /// Joins `name` (connecting first on a client never connected); resolves with the room
+    /// once the server has it.
     #[wasm_bindgen(unchecked_return_type = "Promise<Room>")]
     pub fn join(&self, name: String) -> Promise {
-        self.driver.connect_if_idle();
         let room = Room::new(self.driver.clone(), name.clone());
         self.driver.request(
             move |m, now| m.join(now, &name, JoinOptions::default()),

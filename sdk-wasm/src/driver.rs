@@ -218,16 +218,6 @@ impl Driver {
             .collect()
     }
 
-    /// Starts connecting when nothing was asked yet: joining implies connecting. Its outcome
-    /// reaches the app through the join's own promise.
-    pub(crate) fn connect_if_idle(self: &Rc<Self>) {
-        if self.with(|m| m.state()) == ConnectionState::Idle {
-            self.input(|m, now| {
-                m.connect(now);
-            });
-        }
-    }
-
     /// Reads the machine.
     pub(crate) fn with<R>(&self, read: impl FnOnce(&Machine) -> R) -> R {
         read(&self.state.borrow().machine)

@@ -138,6 +138,9 @@ export type ErrorCode =
   | "storage"
   /** Another tab or window has the store open. */
   | "store_locked"
+  /** Not sent, not failed: the client stopped while the publish was queued; the store keeps
+   * it and the next client opened on it sends it once. */
+  | "kept"
   /** A typed handler's decoder rejected a payload. */
   | "decode"
   /** An app handler threw. */

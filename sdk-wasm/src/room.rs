@@ -103,7 +103,6 @@ impl Room {
                 return rejected(&e);
             }
         };
-        self.driver.connect_if_idle();
         let name = self.name.clone();
         let options = JoinOptions {
             since,

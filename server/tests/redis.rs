@@ -518,6 +518,17 @@ async fn a_redis_that_lost_its_data_gives_new_epochs() {
     publish_acked(&mut alice, 2, room, "m-1").await;
     publish_acked(&mut alice, 3, room, "m-2").await;
 
+    // A position above the head in the same epoch (Redis went back to an older snapshot):
+    // nothing replayed, not recovered.
+    let mut bob = a.client("bob").await;
+    bob.send(json!({"type":"join","ref":1,"room":room,"since":9,"epoch":epoch}))
+        .await;
+    let j = next_of(&mut bob, "joined").await;
+    assert_eq!(j["epoch"], epoch.as_str());
+    assert_eq!(j["seq"], 2);
+    assert_eq!(j["recovered"], false);
+    drop(bob);
+
     // Redis comes back empty: the node notices on resubscribing and cuts the room's members.
     let _redis = redis.restart();
     let code = tokio::time::timeout(Duration::from_secs(15), alice.closed())

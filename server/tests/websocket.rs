@@ -293,12 +293,22 @@ async fn resume_with_since_replays_exactly_the_gap() {
     let j = d.expect("joined").await;
     assert_eq!(j["recovered"], true);
 
+    // Above the head in the same epoch (the client saw messages a restored store lost):
+    // nothing replayed, not recovered, so the client resets to the head.
+    let mut e = s.client("erin").await;
+    e.send(json!({"type":"join","ref":2,"room":"r","since":9,"epoch":epoch}))
+        .await;
+    let j = e.expect("joined").await;
+    assert_eq!(j["seq"], 5);
+    assert_eq!(j["recovered"], false);
+    assert_eq!(j["epoch"], epoch);
+
     // Then every later message exactly once, in order.
-    for _ in 0..3 {
+    for _ in 0..4 {
         assert_eq!(a.expect("presence").await["event"], "join");
     }
     a.publish(50, "r", "m-6", json!(6)).await;
-    for client in [&mut b, &mut c, &mut d] {
+    for client in [&mut b, &mut c, &mut d, &mut e] {
         let mut m = client.recv().await;
         while m["type"] == "presence" {
             m = client.recv().await;

@@ -261,3 +261,111 @@ fn a_full_disk_fails_publishes_instead_of_keeping_them() {
         .expect("listen after");
     assert_eq!(json_seqs(&next), vec![acked + 1], "nothing else was stored");
 }
+
+/// The lines a `listen --json` prints until it is killed: a reader thread collects them.
+fn listen_lines(child: &mut Child) -> std::sync::mpsc::Receiver<u64> {
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let seq = serde_json::from_str::<Value>(&line)
+                .ok()
+                .and_then(|m| m["seq"].as_u64());
+            if let Some(seq) = seq {
+                if tx.send(seq).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn a_listen_killed_while_messages_arrive_keeps_its_position_as_it_goes() {
+    let server = Server::start();
+    let url = server.ws_url();
+    let store = tempfile::tempdir().expect("tempdir");
+    const TOTAL: u64 = 300;
+    // A publisher sends TOTAL messages at 100/s while the listener is killed and restarted.
+    let publisher = cli("publish", &url, "pub", "live-room")
+        .args(["--count", &TOTAL.to_string(), "--rate", "100", "--no-store"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("publisher");
+    // The first run starts from the beginning; later ones from the kept position.
+    let listen = |first: bool| {
+        let mut c = cli("listen", &url, "sub", "live-room");
+        if first {
+            c.args(["--since", "0"]);
+        }
+        c.args(["--json", "--store"])
+            .arg(store.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("listen")
+    };
+    let mut printed: Vec<u64> = Vec::new();
+    for run in 0..3 {
+        let mut running = listen(run == 0);
+        let lines = listen_lines(&mut running);
+        // Runs for a while; its position follows what it printed, within the interval.
+        let until = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < until {
+            if let Ok(seq) = lines.recv_timeout(Duration::from_millis(50)) {
+                printed.push(seq);
+            }
+        }
+        let last = printed.last().copied().unwrap_or(0);
+        wait_for(
+            "a kept position near the last line",
+            Duration::from_secs(10),
+            || {
+                kept(store.path())
+                    .positions
+                    .iter()
+                    .any(|p| p.seq > 0 && p.seq + 150 >= last)
+            },
+        );
+        kill_9(&mut running);
+        printed.extend(lines.try_iter());
+        let kept_seq = kept(store.path()).positions.first().map_or(0, |p| p.seq);
+        assert!(
+            kept_seq <= printed.last().copied().unwrap_or(0),
+            "the kept position ({kept_seq}) passed what was printed"
+        );
+    }
+    let mut last = listen(false);
+    let lines = listen_lines(&mut last);
+    let end = Instant::now() + Duration::from_secs(30);
+    while printed.iter().max().copied().unwrap_or(0) < TOTAL && Instant::now() < end {
+        if let Ok(seq) = lines.recv_timeout(Duration::from_millis(100)) {
+            printed.push(seq);
+        }
+    }
+    kill_9(&mut last);
+    let mut publisher = publisher;
+    kill_9(&mut publisher);
+    // Every message printed; a restart repeats at most what arrived within about a second of
+    // the kill, never from the start.
+    let mut distinct = printed.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(
+        distinct,
+        (1..=TOTAL).collect::<Vec<_>>(),
+        "every message printed"
+    );
+    let repeated = printed.len() as u64 - TOTAL;
+    assert!(
+        repeated <= 3 * 200,
+        "{repeated} lines repeated over 3 restarts (printed {})",
+        printed.len()
+    );
+    assert!(
+        !printed.windows(2).any(|w| w[1] == 1 && w[0] > 1),
+        "a restart began again at seq 1: {printed:?}"
+    );
+}

@@ -208,13 +208,13 @@ export class Room {
     this.subscription = raw.subscribe(listener);
   }
 
-  /** Joins (connecting first if needed); resolves at the server's `joined`. */
+  /** Joins (a client never connected connects first, in the core); resolves at the server's
+   * `joined`. */
   async join(options?: JoinOptions): Promise<JoinInfo> {
     const mode = options?.resume;
     if (mode !== undefined && mode !== "full" && mode !== "latest") {
       throw roomcastError("invalid_config", `resume must be "full" or "latest", not ${JSON.stringify(mode)}`);
     }
-    this.client.connectIfIdle();
     const resume = mode === "latest" ? ffi.ResumeMode.Latest : undefined;
     return joinInfo(await call(() => this.raw.join(resume), this.client));
   }
@@ -474,14 +474,6 @@ export class Client {
       // The client object itself stays (`state` still answers `closed`); what mattered is
       // released: the listeners the core held, which would otherwise keep this JS object
       // graph alive from the native side.
-    }
-  }
-
-  /** @internal */
-  connectIfIdle(): void {
-    if (!this.closed && this.raw.state().tag === ffi.ConnectionState_Tags.Idle) {
-      // Its failure (a refused token, a close) is the join's too, which reports it.
-      this.raw.connect().catch(() => {});
     }
   }
 

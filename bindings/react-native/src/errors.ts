@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   "storage",
   /** Another client holds the store. */
   "store_locked",
+  /** Not sent, not failed: the client stopped while it was queued; the store keeps it. */
+  "kept",
   /** A typed handler's decoder rejected a payload. */
   "decode",
   /** An app handler threw. */

@@ -61,6 +61,10 @@ pub struct Config {
     /// With a store, how often a room's moved position is written. A process killed between
     /// two writes sees at most this much of its messages again after a restart.
     pub position_interval: Duration,
+    /// The first operation that needs the server (`join`, a persisted `publish`, `history`)
+    /// on a client never connected starts connecting exactly as `connect` would. Off, such an
+    /// operation fails at once with `NotConnected` until the app connects.
+    pub auto_connect: bool,
 }
 
 impl Config {
@@ -87,6 +91,7 @@ impl Config {
             hold_bytes: 4 * 1024 * 1024,
             persist: false,
             position_interval: Duration::from_secs(1),
+            auto_connect: true,
         }
     }
 }

@@ -94,6 +94,37 @@ impl Machine {
         op
     }
 
+    /// An operation that needs the server was asked for: a client never connected starts
+    /// connecting as [`connect`](Self::connect) would (with [`Config::auto_connect`]). Returns
+    /// false when the client is idle and may not connect by itself: the operation fails with
+    /// `NotConnected`.
+    ///
+    /// [`Config::auto_connect`]: super::Config::auto_connect
+    pub(crate) fn connect_on_demand(&mut self, now: Instant) -> bool {
+        if !matches!(self.phase, Phase::Idle) {
+            return true;
+        }
+        if !self.config.auto_connect {
+            return false;
+        }
+        self.auth_failures = 0;
+        self.start_attempt(now, 0);
+        true
+    }
+
+    /// Whether [`connect_on_demand`](Self::connect_on_demand) would let an operation go on.
+    pub(crate) fn connects_on_demand(&self) -> bool {
+        self.config.auto_connect || !matches!(self.phase, Phase::Idle)
+    }
+
+    /// Whether an attempt to connect is under way (token, socket or handshake).
+    pub(crate) fn is_connecting(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::AwaitingToken { .. } | Phase::Opening { .. } | Phase::Handshaking { .. }
+        )
+    }
+
     /// Skips the backoff wait (e.g. the OS reports the network back), or retries after
     /// `Unauthorized`. Connected, it probes the connection instead (see [`PROBE_TIMEOUT`]):
     /// the app came back from the background or the network changed, and the socket may have
@@ -118,6 +149,7 @@ impl Machine {
         }
         self.keep_positions();
         self.drop_connection(now, close::NORMAL, "paused");
+        self.fail_waiting_history(&Error::NotConnected);
         self.phase = Phase::Paused;
         self.timers.clear(Timer::Phase);
         self.report_state();
@@ -215,6 +247,7 @@ impl Machine {
         for op in std::mem::take(&mut self.connect_waiters) {
             self.complete(op, Ok(Reply::Connected));
         }
+        self.send_waiting_history(now);
         self.rejoin_all(now);
     }
 
@@ -362,6 +395,7 @@ impl Machine {
     }
 
     pub(crate) fn schedule_reconnect(&mut self, now: Instant, attempt: u32) {
+        self.fail_waiting_history(&Error::NotConnected);
         let attempt = attempt + 1;
         match self.backoff.next_delay() {
             Some(delay) => {
@@ -411,12 +445,20 @@ impl Machine {
         for op in std::mem::take(&mut self.connect_waiters) {
             self.complete(op, Err(error.clone()));
         }
+        self.fail_waiting_history(error);
         for op in self.fail_room_waiters(forget_rooms) {
             self.complete(op, Err(error.clone()));
         }
+        // With a store, queued publishes stay in it for the next client on that store: they
+        // are reported as kept, never as failed (what the app is told failed is never sent).
+        let outcome = if self.config.persist {
+            Error::Kept(Box::new(error.clone()))
+        } else {
+            error.clone()
+        };
         let entries: Vec<_> = self.queue.drain_all().collect();
         for entry in entries {
-            self.complete(entry.op, Err(error.clone()));
+            self.complete(entry.op, Err(outcome.clone()));
         }
     }
 

@@ -43,6 +43,10 @@ pub enum Error {
     Storage(String),
     /// Another running client holds the store (its directory).
     StoreLocked(String),
+    /// Not sent yet, and not failed: the client stopped (closed, gave up, or was refused its
+    /// token) while this persisted publish was queued, and the store keeps it. The next client
+    /// opened on the same store sends it, once. The inner error says why this one stopped.
+    Kept(Box<Error>),
 }
 
 impl Error {
@@ -67,6 +71,7 @@ impl Error {
         "protocol",
         "storage",
         "store_locked",
+        "kept",
     ];
 
     /// The error's stable name: the protocol's code for a server error, else ours.
@@ -91,6 +96,7 @@ impl Error {
             Error::Protocol(_) => "protocol",
             Error::Storage(_) => "storage",
             Error::StoreLocked(_) => "store_locked",
+            Error::Kept(_) => "kept",
         }
     }
 
@@ -152,6 +158,14 @@ impl Error {
                 s.push_str("the store at ");
                 s.push_str(dir);
                 s.push_str(" is in use by another process");
+                return s;
+            }
+            Error::Kept(why) => {
+                s.push_str(
+                    "not sent: kept in the store, to be sent once when it is opened again (",
+                );
+                s.push_str(&why.message());
+                s.push(')');
                 return s;
             }
         };

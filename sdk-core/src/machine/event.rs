@@ -67,18 +67,28 @@ pub struct JoinInfo {
 }
 
 /// Messages the server no longer has: the room's history was reset (new epoch), retention
-/// removed them, or (with [`ResumeMode::Latest`](super::ResumeMode::Latest)) the resume took
-/// only the newest. With the default complete resume, a replay cut short by the server's limit
-/// is paged in instead and reports no gap.
+/// removed them, the server's history went back (restored from an older copy), or (with
+/// [`ResumeMode::Latest`](super::ResumeMode::Latest)) the resume took only the newest. With
+/// the default complete resume, a replay cut short by the server's limit is paged in instead
+/// and reports no gap.
+///
+/// Read it by its epochs:
+/// - `previous_epoch == Some(epoch)`: seqs after `since` up to `head` were not delivered
+///   (retention, or `Latest`). When the server's history went back, `since` is its head now
+///   and `head` the last seq this client had: those seqs are gone, and the new messages that
+///   reuse them are delivered.
+/// - `previous_epoch != Some(epoch)` (a new epoch): the previous epoch's messages after
+///   `since` are gone (how many is unknown; `head` is `since`), and with the default complete
+///   resume every message the new epoch keeps is delivered from its oldest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap {
     pub room: String,
-    /// The last seq this client had, in the epoch it had it.
+    /// The last seq this client had, in `previous_epoch`.
     pub since: Option<u64>,
     pub previous_epoch: Option<String>,
-    /// The last seq of the missing run (the room's head, when a resume reports it), and the
-    /// epoch now: seqs after `since` up to `head` were not delivered.
+    /// The last seq of the missing run (see above).
     pub head: u64,
+    /// The room's epoch now.
     pub epoch: String,
 }
 

@@ -156,6 +156,8 @@ pub struct Machine {
     timers: Timers,
     persist: Persistence,
     connect_waiters: Vec<OpId>,
+    /// `history` calls made while a connection attempt was under way.
+    waiting_history: Vec<(OpId, HistoryRequest)>,
     next_ref: u64,
     next_op: u64,
     next_conn: u64,
@@ -186,6 +188,7 @@ impl Machine {
             timers: Timers::default(),
             persist: Persistence::default(),
             connect_waiters: Vec::new(),
+            waiting_history: Vec::new(),
             next_ref: 1,
             next_op: 1,
             next_conn: 1,
@@ -319,26 +322,50 @@ impl Machine {
     }
 
     /// Asks for stored messages of `room` with `seq < before` (the newest without `before`).
-    /// Needs a live connection; any room the token allows, joined or not.
+    /// Any room the token allows, joined or not. On a client never connected it connects (see
+    /// [`Config::auto_connect`]); while a connection attempt is under way the request waits for
+    /// it, and fails with `NotConnected` if that attempt fails. Offline (waiting to reconnect,
+    /// paused) it fails at once with `NotConnected`.
     pub fn history(&mut self, now: Instant, room: &str, before: Option<u64>, limit: u32) -> OpId {
         let op = self.new_op();
+        let request = HistoryRequest {
+            ref_id: 0,
+            room: room.to_owned(),
+            before,
+            limit: Some(limit.clamp(1, MAX_HISTORY_LIMIT)),
+        };
         if let Err(e) = protocol::validate_room(room) {
             self.complete(op, Err(e.into()));
         } else if self.is_closed() {
             self.complete(op, Err(Error::Closed));
+        } else if !self.connect_on_demand(now) {
+            self.complete(op, Err(Error::NotConnected));
+        } else if self.is_connecting() {
+            self.waiting_history.push((op, request));
         } else {
-            let room = room.to_owned();
-            let limit = limit.clamp(1, MAX_HISTORY_LIMIT);
-            self.send_request(now, Request::History { op }, |ref_id| {
-                ClientFrame::History(HistoryRequest {
-                    ref_id,
-                    room,
-                    before,
-                    limit: Some(limit),
-                })
-            });
+            self.send_history(now, op, request);
         }
         op
+    }
+
+    fn send_history(&mut self, now: Instant, op: OpId, request: HistoryRequest) {
+        self.send_request(now, Request::History { op }, |ref_id| {
+            ClientFrame::History(HistoryRequest { ref_id, ..request })
+        });
+    }
+
+    /// The connection is up: the `history` calls that waited for it go out.
+    fn send_waiting_history(&mut self, now: Instant) {
+        for (op, request) in std::mem::take(&mut self.waiting_history) {
+            self.send_history(now, op, request);
+        }
+    }
+
+    /// The attempt the waiting `history` calls counted on failed.
+    fn fail_waiting_history(&mut self, error: &Error) {
+        for (op, _) in std::mem::take(&mut self.waiting_history) {
+            self.complete(op, Err(error.clone()));
+        }
     }
 
     // -----------------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ impl Machine {
                 sent: None,
                 record,
             });
+            self.connect_on_demand(now);
             self.flush(now);
         }
         op
@@ -83,6 +84,9 @@ impl Machine {
             return Err(Error::NotJoined(req.room.clone()));
         }
         if req.ephemeral && !(self.is_connected() && self.is_joined(&req.room)) {
+            return Err(Error::NotConnected);
+        }
+        if !req.ephemeral && !self.connects_on_demand() {
             return Err(Error::NotConnected);
         }
         if !req.ephemeral && self.queue.len() >= self.config.queue_capacity {
@@ -134,8 +138,10 @@ impl Machine {
         self.sync_request_timer();
     }
 
+    /// The wait after a passing refusal is over: refused joins and publishes go out again.
     pub(crate) fn on_retry_timeout(&mut self, now: Instant) {
         self.timers.clear(Timer::Retry);
+        self.rejoin_pending(now);
         self.flush(now);
     }
 

@@ -169,6 +169,12 @@ impl Machine {
             (Request::Join { since, .. }, Answered(ServerFrame::Joined(j))) => {
                 self.on_joined(now, since, j);
             }
+            // A passing refusal (a busy store, a server shutting down) keeps the room, its
+            // queued publishes and its position, and asks again shortly; only a final one
+            // (`forbidden`, ...) drops the room.
+            (Request::Join { room, .. }, Refused(e)) if passing(e.code) => {
+                self.retry_join(now, &room);
+            }
             (Request::Join { room, .. }, Refused(e)) => {
                 let err = Error::from_server(e.code, e.message, Some(&room));
                 self.drop_room(&room, err);

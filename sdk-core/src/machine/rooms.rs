@@ -7,6 +7,7 @@ use web_time::Instant;
 
 use super::requests::Request;
 use super::resume::Catchup;
+use super::timers::Timer;
 use super::{Error, Event, Gap, JoinInfo, Machine, OpId, Reply};
 use crate::protocol::{self, ClientFrame, Join, Leave, Message, Presence};
 
@@ -203,7 +204,8 @@ impl Machine {
         self.rooms.contains_key(room)
     }
 
-    /// Joins `room`; completes at the server's `joined`. Joined rooms are rejoined after every
+    /// Joins `room`; completes at the server's `joined`. On a client never connected it
+    /// connects first (see [`Config::auto_connect`](super::Config::auto_connect)). Joined rooms are rejoined after every
     /// reconnect with the last seen `seq` and `epoch`, so nothing is missed; `options.since`
     /// and `options.epoch` resume from a position the app stored (first join only).
     pub fn join(&mut self, now: Instant, room: &str, options: JoinOptions) -> OpId {
@@ -230,6 +232,10 @@ impl Machine {
             }
             Some(r) => r.waiters.push(op),
             None => {
+                if !self.connect_on_demand(now) {
+                    self.complete(op, Err(Error::NotConnected));
+                    return op;
+                }
                 let restored = self.take_restored(room);
                 let options = match restored {
                     Some((epoch, seq)) if options.since.is_none() => JoinOptions {
@@ -274,6 +280,30 @@ impl Machine {
             });
         }
         op
+    }
+
+    /// The server refused `room`'s join for a passing reason: it waits, as on a new
+    /// connection, and is asked for again after [`RETRY_AFTER`](super::publish::RETRY_AFTER).
+    pub(crate) fn retry_join(&mut self, now: Instant, room: &str) {
+        if let Some(r) = self.rooms.get_mut(room) {
+            r.status = Status::Pending;
+            r.catchup.clear();
+            self.timers
+                .set(Timer::Retry, now + super::publish::RETRY_AFTER);
+        }
+    }
+
+    /// Joins again the rooms a passing refusal left waiting (see [`retry_join`](Self::retry_join)).
+    pub(crate) fn rejoin_pending(&mut self, now: Instant) {
+        let rooms: Vec<String> = self
+            .rooms
+            .iter()
+            .filter(|(_, r)| r.status == Status::Pending)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for room in rooms {
+            self.send_join(now, &room);
+        }
     }
 
     /// Rejoins every room on a new connection, each from its last position.
@@ -321,11 +351,21 @@ impl Machine {
         let previous_epoch = room.epoch.clone();
         // A `since` sent without an epoch (an app's stored position) means the current one.
         let same_epoch = previous_epoch.as_deref().is_none_or(|e| e == j.epoch);
-        if same_epoch {
+        // The server's history went back (restored from an older copy): it no longer has
+        // what this client had past its head, and new messages reuse those seqs.
+        let went_back = same_epoch && since.is_some_and(|s| s > j.seq);
+        let full = room.mode == ResumeMode::Full;
+        if same_epoch && !went_back {
             room.epoch = Some(j.epoch.clone());
         } else {
             room.reset_epoch(j.epoch.clone());
             room.catchup.clear();
+            if went_back {
+                room.advance_to(j.seq);
+            } else if full {
+                // A new epoch: its stored messages are delivered from the oldest one kept.
+                room.advance_to(0);
+            }
         }
         room.status = Status::Joined;
         let rejoin = room.ever_joined;
@@ -333,11 +373,30 @@ impl Machine {
         let waiters = std::mem::take(&mut room.waiters);
         // The replay limit cut the resume short, or the replay overflowed the hold buffer, but
         // the server still has every message: page them in (complete resume) unless the room
-        // only wants the newest.
-        let page_in =
-            same_epoch && room.mode == ResumeMode::Full && (!j.recovered || room.catchup.dropped());
-        if !j.recovered && !page_in {
-            room.catchup.clear();
+        // only wants the newest. After a new epoch, everything it holds is paged in.
+        let page_in = !went_back && full && (!same_epoch || !j.recovered || room.catchup.dropped());
+        if went_back {
+            // What this client had past the head is gone from the server.
+            self.events.push_back(Event::Gap(Gap {
+                room: j.room.clone(),
+                since: Some(j.seq),
+                previous_epoch: previous_epoch.clone(),
+                head: since.unwrap_or(j.seq),
+                epoch: j.epoch.clone(),
+            }));
+        } else if !same_epoch && full {
+            // The previous epoch's messages after `since` are gone; how many is unknown.
+            self.events.push_back(Event::Gap(Gap {
+                room: j.room.clone(),
+                since,
+                previous_epoch: previous_epoch.clone(),
+                head: since.unwrap_or(0),
+                epoch: j.epoch.clone(),
+            }));
+        } else if !j.recovered && !page_in {
+            if let Some(room) = self.rooms.get_mut(&j.room) {
+                room.catchup.clear();
+            }
             self.events.push_back(Event::Gap(Gap {
                 room: j.room.clone(),
                 since,

@@ -110,6 +110,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether the first `join`, persisted `publish` or `history` on a client never connected
+    /// connects by itself (default true). Off, such calls fail at once with
+    /// [`Error::NotConnected`] until [`Client::connect`](super::Client::connect) is called.
+    pub fn auto_connect(mut self, on: bool) -> Self {
+        self.config.auto_connect = on;
+        self
+    }
+
     /// Fixes the reconnect jitter's seed (tests); random by default.
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);

@@ -120,6 +120,11 @@ impl Client {
     ///
     /// The request reaches the client when this is called, not when the future is first
     /// polled, so a `join` and publishes made right after it (offline too) keep their order.
+    ///
+    /// Optional: the first [`join`](Self::join), persisted publish or
+    /// [`history`](Room::history) on a client never connected connects by itself (see
+    /// [`ClientBuilder::auto_connect`](super::ClientBuilder::auto_connect)), and a `connect`
+    /// made meanwhile resolves at that same handshake.
     pub fn connect(&self) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
         let reply = self.request(Command::Connect);
         async move { reply.await.map(|_| ()) }
@@ -362,7 +367,8 @@ impl Room {
         self.hub.stream()
     }
 
-    /// Stored messages with `seq < before` (the newest without `before`), ascending.
+    /// Stored messages with `seq < before` (the newest without `before`), ascending. On a
+    /// client never connected it connects first; offline it fails with `NotConnected`.
     pub async fn history(&self, before: Option<u64>, limit: u32) -> Result<HistoryPage, Error> {
         let room = self.name.clone();
         match self

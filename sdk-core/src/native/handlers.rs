@@ -110,8 +110,10 @@ pub(crate) struct RoomHub {
     /// Delivery is suspended: tell the driver (room name) once the backlog is low again.
     drain_watch: Mutex<Option<(String, mpsc::UnboundedSender<String>)>>,
     /// Highest seq whose message every handler has returned from and every stream has been
-    /// given (0: none yet).
+    /// given (0: none yet), in the current era of [`line`](Self::line).
     fed: AtomicU64,
+    /// Where the room's seqs stand as the pump hands events out.
+    line: Mutex<SeqLine>,
     /// With a store: where to report the seq the app is done with (see [`Self::report`]).
     progress: Mutex<Option<Progress>>,
 }
@@ -124,10 +126,56 @@ struct Progress {
     reported: u64,
 }
 
-/// A stream's sender and the highest seq its reader is done with.
+/// A stream's sender and how far its reader got.
 struct StreamTx {
     tx: mpsc::UnboundedSender<RoomEvent>,
-    done: Arc<AtomicU64>,
+    mark: Arc<Mutex<Mark>>,
+}
+
+/// How far a stream's reader got: the highest seq it is done with, in the era it read it.
+#[derive(Debug, Default, Clone, Copy)]
+struct Mark {
+    era: u64,
+    done: u64,
+    /// The reader dropped the stream with messages it never took: the room's position stays
+    /// below them for as long as the room lives.
+    pinned: bool,
+}
+
+/// Where a room's seqs stand in the order events are handed out, to tell a rejoin whose seqs
+/// restart (a new epoch, or a server whose history went back below what was delivered) from
+/// one that goes on. The pump and every stream's reader each keep one over the same events,
+/// so they agree on the era each message belongs to.
+#[derive(Debug, Default, Clone)]
+struct SeqLine {
+    epoch: Option<String>,
+    last: u64,
+    era: u64,
+}
+
+impl SeqLine {
+    /// Takes `event` into account; true when it starts a new era.
+    fn see(&mut self, event: &RoomEvent) -> bool {
+        match event {
+            RoomEvent::Message(m) => {
+                if let Some(seq) = m.seq {
+                    self.last = self.last.max(seq);
+                }
+                false
+            }
+            RoomEvent::Joined(j) => {
+                let restarted =
+                    self.epoch.as_deref().is_some_and(|e| e != j.epoch) || j.seq < self.last;
+                self.epoch = Some(j.epoch.clone());
+                if restarted {
+                    self.era += 1;
+                    self.last = j.seq;
+                }
+                restarted
+            }
+            _ => false,
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -195,15 +243,22 @@ impl RoomHub {
 
     pub(crate) fn stream(self: &Arc<Self>) -> RoomEvents {
         let (tx, rx) = mpsc::unbounded_channel();
+        let mut streams = lock(&self.streams);
         // Messages before this stream existed are not its concern.
-        let done = Arc::new(AtomicU64::new(self.fed.load(Ordering::Acquire)));
-        lock(&self.streams).push(StreamTx {
+        let line = lock(&self.line).clone();
+        let mark = Arc::new(Mutex::new(Mark {
+            era: line.era,
+            done: self.fed.load(Ordering::Acquire),
+            pinned: false,
+        }));
+        streams.push(StreamTx {
             tx,
-            done: done.clone(),
+            mark: mark.clone(),
         });
         RoomEvents {
             rx,
-            done,
+            mark,
+            line,
             last: None,
             hub: Arc::downgrade(self),
         }
@@ -223,15 +278,21 @@ impl RoomHub {
 
     /// Tells the driver the highest seq every handler and every stream reader is done with,
     /// when it moved. A stream's reader is done with a message when it asks for the next
-    /// event or drops the stream.
+    /// event; a stream dropped with messages its reader never took holds the position below
+    /// them. A reader still behind the start of the current era counts as done with nothing.
     fn report(&self) {
         let mut progress = lock(&self.progress);
         let Some(p) = progress.as_mut() else {
             return;
         };
+        let era = lock(&self.line).era;
         let mut seq = self.fed.load(Ordering::Acquire);
-        for s in lock(&self.streams).iter().filter(|s| !s.tx.is_closed()) {
-            seq = seq.min(s.done.load(Ordering::Acquire));
+        for s in lock(&self.streams).iter() {
+            let mark = *lock(&s.mark);
+            if s.tx.is_closed() && !mark.pinned {
+                continue;
+            }
+            seq = seq.min(if mark.era == era { mark.done } else { 0 });
         }
         if seq > p.reported {
             if let Some(commands) = p.commands.upgrade() {
@@ -298,6 +359,13 @@ impl RoomHub {
             RoomEvent::Message(m) => m.seq,
             _ => None,
         };
+        if lock(&self.line).see(&event) {
+            // Seqs restart: what was handled before says nothing about the new ones.
+            self.fed.store(0, Ordering::Release);
+            if let Some(p) = lock(&self.progress).as_mut() {
+                p.reported = 0;
+            }
+        }
         self.send(event);
         if let Some(seq) = seq {
             self.fed.fetch_max(seq, Ordering::AcqRel);
@@ -335,7 +403,7 @@ impl RoomHub {
     }
 
     fn send(&self, event: RoomEvent) {
-        lock(&self.streams).retain(|s| s.tx.send(event.clone()).is_ok());
+        lock(&self.streams).retain(|s| s.tx.send(event.clone()).is_ok() || lock(&s.mark).pinned);
     }
 }
 
@@ -406,7 +474,9 @@ impl Drop for Subscription {
 /// the reader asks for the next event or drops the stream.
 pub struct RoomEvents {
     rx: mpsc::UnboundedReceiver<RoomEvent>,
-    done: Arc<AtomicU64>,
+    mark: Arc<Mutex<Mark>>,
+    /// The room's seqs as this reader has seen them (see [`SeqLine`]).
+    line: SeqLine,
     /// Seq of the last message returned, not yet marked done.
     last: Option<u64>,
     hub: Weak<RoomHub>,
@@ -417,15 +487,25 @@ impl RoomEvents {
     pub async fn recv(&mut self) -> Option<RoomEvent> {
         self.mark_done();
         let event = self.rx.recv().await;
-        if let Some(RoomEvent::Message(m)) = &event {
-            self.last = m.seq;
+        if let Some(event) = &event {
+            if self.line.see(event) {
+                let mut mark = lock(&self.mark);
+                mark.era = self.line.era;
+                mark.done = 0;
+            }
+            if let RoomEvent::Message(m) = event {
+                self.last = m.seq;
+            }
         }
         event
     }
 
     fn mark_done(&mut self) {
         if let Some(seq) = self.last.take() {
-            self.done.fetch_max(seq, Ordering::AcqRel);
+            {
+                let mut mark = lock(&self.mark);
+                mark.done = mark.done.max(seq);
+            }
             if let Some(hub) = self.hub.upgrade() {
                 hub.report();
             }
@@ -436,5 +516,15 @@ impl RoomEvents {
 impl Drop for RoomEvents {
     fn drop(&mut self) {
         self.mark_done();
+        // Messages already in the stream that the app never took: the position stays below
+        // them (they are delivered again to the next run on the same store). Pinned while
+        // looking, so the pump keeps counting this stream until it is known to hold none.
+        lock(&self.mark).pinned = true;
+        self.rx.close();
+        let mut untaken = false;
+        while let Ok(event) = self.rx.try_recv() {
+            untaken |= matches!(&event, RoomEvent::Message(m) if m.seq.is_some());
+        }
+        lock(&self.mark).pinned = untaken;
     }
 }

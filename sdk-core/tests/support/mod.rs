@@ -46,6 +46,8 @@ pub struct SimServer {
     pub retained_from: u64,
     /// Rooms whose join is refused with `forbidden`.
     pub forbidden: BTreeSet<String>,
+    /// Joins refused with `internal` (a passing condition) before any is accepted.
+    pub refuse_joins: u32,
     /// Every frame received, for assertions.
     pub received: Vec<ClientFrame>,
 }
@@ -64,6 +66,7 @@ impl Default for SimServer {
             replay_overlap: 0,
             retained_from: 0,
             forbidden: BTreeSet::new(),
+            refuse_joins: 0,
             received: Vec::new(),
         }
     }
@@ -145,13 +148,21 @@ impl SimServer {
                     out.push((sid, error(Some(j.ref_id), ErrorCode::Forbidden, "no")));
                     return out;
                 }
+                if self.refuse_joins > 0 {
+                    self.refuse_joins -= 1;
+                    out.push((sid, error(Some(j.ref_id), ErrorCode::Internal, "busy")));
+                    return out;
+                }
                 let room = self.rooms.entry(j.room.clone()).or_default();
                 let head = room.log.len() as u64;
                 let mut recovered = true;
                 if !session.rooms.contains(&j.room) {
                     if let Some(since) = j.since {
                         let same_epoch = j.epoch.as_deref().is_none_or(|e| e == self.epoch);
-                        if same_epoch {
+                        if same_epoch && since > head {
+                            // The history went back: nothing to replay, not recovered.
+                            recovered = false;
+                        } else if same_epoch {
                             let from = since.saturating_sub(self.replay_overlap);
                             let kept = Some(self.retained_from);
                             let missing: Vec<&Message> = room

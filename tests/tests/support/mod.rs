@@ -90,6 +90,11 @@ impl Server {
         }
     }
 
+    /// The server's data directory (stop the server before copying or replacing it).
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }

@@ -66,6 +66,7 @@ extension RoomcastFFI.RoomcastError: Swift.CustomStringConvertible {
         case let .Storage(reason): return "The message store failed: \(reason) (Storage)"
         case let .StoreLocked(path): return "Another client is using the store at \(path) (StoreLocked)"
         case let .Internal(reason): return "Internal Roomcast error: \(reason) (Internal)"
+        case let .Kept(reason): return "Not sent yet: kept in the store, to be sent once when it is opened again (\(reason)) (Kept)"
         }
     }
 }

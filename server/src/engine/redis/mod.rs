@@ -455,7 +455,10 @@ impl RedisEngine {
         let since = match (since, their_epoch) {
             (None, _) => return Ok((Vec::new(), true)),
             (Some(_), Some(e)) if e != epoch => return Ok((Vec::new(), false)),
-            (Some(s), _) if s >= head => return Ok((Vec::new(), true)),
+            (Some(s), _) if s == head => return Ok((Vec::new(), true)),
+            // Above the head in the same epoch: Redis went back (an older snapshot) and lost
+            // messages the client had. Nothing to replay; not recovered.
+            (Some(s), _) if s > head => return Ok((Vec::new(), false)),
             (Some(s), _) => s,
         };
         let start = since.max(head.saturating_sub(self.replay_limit));

@@ -446,7 +446,10 @@ impl Worker {
         let (replay, recovered) = match (j.since, j.epoch.as_deref()) {
             (None, _) => (Vec::new(), true),
             (Some(_), Some(epoch)) if epoch != state.epoch => (Vec::new(), false),
-            (Some(since), _) if since >= state.head => (Vec::new(), true),
+            (Some(since), _) if since == state.head => (Vec::new(), true),
+            // Above the head in the same epoch: the store went back (restored from an older
+            // copy) and lost messages the client had. Nothing to replay; not recovered.
+            (Some(since), _) if since > state.head => (Vec::new(), false),
             (Some(since), _) => {
                 let start = since.max(state.head.saturating_sub(self.replay_limit));
                 match read_range(&self.conn, &j.room, start, state.head) {
