@@ -121,6 +121,8 @@ function describe(tag: string, inner: Record<string, unknown>): string {
       return "no reply within the request timeout";
     case "Closed":
       return "the client is closed";
+    case "Kept":
+      return `not sent: kept in the store, to be sent once when it is opened again (${String(reason)})`;
     default:
       return typeof reason === "string" ? `${snake(tag).replace(/_/g, " ")}: ${reason}` : snake(tag).replace(/_/g, " ");
   }

@@ -46,7 +46,8 @@ export declare class Room {
     readonly name: string;
     /** @internal */
     constructor(raw: ffi.RoomInterface, client: Client);
-    /** Joins (connecting first if needed); resolves at the server's `joined`. */
+    /** Joins (a client never connected connects first, in the core); resolves at the server's
+     * `joined`. */
     join(options?: JoinOptions): Promise<JoinInfo>;
     /**
      * Publishes a persisted message: queued while offline and re-sent with the same id after
@@ -121,8 +122,6 @@ export declare class Client {
     /** Closes for good; queued publishes reject with `closed` (with a store they stay in it
      * for the next client). Releases every handler, and the native rooms and subscriptions. */
     close(): Promise<void>;
-    /** @internal */
-    connectIfIdle(): void;
     /** @internal */
     report(error: RoomcastError): void;
     /** One state listener in the core for all `onState` handlers, from the first one on. */

@@ -566,7 +566,9 @@ public protocol ClientProtocol: AnyObject, Sendable {
     /**
      * Connects, returning at the first successful handshake. While the server is
      * unreachable it keeps retrying; it fails only when the token is refused for good
-     * (`Unauthorized`) or the client is closed.
+     * (`Unauthorized`) or the client is closed. Optional: the first `join`, persisted
+     * `publish` or `history` connects by itself, and a `connect` made meanwhile returns at
+     * that same handshake.
      */
     func connect() async throws 
     
@@ -753,7 +755,9 @@ open func close()async throws   {
     /**
      * Connects, returning at the first successful handshake. While the server is
      * unreachable it keeps retrying; it fails only when the token is refused for good
-     * (`Unauthorized`) or the client is closed.
+     * (`Unauthorized`) or the client is closed. Optional: the first `join`, persisted
+     * `publish` or `history` connects by itself, and a `connect` made meanwhile returns at
+     * that same handshake.
      */
 open func connect()async throws   {
     return
@@ -1183,7 +1187,8 @@ public protocol RoomProtocol: AnyObject, Sendable {
     
     /**
      * Stored messages with `seq < before` (the newest without `before`), ascending; at most
-     * `limit` (the server caps it at 500). Needs a live connection.
+     * `limit` (the server caps it at 500). On a client never connected it connects first;
+     * offline it fails with `NotConnected`.
      */
     func history(before: UInt64?, limit: UInt32) async throws  -> HistoryPage
     
@@ -1285,7 +1290,8 @@ open class Room: RoomProtocol, @unchecked Sendable {
     
     /**
      * Stored messages with `seq < before` (the newest without `before`), ascending; at most
-     * `limit` (the server caps it at 500). Needs a live connection.
+     * `limit` (the server caps it at 500). On a client never connected it connects first;
+     * offline it fails with `NotConnected`.
      */
 open func history(before: UInt64? = nil, limit: UInt32 = UInt32(50))async throws  -> HistoryPage  {
     return
@@ -3775,6 +3781,13 @@ public enum RoomcastError: Swift.Error, Equatable, Hashable, Foundation.Localize
      */
     case Internal(reason: String
     )
+    /**
+     * Not sent and not failed: the client stopped (closed, gave up, token refused) while this
+     * persisted publish was queued, and the store keeps it; the next client opened on the same
+     * store sends it once. `reason` says why the client stopped.
+     */
+    case Kept(reason: String
+    )
 
     
 
@@ -3859,6 +3872,9 @@ public struct FfiConverterTypeRoomcastError: FfiConverterRustBuffer {
             path: try FfiConverterString.read(from: &buf)
             )
         case 21: return .Internal(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 22: return .Kept(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -3973,6 +3989,11 @@ public struct FfiConverterTypeRoomcastError: FfiConverterRustBuffer {
         
         case let .Internal(reason):
             writeInt(&buf, Int32(21))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Kept(reason):
+            writeInt(&buf, Int32(22))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -4425,7 +4446,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_client_close() != 20126) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_connect() != 56366) {
+    if (uniffi_roomcast_ffi_checksum_method_client_connect() != 6592) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_client_join() != 14937) {
@@ -4485,7 +4506,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_logsink_log() != 51112) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_room_history() != 23803) {
+    if (uniffi_roomcast_ffi_checksum_method_room_history() != 36800) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_room_join() != 52898) {
