@@ -17,6 +17,9 @@ bash scripts/setup.sh
 step "docs/protocol.md in step with the shared contract"
 bash scripts/check-protocol-doc.sh
 
+step "release set: one version, one MSRV, licences in every package (docs/release.md)"
+bash scripts/check-release.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 (cd fuzz && cargo fmt -- --check)
