@@ -44,5 +44,8 @@ bash scripts/test-react-native.sh
 
 bash scripts/test-js.sh
 
+step "Swift release script (zip, checksum, distribution manifest) on a fake XCFramework"
+bash bindings/swift/scripts/test-release.sh
+
 step "Swift package (swift build and swift test against a real server; skipped without swift)"
 bash scripts/test-swift.sh
