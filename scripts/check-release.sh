@@ -120,7 +120,7 @@ for d in ("bindings/js", "bindings/react-native"):
         if v != version:
             problems.append(f"{d}/package-lock.json: {where} {v}, the workspace's is {version} (npm install --package-lock-only)")
     files = pj.get("files", [])
-    for f in ("LICENSE-MIT", "LICENSE-APACHE"):
+    for f in ("LICENSE-MIT", "LICENSE-APACHE", "THIRD-PARTY-NOTICES.md"):
         if f not in files:
             problems.append(f"{d}/package.json: {f} not in files")
 

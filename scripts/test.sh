@@ -20,6 +20,9 @@ bash scripts/check-protocol-doc.sh
 step "release set: one version, one MSRV, licences in every package (docs/release.md)"
 bash scripts/check-release.sh
 
+step "third-party notices: every dependency's licence accepted (about.toml), committed notices current"
+bash scripts/notices.sh --check
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 (cd fuzz && cargo fmt -- --check)

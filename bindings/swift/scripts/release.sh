@@ -9,6 +9,7 @@
 #   <out>/package/                          commit to the distribution repository, tag v<version>
 #       Package.swift  (.binaryTarget(name:url:checksum:), no unsafeFlags)
 #       Sources/Roomcast/ Sources/RoomcastFFI/ README.md LICENSE-MIT LICENSE-APACHE
+#       THIRD-PARTY-NOTICES.md (the core's dependencies, scripts/notices.sh)
 #
 # Usage: bindings/swift/scripts/release.sh [--xcframework DIR] [--url-base URL] [--out DIR]
 #   --xcframework DIR  an XCFramework already built; default: build it with
@@ -75,7 +76,7 @@ echo "$checksum  $zip_name" >"$zip_path.sha256"
 pkg="$out/package"
 mkdir -p "$pkg/Sources"
 cp -R "$here/Sources/Roomcast" "$here/Sources/RoomcastFFI" "$pkg/Sources/"
-cp "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$pkg/"
+cp "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$here/THIRD-PARTY-NOTICES.md" "$pkg/"
 cat >"$pkg/Package.swift" <<SWIFT
 // swift-tools-version:6.0
 // Roomcast $version for Swift, made by bindings/swift/scripts/release.sh from the Roomcast

@@ -48,7 +48,7 @@ diff -r "$fake" "$tmp/unzipped/RoomcastCoreFFI.xcframework" >/dev/null || fail "
 [ -L "$tmp/unzipped/RoomcastCoreFFI.xcframework/Current" ] || fail "a symlink was not kept as a link"
 [ "$(unzip -Z1 "$zip" | grep -vc '^RoomcastCoreFFI.xcframework/')" = 0 ] || fail "files outside the XCFramework in the zip"
 
-for f in Sources/Roomcast/RoomcastClient.swift Sources/RoomcastFFI/RoomcastFFI.swift LICENSE-MIT LICENSE-APACHE README.md; do
+for f in Sources/Roomcast/RoomcastClient.swift Sources/RoomcastFFI/RoomcastFFI.swift LICENSE-MIT LICENSE-APACHE THIRD-PARTY-NOTICES.md README.md; do
     [ -s "$tmp/out/package/$f" ] || fail "package/$f missing"
 done
 
