@@ -25,9 +25,9 @@ cache=target/notices
 mkdir -p "$cache"
 key=$( (cat Cargo.lock about.toml; cargo about --version) | sha256sum | cut -c1-16)
 about="$cache/about-$key.json"
+cargo fetch --locked -q   # the crates' sources, for their licence files and cargo tree --frozen
 if [ ! -s "$about" ]; then
     rm -f "$cache"/about-*.json
-    cargo fetch --locked -q
     cargo about -L error generate --frozen --fail --workspace -c about.toml --format json \
         -o "$about.tmp"
     mv "$about.tmp" "$about"

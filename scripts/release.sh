@@ -12,7 +12,8 @@
 # Usage: scripts/release.sh [--out DIR] [--bin-dir DIR] [--smoke]
 #   --out DIR      where the archives go (default: dist)
 #   --bin-dir DIR  package the binaries already built in DIR (e.g. target/debug, as
-#                  scripts/test.sh does) instead of `cargo build --release --locked`
+#                  scripts/test.sh does, compressed fast) instead of
+#                  `cargo build --release --locked`
 #   --smoke        then install and run the archives as a user would (opt-in: it adds about
 #                  10 s to a release build; scripts/test.sh runs it on its debug binaries):
 #                  check SHA256SUMS, extract both into an empty directory, start the server on
@@ -39,9 +40,12 @@ version=$(sed -n '/^\[workspace.package\]/,/^\[/{s/^version = "\(.*\)"$/\1/p}' C
 target=$(rustc -vV | sed -n 's/^host: //p')
 [ -n "$version" ] && [ -n "$target" ] || { echo "release: no version or host target" >&2; exit 1; }
 
+# gzip -9 for a release; -1 for binaries packed only to be tested (debug builds are large).
+level=1
 if [ -z "$bin_dir" ]; then
     cargo build --release --locked -p roomcast-server -p roomcast-cli
     bin_dir="${CARGO_TARGET_DIR:-target}/release"
+    level=9
 fi
 for b in roomcast-server roomcast; do
     [ -x "$bin_dir/$b" ] || { echo "release: $bin_dir/$b not built" >&2; exit 1; }
@@ -62,7 +66,7 @@ archive() {
     cp "$readme" "$dir/README.md"
     cp LICENSE-MIT LICENSE-APACHE "$dir/"
     bash scripts/notices.sh "$crate" "$dir/THIRD-PARTY-NOTICES.md"
-    tar -C "$stage" --owner=0 --group=0 --numeric-owner -czf "$out/$name.tar.gz" "$name"
+    tar -C "$stage" --owner=0 --group=0 --numeric-owner -cf - "$name" | gzip "-$level" >"$out/$name.tar.gz"
     echo "release: $out/$name.tar.gz"
 }
 server="roomcast-server-v$version-$target"

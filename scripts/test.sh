@@ -33,6 +33,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace
 
+step "release archives of the test build, installed and run from a clean directory (scripts/release.sh --smoke)"
+# The debug binaries cargo test just built (the whole workspace, so features unify as there and
+# nothing rebuilds; the JS suite builds the same below).
+cargo build -q --workspace
+bash scripts/release.sh --bin-dir target/debug --out target/release-smoke --smoke
+
 step "fuzzing (cargo-fuzz on nightly: frame decoding, server frames, HTTP routes; 45 s each)"
 bash scripts/fuzz.sh
 
