@@ -42,6 +42,14 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
     fi
 fi
 
+# Third-party notices (scripts/notices.sh): cargo-about at a pinned version, its command line
+# included (feature cli; the crate has no default features), built once (a few minutes; its
+# release profile's fat LTO is turned off: it only makes the build slower here).
+cargo_about=0.9.3
+if [ "$(cargo about --version 2>/dev/null | cut -d' ' -f2)" != "$cargo_about" ]; then
+    CARGO_PROFILE_RELEASE_LTO=false cargo install -q --locked cargo-about --version "$cargo_about" --features cli
+fi
+
 # JS suite: wasm-bindgen-cli exactly at the crate's version in Cargo.lock, and the npm
 # package's dev dependencies (TypeScript, playwright-core) from its lockfile.
 wbg=$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p;q}' Cargo.lock)

@@ -17,6 +17,12 @@ bash scripts/setup.sh
 step "docs/protocol.md in step with the shared contract"
 bash scripts/check-protocol-doc.sh
 
+step "release set: one version, one MSRV, licences in every package (docs/release.md)"
+bash scripts/check-release.sh
+
+step "third-party notices: every dependency's licence accepted (about.toml), committed notices current"
+bash scripts/notices.sh --check
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 (cd fuzz && cargo fmt -- --check)
@@ -26,6 +32,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (workspace)"
 cargo test --workspace
+
+step "release archives of the test build, installed and run from a clean directory (scripts/release.sh --smoke)"
+# The debug binaries cargo test just built (the whole workspace, so features unify as there and
+# nothing rebuilds; the JS suite builds the same below).
+cargo build -q --workspace
+bash scripts/release.sh --bin-dir target/debug --out target/release-smoke --smoke
 
 step "fuzzing (cargo-fuzz on nightly: frame decoding, server frames, HTTP routes; 45 s each)"
 bash scripts/fuzz.sh
@@ -40,6 +52,9 @@ step "React Native package (bindings current, tsc, JSI C++, Hermes bytecode, Nod
 bash scripts/test-react-native.sh
 
 bash scripts/test-js.sh
+
+step "Swift release script (zip, checksum, distribution manifest) on a fake XCFramework"
+bash bindings/swift/scripts/test-release.sh
 
 step "Swift package (swift build and swift test against a real server; skipped without swift)"
 bash scripts/test-swift.sh
