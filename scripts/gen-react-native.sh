@@ -35,7 +35,7 @@ done
 
 pkg=bindings/react-native
 if [ -z "$lib" ]; then
-    cargo build -q -p roomcast-ffi
+    cargo build -q --workspace
     for candidate in target/debug/libroomcast_ffi.so target/debug/libroomcast_ffi.dylib; do
         [ -f "$candidate" ] && lib=$candidate && break
     done

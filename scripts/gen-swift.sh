@@ -27,9 +27,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-cargo build -q -p roomcast-uniffi-bindgen
+# The whole workspace, as scripts/test-ffi.sh builds it: features unify the same way, so after
+# that build this one is a no-op instead of a second build of uniffi's dependencies.
+cargo build -q --workspace
 if [ -z "$lib" ]; then
-    cargo build -q -p roomcast-ffi
     for candidate in target/debug/libroomcast_ffi.so target/debug/libroomcast_ffi.dylib; do
         [ -f "$candidate" ] && lib=$candidate && break
     done
