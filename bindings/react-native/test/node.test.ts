@@ -269,6 +269,33 @@ test("a rejected token settles join at once with the web package's error code", 
   await c.close();
 });
 
+test("a client used before connect() connects by itself, once; closed before anything stays closed", async () => {
+  const s = await server();
+  const writer = client(s, "alice");
+  const room = await writer.join("auto-1");
+  await room.publish("n", 1);
+  await room.publish("n", 2);
+  // history on a client never connected: it connects and gets its page.
+  const reader = client(s, "bob");
+  const page = await reader.room("auto-1").history({ limit: 10 });
+  assert.deepEqual(
+    page.messages.map((m) => m.data),
+    [1, 2],
+  );
+  assert.equal(reader.state.state, "connected");
+  // connect() after that automatic connection is the same connection.
+  await reader.connect();
+  const stats = (await (await fetch(s.url.replace(/^ws/, "http").replace(/\/ws$/, "/stats"))).json()) as {
+    connections: number;
+  };
+  assert.equal(stats.connections, 2, "one connection per client");
+  const closed = client(s, "carol");
+  await closed.close();
+  await assert.rejects(closed.join("auto-1"), (e) => isRoomcastError(e) && e.code === "closed");
+  await writer.close();
+  await reader.close();
+});
+
 test("a token provider is asked for the token", async () => {
   const s = await server();
   let asked = 0;
