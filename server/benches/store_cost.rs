@@ -147,6 +147,10 @@ async fn run() {
         Arc::clone(&hub),
         1000,
         Duration::ZERO,
+        StreamLimits {
+            max_bytes: 1 << 20,
+            idle_ms: 300_000,
+        },
     )
     .expect("store");
     let Members {
