@@ -885,6 +885,25 @@ fn write_publish(
     Ok(Stored::published(seq, ts, false))
 }
 
+/// Whether the stored append `n` of `a`'s stream has this text and end: a re-sent append,
+/// not a different one under the same `n` (the end a cancel stored, say).
+fn same_append(
+    tx: &Connection,
+    a: &AppendCmd,
+    n: u64,
+    text: &str,
+    end: Option<StreamState>,
+) -> Result<bool, StoreError> {
+    let (stored_text, stored_end): (String, Option<String>) = tx
+        .prepare_cached(
+            "SELECT text, end_state FROM appends WHERE room = ?1 AND id = ?2 AND n = ?3",
+        )?
+        .query_row(params![a.room, a.id, to_i64(n)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok(stored_text == text && stored_end.as_deref() == end.map(StreamState::as_str))
+}
+
 /// The stored append `n` of a stream, as its original ack.
 fn stored_append(tx: &Connection, a: &AppendCmd, of: u64, n: u64) -> Result<Stored, StoreError> {
     let (seq, ts) = tx
@@ -924,8 +943,22 @@ fn write_append(
                     format!("stream {} belongs to another user", a.id),
                 ));
             }
+            let ended = meta.state != StreamState::Open;
+            if *n + 1 == meta.n && ended && !same_append(tx, a, *n, text, *end)? {
+                // The end a cancel or the idle limit stored, not this producer's append.
+                return Err(refused(
+                    ErrorCode::StreamEnded,
+                    format!("stream {} has ended ({})", a.id, meta.state.as_str()),
+                ));
+            }
             if *n < meta.n {
                 return stored_append(tx, a, meta.of, *n);
+            }
+            if ended {
+                return Err(refused(
+                    ErrorCode::StreamEnded,
+                    format!("stream {} has ended ({})", a.id, meta.state.as_str()),
+                ));
             }
             if *n > meta.n {
                 return Err(refused(
