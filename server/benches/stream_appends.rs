@@ -32,15 +32,17 @@ fn member() -> Member {
     }
 }
 
-/// User plus system CPU time of this process, from /proc/self/stat (Linux), in clock ticks
-/// of 10 ms; `None` elsewhere.
-fn cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+/// Nanoseconds the store thread (`roomcast-store`) has run on a CPU, from its
+/// `/proc/self/task/<tid>/schedstat` (Linux); `None` elsewhere.
+fn store_cpu_ns() -> Option<u64> {
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == "roomcast-store" {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            return stat.split_whitespace().next()?.parse().ok();
+        }
+    }
+    None
 }
 
 async fn run() {
@@ -72,7 +74,7 @@ async fn run() {
     let mut windows = Vec::new();
     for w in 0..APPENDS / WINDOW {
         let started = Instant::now();
-        let cpu = cpu_ticks();
+        let cpu = store_cpu_ns();
         let mut answers = Vec::with_capacity(WINDOW as usize);
         for i in 0..WINDOW {
             let (tx, rx) = oneshot::channel();
@@ -97,23 +99,32 @@ async fn run() {
             assert!(!stored.duplicate);
         }
         let wall = started.elapsed();
-        let cpu_ms = cpu.zip(cpu_ticks()).map(|(a, b)| (b - a) * 10);
-        windows.push((wall, cpu_ms));
+        // Store thread CPU per append, in µs.
+        let cpu_us = cpu
+            .zip(store_cpu_ns())
+            .map(|(a, b)| (b - a) as f64 / 1e3 / WINDOW as f64);
+        windows.push((wall, cpu_us));
         println!(
-            "appends {:>6}..{:>6}: {:>7.1} µs/append wall, {:>6} ms CPU for the window",
+            "appends {:>6}..{:>6}: {:>7.1} µs/append wall, {:>6} µs/append store-thread CPU",
             w * WINDOW,
             (w + 1) * WINDOW,
             wall.as_secs_f64() * 1e6 / WINDOW as f64,
-            cpu_ms.map_or("?".to_string(), |c| c.to_string()),
+            cpu_us.map_or("?".to_string(), |c| format!("{c:.1}")),
         );
     }
-    let first = windows.first().map(|w| w.0).unwrap_or_default();
-    let last = windows.last().map(|w| w.0).unwrap_or_default();
+    let show = |w: Option<&(Duration, Option<f64>)>| {
+        w.map_or(String::from("?"), |(wall, cpu)| {
+            format!(
+                "{:.1} µs wall, {} µs store-thread CPU",
+                wall.as_secs_f64() * 1000.0,
+                cpu.map_or("?".to_string(), |c| format!("{c:.1}"))
+            )
+        })
+    };
     println!(
-        "first 1000: {:.1} µs/append, last 1000: {:.1} µs/append (ratio {:.2})",
-        first.as_secs_f64() * 1000.0,
-        last.as_secs_f64() * 1000.0,
-        last.as_secs_f64() / first.as_secs_f64()
+        "per append: first 1000: {}; last 1000: {}",
+        show(windows.first()),
+        show(windows.last())
     );
     let reads = ReadPool::new(path);
     let started = Instant::now();
