@@ -93,6 +93,8 @@ async fn appends_are_acked_broadcast_and_idempotent() {
     a.send(json!({"type":"append","ref":33,"room":ROOM,"id":"no-such","n":0,"text":"x"}))
         .await;
     assert_eq!(a.expect("error").await["code"], "not_found");
+    let huge = append(&mut a, 38, u64::MAX, "x", None).await;
+    assert_eq!(huge["code"], "bad_request", "{huge}");
     let open = append(&mut a, 34, 4, "x", Some("open")).await;
     assert_eq!(open["code"], "bad_request");
     // An ephemeral stream does not exist; a plain message is no stream.

@@ -944,7 +944,7 @@ fn write_append(
                 ));
             }
             let ended = meta.state != StreamState::Open;
-            if *n + 1 == meta.n && ended && !same_append(tx, a, *n, text, *end)? {
+            if n.checked_add(1) == Some(meta.n) && ended && !same_append(tx, a, *n, text, *end)? {
                 // The end a cancel or the idle limit stored, not this producer's append.
                 return Err(refused(
                     ErrorCode::StreamEnded,
@@ -1029,7 +1029,7 @@ fn write_append(
     ])?;
     state.head = seq;
     let n = meta.n;
-    meta.n += 1;
+    meta.n = meta.n.saturating_add(1);
     meta.bytes = meta.bytes.saturating_add(text.len() as u64);
     meta.last_ms = ts;
     if let Some(end) = end {
