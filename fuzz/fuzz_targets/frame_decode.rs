@@ -54,6 +54,7 @@ fn payload(text: &str) {
             name: None,
         },
         ts: 0,
+        stream: None,
     });
     match ServerFrame::decode(&frame.encode()) {
         Ok(ServerFrame::Message(m)) => assert_eq!(m.data, data),

@@ -97,7 +97,7 @@ async fn check_stored(harness: &Harness, publishes: &[Publish], ref_id: u64, id:
             .await
             .unwrap_or_else(|e| panic!("history of {room} failed: {e}"));
         if page
-            .0
+            .messages
             .last()
             .is_some_and(|m| m.seq == Some(seq) && m.id == id)
         {

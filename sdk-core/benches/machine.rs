@@ -98,6 +98,7 @@ fn message_frames() -> Vec<String> {
                     name: None,
                 },
                 ts: 1_732_240_000_000 + seq,
+                stream: None,
             })
             .encode()
         })

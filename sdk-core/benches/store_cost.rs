@@ -150,6 +150,7 @@ fn run(on: bool) {
             b.answer(ServerFrame::Ack(Ack {
                 ref_id,
                 id: String::new(),
+                n: None,
                 seq: Some(seq),
                 ts: 0,
             }));

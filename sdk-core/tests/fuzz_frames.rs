@@ -48,6 +48,8 @@ const TYPES: &[&str] = &[
     "presence",
     "refreshed",
     "error",
+    "append",
+    "cancel",
     "bogus",
 ];
 const FIELDS: &[&str] = &[
@@ -79,6 +81,12 @@ const FIELDS: &[&str] = &[
     "ephemeral",
     "protocol",
     "client",
+    "stream",
+    "of",
+    "n",
+    "text",
+    "end",
+    "state",
 ];
 
 /// A frame-shaped object: a known (or bogus) type and a random selection of known fields.

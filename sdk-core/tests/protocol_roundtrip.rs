@@ -238,3 +238,106 @@ fn decode_failures_say_why_and_keep_the_ref() {
         Err(FrameError::NotJson(_))
     ));
 }
+
+#[test]
+fn streamed_messages() {
+    let f = client(
+        json!({"type":"publish","ref":8,"room":"conv-123","id":"0194","event":"assistant.reply","data":{"role":"assistant"},"stream":true}),
+    );
+    let ClientFrame::Publish(p) = f else {
+        panic!("{f:?}")
+    };
+    assert!(p.stream && !p.ephemeral);
+    let f = client(
+        json!({"type":"append","ref":9,"room":"conv-123","id":"0194","n":1,"text":"lo, wor"}),
+    );
+    assert!(matches!(
+        f,
+        ClientFrame::Append(AppendRequest {
+            n: 1,
+            end: None,
+            ..
+        })
+    ));
+    let f = client(
+        json!({"type":"append","ref":11,"room":"conv-123","id":"0194","n":3,"text":"","end":"done"}),
+    );
+    assert!(matches!(
+        f,
+        ClientFrame::Append(AppendRequest {
+            end: Some(StreamState::Done),
+            ..
+        })
+    ));
+    let f = client(json!({"type":"cancel","ref":12,"room":"conv-123","id":"0194"}));
+    assert!(matches!(f, ClientFrame::Cancel(Cancel { ref_id: 12, .. })));
+    assert!(ClientFrame::decode(
+        r#"{"type":"append","ref":1,"room":"r","id":"i","n":0,"text":"x","end":"later"}"#
+    )
+    .is_err());
+
+    let f = server(json!({"type":"ack","ref":9,"id":"0194","n":1,"seq":60,"ts":5}));
+    assert!(matches!(
+        f,
+        ServerFrame::Ack(Ack {
+            n: Some(1),
+            seq: Some(60),
+            ..
+        })
+    ));
+    let f = server(
+        json!({"type":"append","room":"conv-123","seq":60,"of":58,"id":"0194","n":1,"text":"lo, wor","from":{"user":"u1","client":"c-1","source":"cli"},"ts":5}),
+    );
+    let ServerFrame::Append(a) = f else {
+        panic!("{f:?}")
+    };
+    assert_eq!(
+        (a.seq, a.of, a.n, a.text.as_str(), a.end),
+        (60, 58, 1, "lo, wor", None)
+    );
+    server(
+        json!({"type":"append","room":"r","seq":61,"of":58,"id":"0194","n":2,"text":"","end":"cancelled","from":{"user":"u2","client":"c-2","source":"web"},"ts":5}),
+    );
+    let f = server(
+        json!({"type":"message","room":"conv-123","seq":58,"id":"0194","event":"assistant.reply","data":{"role":"assistant"},"from":{"user":"u1","client":"c-1","source":"cli"},"ts":5,"stream":{"state":"open","text":"Hel","n":1}}),
+    );
+    let ServerFrame::Message(m) = f else {
+        panic!("{f:?}")
+    };
+    assert_eq!(
+        m.stream,
+        Some(StreamInfo {
+            state: StreamState::Open,
+            text: "Hel".into(),
+            n: 1
+        })
+    );
+    assert_eq!(ErrorCode::from_wire("not_found"), ErrorCode::NotFound);
+    assert_eq!(ErrorCode::from_wire("stream_ended"), ErrorCode::StreamEnded);
+}
+
+#[test]
+fn history_with_append_items() {
+    // Items in seq order, appends marked with "type":"append"; the page keeps them apart and
+    // encodes them back in the same order.
+    let page = json!({"type":"history","ref":6,"room":"r","messages":[
+        {"type":"append","room":"r","seq":3,"of":1,"id":"s","n":1,"text":"b","from":{"user":"u","client":"c","source":"s"},"ts":1},
+        {"room":"r","seq":4,"id":"m","event":"e","data":1,"from":{"user":"u","client":"c","source":"s"},"ts":1},
+        {"room":"r","seq":5,"id":"t","event":"e","data":1,"from":{"user":"u","client":"c","source":"s"},"ts":1,"stream":{"state":"done","text":"xy","n":3}},
+        {"type":"append","room":"r","seq":9,"of":1,"id":"s","n":2,"text":"c","end":"failed","from":{"user":"u","client":"c","source":"s"},"ts":1}
+    ],"more":false});
+    let f = server(page);
+    let ServerFrame::History(h) = f else {
+        panic!("{f:?}")
+    };
+    assert_eq!(h.messages.len(), 2);
+    assert_eq!(h.appends.iter().map(|a| a.seq).collect::<Vec<_>>(), [3, 9]);
+    assert_eq!(h.appends[1].end, Some(StreamState::Failed));
+    // An item whose type is not "append" is a message.
+    let f = ServerFrame::decode(
+        r#"{"type":"history","ref":6,"room":"r","messages":[{"type":"message","room":"r","seq":4,"id":"m","event":"e","from":{"user":"u","client":"c","source":"s"},"ts":1}],"more":false}"#,
+    );
+    assert!(
+        matches!(f, Ok(ServerFrame::History(h)) if h.messages.len() == 1 && h.appends.is_empty())
+    );
+}

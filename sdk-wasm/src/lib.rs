@@ -134,6 +134,7 @@ export type ErrorCode =
   | "too_many_rooms" | "queue_full" | "not_connected" | "connection_lost" | "timeout" | "closed"
   | "gave_up" | "invalid_payload" | "token_provider" | "protocol" | "bad_request"
   | "rate_limited" | "unsupported_protocol" | "internal"
+  | "not_found" | "stream_ended"
   /** The store could not keep a publish, which was not sent. */
   | "storage"
   /** Another tab or window has the store open. */

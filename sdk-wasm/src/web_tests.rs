@@ -129,6 +129,7 @@ fn messages_split_into_data_and_meta() {
             name: None,
         },
         ts: 9,
+        stream: None,
     };
     let (data, meta) = message_parts(&m);
     assert_eq!(get(&data, "a").is_array(), true);

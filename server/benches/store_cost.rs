@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use roomcast_core::protocol::{Member, Payload};
 use roomcast_server::engine::redis::{RedisEngine, RedisSettings};
 use roomcast_server::engine::sqlite::{self as store, Command};
-use roomcast_server::engine::{JoinCmd, Origin, PublishCmd};
+use roomcast_server::engine::{JoinCmd, Origin, PublishCmd, StreamLimits};
 use roomcast_server::hub::Hub;
 use roomcast_server::outbound::{ConnControl, Outbound, Outgoing};
 use tokio::sync::mpsc;
@@ -135,6 +135,7 @@ fn publish(i: u64, data: &Payload, out: Outbound) -> PublishCmd {
         event: "chat.message".into(),
         data: data.clone(),
         from: member(&format!("u{}", room * (LISTENERS + 1) + 1)),
+        stream: false,
         origin: Origin::Ws { ref_id: i + 2, out },
     }
 }
@@ -147,6 +148,10 @@ async fn run() {
         Arc::clone(&hub),
         1000,
         Duration::ZERO,
+        StreamLimits {
+            max_bytes: 1 << 20,
+            idle_ms: 300_000,
+        },
     )
     .expect("store");
     let Members {

@@ -61,6 +61,12 @@ pub struct ServeArgs {
     /// Most rooms one connection may join.
     #[arg(long, default_value_t = 100)]
     pub max_rooms_per_conn: usize,
+    /// Most bytes of text one streamed message may hold (appends beyond: too_large).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_stream_bytes: u64,
+    /// A stream without an append for this long is ended `failed` by the server.
+    #[arg(long, default_value_t = 300_000)]
+    pub stream_idle_ms: u64,
     /// Most messages replayed on a join with `since`.
     #[arg(long, default_value_t = 1000)]
     pub replay_limit: u32,
@@ -151,6 +157,8 @@ impl From<ServeArgs> for Config {
             integrity_check_ms: a.integrity_check_ms,
             redis_url: a.redis,
             presence_ttl_ms: a.presence_ttl_ms,
+            max_stream_bytes: a.max_stream_bytes,
+            stream_idle_ms: a.stream_idle_ms,
         }
     }
 }

@@ -57,6 +57,10 @@ pub struct Config {
     /// Redis engine: how long a node's members stay in the shared presence without being
     /// refreshed (so a crashed node's members disappear after this).
     pub presence_ttl_ms: u64,
+    /// Most bytes of text one streamed message may hold (`too_large` beyond).
+    pub max_stream_bytes: u64,
+    /// A stream without an append for this long is ended `failed` by the server.
+    pub stream_idle_ms: u64,
 }
 
 /// Default listen address.
@@ -86,6 +90,8 @@ impl Config {
             integrity_check_ms: 30_000,
             redis_url: None,
             presence_ttl_ms: 15_000,
+            max_stream_bytes: 1 << 20,
+            stream_idle_ms: 300_000,
         }
     }
 
@@ -105,7 +111,16 @@ impl Config {
         self.max_frame = self.max_frame.clamp(64, 1 << 30);
         self.outbound_queue = self.outbound_queue.clamp(1, 1 << 20);
         self.presence_ttl_ms = self.presence_ttl_ms.clamp(300, DAY_MS);
+        self.stream_idle_ms = self.stream_idle_ms.clamp(1, 30 * DAY_MS);
         self
+    }
+
+    /// The stream limits the engines apply.
+    pub fn stream_limits(&self) -> crate::engine::StreamLimits {
+        crate::engine::StreamLimits {
+            max_bytes: self.max_stream_bytes,
+            idle_ms: self.stream_idle_ms,
+        }
     }
 
     /// Path of the SQLite database.

@@ -21,9 +21,9 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use roomcast_core::protocol::{
-    close, Ack, ClientFrame, DecodeFailure, ErrorCode, ErrorFrame, Hello, HistoryPage,
-    HistoryRequest, Join, Leave, Member, Message, Pong, Publish, Refresh, Refreshed, ServerFrame,
-    Welcome, MAX_HISTORY_LIMIT, PROTOCOL_VERSION,
+    close, Ack, AppendRequest, Cancel, ClientFrame, DecodeFailure, ErrorCode, ErrorFrame, Hello,
+    HistoryPage, HistoryRequest, Join, Leave, Member, Message, Pong, Publish, Refresh, Refreshed,
+    ServerFrame, StreamState, Welcome, MAX_HISTORY_LIMIT, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -32,7 +32,7 @@ use tokio::time::{sleep, sleep_until, timeout, Instant};
 
 use crate::auth::Claims;
 use crate::engine::EngineError;
-use crate::engine::{JoinCmd, Origin, PublishCmd};
+use crate::engine::{AppendCmd, AppendOp, JoinCmd, Origin, PublishCmd};
 use crate::limits::SharedBucket;
 use crate::outbound::{ConnControl, ConnId, Outbound, Outgoing, STOP_SILENTLY};
 use crate::ratelimit::TokenBucket;
@@ -275,6 +275,8 @@ fn frame_ref(frame: &ClientFrame) -> Option<u64> {
         ClientFrame::Refresh(f) => Some(f.ref_id),
         ClientFrame::Ping(f) => f.ref_id,
         ClientFrame::Pong(f) => f.ref_id,
+        ClientFrame::Append(f) => Some(f.ref_id),
+        ClientFrame::Cancel(f) => Some(f.ref_id),
     }
 }
 
@@ -568,6 +570,8 @@ impl Session {
             ClientFrame::Leave(l) => self.leave(l).await,
             ClientFrame::Publish(p) => self.publish(p).await,
             ClientFrame::History(h) => self.history(h).await,
+            ClientFrame::Append(a) => self.append(a).await,
+            ClientFrame::Cancel(c) => self.cancel(c).await,
             ClientFrame::Refresh(r) => self.refresh(r),
             ClientFrame::Ping(p) => {
                 self.out.send(&ServerFrame::Pong(Pong { ref_id: p.ref_id }));
@@ -769,6 +773,14 @@ impl Session {
         let Some(from) = self.auth.as_ref().map(|a| a.member.clone()) else {
             return;
         };
+        if p.ephemeral && p.stream {
+            self.error(
+                Some(p.ref_id),
+                ErrorCode::BadRequest,
+                "a stream cannot be ephemeral",
+            );
+            return;
+        }
         if p.ephemeral {
             let ts = now_ms();
             let text = Utf8Bytes::from(
@@ -780,6 +792,7 @@ impl Session {
                     data: p.data,
                     from,
                     ts,
+                    stream: None,
                 })
                 .encode(),
             );
@@ -790,6 +803,7 @@ impl Session {
             self.out.send(&ServerFrame::Ack(Ack {
                 ref_id: p.ref_id,
                 id: p.id,
+                n: None,
                 seq: None,
                 ts,
             }));
@@ -802,12 +816,85 @@ impl Session {
             event: p.event,
             data: p.data,
             from,
+            stream: p.stream,
             origin: Origin::Ws {
                 ref_id,
                 out: self.out.clone(),
             },
         };
         let sent = self.state.engine.publish(cmd).await;
+        self.check_sent(ref_id, sent);
+    }
+
+    /// Checks what an append or cancel has in common with a publish: a valid room, joined
+    /// on this connection, a valid id. On failure answers the error and returns `None`;
+    /// otherwise the member it comes from.
+    fn stream_request(&self, ref_id: u64, room: &str, id: &str) -> Option<Member> {
+        if !self.check_room(ref_id, room) {
+            return None;
+        }
+        if !self.rooms.contains(room) {
+            self.error(
+                Some(ref_id),
+                ErrorCode::NotJoined,
+                format!("join {room} before appending to its streams"),
+            );
+            return None;
+        }
+        if let Err(message) = validate::message_id(id) {
+            self.error(Some(ref_id), ErrorCode::BadRequest, message);
+            return None;
+        }
+        self.auth.as_ref().map(|a| a.member.clone())
+    }
+
+    async fn append(&mut self, a: AppendRequest) {
+        let Some(from) = self.stream_request(a.ref_id, &a.room, &a.id) else {
+            return;
+        };
+        if a.end == Some(StreamState::Open) {
+            self.error(
+                Some(a.ref_id),
+                ErrorCode::BadRequest,
+                "end must be done, cancelled or failed",
+            );
+            return;
+        }
+        let ref_id = a.ref_id;
+        let cmd = AppendCmd {
+            room: a.room,
+            id: a.id,
+            op: AppendOp::Append {
+                n: a.n,
+                text: a.text,
+                end: a.end,
+            },
+            from,
+            origin: Origin::Ws {
+                ref_id,
+                out: self.out.clone(),
+            },
+        };
+        let sent = self.state.engine.append(cmd).await;
+        self.check_sent(ref_id, sent);
+    }
+
+    async fn cancel(&mut self, c: Cancel) {
+        let Some(from) = self.stream_request(c.ref_id, &c.room, &c.id) else {
+            return;
+        };
+        let ref_id = c.ref_id;
+        let cmd = AppendCmd {
+            room: c.room,
+            id: c.id,
+            op: AppendOp::Cancel,
+            from,
+            origin: Origin::Ws {
+                ref_id,
+                out: self.out.clone(),
+            },
+        };
+        let sent = self.state.engine.append(cmd).await;
         self.check_sent(ref_id, sent);
     }
 
@@ -833,12 +920,13 @@ impl Session {
             .history(h.room.clone(), h.before, limit)
             .await;
         match result {
-            Ok((messages, more)) => {
+            Ok(page) => {
                 self.out.send(&ServerFrame::History(HistoryPage {
                     ref_id: h.ref_id,
                     room: h.room,
-                    messages,
-                    more,
+                    messages: page.messages,
+                    more: page.more,
+                    appends: page.appends,
                 }));
             }
             Err(e) => {

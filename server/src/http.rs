@@ -12,8 +12,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
-use roomcast_core::protocol::{Member, Message, Payload, MAX_HISTORY_LIMIT};
-use serde::{Deserialize, Serialize};
+use roomcast_core::protocol::json::Object;
+use roomcast_core::protocol::{
+    write_history_items, ErrorCode, Member, Payload, StreamState, MAX_HISTORY_LIMIT,
+};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tower::ServiceExt;
@@ -21,7 +24,8 @@ use tower_http::services::ServeDir;
 
 use crate::auth::{AuthError, Claims};
 use crate::connection::{self, DEFAULT_HISTORY_LIMIT};
-use crate::engine::{Origin, PublishCmd};
+use crate::engine::sqlite::StoreError;
+use crate::engine::{AppendCmd, AppendOp, Origin, PublishCmd, Stored};
 use crate::state::AppState;
 use crate::validate;
 
@@ -41,6 +45,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/rooms/{room}/messages",
             get(get_messages).post(post_messages),
+        )
+        .route(
+            "/rooms/{room}/messages/{id}/append",
+            axum::routing::post(post_append),
         )
         .layer(DefaultBodyLimit::max(body_limit));
     let router = match web_dir {
@@ -275,24 +283,24 @@ async fn get_messages(
     Path(room): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Result<Json<Page>, ApiError> {
+) -> Result<Response, ApiError> {
     authorize(&state, &headers, &room)?;
     let (before, limit) = parse_query(query.as_deref())?;
-    let (messages, more) = state
+    let page = state
         .engine
         .history(room, before, limit)
         .await
         .map_err(|e| internal(&e))?;
-    Ok(Json(Page { messages, more }))
-}
-
-/// A page of history. Serialized straight from the messages, so each stored payload is
-/// written out as the raw text it was stored as: no JSON tree is built, and no stored value,
-/// however deep, can fail to serialize.
-#[derive(Serialize)]
-struct Page {
-    messages: Vec<Message>,
-    more: bool,
+    // Written by the protocol's own writer, straight from the stored items: each payload goes
+    // out as the raw text it was stored as (no JSON tree is built, and no stored value,
+    // however deep, can fail to serialize), and appends whose opening message the page lacks
+    // are items with "type":"append" in seq order, as in a `history` frame.
+    let mut body = String::with_capacity(256);
+    let mut o = Object::open(&mut body);
+    write_history_items(&mut o, "messages", &page.messages, &page.appends);
+    o.bool("more", page.more);
+    o.end();
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Reads a request body of at most `max_frame` bytes within `request_timeout_ms`. Over the
@@ -333,6 +341,109 @@ struct PostBody {
     event: String,
     #[serde(default)]
     data: Payload,
+    #[serde(default)]
+    stream: bool,
+}
+
+/// The body of `POST /rooms/{room}/messages/{id}/append`.
+#[derive(Deserialize)]
+struct AppendBody {
+    n: u64,
+    text: String,
+    #[serde(default)]
+    end: Option<StreamState>,
+}
+
+/// Answers 429 with `Retry-After` when `user`'s HTTP bucket is empty.
+fn rate_limited(state: &AppState, user: &str) -> Option<Response> {
+    let wait = state.http_rate(user).err()?;
+    let secs = wait.as_secs() + 1;
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("at most {} messages per second", state.config.publish_rate),
+    )
+    .into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Some(response)
+}
+
+fn unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "internal",
+        "the store is not available",
+    )
+}
+
+/// The answer to a stored write: 201 `{seq, ts}`, 200 with the original for a repeat, or the
+/// error the stream rules refused it with.
+async fn stored_answer(
+    rx: oneshot::Receiver<Result<Stored, StoreError>>,
+) -> Result<Response, ApiError> {
+    let stored = match rx.await.map_err(|_| unavailable())? {
+        Ok(stored) => stored,
+        Err(StoreError::Refused { code, message }) => {
+            let status = match code {
+                ErrorCode::NotFound => StatusCode::NOT_FOUND,
+                ErrorCode::StreamEnded => StatusCode::CONFLICT,
+                ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+                ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return Err(ApiError::new(status, code.as_str(), message));
+        }
+        Err(e) => return Err(internal(&e)),
+    };
+    let status = if stored.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(json!({"seq": stored.seq, "ts": stored.ts}))).into_response())
+}
+
+async fn post_append(
+    State(state): State<Arc<AppState>>,
+    Path((room, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let claims = authorize(&state, &headers, &room)?;
+    validate::message_id(&id).map_err(ApiError::bad_request)?;
+    if let Some(response) = rate_limited(&state, &claims.sub) {
+        return Ok(response);
+    }
+    let body = read_body(&state, &headers, body).await?;
+    let body: AppendBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?;
+    if body.end == Some(StreamState::Open) {
+        return Err(ApiError::bad_request(
+            "end must be done, cancelled or failed",
+        ));
+    }
+    let (tx, rx) = oneshot::channel();
+    let cmd = AppendCmd {
+        room,
+        id,
+        op: AppendOp::Append {
+            n: body.n,
+            text: body.text,
+            end: body.end,
+        },
+        from: Member {
+            user: claims.sub,
+            client: HTTP_CLIENT.into(),
+            source: HTTP_SOURCE.into(),
+            name: None,
+        },
+        origin: Origin::Http(tx),
+    };
+    state.engine.append(cmd).await.map_err(|_| unavailable())?;
+    stored_answer(rx).await
 }
 
 async fn post_messages(
@@ -342,17 +453,7 @@ async fn post_messages(
     body: Body,
 ) -> Result<Response, ApiError> {
     let claims = authorize(&state, &headers, &room)?;
-    if let Err(wait) = state.http_rate(&claims.sub) {
-        let secs = wait.as_secs() + 1;
-        let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("at most {} messages per second", state.config.publish_rate),
-        )
-        .into_response();
-        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(response) = rate_limited(&state, &claims.sub) {
         return Ok(response);
     }
     let body = read_body(&state, &headers, body).await?;
@@ -374,26 +475,11 @@ async fn post_messages(
             source: HTTP_SOURCE.into(),
             name: None,
         },
+        stream: body.stream,
         origin: Origin::Http(tx),
     };
-    let unavailable = || {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "internal",
-            "the store is not available",
-        )
-    };
     state.engine.publish(cmd).await.map_err(|_| unavailable())?;
-    let stored = rx
-        .await
-        .map_err(|_| unavailable())?
-        .map_err(|e| internal(&e))?;
-    let status = if stored.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((status, Json(json!({"seq": stored.seq, "ts": stored.ts}))).into_response())
+    stored_answer(rx).await
 }
 
 #[cfg(test)]

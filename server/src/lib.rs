@@ -149,8 +149,13 @@ impl Running {
                 data_lock = Some(DataLock::acquire(&config.data_dir)?);
                 let db = config.db_path();
                 let check = Duration::from_millis(config.integrity_check_ms);
-                let (store, thread) =
-                    store::start(&db, Arc::clone(&hub), config.replay_limit, check)?;
+                let (store, thread) = store::start(
+                    &db,
+                    Arc::clone(&hub),
+                    config.replay_limit,
+                    check,
+                    config.stream_limits(),
+                )?;
                 let reads = Arc::new(ReadPool::new(db));
                 (Engine::Sqlite { store, reads }, Some(thread))
             }

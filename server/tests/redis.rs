@@ -590,3 +590,24 @@ async fn health_follows_redis() {
     }
     assert!(healthy, "still unhealthy after Redis came back");
 }
+
+/// Streams are not built on the Redis engine yet: they are refused plainly (`bad_request`),
+/// never half-applied, and the connection and the room go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_are_refused_until_built_for_redis() {
+    let redis = Redis::start();
+    let node = Node::start(&redis);
+    let mut a = node.client("alice").await;
+    a.join(2, "conv-s").await;
+    a.send(json!({"type":"publish","ref":3,"room":"conv-s","id":"s-1","event":"assistant.reply","data":{},"stream":true}))
+        .await;
+    assert_eq!(next_of(&mut a, "error").await["code"], "bad_request");
+    a.send(json!({"type":"append","ref":4,"room":"conv-s","id":"s-1","n":0,"text":"x"}))
+        .await;
+    assert_eq!(next_of(&mut a, "error").await["code"], "bad_request");
+    a.send(json!({"type":"cancel","ref":5,"room":"conv-s","id":"s-1"}))
+        .await;
+    assert_eq!(next_of(&mut a, "error").await["code"], "bad_request");
+    let ack = publish_acked(&mut a, 6, "conv-s", "m-1").await;
+    assert_eq!(ack["seq"], 1, "nothing of the stream was stored: {ack}");
+}

@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   "rate_limited",
   "unsupported_protocol",
   "internal",
+  "not_found",
+  "stream_ended",
   /** The store could not keep a publish, which was not sent. */
   "storage",
   /** Another client holds the store. */

@@ -269,6 +269,8 @@ impl Machine {
             ServerFrame::Presence(p) => self.on_presence(p),
             ServerFrame::Ping(p) => self.on_server_ping(p.ref_id),
             ServerFrame::Pong(_) => {}
+            // Stream support in the machine is separate work: appends are ignored for now.
+            ServerFrame::Append(_) => {}
             ServerFrame::Error(e) => match e.ref_id {
                 None => {
                     let err = Error::from_server(e.code, e.message, None);

@@ -48,6 +48,7 @@ impl Machine {
                     event: req.event,
                     data: req.data,
                     ephemeral: true,
+                    stream: false,
                 })
             });
         } else {

@@ -20,13 +20,15 @@ pub enum ErrorCode {
     RateLimited,
     UnsupportedProtocol,
     Internal,
+    NotFound,
+    StreamEnded,
     #[cfg_attr(feature = "serde", serde(other))]
     Unknown,
 }
 
 impl ErrorCode {
     /// Every code but `Unknown`.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
@@ -36,6 +38,8 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::UnsupportedProtocol,
         ErrorCode::Internal,
+        ErrorCode::NotFound,
+        ErrorCode::StreamEnded,
     ];
 
     /// The code a wire name stands for; [`ErrorCode::Unknown`] for a name this version does
@@ -59,6 +63,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UnsupportedProtocol => "unsupported_protocol",
             ErrorCode::Internal => "internal",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::StreamEnded => "stream_ended",
             ErrorCode::Unknown => "unknown",
         }
     }

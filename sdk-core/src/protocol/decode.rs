@@ -10,8 +10,9 @@ use std::borrow::Cow;
 
 use super::json::{JsonError, Reader};
 use super::{
-    Ack, ErrorCode, ErrorFrame, FrameError, HistoryPage, Joined, Left, Member, Message, Payload,
-    Ping, Pong, Presence, PresenceKind, Refreshed, ServerFrame, Welcome,
+    Ack, Append, ErrorCode, ErrorFrame, FrameError, HistoryPage, Joined, Left, Member, Message,
+    Payload, Ping, Pong, Presence, PresenceKind, Refreshed, ServerFrame, StreamInfo, StreamState,
+    Welcome,
 };
 
 /// Why a frame body does not decode as its type.
@@ -69,10 +70,17 @@ enum Kind {
     Data,
     Member,
     Members,
+    /// History items: messages, and appends (`"type":"append"`).
     Messages,
     Code,
     /// `join` or `leave`.
     JoinOrLeave,
+    /// A stream state (`open`, `done`, `cancelled`, `failed`).
+    State,
+    /// A stream state or `null`.
+    StateOrNull,
+    /// A message's `stream` object or `null`.
+    StreamOrNull,
 }
 
 /// A field's value as read.
@@ -84,13 +92,15 @@ enum Value {
     Data(Payload),
     Member(Member),
     Members(Vec<Member>),
-    Messages(Vec<Message>),
+    Messages(Vec<Message>, Vec<Append>),
     Code(ErrorCode),
     PresenceKind(PresenceKind),
+    State(StreamState),
+    Stream(StreamInfo),
 }
 
-/// Most fields any frame struct has.
-const MAX_FIELDS: usize = 7;
+/// Most fields any frame struct has (`append`).
+const MAX_FIELDS: usize = 9;
 
 /// The fields of one object, read against its table.
 struct Fields {
@@ -129,7 +139,12 @@ impl Fields {
         for ((name, kind), value) in names.iter().zip(&fields.values) {
             let optional = matches!(
                 kind,
-                Kind::NumOrNull | Kind::TextOrNull | Kind::Data | Kind::Members
+                Kind::NumOrNull
+                    | Kind::TextOrNull
+                    | Kind::Data
+                    | Kind::Members
+                    | Kind::StateOrNull
+                    | Kind::StreamOrNull
             );
             if value.is_none() && !optional {
                 return Err(Bad::Field(name, MISSING));
@@ -175,6 +190,13 @@ impl Fields {
         matches!(self.take(i), Some(Value::Flag(true)))
     }
 
+    fn state(&mut self, i: usize) -> Option<StreamState> {
+        match self.take(i) {
+            Some(Value::State(s)) => Some(s),
+            _ => None,
+        }
+    }
+
     fn member(&mut self, i: usize) -> Member {
         match self.take(i) {
             Some(Value::Member(m)) => m,
@@ -190,7 +212,10 @@ impl Fields {
 
 /// Reads one value as `kind`; `None` for a value of another type.
 fn value(r: &mut Reader<'_>, kind: Kind) -> Res<Option<Value>> {
-    let nullable = matches!(kind, Kind::NumOrNull | Kind::TextOrNull);
+    let nullable = matches!(
+        kind,
+        Kind::NumOrNull | Kind::TextOrNull | Kind::StateOrNull | Kind::StreamOrNull
+    );
     if nullable && r.null()? {
         return Ok(Some(Value::Null));
     }
@@ -201,9 +226,17 @@ fn value(r: &mut Reader<'_>, kind: Kind) -> Res<Option<Value>> {
             .u64()?
             .filter(|n| usize::try_from(*n).is_ok())
             .map(Value::Num),
-        Kind::Text | Kind::TextOrNull | Kind::Code | Kind::JoinOrLeave if is_string => {
+        Kind::Text
+        | Kind::TextOrNull
+        | Kind::Code
+        | Kind::JoinOrLeave
+        | Kind::State
+        | Kind::StateOrNull
+            if is_string =>
+        {
             let text = r.string()?;
             match kind {
+                Kind::State | Kind::StateOrNull => StreamState::from_wire(&text).map(Value::State),
                 Kind::Code => Some(Value::Code(ErrorCode::from_wire(&text))),
                 Kind::JoinOrLeave => [PresenceKind::Join, PresenceKind::Leave]
                     .into_iter()
@@ -215,19 +248,21 @@ fn value(r: &mut Reader<'_>, kind: Kind) -> Res<Option<Value>> {
         Kind::Flag => r.bool()?.map(Value::Flag),
         Kind::Data => Some(Value::Data(Payload::from_valid(r.skip()?))),
         Kind::Member => Some(Value::Member(member(r)?)),
+        Kind::StreamOrNull => Some(Value::Stream(stream(r)?)),
         Kind::Members | Kind::Messages if r.open_array()? => {
-            let (mut members, mut messages) = (Vec::new(), Vec::new());
+            let (mut members, mut messages, mut appends) = (Vec::new(), Vec::new(), Vec::new());
             let mut first = true;
             while r.next_element(first)? {
                 first = false;
                 match kind {
                     Kind::Members => members.push(member(r)?),
+                    _ if is_append_item(r) => appends.push(append(r)?),
                     _ => messages.push(message(r)?),
                 }
             }
             Some(match kind {
                 Kind::Members => Value::Members(members),
-                _ => Value::Messages(messages),
+                _ => Value::Messages(messages, appends),
             })
         }
         _ => {
@@ -318,6 +353,7 @@ fn body(r: &mut Reader<'_>, kind: &str) -> Option<Res<ServerFrame>> {
         "ping" => only_ref(r).map(|ref_id| ServerFrame::Ping(Ping { ref_id })),
         "pong" => only_ref(r).map(|ref_id| ServerFrame::Pong(Pong { ref_id })),
         "error" => error(r),
+        "append" => append(r).map(ServerFrame::Append),
         _ => return None,
     })
 }
@@ -383,6 +419,7 @@ fn ack(r: &mut Reader<'_>) -> Res<ServerFrame> {
         &[
             ("ref", Kind::Num),
             ("id", Kind::Text),
+            ("n", Kind::NumOrNull),
             ("seq", Kind::NumOrNull),
             ("ts", Kind::Num),
         ],
@@ -390,8 +427,9 @@ fn ack(r: &mut Reader<'_>) -> Res<ServerFrame> {
     Ok(ServerFrame::Ack(Ack {
         ref_id: f.num(0),
         id: f.text(1),
-        seq: f.opt_num(2),
-        ts: f.num(3),
+        n: f.opt_num(2),
+        seq: f.opt_num(3),
+        ts: f.num(4),
     }))
 }
 
@@ -406,6 +444,7 @@ fn message(r: &mut Reader<'_>) -> Res<Message> {
             ("data", Kind::Data),
             ("from", Kind::Member),
             ("ts", Kind::Num),
+            ("stream", Kind::StreamOrNull),
         ],
     )?;
     Ok(Message {
@@ -419,7 +458,84 @@ fn message(r: &mut Reader<'_>) -> Res<Message> {
         },
         from: f.member(5),
         ts: f.num(6),
+        stream: match f.take(7) {
+            Some(Value::Stream(s)) => Some(s),
+            _ => None,
+        },
     })
+}
+
+/// A message's `stream` object.
+fn stream(r: &mut Reader<'_>) -> Res<StreamInfo> {
+    let mut f = Fields::read(
+        r,
+        &[
+            ("state", Kind::State),
+            ("text", Kind::Text),
+            ("n", Kind::Num),
+        ],
+    )?;
+    Ok(StreamInfo {
+        state: f.state(0).unwrap_or(StreamState::Open),
+        text: f.text(1),
+        n: f.num(2),
+    })
+}
+
+/// An `append` frame's body, or an append item of a history page.
+fn append(r: &mut Reader<'_>) -> Res<Append> {
+    let mut f = Fields::read(
+        r,
+        &[
+            ("room", Kind::Text),
+            ("seq", Kind::Num),
+            ("of", Kind::Num),
+            ("id", Kind::Text),
+            ("n", Kind::Num),
+            ("text", Kind::Text),
+            ("end", Kind::StateOrNull),
+            ("from", Kind::Member),
+            ("ts", Kind::Num),
+        ],
+    )?;
+    Ok(Append {
+        room: f.text(0),
+        seq: f.num(1),
+        of: f.num(2),
+        id: f.text(3),
+        n: f.num(4),
+        text: f.text(5),
+        end: f.state(6),
+        from: f.member(7),
+        ts: f.num(8),
+    })
+}
+
+/// Whether the history item at `r` is an object whose `type` is `"append"`; looked up on a
+/// copy of the reader, so the item is then read from its start by the right struct. Any
+/// problem: false (reading it as a message reports it).
+fn is_append_item(r: &Reader<'_>) -> bool {
+    let mut p = r.clone();
+    if !p.open_object().unwrap_or(false) {
+        return false;
+    }
+    let mut first = true;
+    while let Ok(true) = p.next_key(first) {
+        first = false;
+        match p.key() {
+            Ok(key) if key == "type" => {
+                return p.peek_value() == Some(b'"')
+                    && p.string().is_ok_and(|kind| kind == "append");
+            }
+            Ok(_) => {
+                if p.skip().is_err() {
+                    return false;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 fn member(r: &mut Reader<'_>) -> Res<Member> {
@@ -469,14 +585,16 @@ fn history(r: &mut Reader<'_>) -> Res<ServerFrame> {
             ("more", Kind::Flag),
         ],
     )?;
+    let (messages, appends) = match f.take(2) {
+        Some(Value::Messages(m, a)) => (m, a),
+        _ => (Vec::new(), Vec::new()),
+    };
     Ok(ServerFrame::History(HistoryPage {
         ref_id: f.num(0),
         room: f.text(1),
-        messages: match f.take(2) {
-            Some(Value::Messages(m)) => m,
-            _ => Vec::new(),
-        },
+        messages,
         more: f.flag(3),
+        appends,
     }))
 }
 

@@ -3,7 +3,7 @@
 //! `token_exp`, which is `null` when the token never expires).
 
 use super::json::{str_len, Array, Object};
-use super::{ClientFrame, Member, Message, ServerFrame};
+use super::{Append, ClientFrame, Member, Message, ServerFrame, StreamInfo};
 
 impl ClientFrame {
     /// The frame's `type`.
@@ -17,6 +17,8 @@ impl ClientFrame {
             ClientFrame::Refresh(_) => "refresh",
             ClientFrame::Ping(_) => "ping",
             ClientFrame::Pong(_) => "pong",
+            ClientFrame::Append(_) => "append",
+            ClientFrame::Cancel(_) => "cancel",
         }
     }
 
@@ -46,7 +48,7 @@ impl ClientFrame {
                 o.u64("ref", l.ref_id).str("room", &l.room);
             }
             ClientFrame::Publish(p) => {
-                return PublishText {
+                let mut text = PublishText {
                     ref_id: p.ref_id,
                     room: &p.room,
                     id: &p.id,
@@ -54,7 +56,24 @@ impl ClientFrame {
                     data: p.data.json(),
                     ephemeral: p.ephemeral,
                 }
-                .encode()
+                .encode();
+                if p.stream {
+                    // `stream` follows `ephemeral`, as the struct declares them.
+                    text.pop();
+                    text.push_str(r#","stream":true}"#);
+                }
+                return text;
+            }
+            ClientFrame::Append(a) => {
+                o.u64("ref", a.ref_id)
+                    .str("room", &a.room)
+                    .str("id", &a.id)
+                    .u64("n", a.n)
+                    .str("text", &a.text)
+                    .opt_str("end", a.end.map(|e| e.as_str()));
+            }
+            ClientFrame::Cancel(c) => {
+                o.u64("ref", c.ref_id).str("room", &c.room).str("id", &c.id);
             }
             ClientFrame::History(h) => {
                 o.u64("ref", h.ref_id)
@@ -145,6 +164,7 @@ impl ServerFrame {
             ServerFrame::Ping(_) => "ping",
             ServerFrame::Pong(_) => "pong",
             ServerFrame::Error(_) => "error",
+            ServerFrame::Append(_) => "append",
         }
     }
 
@@ -152,7 +172,10 @@ impl ServerFrame {
     pub fn encode(&self) -> String {
         // Room for a message's fields besides its payload, so it is written without growing.
         let payload = match self {
-            ServerFrame::Message(m) => m.data.json().len(),
+            ServerFrame::Message(m) => {
+                m.data.json().len() + m.stream.as_ref().map_or(0, |s| s.text.len())
+            }
+            ServerFrame::Append(a) => a.text.len(),
             _ => 0,
         };
         let mut out = String::with_capacity(256 + payload);
@@ -181,6 +204,7 @@ impl ServerFrame {
             ServerFrame::Ack(a) => {
                 o.u64("ref", a.ref_id)
                     .str("id", &a.id)
+                    .opt_u64("n", a.n)
                     .opt_u64("seq", a.seq)
                     .u64("ts", a.ts);
             }
@@ -191,13 +215,7 @@ impl ServerFrame {
             }
             ServerFrame::History(h) => {
                 o.u64("ref", h.ref_id).str("room", &h.room);
-                let mut list = o.array("messages");
-                for m in &h.messages {
-                    let mut item = list.object();
-                    write_message(&mut item, m, true);
-                    item.end();
-                }
-                list.end();
+                write_history_items(&mut o, "messages", &h.messages, &h.appends);
                 o.bool("more", h.more);
             }
             ServerFrame::Refreshed(r) => {
@@ -214,6 +232,7 @@ impl ServerFrame {
                     .str("code", e.code.as_str())
                     .str("message", &e.message);
             }
+            ServerFrame::Append(a) => write_append(&mut o, a),
         }
         o.end();
         out
@@ -232,6 +251,62 @@ pub fn write_message(o: &mut Object<'_>, m: &Message, data: bool) {
     }
     write_member(o.object("from"), &m.from);
     o.u64("ts", m.ts);
+    if let Some(stream) = &m.stream {
+        write_stream(o.object("stream"), stream);
+    }
+}
+
+/// A stream's state as the object `o`, which this closes.
+fn write_stream(mut o: Object<'_>, s: &StreamInfo) {
+    o.str("state", s.state.as_str())
+        .str("text", &s.text)
+        .u64("n", s.n);
+    o.end();
+}
+
+/// An append's fields into `o` (an `append` frame's without its `type`).
+pub fn write_append(o: &mut Object<'_>, a: &Append) {
+    o.str("room", &a.room)
+        .u64("seq", a.seq)
+        .u64("of", a.of)
+        .str("id", &a.id)
+        .u64("n", a.n)
+        .str("text", &a.text)
+        .opt_str("end", a.end.map(|e| e.as_str()));
+    write_member(o.object("from"), &a.from);
+    o.u64("ts", a.ts);
+}
+
+/// A history page's items under `key`: `messages` and `appends` (each ascending by seq)
+/// merged into one list in seq order, appends as items with `"type":"append"`.
+pub fn write_history_items(
+    o: &mut Object<'_>,
+    key: &str,
+    messages: &[Message],
+    appends: &[Append],
+) {
+    let mut list = o.array(key);
+    let mut appends = appends.iter().peekable();
+    for m in messages {
+        let seq = m.seq.unwrap_or(0);
+        while let Some(a) = appends.next_if(|a| a.seq < seq) {
+            write_append_item(list.object(), a);
+        }
+        let mut item = list.object();
+        write_message(&mut item, m, true);
+        item.end();
+    }
+    for a in appends {
+        write_append_item(list.object(), a);
+    }
+    list.end();
+}
+
+/// An append as a history item: `"type":"append"` first, then its fields; closes `o`.
+fn write_append_item(mut o: Object<'_>, a: &Append) {
+    o.str("type", "append");
+    write_append(&mut o, a);
+    o.end();
 }
 
 /// A member as the object `o`, which this closes.

@@ -67,6 +67,8 @@ pub enum ClientFrame {
     Refresh(Refresh),
     Ping(Ping),
     Pong(Pong),
+    Append(AppendRequest),
+    Cancel(Cancel),
 }
 
 /// The first frame of a connection: protocol version, token and client identity.
@@ -122,6 +124,74 @@ pub struct Publish {
     pub data: Payload,
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
     pub ephemeral: bool,
+    /// Opens a stream: the message grows by appends (persisted publishes only).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
+    pub stream: bool,
+}
+
+/// Where a stream is: open, or ended one of three ways.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum StreamState {
+    Open,
+    Done,
+    Cancelled,
+    Failed,
+}
+
+impl StreamState {
+    /// Every state, `open` first.
+    pub const ALL: [StreamState; 4] = [
+        StreamState::Open,
+        StreamState::Done,
+        StreamState::Cancelled,
+        StreamState::Failed,
+    ];
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamState::Open => "open",
+            StreamState::Done => "done",
+            StreamState::Cancelled => "cancelled",
+            StreamState::Failed => "failed",
+        }
+    }
+
+    /// The state a wire name stands for.
+    pub fn from_wire(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// Append text to a stream this user opened (`n`: the append's index in the stream, from 0);
+/// `end` (`done`, `cancelled`, `failed`) ends it. `end: open` is refused by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct AppendRequest {
+    #[cfg_attr(feature = "serde", serde(rename = "ref"))]
+    pub ref_id: u64,
+    pub room: String,
+    /// The id of the stream's opening message.
+    pub id: String,
+    pub n: u64,
+    pub text: String,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub end: Option<StreamState>,
+}
+
+/// End a stream of the room (any member may): the server stores the end append itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Cancel {
+    #[cfg_attr(feature = "serde", serde(rename = "ref"))]
+    pub ref_id: u64,
+    pub room: String,
+    pub id: String,
 }
 
 /// Ask for stored messages with `seq < before` (the newest without `before`).
@@ -194,6 +264,7 @@ pub enum ServerFrame {
     Ping(Ping),
     Pong(Pong),
     Error(ErrorFrame),
+    Append(Append),
 }
 
 /// Successful handshake.
@@ -240,6 +311,12 @@ pub struct Ack {
     #[cfg_attr(feature = "serde", serde(rename = "ref"))]
     pub ref_id: u64,
     pub id: String,
+    /// For an append (or cancel): the append's index in its stream.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub n: Option<u64>,
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
@@ -263,6 +340,40 @@ pub struct Message {
     pub event: String,
     #[cfg_attr(feature = "serde", serde(default))]
     pub data: Payload,
+    pub from: Member,
+    pub ts: u64,
+    /// On a stream's opening message: its text so far, folded from its appends.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub stream: Option<StreamInfo>,
+}
+
+/// A stream as its opening message carries it: `text` holds the first `n` appends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct StreamInfo {
+    pub state: StreamState,
+    pub text: String,
+    pub n: u64,
+}
+
+/// A piece of a stream, as a room event with its own `seq` (`of`: the opening message's seq).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Append {
+    pub room: String,
+    pub seq: u64,
+    pub of: u64,
+    pub id: String,
+    pub n: u64,
+    pub text: String,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub end: Option<StreamState>,
     pub from: Member,
     pub ts: u64,
 }
@@ -296,6 +407,12 @@ pub struct Presence {
 }
 
 /// Answer to a `history` request: ascending by `seq`.
+///
+/// On the wire `messages` is one list in `seq` order whose items are messages or, with
+/// `"type":"append"`, appends whose opening message the page does not hold. Here they are two
+/// lists, each ascending: [`encode`](ServerFrame::encode) merges them by `seq`. serde's
+/// derive knows `messages` only (`appends` is skipped): pages with appends go through the
+/// protocol's own codec.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct HistoryPage {
@@ -304,6 +421,9 @@ pub struct HistoryPage {
     pub room: String,
     pub messages: Vec<Message>,
     pub more: bool,
+    /// The page's append items.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub appends: Vec<Append>,
 }
 
 /// The token was replaced.
@@ -393,7 +513,8 @@ impl std::error::Error for DecodeFailure {}
 impl ClientFrame {
     /// Every `type` a client may send.
     pub const TYPES: &'static [&'static str] = &[
-        "hello", "join", "leave", "publish", "history", "refresh", "ping", "pong",
+        "hello", "join", "leave", "publish", "history", "refresh", "ping", "pong", "append",
+        "cancel",
     ];
 }
 
@@ -411,6 +532,7 @@ impl ServerFrame {
         "ping",
         "pong",
         "error",
+        "append",
     ];
 }
 
@@ -482,6 +604,8 @@ mod client_decode {
                 "refresh" => body(text, &kind, ClientFrame::Refresh),
                 "ping" => body(text, &kind, ClientFrame::Ping),
                 "pong" => body(text, &kind, ClientFrame::Pong),
+                "append" => body(text, &kind, ClientFrame::Append),
+                "cancel" => body(text, &kind, ClientFrame::Cancel),
                 other => Err(FrameError::UnknownType(other.to_owned())),
             }
         }

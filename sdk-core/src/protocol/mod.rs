@@ -14,11 +14,12 @@ mod room;
 
 pub use codes::{close, ErrorCode};
 pub(crate) use encode::PublishText;
-pub use encode::{write_member, write_members, write_message};
+pub use encode::{write_append, write_history_items, write_member, write_members, write_message};
 pub use frames::{
-    Ack, ClientFrame, ClientInfo, DecodeFailure, ErrorFrame, FrameError, Hello, HistoryPage,
-    HistoryRequest, Join, Joined, Leave, Left, Member, Message, Ping, Pong, Presence, PresenceKind,
-    Publish, Refresh, Refreshed, ServerFrame, Welcome,
+    Ack, Append, AppendRequest, Cancel, ClientFrame, ClientInfo, DecodeFailure, ErrorFrame,
+    FrameError, Hello, HistoryPage, HistoryRequest, Join, Joined, Leave, Left, Member, Message,
+    Ping, Pong, Presence, PresenceKind, Publish, Refresh, Refreshed, ServerFrame, StreamInfo,
+    StreamState, Welcome,
 };
 pub use payload::Payload;
 pub use room::{room_matches, validate_room, RoomNameError, MAX_ROOM_LEN};

@@ -258,6 +258,7 @@ impl SimServer {
                         data: p.data,
                         from,
                         ts,
+                        stream: None,
                     })
                     .encode();
                     out.extend(
@@ -271,6 +272,7 @@ impl SimServer {
                         ServerFrame::Ack(Ack {
                             ref_id: p.ref_id,
                             id: p.id,
+                            n: None,
                             seq: None,
                             ts,
                         })
@@ -284,6 +286,7 @@ impl SimServer {
                         ServerFrame::Ack(Ack {
                             ref_id: p.ref_id,
                             id: p.id,
+                            n: None,
                             seq: Some(seq),
                             ts,
                         })
@@ -300,6 +303,7 @@ impl SimServer {
                     data: p.data,
                     from,
                     ts,
+                    stream: None,
                 };
                 room.ids.insert(p.id.clone(), (seq, ts));
                 let text = ServerFrame::Message(message.clone()).encode();
@@ -315,6 +319,7 @@ impl SimServer {
                     ServerFrame::Ack(Ack {
                         ref_id: p.ref_id,
                         id: p.id,
+                        n: None,
                         seq: Some(seq),
                         ts,
                     })
@@ -337,6 +342,7 @@ impl SimServer {
                     room: h.room,
                     messages: older[skip..].to_vec(),
                     more: skip > 0,
+                    appends: Vec::new(),
                 });
                 out.push((sid, page.encode()));
             }
@@ -356,6 +362,14 @@ impl SimServer {
                 out.push((sid, ServerFrame::Pong(Pong { ref_id: p.ref_id }).encode()))
             }
             ClientFrame::Pong(_) => {}
+            // The fake server has no streams yet (the machine's stream support is separate).
+            ClientFrame::Append(AppendRequest { ref_id, .. })
+            | ClientFrame::Cancel(Cancel { ref_id, .. }) => {
+                out.push((
+                    sid,
+                    error(Some(ref_id), ErrorCode::BadRequest, "no streams"),
+                ));
+            }
         }
         out
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use roomcast_core::protocol::{
-    Ack, ErrorCode, ErrorFrame, Joined, Member, Message, Payload, ServerFrame,
+    Ack, Append, ErrorCode, ErrorFrame, Joined, Member, Message, Payload, ServerFrame, StreamState,
 };
 use thiserror::Error;
 use tokio::sync::oneshot;
@@ -27,6 +27,8 @@ pub enum Origin {
     Ws { ref_id: u64, out: Outbound },
     /// An HTTP POST: answer through the channel, broadcast to every member.
     Http(oneshot::Sender<Result<Stored, StoreError>>),
+    /// The server itself (a stream's idle end): nobody to answer.
+    Server,
 }
 
 impl Origin {
@@ -34,7 +36,7 @@ impl Origin {
     pub fn conn(&self) -> Option<ConnId> {
         match self {
             Origin::Ws { out, .. } => Some(out.conn()),
-            Origin::Http(_) => None,
+            Origin::Http(_) | Origin::Server => None,
         }
     }
 
@@ -46,6 +48,7 @@ impl Origin {
                 let ack = ServerFrame::Ack(Ack {
                     ref_id,
                     id,
+                    n: stored.n,
                     seq: Some(stored.seq),
                     ts: stored.ts,
                 });
@@ -54,6 +57,26 @@ impl Origin {
             Origin::Http(reply) => {
                 let _ = reply.send(Ok(stored));
             }
+            Origin::Server => {}
+        }
+    }
+
+    /// Refuses a request with `code` (an append to an ended stream, another user's stream, a
+    /// gap, ...): an `error` frame, or the HTTP reply. `gathered` as for [`ack`](Self::ack).
+    pub fn refuse(self, code: ErrorCode, message: String, gathered: Option<&mut Gathered>) {
+        match self {
+            Origin::Ws { ref_id, out } => {
+                let frame = ServerFrame::Error(ErrorFrame {
+                    ref_id: Some(ref_id),
+                    code,
+                    message,
+                });
+                deliver(&out, &frame, gathered);
+            }
+            Origin::Http(reply) => {
+                let _ = reply.send(Err(StoreError::Refused { code, message }));
+            }
+            Origin::Server => {}
         }
     }
 
@@ -69,6 +92,7 @@ impl Origin {
             Origin::Http(reply) => {
                 let _ = reply.send(Err(StoreError::Closed));
             }
+            Origin::Server => {}
         }
     }
 }
@@ -92,13 +116,31 @@ pub(crate) fn internal_error(ref_id: u64, message: impl Into<String>) -> ServerF
     })
 }
 
-/// A persisted publish's outcome.
+/// A persisted publish's or append's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stored {
     pub seq: u64,
     pub ts: u64,
-    /// The id was already stored: this is the original seq/ts and nothing was broadcast.
+    /// The id (for an append: the `(id, n)`) was already stored: this is the original seq/ts
+    /// and nothing was broadcast.
     pub duplicate: bool,
+    /// An append's index in its stream (`None` for a publish).
+    pub n: Option<u64>,
+    /// An append's stream: the seq of its opening message.
+    pub of: u64,
+}
+
+impl Stored {
+    /// A publish's outcome.
+    pub fn published(seq: u64, ts: u64, duplicate: bool) -> Self {
+        Stored {
+            seq,
+            ts,
+            duplicate,
+            n: None,
+            of: 0,
+        }
+    }
 }
 
 /// A message to persist.
@@ -109,7 +151,88 @@ pub struct PublishCmd {
     pub event: String,
     pub data: Payload,
     pub from: Member,
+    /// Opens a stream.
+    pub stream: bool,
     pub origin: Origin,
+}
+
+/// What an append command does to its stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOp {
+    /// The producer's append number `n` (`end`: done, cancelled or failed; never open).
+    Append {
+        n: u64,
+        text: String,
+        end: Option<StreamState>,
+    },
+    /// A member's `cancel`: the end append `cancelled`, stored by the server.
+    Cancel,
+    /// The idle end: the end append `failed`, if the stream is still idle when stored.
+    Idle,
+}
+
+impl AppendOp {
+    /// The stream end this op stores, if any.
+    pub fn end(&self) -> Option<StreamState> {
+        match self {
+            AppendOp::Append { end, .. } => *end,
+            AppendOp::Cancel => Some(StreamState::Cancelled),
+            AppendOp::Idle => Some(StreamState::Failed),
+        }
+    }
+
+    /// The text this op appends.
+    pub fn text(&self) -> &str {
+        match self {
+            AppendOp::Append { text, .. } => text,
+            AppendOp::Cancel | AppendOp::Idle => "",
+        }
+    }
+}
+
+/// An append (or cancel, or idle end) to persist.
+#[derive(Debug)]
+pub struct AppendCmd {
+    pub room: String,
+    /// The stream's id: its opening message's.
+    pub id: String,
+    pub op: AppendOp,
+    pub from: Member,
+    pub origin: Origin,
+}
+
+impl AppendCmd {
+    /// The `append` event for this command once stored as `stored`.
+    pub fn event(&self, stored: &Stored) -> ServerFrame {
+        ServerFrame::Append(Append {
+            room: self.room.clone(),
+            seq: stored.seq,
+            of: stored.of,
+            id: self.id.clone(),
+            n: stored.n.unwrap_or(0),
+            text: self.op.text().to_owned(),
+            end: self.op.end(),
+            from: self.from.clone(),
+            ts: stored.ts,
+        })
+    }
+}
+
+/// The stream rules' limits (`--max-stream-bytes`, `--stream-idle-ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Most bytes of text one stream may hold.
+    pub max_bytes: u64,
+    /// A stream without an append for this long is ended `failed` by the server.
+    pub idle_ms: u64,
+}
+
+/// A page of history: messages (openers folded) and the appends whose opener it lacks.
+#[derive(Debug, Default)]
+pub struct History {
+    pub messages: Vec<Message>,
+    pub appends: Vec<Append>,
+    pub more: bool,
 }
 
 /// A join to answer (replay, `joined`, membership, presence).
@@ -225,13 +348,25 @@ impl Engine {
         }
     }
 
-    /// Up to `limit` stored messages with `seq < before`, ascending, and whether there are more.
+    /// Stores an append, cancel or idle end; the ack or answer goes to its origin.
+    pub async fn append(&self, cmd: AppendCmd) -> Result<(), EngineError> {
+        match self {
+            Engine::Sqlite { store, .. } => Ok(store.send(Command::Append(cmd)).await?),
+            Engine::Redis(r) => {
+                r.append(cmd).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Up to `limit` stored items with `seq < before`, ascending, streams folded into their
+    /// opening messages, and whether there are more.
     pub async fn history(
         &self,
         room: String,
         before: Option<u64>,
         limit: u32,
-    ) -> Result<(Vec<Message>, bool), EngineError> {
+    ) -> Result<History, EngineError> {
         match self {
             Engine::Sqlite { reads, .. } => {
                 let reads = Arc::clone(reads);
@@ -240,7 +375,14 @@ impl Engine {
                     .map_err(|e| EngineError::Task(e.to_string()))?
                     .map_err(EngineError::from)
             }
-            Engine::Redis(r) => Ok(r.history(&room, before, limit).await?),
+            Engine::Redis(r) => {
+                let (messages, more) = r.history(&room, before, limit).await?;
+                Ok(History {
+                    messages,
+                    appends: Vec::new(),
+                    more,
+                })
+            }
         }
     }
 

@@ -93,6 +93,7 @@ pub fn validate(text: &str) -> Result<std::ops::Range<usize>, JsonError> {
 
 /// A cursor over JSON text. Public so the wasm driver reads its store snapshot with the
 /// same reader as frames, adding no second JSON parser to the module.
+#[derive(Clone)]
 pub struct Reader<'a> {
     text: &'a str,
     pos: usize,

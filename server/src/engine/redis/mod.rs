@@ -27,13 +27,16 @@ use redis::streams::StreamRangeReply;
 use redis::{RedisError, Script, Value};
 use roomcast_core::protocol::json::{self, push_str, push_u64, Object};
 use roomcast_core::protocol::{
-    write_message, Left, Member, Message, Presence, PresenceKind, ServerFrame,
+    write_message, ErrorCode, Left, Member, Message, Presence, PresenceKind, ServerFrame,
 };
 use thiserror::Error;
 use tokio::sync::watch;
 
 use crate::engine::sqlite::StoreStats;
-use crate::engine::{internal_error, JoinCmd, PublishCmd, Stored};
+use crate::engine::{internal_error, AppendCmd, JoinCmd, PublishCmd, Stored};
+
+/// The answer to a stream request under `--redis`, where streams are not built yet.
+const STREAMS_UNSUPPORTED: &str = "streamed messages are not available with --redis yet";
 use crate::outbound::{ConnId, Outbound};
 use crate::validate::now_ms;
 use feed::{Added, Feeds, Gap};
@@ -252,6 +255,11 @@ impl RedisEngine {
     /// Stores a persisted publish (atomic script), then acks. The broadcast goes out from the
     /// script itself, through the channel, to every node.
     pub async fn publish(&self, p: PublishCmd) {
+        if p.stream {
+            p.origin
+                .refuse(ErrorCode::BadRequest, STREAMS_UNSUPPORTED.into(), None);
+            return;
+        }
         match self.store(&p).await {
             Ok(stored) => p.origin.ack(p.id, stored, None),
             Err(e) => {
@@ -259,6 +267,12 @@ impl RedisEngine {
                 p.origin.fail(&p.id, None);
             }
         }
+    }
+
+    /// Streams are not built for Redis yet: every append and cancel is refused.
+    pub async fn append(&self, a: AppendCmd) {
+        a.origin
+            .refuse(ErrorCode::BadRequest, STREAMS_UNSUPPORTED.into(), None);
     }
 
     async fn store(&self, p: &PublishCmd) -> Result<Stored> {
@@ -275,6 +289,7 @@ impl RedisEngine {
             data: p.data.clone(),
             from: p.from.clone(),
             ts,
+            stream: None,
         };
         let json = message_json(&message);
         let (seq, ts, dup): (u64, u64, u8) = self
@@ -292,11 +307,7 @@ impl RedisEngine {
             .arg(&p.room)
             .invoke_async(&mut self.conn.clone())
             .await?;
-        Ok(Stored {
-            seq,
-            ts,
-            duplicate: dup != 0,
-        })
+        Ok(Stored::published(seq, ts, dup != 0))
     }
 
     /// An ephemeral message: through the channel to every node's members but the sender.
@@ -990,6 +1001,7 @@ mod tests {
                     name: Some("Ann".into()),
                 },
                 ts: 1_732_240_000_000,
+                stream: None,
             };
             let body = message_json(&message);
             assert_eq!(body, serde_json::to_string(&message).expect("serde"));

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use axum::extract::ws::Utf8Bytes;
-use roomcast_core::protocol::{Left, Message, ServerFrame};
+use roomcast_core::protocol::{ErrorCode, Left, Message, ServerFrame, StreamInfo, StreamState};
 use tokio::sync::oneshot;
 
-use crate::engine::{JoinCmd, PublishCmd, Stored};
+use crate::engine::{AppendCmd, JoinCmd, PublishCmd, Stored};
 use crate::hub::Hub;
 use crate::outbound::{ConnId, Gathered, Outbound};
 
@@ -25,18 +25,37 @@ use crate::outbound::{ConnId, Gathered, Outbound};
 /// batches of [`MAX_BATCH`](super::MAX_BATCH) messages, 32 768 in all).
 const QUEUE: usize = 16;
 
+/// A write of a group commit: a publish, or an append (cancel, idle end) to a stream.
+#[derive(Debug)]
+pub(super) enum Write {
+    Publish(PublishCmd),
+    Append(AppendCmd),
+}
+
+/// What became of one write.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// Stored now, or earlier (`duplicate`).
+    Stored(Stored),
+    /// Refused by the stream rules: answered with this error, nothing stored.
+    Refused(ErrorCode, String),
+    /// Not stored (a database error): answered `internal`, retried by the client.
+    Failed,
+}
+
 /// Work for the fan-out thread, in the store thread's order.
 #[derive(Debug)]
 pub(super) enum Step {
-    /// A committed run of publishes, each with its outcome (`None`: not stored).
-    Published(Vec<(PublishCmd, Option<Stored>)>),
+    /// A committed run of writes, each with its outcome.
+    Published(Vec<(Write, Outcome)>),
     /// A join whose room was read: answer it (replay, `joined`) and add the member.
     Join {
         cmd: JoinCmd,
         head: u64,
         epoch: String,
-        /// Stored messages after the joiner's `since`, up to `head`.
-        replay: Vec<Message>,
+        /// Stored messages and appends after the joiner's `since`, up to `head`, in seq
+        /// order, streams folded into the opening messages the replay holds.
+        replay: Vec<ServerFrame>,
         /// Whether `replay` is everything the joiner missed.
         recovered: bool,
     },
@@ -90,14 +109,38 @@ fn run(hub: &Hub, rx: &Receiver<Step>) {
 /// Broadcasts each newly stored message to its room and answers each publisher, in order.
 /// Each connection's frames from the batch are queued as one item, under the hub's lock, so
 /// that ephemeral broadcasts still reach every member in one order.
-fn published(hub: &Hub, batch: Vec<(PublishCmd, Option<Stored>)>) {
+fn published(hub: &Hub, batch: Vec<(Write, Outcome)>) {
     let hub = hub.lock();
     let mut gathered = Gathered::default();
-    for (p, outcome) in batch {
-        let Some(stored) = outcome else {
-            p.origin.fail(&p.id, Some(&mut gathered));
-            continue;
+    for (write, outcome) in batch {
+        let p = match (write, outcome) {
+            (Write::Publish(p), Outcome::Stored(stored)) => (p, stored),
+            (Write::Append(a), Outcome::Stored(stored)) => {
+                if !stored.duplicate {
+                    let text = Utf8Bytes::from(a.event(&stored).encode());
+                    hub.broadcast_into(&a.room, a.origin.conn(), &text, &mut gathered);
+                }
+                a.origin.ack(a.id, stored, Some(&mut gathered));
+                continue;
+            }
+            (Write::Publish(p), Outcome::Refused(code, message)) => {
+                p.origin.refuse(code, message, Some(&mut gathered));
+                continue;
+            }
+            (Write::Append(a), Outcome::Refused(code, message)) => {
+                a.origin.refuse(code, message, Some(&mut gathered));
+                continue;
+            }
+            (Write::Publish(p), Outcome::Failed) => {
+                p.origin.fail(&p.id, Some(&mut gathered));
+                continue;
+            }
+            (Write::Append(a), Outcome::Failed) => {
+                a.origin.fail(&a.id, Some(&mut gathered));
+                continue;
+            }
         };
+        let (p, stored) = p;
         if !stored.duplicate {
             let except = p.origin.conn();
             let text = Utf8Bytes::from(
@@ -109,6 +152,12 @@ fn published(hub: &Hub, batch: Vec<(PublishCmd, Option<Stored>)>) {
                     data: p.data,
                     from: p.from,
                     ts: stored.ts,
+                    // A new stream has no appends yet.
+                    stream: p.stream.then(|| StreamInfo {
+                        state: StreamState::Open,
+                        text: String::new(),
+                        n: 0,
+                    }),
                 })
                 .encode(),
             );
@@ -121,10 +170,17 @@ fn published(hub: &Hub, batch: Vec<(PublishCmd, Option<Stored>)>) {
 
 /// Answers a join: a member already gets its `joined` only; a new one its replay, then
 /// `joined`, and from then on every broadcast.
-fn join(hub: &Hub, j: JoinCmd, head: u64, epoch: String, replay: Vec<Message>, recovered: bool) {
+fn join(
+    hub: &Hub,
+    j: JoinCmd,
+    head: u64,
+    epoch: String,
+    replay: Vec<ServerFrame>,
+    recovered: bool,
+) {
     let mut frames: Vec<Utf8Bytes> = replay
         .into_iter()
-        .map(|m| Utf8Bytes::from(ServerFrame::Message(m).encode()))
+        .map(|f| Utf8Bytes::from(f.encode()))
         .collect();
     let mut hub = hub.lock();
     let mut presence = hub.members(&j.room);

@@ -14,20 +14,24 @@
 
 mod fanout;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use roomcast_core::protocol::{Member, Message, Payload};
+use roomcast_core::protocol::{
+    Append, ErrorCode, Member, Message, Payload, ServerFrame, StreamInfo, StreamState,
+};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
-use self::fanout::Step;
-use crate::engine::{internal_error, JoinCmd, PublishCmd, Stored};
+use self::fanout::{Outcome, Step, Write};
+use crate::engine::{
+    internal_error, AppendCmd, AppendOp, History, JoinCmd, PublishCmd, Stored, StreamLimits,
+};
 use crate::hub::Hub;
 use crate::outbound::{ConnId, Outbound};
 use crate::validate::now_ms;
@@ -57,6 +61,9 @@ pub enum StoreError {
     Closed,
     #[error("stored value out of range")]
     Range,
+    /// A request the stream rules refuse (answered with `code`; nothing stored).
+    #[error("{message}")]
+    Refused { code: ErrorCode, message: String },
     #[error("cannot open the database {path}: {source}")]
     Open {
         path: PathBuf,
@@ -73,6 +80,10 @@ pub enum StoreError {
 #[derive(Debug)]
 pub enum Command {
     Publish(PublishCmd),
+    /// An append, cancel or idle end, in order with the publishes.
+    Append(AppendCmd),
+    /// Ends the streams idle for the idle limit (sent by the idle ticker).
+    IdleCheck,
     Join(JoinCmd),
     Leave {
         ref_id: u64,
@@ -168,7 +179,121 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (room, seq),
     UNIQUE (room, id)
 );
+CREATE TABLE IF NOT EXISTS streams (
+    room    TEXT NOT NULL,
+    id      TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    user    TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    state   TEXT NOT NULL,
+    bytes   INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    PRIMARY KEY (room, id)
+);
+CREATE INDEX IF NOT EXISTS streams_open ON streams (room) WHERE state = 'open';
+CREATE TABLE IF NOT EXISTS appends (
+    room        TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    of_seq      INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    n           INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    end_state   TEXT,
+    from_user   TEXT NOT NULL,
+    from_client TEXT NOT NULL,
+    from_source TEXT NOT NULL,
+    from_name   TEXT,
+    ts          INTEGER NOT NULL,
+    PRIMARY KEY (room, seq),
+    UNIQUE (room, id, n)
+);
 ";
+
+/// A stream's state, kept by the store thread for every open stream (and read back from the
+/// `streams` table for an ended one): what an append is checked against, in O(1), whatever
+/// the length of the text so far.
+#[derive(Debug, Clone)]
+struct StreamMeta {
+    /// The seq of the opening message.
+    of: u64,
+    /// The opener's user: the only one that may append.
+    user: String,
+    /// Appends stored so far.
+    n: u64,
+    state: StreamState,
+    /// Bytes of text so far.
+    bytes: u64,
+    /// When the last append (or the opening) was stored, Unix ms.
+    last_ms: u64,
+}
+
+type StreamKey = (String, String);
+
+fn state_from_db(s: &str) -> StreamState {
+    StreamState::from_wire(s).unwrap_or(StreamState::Failed)
+}
+
+fn read_stream(conn: &Connection, room: &str, id: &str) -> Result<Option<StreamMeta>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT seq, user, n, state, bytes, last_ms FROM streams WHERE room = ?1 AND id = ?2",
+        )?
+        .query_row(params![room, id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(of, user, n, state, bytes, last_ms)| {
+        Ok(StreamMeta {
+            of: to_u64(of)?,
+            user,
+            n: to_u64(n)?,
+            state: state_from_db(&state),
+            bytes: to_u64(bytes)?,
+            last_ms: to_u64(last_ms)?,
+        })
+    })
+    .transpose()
+}
+
+/// Every open stream, for the idle ends after a restart.
+fn read_open_streams(conn: &Connection) -> Result<HashMap<StreamKey, StreamMeta>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT room, id, seq, user, n, bytes, last_ms FROM streams WHERE state = 'open'",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut open = HashMap::new();
+    for (room, id, of, user, n, bytes, last_ms) in rows {
+        let meta = StreamMeta {
+            of: to_u64(of)?,
+            user,
+            n: to_u64(n)?,
+            state: StreamState::Open,
+            bytes: to_u64(bytes)?,
+            last_ms: to_u64(last_ms)?,
+        };
+        open.insert((room, id), meta);
+    }
+    Ok(open)
+}
 
 /// An error met while opening the store: corruption is told apart from other failures.
 fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
@@ -258,9 +383,12 @@ pub fn start(
     hub: Arc<Hub>,
     replay_limit: u32,
     check_limit: Duration,
+    limits: StreamLimits,
 ) -> Result<(StoreHandle, JoinHandle<()>), StoreError> {
     let conn = open_writer(path, check_limit)?;
+    let streams = read_open_streams(&conn)?;
     let (tx, rx) = mpsc::channel(CHANNEL);
+    start_idle_ticker(&tx, limits.idle_ms).map_err(StoreError::Thread)?;
     let fault = WriteFault::default();
     let (fanout, fanout_thread) = fanout::start(hub).map_err(StoreError::Thread)?;
     let worker = Worker {
@@ -271,6 +399,8 @@ pub fn start(
         replay_limit: u64::from(replay_limit),
         rooms: HashMap::new(),
         fault: Arc::clone(&fault),
+        streams,
+        limits,
     };
     let thread = std::thread::Builder::new()
         .name("roomcast-store".into())
@@ -290,6 +420,29 @@ struct Worker {
     rooms: HashMap<String, RoomState>,
     /// Shared with the handles, for `/health`.
     fault: WriteFault,
+    /// Committed state of every open stream (ended ones are read from the table on demand).
+    streams: HashMap<StreamKey, StreamMeta>,
+    limits: StreamLimits,
+}
+
+/// A thread that asks the store thread to end idle streams, a few times per idle limit (at
+/// most every second, at least every 10 ms). It holds no strong sender: it stops once the
+/// store is gone.
+fn start_idle_ticker(tx: &mpsc::Sender<Command>, idle_ms: u64) -> std::io::Result<()> {
+    let weak = tx.downgrade();
+    let tick = Duration::from_millis((idle_ms / 4).clamp(10, 1000));
+    std::thread::Builder::new()
+        .name("roomcast-idle".into())
+        .spawn(move || loop {
+            std::thread::sleep(tick);
+            let Some(tx) = weak.upgrade() else {
+                break;
+            };
+            if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Command::IdleCheck) {
+                break;
+            }
+        })?;
+    Ok(())
 }
 
 fn read_room(tx: &Connection, room: &str) -> Result<Option<RoomState>, StoreError> {
@@ -343,7 +496,15 @@ impl Worker {
             for cmd in batch {
                 let other = match cmd {
                     Command::Publish(p) => {
-                        publishes.push(p);
+                        publishes.push(Write::Publish(p));
+                        continue;
+                    }
+                    Command::Append(a) => {
+                        publishes.push(Write::Append(a));
+                        continue;
+                    }
+                    Command::IdleCheck => {
+                        publishes.extend(self.idle_ends());
                         continue;
                     }
                     other => other,
@@ -361,7 +522,7 @@ impl Worker {
                         stop = true;
                         continue;
                     }
-                    Command::Publish(_) => continue,
+                    Command::Publish(_) | Command::Append(_) | Command::IdleCheck => continue,
                 };
                 if self.fanout.send(step).is_err() {
                     break 'outer;
@@ -383,6 +544,32 @@ impl Worker {
             tracing::error!("the fan-out thread panicked");
         }
         tracing::debug!("store thread stopped");
+    }
+
+    /// The idle end of every open stream without an append for the idle limit (re-checked
+    /// when stored, since an append may come first).
+    fn idle_ends(&self) -> Vec<Write> {
+        let now = now_ms();
+        self.streams
+            .iter()
+            .filter(|(_, m)| {
+                m.state == StreamState::Open && now.saturating_sub(m.last_ms) >= self.limits.idle_ms
+            })
+            .map(|((room, id), m)| {
+                Write::Append(AppendCmd {
+                    room: room.clone(),
+                    id: id.clone(),
+                    op: AppendOp::Idle,
+                    from: Member {
+                        user: m.user.clone(),
+                        client: SERVER_CLIENT.into(),
+                        source: SERVER_CLIENT.into(),
+                        name: None,
+                    },
+                    origin: crate::engine::Origin::Server,
+                })
+            })
+            .collect()
     }
 
     /// Reads or creates, in one transaction, every room this batch joins that is not known
@@ -452,10 +639,10 @@ impl Worker {
             (Some(since), _) if since > state.head => (Vec::new(), false),
             (Some(since), _) => {
                 let start = since.max(state.head.saturating_sub(self.replay_limit));
-                match read_range(&self.conn, &j.room, start, state.head) {
-                    Ok(rows) => {
+                match read_replay(&self.conn, &j.room, start, state.head) {
+                    Ok((rows, count)) => {
                         let complete = start == since
-                            && u64::try_from(rows.len()).is_ok_and(|n| n == state.head - since);
+                            && u64::try_from(count).is_ok_and(|n| n == state.head - since);
                         (rows, complete)
                     }
                     Err(e) => {
@@ -476,30 +663,45 @@ impl Worker {
 
     /// Stores a run of publishes in one transaction, then hands them to the fan-out thread
     /// (broadcasts and acks, in order). False when that thread is gone.
-    fn publish_batch(&mut self, batch: Vec<PublishCmd>) -> bool {
+    fn publish_batch(&mut self, batch: Vec<Write>) -> bool {
         if batch.is_empty() {
             return true;
         }
         let ts = now_ms();
         let outcome = match self.conn.transaction() {
-            Ok(tx) => write_batch(tx, &self.rooms, &batch, ts),
+            Ok(tx) => write_batch(tx, &self.rooms, &self.streams, &self.limits, &batch, ts),
             Err(e) => Err(StoreError::from(e)),
         };
         let step = match outcome {
-            Ok((results, new_rooms)) => {
+            Ok((results, new_rooms, streams)) => {
                 // Committed: now the heads move and everyone hears about it.
                 set_fault(&self.fault, None);
                 for (room, state) in new_rooms {
                     self.rooms.insert(room, state);
                 }
+                // Open streams stay in memory; ended ones are read back when asked for.
+                for (key, meta) in streams {
+                    if meta.state == StreamState::Open {
+                        self.streams.insert(key, meta);
+                    } else {
+                        self.streams.remove(&key);
+                    }
+                }
                 batch
                     .into_iter()
                     .zip(results)
-                    .map(|(p, result)| match result {
-                        Ok(stored) => (p, Some(stored)),
+                    .map(|(w, result)| match result {
+                        Ok(stored) => (w, Outcome::Stored(stored)),
+                        Err(StoreError::Refused { code, message }) => {
+                            (w, Outcome::Refused(code, message))
+                        }
                         Err(e) => {
-                            tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
-                            (p, None)
+                            let (room, id) = match &w {
+                                Write::Publish(p) => (&p.room, &p.id),
+                                Write::Append(a) => (&a.room, &a.id),
+                            };
+                            tracing::error!(%room, %id, error = %e, "write failed");
+                            (w, Outcome::Failed)
                         }
                     })
                     .collect()
@@ -507,96 +709,346 @@ impl Worker {
             Err(e) => {
                 tracing::error!(error = %e, n = batch.len(), "commit failed");
                 set_fault(&self.fault, Some(e.to_string()));
-                batch.into_iter().map(|p| (p, None)).collect()
+                batch.into_iter().map(|w| (w, Outcome::Failed)).collect()
             }
         };
         self.fanout.send(Step::Published(step)).is_ok()
     }
 }
 
-type BatchOutcome = (Vec<Result<Stored, StoreError>>, HashMap<String, RoomState>);
+type BatchOutcome = (
+    Vec<Result<Stored, StoreError>>,
+    HashMap<String, RoomState>,
+    HashMap<StreamKey, StreamMeta>,
+);
 
-/// Writes a batch in `tx` and commits. Returns each publish's outcome and the resulting state
-/// of every room touched, applied by the caller only after the commit succeeded.
+/// `client` and `source` of the `from` the server writes on an idle end (its `user` is the
+/// stream's own).
+pub const SERVER_CLIENT: &str = "server";
+
+fn refused(code: ErrorCode, message: String) -> StoreError {
+    StoreError::Refused { code, message }
+}
+
+/// The batch's state while it is written: rooms and streams it touched, on top of the
+/// committed ones, applied by the caller only once the commit succeeded.
+struct Pending<'a> {
+    rooms: &'a HashMap<String, RoomState>,
+    streams: &'a HashMap<StreamKey, StreamMeta>,
+    touched: HashMap<String, RoomState>,
+    touched_streams: HashMap<StreamKey, StreamMeta>,
+}
+
+impl Pending<'_> {
+    fn room(&mut self, tx: &Connection, room: &str) -> Result<&mut RoomState, StoreError> {
+        if !self.touched.contains_key(room) {
+            let state = match self.rooms.get(room) {
+                Some(s) => s.clone(),
+                None => read_or_create_room(tx, room)?,
+            };
+            self.touched.insert(room.to_string(), state);
+        }
+        self.touched.get_mut(room).ok_or(StoreError::Range)
+    }
+
+    fn stream(
+        &mut self,
+        tx: &Connection,
+        room: &str,
+        id: &str,
+    ) -> Result<Option<StreamMeta>, StoreError> {
+        let key = (room.to_string(), id.to_string());
+        if let Some(m) = self.touched_streams.get(&key) {
+            return Ok(Some(m.clone()));
+        }
+        if let Some(m) = self.streams.get(&key) {
+            return Ok(Some(m.clone()));
+        }
+        read_stream(tx, room, id)
+    }
+}
+
+/// Writes a batch in `tx` and commits. Returns each write's outcome and the resulting state
+/// of every room and stream touched, applied by the caller only after the commit succeeded.
 fn write_batch(
     tx: Transaction<'_>,
     committed: &HashMap<String, RoomState>,
-    batch: &[PublishCmd],
+    streams: &HashMap<StreamKey, StreamMeta>,
+    limits: &StreamLimits,
+    batch: &[Write],
     ts: u64,
 ) -> Result<BatchOutcome, StoreError> {
-    let mut touched: HashMap<String, RoomState> = HashMap::new();
+    let mut pending = Pending {
+        rooms: committed,
+        streams,
+        touched: HashMap::new(),
+        touched_streams: HashMap::new(),
+    };
     let mut seen: HashMap<(&str, &str), Stored> = HashMap::new();
     let mut results = Vec::with_capacity(batch.len());
+    for w in batch {
+        let result = match w {
+            Write::Publish(p) => {
+                if let Some(s) = seen.get(&(p.room.as_str(), p.id.as_str())) {
+                    results.push(Ok(Stored {
+                        duplicate: true,
+                        ..*s
+                    }));
+                    continue;
+                }
+                let result = write_publish(&tx, &mut pending, p, ts);
+                if let Ok(s) = &result {
+                    if !s.duplicate {
+                        seen.insert((p.room.as_str(), p.id.as_str()), *s);
+                    }
+                }
+                result
+            }
+            Write::Append(a) => write_append(&tx, &mut pending, limits, a, ts),
+        };
+        results.push(result);
+    }
+    for (room, state) in &pending.touched {
+        tx.prepare_cached("UPDATE rooms SET head = ?1 WHERE name = ?2")?
+            .execute(params![to_i64(state.head), room])?;
+    }
+    for ((room, id), m) in &pending.touched_streams {
+        tx.prepare_cached(
+            "UPDATE streams SET n = ?1, state = ?2, bytes = ?3, last_ms = ?4 \
+             WHERE room = ?5 AND id = ?6",
+        )?
+        .execute(params![
+            to_i64(m.n),
+            m.state.as_str(),
+            to_i64(m.bytes),
+            to_i64(m.last_ms),
+            room,
+            id
+        ])?;
+    }
+    tx.commit()?;
+    Ok((results, pending.touched, pending.touched_streams))
+}
+
+fn write_publish(
+    tx: &Connection,
+    pending: &mut Pending<'_>,
+    p: &PublishCmd,
+    ts: u64,
+) -> Result<Stored, StoreError> {
     // One statement for the whole batch: the cache's lookup hashes the SQL text.
     let mut insert = tx.prepare_cached(
         "INSERT INTO messages (room, seq, id, event, data, from_user, from_client, from_source, \
          from_name, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
          ON CONFLICT (room, id) DO NOTHING",
     )?;
-    for p in batch {
-        let result = (|| -> Result<Stored, StoreError> {
-            if let Some(s) = seen.get(&(p.room.as_str(), p.id.as_str())) {
-                return Ok(Stored {
-                    duplicate: true,
-                    ..*s
-                });
+    let state = pending.room(tx, &p.room)?;
+    let seq = state.head + 1;
+    // The (room, id) index decides idempotency within the insert itself: a second
+    // lookup is needed only for a retry, which inserts nothing.
+    let inserted = insert.execute(params![
+        p.room,
+        to_i64(seq),
+        p.id,
+        p.event,
+        p.data.json(),
+        p.from.user,
+        p.from.client,
+        p.from.source,
+        p.from.name,
+        to_i64(ts)
+    ])?;
+    if inserted == 0 {
+        let (seq, old_ts) = tx
+            .prepare_cached("SELECT seq, ts FROM messages WHERE room = ?1 AND id = ?2")?
+            .query_row(params![p.room, p.id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })?;
+        return Ok(Stored::published(to_u64(seq)?, to_u64(old_ts)?, true));
+    }
+    state.head = seq;
+    if p.stream {
+        tx.prepare_cached(
+            "INSERT INTO streams (room, id, seq, user, n, state, bytes, last_ms) \
+             VALUES (?1, ?2, ?3, ?4, 0, 'open', 0, ?5)",
+        )?
+        .execute(params![p.room, p.id, to_i64(seq), p.from.user, to_i64(ts)])?;
+        pending.touched_streams.insert(
+            (p.room.clone(), p.id.clone()),
+            StreamMeta {
+                of: seq,
+                user: p.from.user.clone(),
+                n: 0,
+                state: StreamState::Open,
+                bytes: 0,
+                last_ms: ts,
+            },
+        );
+    }
+    Ok(Stored::published(seq, ts, false))
+}
+
+/// Whether the stored append `n` of `a`'s stream has this text and end: a re-sent append,
+/// not a different one under the same `n` (the end a cancel stored, say).
+fn same_append(
+    tx: &Connection,
+    a: &AppendCmd,
+    n: u64,
+    text: &str,
+    end: Option<StreamState>,
+) -> Result<bool, StoreError> {
+    let (stored_text, stored_end): (String, Option<String>) = tx
+        .prepare_cached(
+            "SELECT text, end_state FROM appends WHERE room = ?1 AND id = ?2 AND n = ?3",
+        )?
+        .query_row(params![a.room, a.id, to_i64(n)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok(stored_text == text && stored_end.as_deref() == end.map(StreamState::as_str))
+}
+
+/// The stored append `n` of a stream, as its original ack.
+fn stored_append(tx: &Connection, a: &AppendCmd, of: u64, n: u64) -> Result<Stored, StoreError> {
+    let (seq, ts) = tx
+        .prepare_cached("SELECT seq, ts FROM appends WHERE room = ?1 AND id = ?2 AND n = ?3")?
+        .query_row(params![a.room, a.id, to_i64(n)], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+    Ok(Stored {
+        seq: to_u64(seq)?,
+        ts: to_u64(ts)?,
+        duplicate: true,
+        n: Some(n),
+        of,
+    })
+}
+
+/// Checks an append (cancel, idle end) against its stream's state and stores it: O(1) in the
+/// length of the stream's text (one row inserted, one updated).
+fn write_append(
+    tx: &Connection,
+    pending: &mut Pending<'_>,
+    limits: &StreamLimits,
+    a: &AppendCmd,
+    ts: u64,
+) -> Result<Stored, StoreError> {
+    let Some(mut meta) = pending.stream(tx, &a.room, &a.id)? else {
+        return Err(refused(
+            ErrorCode::NotFound,
+            format!("no stream {} in room {}", a.id, a.room),
+        ));
+    };
+    match &a.op {
+        AppendOp::Append { n, text, end } => {
+            if a.from.user != meta.user {
+                return Err(refused(
+                    ErrorCode::Forbidden,
+                    format!("stream {} belongs to another user", a.id),
+                ));
             }
-            if !touched.contains_key(&p.room) {
-                let state = match committed.get(&p.room) {
-                    Some(s) => s.clone(),
-                    None => read_or_create_room(&tx, &p.room)?,
-                };
-                touched.insert(p.room.clone(), state);
+            let ended = meta.state != StreamState::Open;
+            if n.checked_add(1) == Some(meta.n) && ended && !same_append(tx, a, *n, text, *end)? {
+                // The end a cancel or the idle limit stored, not this producer's append.
+                return Err(refused(
+                    ErrorCode::StreamEnded,
+                    format!("stream {} has ended ({})", a.id, meta.state.as_str()),
+                ));
             }
-            let state = touched.get_mut(&p.room).ok_or(StoreError::Range)?;
-            let seq = state.head + 1;
-            // The (room, id) index decides idempotency within the insert itself: a second
-            // lookup is needed only for a retry, which inserts nothing.
-            let inserted = insert.execute(params![
-                p.room,
-                to_i64(seq),
-                p.id,
-                p.event,
-                p.data.json(),
-                p.from.user,
-                p.from.client,
-                p.from.source,
-                p.from.name,
-                to_i64(ts)
-            ])?;
-            if inserted == 0 {
-                let (seq, old_ts) = tx
-                    .prepare_cached("SELECT seq, ts FROM messages WHERE room = ?1 AND id = ?2")?
-                    .query_row(params![p.room, p.id], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-                    })?;
-                return Ok(Stored {
-                    seq: to_u64(seq)?,
-                    ts: to_u64(old_ts)?,
-                    duplicate: true,
-                });
+            if *n < meta.n {
+                return stored_append(tx, a, meta.of, *n);
             }
-            state.head = seq;
-            Ok(Stored {
-                seq,
-                ts,
-                duplicate: false,
-            })
-        })();
-        if let Ok(s) = &result {
-            if !s.duplicate {
-                seen.insert((p.room.as_str(), p.id.as_str()), *s);
+            if ended {
+                return Err(refused(
+                    ErrorCode::StreamEnded,
+                    format!("stream {} has ended ({})", a.id, meta.state.as_str()),
+                ));
+            }
+            if *n > meta.n {
+                return Err(refused(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "append {n} of stream {} is beyond its count {}",
+                        a.id, meta.n
+                    ),
+                ));
+            }
+            if meta.state != StreamState::Open {
+                return Err(refused(
+                    ErrorCode::StreamEnded,
+                    format!("stream {} has ended ({})", a.id, meta.state.as_str()),
+                ));
+            }
+            if *end == Some(StreamState::Open) {
+                return Err(refused(
+                    ErrorCode::BadRequest,
+                    "end must be done, cancelled or failed".into(),
+                ));
+            }
+            let bytes = meta.bytes.saturating_add(text.len() as u64);
+            if bytes > limits.max_bytes {
+                return Err(refused(
+                    ErrorCode::TooLarge,
+                    format!("stream {} would exceed {} bytes", a.id, limits.max_bytes),
+                ));
             }
         }
-        results.push(result);
+        AppendOp::Cancel => {
+            if meta.state != StreamState::Open {
+                // A cancel of an ended stream answers the ack of its final append.
+                return match meta.n.checked_sub(1) {
+                    Some(last) => stored_append(tx, a, meta.of, last),
+                    None => Err(StoreError::Range),
+                };
+            }
+        }
+        AppendOp::Idle => {
+            if meta.state != StreamState::Open || ts.saturating_sub(meta.last_ms) < limits.idle_ms {
+                return Err(refused(ErrorCode::Internal, "not idle".into()));
+            }
+        }
     }
-    drop(insert);
-    for (room, state) in &touched {
-        tx.prepare_cached("UPDATE rooms SET head = ?1 WHERE name = ?2")?
-            .execute(params![to_i64(state.head), room])?;
+    let text = a.op.text();
+    let end = a.op.end();
+    let state = pending.room(tx, &a.room)?;
+    let seq = state.head + 1;
+    tx.prepare_cached(
+        "INSERT INTO appends (room, seq, of_seq, id, n, text, end_state, from_user, \
+         from_client, from_source, from_name, ts) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        a.room,
+        to_i64(seq),
+        to_i64(meta.of),
+        a.id,
+        to_i64(meta.n),
+        text,
+        end.map(StreamState::as_str),
+        a.from.user,
+        a.from.client,
+        a.from.source,
+        a.from.name,
+        to_i64(ts)
+    ])?;
+    state.head = seq;
+    let n = meta.n;
+    meta.n = meta.n.saturating_add(1);
+    meta.bytes = meta.bytes.saturating_add(text.len() as u64);
+    meta.last_ms = ts;
+    if let Some(end) = end {
+        meta.state = end;
     }
-    tx.commit()?;
-    Ok((results, touched))
+    let of = meta.of;
+    pending
+        .touched_streams
+        .insert((a.room.clone(), a.id.clone()), meta);
+    Ok(Stored {
+        seq,
+        ts,
+        duplicate: false,
+        n: Some(n),
+        of,
+    })
 }
 
 const MESSAGE_COLUMNS: &str =
@@ -620,6 +1072,7 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, i64, i64)
                 name: r.get(8)?,
             },
             ts: 0,
+            stream: None,
         },
         seq,
         ts,
@@ -650,6 +1103,137 @@ fn read_range(
         .query_map(params![room, to_i64(after), to_i64(upto)], row_to_message)?
         .collect::<Result<Vec<_>, _>>()?;
     finish(rows)
+}
+
+const APPEND_COLUMNS: &str = "room, seq, of_seq, id, n, text, end_state, from_user, from_client, \
+                              from_source, from_name, ts";
+
+fn row_to_append(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Append, [i64; 4])> {
+    let end: Option<String> = r.get(6)?;
+    Ok((
+        Append {
+            room: r.get(0)?,
+            seq: 0,
+            of: 0,
+            id: r.get(3)?,
+            n: 0,
+            text: r.get(5)?,
+            end: end.as_deref().map(state_from_db),
+            from: Member {
+                user: r.get(7)?,
+                client: r.get(8)?,
+                source: r.get(9)?,
+                name: r.get(10)?,
+            },
+            ts: 0,
+        },
+        [r.get(1)?, r.get(2)?, r.get(4)?, r.get(11)?],
+    ))
+}
+
+fn finish_appends(rows: Vec<(Append, [i64; 4])>) -> Result<Vec<Append>, StoreError> {
+    rows.into_iter()
+        .map(|(mut a, [seq, of, n, ts])| {
+            a.seq = to_u64(seq)?;
+            a.of = to_u64(of)?;
+            a.n = to_u64(n)?;
+            a.ts = to_u64(ts)?;
+            Ok(a)
+        })
+        .collect()
+}
+
+/// Appends with `after < seq <= upto`, ascending.
+fn read_append_range(
+    conn: &Connection,
+    room: &str,
+    after: u64,
+    upto: u64,
+) -> Result<Vec<Append>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {APPEND_COLUMNS} FROM appends WHERE room = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq"
+    ))?;
+    let rows = stmt
+        .query_map(params![room, to_i64(after), to_i64(upto)], row_to_append)?
+        .collect::<Result<Vec<_>, _>>()?;
+    finish_appends(rows)
+}
+
+/// Folds each stream whose opening message is among `messages` into it (`stream`: its
+/// text so far, count and state, from its stored appends) and returns the `appends` whose
+/// opening message is not there; those of a folded stream are left out. O(text) per opening
+/// message sent, never per append stored.
+fn fold(
+    conn: &Connection,
+    room: &str,
+    messages: &mut [Message],
+    appends: Vec<Append>,
+) -> Result<Vec<Append>, StoreError> {
+    let mut folded: HashSet<String> = HashSet::new();
+    for m in messages.iter_mut() {
+        let is_stream = conn
+            .prepare_cached("SELECT 1 FROM streams WHERE room = ?1 AND id = ?2")?
+            .query_row(params![room, m.id], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !is_stream {
+            continue;
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT text, end_state FROM appends WHERE room = ?1 AND id = ?2 ORDER BY n",
+        )?;
+        let mut rows = stmt.query(params![room, m.id])?;
+        let mut info = StreamInfo {
+            state: StreamState::Open,
+            text: String::new(),
+            n: 0,
+        };
+        while let Some(row) = rows.next()? {
+            let text: String = row.get(0)?;
+            let end: Option<String> = row.get(1)?;
+            info.text.push_str(&text);
+            info.n += 1;
+            if let Some(end) = end {
+                info.state = state_from_db(&end);
+            }
+        }
+        m.stream = Some(info);
+        folded.insert(m.id.clone());
+    }
+    Ok(appends
+        .into_iter()
+        .filter(|a| !folded.contains(&a.id))
+        .collect())
+}
+
+/// Messages and appends in seq order, as frames.
+fn merge(messages: Vec<Message>, appends: Vec<Append>) -> Vec<ServerFrame> {
+    let mut frames = Vec::with_capacity(messages.len() + appends.len());
+    let mut appends = appends.into_iter().peekable();
+    for m in messages {
+        let seq = m.seq.unwrap_or(0);
+        while let Some(a) = appends.next_if(|a| a.seq < seq) {
+            frames.push(ServerFrame::Append(a));
+        }
+        frames.push(ServerFrame::Message(m));
+    }
+    frames.extend(appends.map(ServerFrame::Append));
+    frames
+}
+
+/// A join's replay: every item with `after < seq <= upto`, folded, as frames in seq order,
+/// and how many stored items the range held (folded appends included).
+fn read_replay(
+    conn: &Connection,
+    room: &str,
+    after: u64,
+    upto: u64,
+) -> Result<(Vec<ServerFrame>, usize), StoreError> {
+    let mut messages = read_range(conn, room, after, upto)?;
+    let appends = read_append_range(conn, room, after, upto)?;
+    let count = messages.len() + appends.len();
+    let appends = fold(conn, room, &mut messages, appends)?;
+    Ok((merge(messages, appends), count))
 }
 
 /// Read-only connections for history and stats, reused between requests.
@@ -702,28 +1286,60 @@ impl ReadPool {
         result
     }
 
-    /// Up to `limit` messages with `seq < before` (the newest without `before`), ascending,
-    /// and whether older ones exist. Blocking: call from a blocking task.
+    /// Up to `limit` items with `seq < before` (the newest without `before`), ascending,
+    /// streams folded, and whether older ones exist; read in one transaction, so the folded
+    /// text and the page agree. Blocking: call from a blocking task.
     pub fn history(
         &self,
         room: &str,
         before: Option<u64>,
         limit: u32,
-    ) -> Result<(Vec<Message>, bool), StoreError> {
+    ) -> Result<History, StoreError> {
         let before = before.map(to_i64).unwrap_or(i64::MAX);
-        let limit = i64::from(limit);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
         self.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 \
-                 ORDER BY seq DESC LIMIT ?3"
-            ))?;
-            let mut rows = stmt
-                .query_map(params![room, before, limit + 1], row_to_message)?
+            let tx = conn.unchecked_transaction()?;
+            let rows = tx
+                .prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 \
+                     ORDER BY seq DESC LIMIT ?3"
+                ))?
+                .query_map(params![room, before, fetch], row_to_message)?
                 .collect::<Result<Vec<_>, _>>()?;
-            let more = i64::try_from(rows.len()).is_ok_and(|n| n > limit);
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            rows.reverse();
-            Ok((finish(rows)?, more))
+            let mut messages = finish(rows)?;
+            let rows = tx
+                .prepare_cached(&format!(
+                    "SELECT {APPEND_COLUMNS} FROM appends WHERE room = ?1 AND seq < ?2 \
+                     ORDER BY seq DESC LIMIT ?3"
+                ))?
+                .query_map(params![room, before, fetch], row_to_append)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut appends = finish_appends(rows)?;
+            // The newest `limit` of both, by seq.
+            let more = messages.len() + appends.len() > limit;
+            let (mut keep_m, mut keep_a) = (0, 0);
+            while keep_m + keep_a < limit {
+                let m = messages.get(keep_m).and_then(|m| m.seq);
+                let a = appends.get(keep_a).map(|a| a.seq);
+                match (m, a) {
+                    (Some(m), Some(a)) if m > a => keep_m += 1,
+                    (_, Some(_)) => keep_a += 1,
+                    (Some(_), None) => keep_m += 1,
+                    (None, None) => break,
+                }
+            }
+            messages.truncate(keep_m);
+            appends.truncate(keep_a);
+            messages.reverse();
+            appends.reverse();
+            let appends = fold(&tx, room, &mut messages, appends)?;
+            drop(tx);
+            Ok(History {
+                messages,
+                appends,
+                more,
+            })
         })
     }
 
