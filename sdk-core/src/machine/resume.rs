@@ -196,7 +196,8 @@ impl Machine {
     }
 
     /// A page of `room`'s missed messages: every stored one with `seq < before` newer than
-    /// the room's position.
+    /// the room's position, and the seqs of the stream appends among them (stored, so no gap,
+    /// but not messages: the machine does not deliver appends yet).
     pub(crate) fn on_page(
         &mut self,
         now: Instant,
@@ -204,6 +205,7 @@ impl Machine {
         before: u64,
         bounded: bool,
         messages: Vec<Message>,
+        appends: &[u64],
     ) {
         let Some(r) = self.rooms.get(room) else {
             return;
@@ -214,6 +216,11 @@ impl Machine {
         }
         let mut covered = r.last_seq.unwrap_or(0);
         let mut full = false;
+        let mut appends = appends.iter().copied().filter(|&s| s < before).peekable();
+        // Appends folded into a streamed message of this page are not sent on their own: up
+        // to that many missing seqs after it are theirs, not a gap. (Retention trims from the
+        // oldest seq up, so a real gap is never after a message the page holds.)
+        let mut folded = 0u64;
         for m in messages {
             // Only this room's stored messages inside the window asked for count.
             let Some(seq) = m
@@ -222,13 +229,32 @@ impl Machine {
             else {
                 continue;
             };
+            while let Some(a) = appends.next_if(|&a| a < seq) {
+                if a == covered + 1 {
+                    covered = a;
+                }
+            }
+            let absorbed = (seq - covered - 1).min(folded);
+            folded -= absorbed;
+            covered += absorbed;
             if seq > covered + 1 {
                 // Seqs the server no longer has (retention): the one gap that stays.
                 self.report_gap(room, covered, seq - 1);
             }
             covered = seq;
             full = seq + 1 == before;
+            folded += m.stream.as_ref().map_or(0, |s| s.n);
             self.deliver(m);
+        }
+        for a in appends {
+            if a == covered + 1 {
+                covered = a;
+                full = a + 1 == before;
+            }
+        }
+        if folded > 0 && covered + 1 < before {
+            covered += (before - 1 - covered).min(folded);
+            full = covered + 1 == before;
         }
         if let Some(r) = self.rooms.get_mut(room) {
             r.advance_to(covered);

@@ -1200,7 +1200,8 @@ export enum RoomcastError_Tags {
     Protocol = "Protocol",
     Storage = "Storage",
     StoreLocked = "StoreLocked",
-    Internal = "Internal"
+    Internal = "Internal",
+    Kept = "Kept"
 }
 /**
  * Why a Roomcast call failed.
@@ -2041,6 +2042,50 @@ Readonly<{reason: string}> {
 
     }
 
+    type Kept__interface = {
+        tag: RoomcastError_Tags.Kept;
+        inner: 
+Readonly<{reason: string}>
+    };
+    /**
+     * Not sent and not failed: the client stopped (closed, gave up, token refused) while this
+     * persisted publish was queued, and the store keeps it; the next client opened on the same
+     * store sends it once. `reason` says why the client stopped.
+     */
+    class Kept_ extends UniffiError implements Kept__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "RoomcastError";
+        readonly tag = RoomcastError_Tags.Kept;
+        readonly inner: 
+Readonly<{reason: string}>;
+        constructor(
+inner: {reason: string }) {
+            super("RoomcastError", "Kept");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {reason: string }): Kept_ {
+            return new Kept_(inner);
+        }
+
+        static instanceOf(obj: any): obj is Kept_ {
+            return obj.tag === RoomcastError_Tags.Kept;
+        }
+        static hasInner(obj: any): obj is Kept_ {
+            return Kept_.instanceOf(obj);
+        }
+
+        static getInner(obj: Kept_): 
+Readonly<{reason: string}> {
+            return obj.inner;
+        }
+
+    }
+
     function instanceOf(obj: any): obj is RoomcastError {
         return obj[uniffiTypeNameSymbol] === "RoomcastError";
     }
@@ -2067,7 +2112,8 @@ Readonly<{reason: string}> {
   Protocol: Protocol_, 
   Storage: Storage_, 
   StoreLocked: StoreLocked_, 
-  Internal: Internal_
+  Internal: Internal_, 
+  Kept: Kept_
     });
 
 })();
@@ -2075,7 +2121,7 @@ Readonly<{reason: string}> {
  * Why a Roomcast call failed.
  */
 export type RoomcastError = InstanceType<
-    typeof RoomcastError['InvalidConfig' | 'InvalidRoom' | 'InvalidPayload' | 'Unauthorized' | 'Forbidden' | 'NotJoined' | 'TooLarge' | 'TooManyRooms' | 'RateLimited' | 'QueueFull' | 'NotConnected' | 'ConnectionLost' | 'Timeout' | 'Closed' | 'GaveUp' | 'TokenProvider' | 'Server' | 'Protocol' | 'Storage' | 'StoreLocked' | 'Internal']
+    typeof RoomcastError['InvalidConfig' | 'InvalidRoom' | 'InvalidPayload' | 'Unauthorized' | 'Forbidden' | 'NotJoined' | 'TooLarge' | 'TooManyRooms' | 'RateLimited' | 'QueueFull' | 'NotConnected' | 'ConnectionLost' | 'Timeout' | 'Closed' | 'GaveUp' | 'TokenProvider' | 'Server' | 'Protocol' | 'Storage' | 'StoreLocked' | 'Internal' | 'Kept']
 >;
 
 // FfiConverter for enum RoomcastError
@@ -2105,6 +2151,7 @@ const FfiConverterTypeRoomcastError = (() => {
                 case 19: return new RoomcastError.Storage({reason: FfiConverterString.readFromCursor(c) });
                 case 20: return new RoomcastError.StoreLocked({path: FfiConverterString.readFromCursor(c) });
                 case 21: return new RoomcastError.Internal({reason: FfiConverterString.readFromCursor(c) });
+                case 22: return new RoomcastError.Kept({reason: FfiConverterString.readFromCursor(c) });
                 default: throw new UniffiInternalError.UnexpectedEnumCase();
             }
         }
@@ -2230,6 +2277,12 @@ const FfiConverterTypeRoomcastError = (() => {
                     FfiConverterString.writeIntoCursor(inner.reason, c);
                     return;
                 }
+                case RoomcastError_Tags.Kept: {
+                    c.writeI32(22);
+                    const inner = value.inner;
+                    FfiConverterString.writeIntoCursor(inner.reason, c);
+                    return;
+                }
                 default:
                     // Throwing from here means that RoomcastError_Tags hasn't matched an ordinal.
                     throw new UniffiInternalError.UnexpectedEnumCase();
@@ -2348,6 +2401,12 @@ const FfiConverterTypeRoomcastError = (() => {
                     return size;
                 }
                 case RoomcastError_Tags.Internal: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterString.allocationSize(inner.reason);
+                    return size;
+                }
+                case RoomcastError_Tags.Kept: {
                     const inner = value.inner;
                     let size = 4;
                     size += FfiConverterString.allocationSize(inner.reason);
@@ -3041,7 +3100,8 @@ export interface RoomLike {
     
 /**
  * Stored messages with `seq < before` (the newest without `before`), ascending; at most
- * `limit` (the server caps it at 500). Needs a live connection.
+ * `limit` (the server caps it at 500). On a client never connected it connects first;
+ * offline it fails with `NotConnected`.
  */
     history(before: bigint | undefined, limit: number, asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<HistoryPage>;
 /**
@@ -3104,7 +3164,8 @@ private constructor(pointer: UniffiHandle) {
     
 /**
  * Stored messages with `seq < before` (the newest without `before`), ascending; at most
- * `limit` (the server caps it at 500). Needs a live connection.
+ * `limit` (the server caps it at 500). On a client never connected it connects first;
+ * offline it fails with `NotConnected`.
  */
     async history(before: bigint | undefined = undefined, limit: number = 50, asyncOpts_?: { signal: AbortSignal }): Promise<HistoryPage> /*throws*/ {
     const __stack = uniffiIsDebug ? new Error().stack : undefined;
@@ -3434,7 +3495,9 @@ export interface ClientLike {
 /**
  * Connects, returning at the first successful handshake. While the server is
  * unreachable it keeps retrying; it fails only when the token is refused for good
- * (`Unauthorized`) or the client is closed.
+ * (`Unauthorized`) or the client is closed. Optional: the first `join`, persisted
+ * `publish` or `history` connects by itself, and a `connect` made meanwhile returns at
+ * that same handshake.
  */
     connect(asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<void>;
 /**
@@ -3596,7 +3659,9 @@ export class Client extends UniffiAbstractObject implements ClientLike {
 /**
  * Connects, returning at the first successful handshake. While the server is
  * unreachable it keeps retrying; it fails only when the token is refused for good
- * (`Unauthorized`) or the client is closed.
+ * (`Unauthorized`) or the client is closed. Optional: the first `join`, persisted
+ * `publish` or `history` connects by itself, and a `connect` made meanwhile returns at
+ * that same handshake.
  */
     async connect(asyncOpts_?: { signal: AbortSignal }): Promise<void> /*throws*/ {
     const __stack = uniffiIsDebug ? new Error().stack : undefined;
@@ -4382,7 +4447,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().uniffi_roomcast_ffi_checksum_method_client_close() !== 20126) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_method_client_close");
     }
-    if (nativeModule().uniffi_roomcast_ffi_checksum_method_client_connect() !== 56366) {
+    if (nativeModule().uniffi_roomcast_ffi_checksum_method_client_connect() !== 6592) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_method_client_connect");
     }
     if (nativeModule().uniffi_roomcast_ffi_checksum_method_client_join() !== 14937) {
@@ -4418,7 +4483,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().uniffi_roomcast_ffi_checksum_method_logsink_log() !== 51112) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_method_logsink_log");
     }
-    if (nativeModule().uniffi_roomcast_ffi_checksum_method_room_history() !== 23803) {
+    if (nativeModule().uniffi_roomcast_ffi_checksum_method_room_history() !== 36800) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_method_room_history");
     }
     if (nativeModule().uniffi_roomcast_ffi_checksum_method_room_join() !== 52898) {
