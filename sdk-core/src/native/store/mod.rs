@@ -15,9 +15,11 @@
 //! [`FileStore::compaction_error`] reports it meanwhile. An exclusive lock (`lock`) keeps a
 //! second process out.
 //!
-//! Reading at open streams the journal and keeps every whole record that passes its checksum
-//! (the version 2 checksum covers the length field too, so a corrupt length is damage, never a
-//! cut). What it cannot read is reported in [`Opened::repair`]:
+//! Reading at open streams the journal (a buffered reader; only from the first damage on, a
+//! rare case, is the rest of the file read into memory to resynchronise) and keeps every whole
+//! record that passes its checksum (the version 2 checksum covers the length field too, so a
+//! corrupt length is damage, never a cut). What it cannot read is reported in
+//! [`Opened::repair`]:
 //! - **A torn tail**: bytes after the last whole record that hold no whole record (the last
 //!   write cut short by a crash or power loss, or zeros a file system left there, of any
 //!   length). Everything before is kept and the tail is cut off; this is not
