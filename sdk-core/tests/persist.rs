@@ -225,6 +225,43 @@ fn a_kill_mid_write_keeps_every_whole_record() {
 }
 
 #[test]
+fn a_failing_compaction_fails_no_publish_and_repeats_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, _) = stored_client("a", dir.path(), 1000);
+    let mut net = Net::new(vec![a]);
+    connect_and_join(&mut net, 0);
+    // A directory where compaction writes its temporary file: every compaction fails.
+    std::fs::create_dir(dir.path().join("journal.tmp")).expect("mkdir");
+    // About 6 KB of records per publish (its id twice, then its done): past the compaction
+    // threshold (1 MiB) after about 170, retried every 64 KiB after that.
+    let sent: Vec<String> = (0..300)
+        .map(|n| format!("{n:04}-{}", "x".repeat(2000)))
+        .collect();
+    let ops: Vec<OpId> = sent.iter().map(|id| net.publish(0, ROOM, id)).collect();
+    net.settle();
+    net.advance(Duration::from_secs(2));
+    for op in ops {
+        assert!(
+            matches!(net.c(0).result(op), Some(Ok(Reply::Published(_)))),
+            "{:?}",
+            net.c(0).result(op)
+        );
+    }
+    let store = net.c(0).store.as_ref().expect("store");
+    assert!(store.compaction_error().is_some());
+    assert!(store.len() > 1024 * 1024, "{}", store.len());
+    assert_eq!(server_ids(&net), sent);
+    // A new process sends nothing again.
+    kill(&mut net, 0);
+    let (a2, restored) = stored_client("a", dir.path(), 1000);
+    assert!(restored.is_empty());
+    net.clients[0] = a2;
+    connect_and_join(&mut net, 0);
+    net.advance(Duration::from_secs(5));
+    assert_eq!(publish_frames(&net), 300);
+}
+
+#[test]
 fn a_restored_position_resumes_without_a_gap_and_repeats_at_most_one_interval() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (listener, _) = stored_client("l", dir.path(), 1000);

@@ -1,6 +1,8 @@
 //! The CLI's store as a user meets it: a `publish` killed with the server down sends its queue
 //! when run again, a `listen` killed and restarted continues where it was, a full disk fails
-//! publishes instead of pretending to keep them, and two processes never share a store.
+//! publishes instead of pretending to keep them, two processes never share a store (the
+//! second one warns), and default stores of names that differ only in case, or are long, do
+//! not collide or overflow file name limits.
 
 mod support;
 
@@ -9,8 +11,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use roomcast_core::machine::Snapshot;
-use roomcast_core::FileStore;
+use roomcast_core::machine::{Record, Snapshot, StoredPublish};
+use roomcast_core::{FileStore, Payload};
 use serde_json::Value;
 use support::{cli_bin, cli_data_home, token, Server};
 
@@ -174,7 +176,7 @@ fn a_listen_run_again_continues_where_it_was() {
     assert_eq!(printed, (21..=25).collect::<Vec<_>>());
     // Killed once its store has the position after the last line printed (written within a
     // second of the handlers being done with it).
-    let store = cli_data_home().join("roomcast/stores/listen/sub/tail-room");
+    let store = default_store("listen", "sub", "tail-room");
     wait_for("the position after seq 25", Duration::from_secs(10), || {
         kept(&store).positions.iter().any(|p| p.seq == 25)
     });
@@ -199,7 +201,9 @@ fn a_second_process_on_the_same_store_runs_in_memory() {
     let text = stdout_text(&second);
     assert!(second.status.success(), "{text}");
     assert!(
-        text.contains("is in use by another roomcast process"),
+        text.contains("roomcast: warning: the store")
+            && text.contains("is in use by another roomcast process")
+            && text.contains("memory only"),
         "{text}"
     );
     assert!(text.contains("published 3 of 3"), "{text}");
@@ -368,4 +372,123 @@ fn a_listen_killed_while_messages_arrive_keeps_its_position_as_it_goes() {
         !printed.windows(2).any(|w| w[1] == 1 && w[0] > 1),
         "a restart began again at seq 1: {printed:?}"
     );
+}
+
+/// The default store of `command` for `user` and `room` (lowercase names of `a-z 0-9 - _`):
+/// `{name}-{hash}` directories.
+fn default_store(command: &str, user: &str, room: &str) -> std::path::PathBuf {
+    let find = |dir: &Path, name: &str| {
+        let found: Vec<String> = subdirs(dir)
+            .into_iter()
+            .filter(|d| d.strip_prefix(name).is_some_and(|h| h.len() == 17))
+            .collect();
+        assert_eq!(found.len(), 1, "{name} in {}: {found:?}", dir.display());
+        dir.join(&found[0])
+    };
+    let stores = cli_data_home().join("roomcast/stores").join(command);
+    let user_dir = find(&stores, user);
+    find(&user_dir, room)
+}
+
+/// The directories under `dir`, by name.
+fn subdirs(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn default_stores_of_names_differing_in_case_or_long_are_distinct_and_short() {
+    let server = Server::start();
+    let url = server.ws_url();
+    // 128 characters, the longest room name; percent-encoded it took 256 bytes.
+    let long = "a:".repeat(64);
+    let rooms = ["Case-Room", "case-room", long.as_str()];
+    for room in rooms {
+        let out = cli("listen", &url, "ident", room)
+            .args(["--json", "--count", "0"])
+            .output()
+            .expect("listen");
+        assert!(out.status.success(), "{room}: {}", stdout_text(&out));
+    }
+    let stores = cli_data_home().join("roomcast/stores/listen");
+    let users: Vec<String> = subdirs(&stores)
+        .into_iter()
+        .filter(|u| u.starts_with("ident"))
+        .collect();
+    assert_eq!(users.len(), 1, "{users:?}");
+    let names = subdirs(&stores.join(&users[0]));
+    assert_eq!(names.len(), rooms.len(), "{names:?}");
+    let folded: std::collections::BTreeSet<String> =
+        names.iter().map(|n| n.to_lowercase()).collect();
+    assert_eq!(
+        folded.len(),
+        names.len(),
+        "one store for two rooms: {names:?}"
+    );
+    for name in &names {
+        assert!(name.len() <= 65, "{name}");
+        assert!(
+            stores.join(&users[0]).join(name).join("journal").is_file(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_default_store_under_the_earlier_naming_is_moved_and_its_queue_sent() {
+    let server = Server::start();
+    let url = server.ws_url();
+    // Where an earlier version kept `publish`'s store for user `mover` in room `moved-room`.
+    let stores = cli_data_home().join("roomcast/stores/publish");
+    let earlier = stores.join("mover").join("moved-room");
+    {
+        let mut opened = FileStore::open(&earlier).expect("open");
+        let kept = StoredPublish {
+            room: "moved-room".into(),
+            id: "kept-before-the-move".into(),
+            event: "bench".into(),
+            data: Payload::from_json(r#"{"i":0}"#).expect("json"),
+        };
+        opened
+            .store
+            .append(&[Record::Queued(kept)])
+            .expect("append");
+    }
+    std::fs::write(earlier.join("client-id"), "earlier-client").expect("client id");
+
+    let out = cli("publish", &url, "mover", "moved-room")
+        .args(["--count", "0"])
+        .output()
+        .expect("publish --count 0");
+    let text = stdout_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("and 1 kept from an earlier run"), "{text}");
+    assert!(!earlier.exists(), "the earlier store is left behind");
+    let users: Vec<String> = subdirs(&stores)
+        .into_iter()
+        .filter(|u| u.starts_with("mover-"))
+        .collect();
+    assert_eq!(users.len(), 1, "{users:?}");
+    let rooms = subdirs(&stores.join(&users[0]));
+    assert_eq!(rooms.len(), 1, "{rooms:?}");
+    let moved = stores.join(&users[0]).join(&rooms[0]);
+    assert_eq!(
+        std::fs::read_to_string(moved.join("client-id")).expect("client id"),
+        "earlier-client"
+    );
+    assert_eq!(kept_publishes(&moved), 0, "sent and acknowledged");
+    let listener = cli("listen", &url, "sub", "moved-room")
+        .args(["--since", "0", "--count", "1", "--json", "--no-store"])
+        .output()
+        .expect("listen");
+    assert_eq!(json_seqs(&listener), vec![1]);
 }

@@ -4,9 +4,24 @@
 //! (`$XDG_DATA_HOME/roomcast/stores` on Linux, `~/Library/Application Support/roomcast/stores`
 //! on macOS), so `roomcast publish` and `roomcast chat` keep unsent messages across a kill and
 //! `roomcast listen` continues after the last message it printed. A store keeps the client id
-//! it was created with, so later runs are the same client to the server.
+//! it was created with (in `client-id`, written to a temporary file, flushed and linked into
+//! place, so a crash never leaves it half written and two first runs agree on one), so later
+//! runs are the same client to the server.
+//!
+//! A default store's directory names are `{prefix}-{hash}` for the user and the room: the
+//! prefix is the name's first 48 characters, lowercased, with anything but `a-z 0-9 - _` as
+//! `_` (for people reading the directory), the hash 16 hex digits of the exact name's 64-bit
+//! FNV-1a. So names that differ only in case (`Room`, `room`) get their own stores on
+//! case-insensitive file systems too, and no name makes a file name longer than 65 bytes. A
+//! store under the earlier naming (the name percent-encoded) is moved to the new name on first
+//! use, so what it kept is not left behind.
+//!
+//! A store in use by another running process cannot be shared: the command then warns on
+//! stderr (`roomcast: warning: ...`) and runs with its queue and position in memory only, so
+//! what it has not sent when it exits is lost and the next run does not continue from it.
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -22,13 +37,23 @@ pub(crate) fn dir(conn: &Connection, command: &str) -> Option<PathBuf> {
     if let Some(dir) = &conn.store {
         return Some(dir.clone());
     }
-    let base = dirs::data_dir()?.join("roomcast").join("stores");
+    let base = dirs::data_dir()?
+        .join("roomcast")
+        .join("stores")
+        .join(command);
     let user = token_user(&conn.token).unwrap_or_else(|| "unknown".to_owned());
-    Some(
-        base.join(command)
-            .join(component(&user))
-            .join(component(&conn.room)),
-    )
+    let dir = base.join(component(&user)).join(component(&conn.room));
+    let earlier = base
+        .join(earlier_component(&user))
+        .join(earlier_component(&conn.room));
+    if !dir.exists() && earlier.is_dir() {
+        // Best effort: on failure the command starts a new store, as before the move.
+        let _ = dir
+            .parent()
+            .map_or(Ok(()), fs::create_dir_all)
+            .and_then(|()| fs::rename(&earlier, &dir));
+    }
+    Some(dir)
 }
 
 /// Builds the client on the store in `dir`; when another running process holds that store,
@@ -50,8 +75,10 @@ pub(crate) fn build(
     match stored.store(dir).build() {
         Err(Error::StoreLocked(at)) => {
             eprintln!(
-                "-- the store {at} is in use by another roomcast process; this one keeps its \
-                 queue in memory only"
+                "roomcast: warning: the store {at} is in use by another roomcast process; this \
+                 run keeps its queue and position in memory only: what it has not sent when it \
+                 exits is lost, and the next run does not continue from it (use --store DIR \
+                 for a store of its own, or --no-store to silence this)"
             );
             builder().build()
         }
@@ -68,15 +95,59 @@ pub(crate) fn build(
 /// The client id kept in the store's directory (created on first use).
 fn client_id(dir: &Path) -> String {
     let path = dir.join("client-id");
-    if let Ok(id) = fs::read_to_string(&path) {
-        let id = id.trim();
-        if !id.is_empty() {
-            return id.to_owned();
-        }
+    if let Some(id) = read_id(&path) {
+        return id;
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let _ = fs::create_dir_all(dir).and_then(|()| fs::write(&path, &id));
-    id
+    if let Err(e) = write_id(dir, &path, &id) {
+        eprintln!(
+            "roomcast: warning: cannot keep the client id in {}: {e}",
+            path.display()
+        );
+    }
+    // Another process's first run may have linked its id first: that one is the store's.
+    read_id(&path).unwrap_or(id)
+}
+
+fn read_id(path: &Path) -> Option<String> {
+    let id = fs::read_to_string(path).ok()?;
+    let id = id.trim();
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
+/// Writes `id` to `path` whole or not at all: a temporary file, flushed, then linked into
+/// place (never replacing an id another process put there first; an empty file, a crash of
+/// an earlier version mid-write, is replaced), and the directory flushed.
+fn write_id(dir: &Path, path: &Path, id: &str) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("client-id.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = File::create(&tmp)?;
+        file.write_all(id.as_bytes())?;
+        file.sync_all()?;
+        if fs::hard_link(&tmp, path).is_err() {
+            if read_id(path).is_some() {
+                return Ok(());
+            }
+            // Empty, or a file system without hard links.
+            fs::rename(&tmp, path)?;
+        }
+        sync_dir(dir)
+    })();
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 /// The `sub` claim of a JWT, read without checking the signature (the server does that): it
@@ -90,8 +161,36 @@ fn token_user(token: &str) -> Option<String> {
     claims.get("sub")?.as_str().map(str::to_owned)
 }
 
-/// A path component for any room or user name: unsafe bytes as `%XX`.
+/// Characters of a name kept in its directory name's readable prefix.
+const PREFIX_CHARS: usize = 48;
+
+/// A directory name for any room or user name, distinct for distinct names even on a
+/// case-insensitive file system, and at most 65 bytes: a readable prefix and a hash of the
+/// exact name.
 fn component(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .take(PREFIX_CHARS)
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-' | '_') => c,
+            _ => '_',
+        })
+        .collect();
+    out.push_str(&format!("-{:016x}", fnv1a(name.as_bytes())));
+    out
+}
+
+/// 64-bit FNV-1a: small, and fixed forever (the store's name depends on it; std's hashers may
+/// change between releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The directory name earlier versions used: unsafe bytes as `%XX` (names that differ only in
+/// case collide on case-insensitive file systems, and long names overflow file name limits).
+fn earlier_component(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') {
@@ -111,10 +210,77 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_become_safe_components() {
-        assert_eq!(component("chat:1/../x"), "chat%3A1%2F%2E%2E%2Fx");
-        assert_eq!(component("plain-room_2"), "plain-room_2");
-        assert_eq!(component(""), "%");
+    fn names_become_safe_distinct_short_components() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        let safe = |c: &str| {
+            c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_".contains(&b))
+        };
+        let names = [
+            "chat:1/../x",
+            "plain-room_2",
+            "",
+            "Room",
+            "room",
+            "ROOM",
+            ".",
+            "..",
+            "a:b",
+            "a.b",
+            "a_b",
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            let c = component(name);
+            assert!(safe(&c), "{name:?} -> {c}");
+            assert!(seen.insert(c.clone()), "{name:?} -> {c} twice");
+        }
+        assert!(component("plain-room_2").starts_with("plain-room_2-"));
+        assert_eq!(component("Room"), component("Room"));
+        for long in ["a:".repeat(64), "é".repeat(128), "x".repeat(10_000)] {
+            assert!(component(&long).len() <= 65, "{}", component(&long));
+        }
+    }
+
+    #[test]
+    fn the_earlier_naming_is_kept_for_the_move() {
+        assert_eq!(earlier_component("chat:1/../x"), "chat%3A1%2F%2E%2E%2Fx");
+        assert_eq!(earlier_component("plain-room_2"), "plain-room_2");
+        assert_eq!(earlier_component(""), "%");
+    }
+
+    #[test]
+    fn the_client_id_is_written_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!(
+            "roomcast-cli-client-id-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_nanos()
+        ));
+        let store = dir.join("new");
+        let id = client_id(&store);
+        assert_eq!(client_id(&store), id);
+        assert_eq!(fs::read_to_string(store.join("client-id")).expect("id"), id);
+        let names: Vec<_> = fs::read_dir(&store)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec!["client-id"], "no temporary file left");
+        // An empty file (an earlier version killed mid-write) gets a new id.
+        fs::write(store.join("client-id"), "").expect("write");
+        let new = client_id(&store);
+        assert_ne!(new, id);
+        assert_eq!(
+            fs::read_to_string(store.join("client-id")).expect("id"),
+            new
+        );
+        // An id already there is never replaced.
+        write_id(&store, &store.join("client-id"), "other").expect("write");
+        assert_eq!(client_id(&store), new);
+        fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]

@@ -33,7 +33,7 @@ mod token;
 pub use builder::ClientBuilder;
 pub use client::{Client, PublishOptions, Room};
 pub use handlers::{DecodeError, MessageMeta, RoomEvent, RoomEvents, Subscription};
-pub use store::{FileStore, Opened};
+pub use store::{FileStore, Opened, Repair};
 pub use token::TokenProvider;
 
 pub use crate::machine::{

@@ -1,24 +1,85 @@
 //! The journal's record encoding: a frame of `[length u32 LE][crc32 u32 LE][body]`, the body a
 //! tag byte and the record's fields, strings as `[length u32 LE][UTF-8]`, numbers little-endian.
 //! Small and fixed, so a torn or flipped byte is always noticed and never misread.
+//!
+//! Two formats, named by the journal's 8-byte header. [`Format::V2`] (`RCSTORE2`, written
+//! today) checksums the length field and the body together, so a flipped bit in a length is
+//! damage like any other; [`Format::V1`] (`RCSTORE1`, written before) checksums the body
+//! alone, so a corrupt length could only be told from a cut-short write by what follows it.
+//! Version 1 journals are still read; the store rewrites them as version 2 when it opens them.
 
 use crate::machine::{Record, StoredPosition, StoredPublish};
 use crate::protocol::Payload;
 
-/// Frame header: body length and its CRC-32.
+/// Frame header: body length and the CRC-32.
 pub(crate) const HEADER: usize = 8;
 
-/// Largest body accepted when reading: a publish is bounded by the server's frame limit, so
-/// anything above this is damage, not data.
+/// Largest body written and read: a publish is bounded by the server's frame limit, so a
+/// longer length read back is damage, not data, and a longer record is refused when appended.
 pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Length of a journal's header (its format's magic).
+pub(crate) const MAGIC_LEN: usize = 8;
+
+/// A journal's format, named by its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// `RCSTORE1`: the CRC-32 covers the body only.
+    V1,
+    /// `RCSTORE2`: the CRC-32 covers the length field and the body.
+    V2,
+}
+
+impl Format {
+    /// The format written today.
+    pub(crate) const CURRENT: Format = Format::V2;
+
+    pub(crate) fn magic(self) -> &'static [u8; MAGIC_LEN] {
+        match self {
+            Format::V1 => b"RCSTORE1",
+            Format::V2 => b"RCSTORE2",
+        }
+    }
+
+    /// The format whose header `magic` is.
+    pub(crate) fn of(magic: &[u8]) -> Option<Format> {
+        [Format::V1, Format::V2]
+            .into_iter()
+            .find(|f| f.magic() == magic)
+    }
+
+    /// Whether `bytes` is the start of some format's header: a header cut short.
+    pub(crate) fn is_header_prefix(bytes: &[u8]) -> bool {
+        [Format::V1, Format::V2]
+            .into_iter()
+            .any(|f| f.magic().starts_with(bytes))
+    }
+
+    fn checksum(self, len: [u8; 4], body: &[u8]) -> u32 {
+        match self {
+            Format::V1 => crc32fast::hash(body),
+            Format::V2 => {
+                let mut hasher = crc32fast::Hasher::new();
+                hasher.update(&len);
+                hasher.update(body);
+                hasher.finalize()
+            }
+        }
+    }
+}
 
 const QUEUED: u8 = 1;
 const DONE: u8 = 2;
 const POSITION: u8 = 3;
 const FORGET: u8 = 4;
 
-/// Appends `record` as one frame to `out`.
-pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) {
+/// Appends `record` as one frame of the current format to `out`; returns the body's length,
+/// which the caller must check against [`MAX_BODY`] (a longer frame reads back as damage).
+pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) -> usize {
+    encode_as(Format::CURRENT, record, out)
+}
+
+fn encode_as(format: Format, record: &Record, out: &mut Vec<u8>) -> usize {
     let start = out.len();
     out.extend_from_slice(&[0; HEADER]);
     match record {
@@ -46,10 +107,24 @@ pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) {
         }
     }
     let body = &out[start + HEADER..];
-    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-    let crc = crc32fast::hash(body);
-    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    let body_len = body.len();
+    let len = u32::try_from(body_len).unwrap_or(u32::MAX).to_le_bytes();
+    let crc = format.checksum(len, body);
+    out[start..start + 4].copy_from_slice(&len);
     out[start + 4..start + HEADER].copy_from_slice(&crc.to_le_bytes());
+    body_len
+}
+
+/// Appends `record` as one frame of version 1, as the store wrote before version 2: for tests
+/// that open journals written by earlier releases.
+#[cfg(test)]
+pub(crate) fn encode_v1(record: &Record, out: &mut Vec<u8>) {
+    encode_as(Format::V1, record, out);
+}
+
+/// The length of the frame [`encode`] makes of a position.
+pub(crate) fn position_len(p: &StoredPosition) -> usize {
+    HEADER + 1 + 4 + p.room.len() + 4 + p.epoch.len() + 8
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -64,30 +139,66 @@ pub(crate) enum Frame {
     Record(Record, usize),
     /// The bytes end inside the frame: a write cut short.
     Torn,
-    /// A whole frame that fails its checksum or does not decode.
+    /// A whole frame that fails its checksum or does not decode, or a length over
+    /// [`MAX_BODY`].
     Damaged,
 }
 
-/// Reads the frame at the start of `bytes` (which must not be empty).
-pub(crate) fn decode(bytes: &[u8]) -> Frame {
-    let Some(header) = bytes.get(..HEADER) else {
+/// The body length a frame header claims, or `None` when it is over [`MAX_BODY`] (damage).
+pub(crate) fn body_len(header: &[u8; HEADER]) -> Option<usize> {
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    (len <= MAX_BODY).then_some(len)
+}
+
+/// Reads the frame of `format` at the start of `bytes` (which must not be empty). The body's
+/// layout is checked before its checksum, so that trying every offset of a damaged stretch
+/// (the store resynchronising) rarely reads more than a few bytes at each.
+pub(crate) fn decode(bytes: &[u8], format: Format) -> Frame {
+    let Some(header) = bytes.first_chunk::<HEADER>() else {
         return Frame::Torn;
     };
-    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-    if len > MAX_BODY {
+    let Some(len) = body_len(header) else {
         return Frame::Damaged;
-    }
+    };
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
     let Some(body) = bytes.get(HEADER..HEADER + len) else {
         return Frame::Torn;
     };
-    if crc32fast::hash(body) != crc {
+    if !well_formed(body) {
+        return Frame::Damaged;
+    }
+    let len_field = [header[0], header[1], header[2], header[3]];
+    if format.checksum(len_field, body) != crc {
         return Frame::Damaged;
     }
     match body_record(body) {
         Some(record) => Frame::Record(record, HEADER + len),
         None => Frame::Damaged,
     }
+}
+
+/// Whether `body` has a known tag and exactly the fields it names (their contents unchecked).
+fn well_formed(body: &[u8]) -> bool {
+    let Some((&tag, mut rest)) = body.split_first() else {
+        return false;
+    };
+    let (strings, tail) = match tag {
+        QUEUED => (4, 0),
+        DONE => (2, 0),
+        POSITION => (2, 8),
+        FORGET => (1, 0),
+        _ => return false,
+    };
+    for _ in 0..strings {
+        let Some(len) = take(&mut rest, 4) else {
+            return false;
+        };
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        if take(&mut rest, len).is_none() {
+            return false;
+        }
+    }
+    rest.len() == tail
 }
 
 fn body_record(body: &[u8]) -> Option<Record> {
@@ -164,28 +275,96 @@ mod tests {
     }
 
     #[test]
-    fn every_record_round_trips() {
+    fn every_record_round_trips_in_both_formats() {
         for record in samples() {
             let mut bytes = Vec::new();
-            encode(&record, &mut bytes);
-            assert_eq!(decode(&bytes), Frame::Record(record, bytes.len()));
+            let body = encode(&record, &mut bytes);
+            assert_eq!(body + HEADER, bytes.len());
+            assert_eq!(
+                decode(&bytes, Format::V2),
+                Frame::Record(record.clone(), bytes.len())
+            );
+            let mut old = Vec::new();
+            encode_v1(&record, &mut old);
+            assert_eq!(decode(&old, Format::V1), Frame::Record(record, old.len()));
         }
     }
 
     #[test]
-    fn every_cut_is_torn_and_every_flip_is_damage() {
+    fn a_frame_read_as_the_other_format_is_damage() {
+        for record in samples() {
+            let mut bytes = Vec::new();
+            encode(&record, &mut bytes);
+            assert_eq!(decode(&bytes, Format::V1), Frame::Damaged);
+            let mut old = Vec::new();
+            encode_v1(&record, &mut old);
+            assert_eq!(decode(&old, Format::V2), Frame::Damaged);
+        }
+    }
+
+    #[test]
+    fn the_position_length_is_the_encoded_length() {
+        for record in samples() {
+            if let Record::Position(p) = &record {
+                let mut bytes = Vec::new();
+                encode(&record, &mut bytes);
+                assert_eq!(position_len(p), bytes.len());
+            }
+        }
+    }
+
+    #[test]
+    fn every_cut_is_torn_and_every_flip_is_caught() {
         for record in samples() {
             let mut bytes = Vec::new();
             encode(&record, &mut bytes);
             for cut in 1..bytes.len() {
-                assert_eq!(decode(&bytes[..cut]), Frame::Torn, "cut at {cut}");
+                assert_eq!(
+                    decode(&bytes[..cut], Format::V2),
+                    Frame::Torn,
+                    "cut at {cut}"
+                );
             }
-            for at in HEADER..bytes.len() {
+            // With the next frame after it, as in a journal: a flipped length bit then
+            // points inside the buffer as often as past it.
+            let mut next = bytes.clone();
+            encode(&record, &mut next);
+            for at in 0..bytes.len() {
                 for bit in 0..8 {
-                    let mut flipped = bytes.clone();
-                    flipped[at] ^= 1 << bit;
-                    assert_eq!(decode(&flipped), Frame::Damaged, "flip {at}:{bit}");
+                    for buffer in [&bytes, &next] {
+                        let mut flipped = buffer.clone();
+                        flipped[at] ^= 1 << bit;
+                        let frame = decode(&flipped, Format::V2);
+                        if at >= 4 {
+                            assert_eq!(frame, Frame::Damaged, "flip {at}:{bit}");
+                        } else {
+                            // A length past the buffer reads as a cut, which the store
+                            // tells from a torn write by what follows it.
+                            let len = u32::from_le_bytes([
+                                flipped[0], flipped[1], flipped[2], flipped[3],
+                            ]) as usize;
+                            let expected = if len <= MAX_BODY && HEADER + len > flipped.len() {
+                                Frame::Torn
+                            } else {
+                                Frame::Damaged
+                            };
+                            assert_eq!(frame, expected, "flip {at}:{bit}");
+                        }
+                    }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn zeros_are_never_a_record() {
+        for n in 1..64 {
+            let zeros = vec![0u8; n];
+            for format in [Format::V1, Format::V2] {
+                assert!(
+                    !matches!(decode(&zeros, format), Frame::Record(..)),
+                    "{n} zeros"
+                );
             }
         }
     }
