@@ -139,8 +139,8 @@ impl Client {
             .collect()
     }
 
-    /// The damage found when the store was opened, if any: its journal was moved aside and
-    /// the client started empty (a `Storage` error saying where it went).
+    /// The damage found when the store was opened, if any (a `Storage` error saying where the
+    /// damaged journal was kept aside): every whole record before and after it was kept.
     pub fn store_damage(&self) -> Option<RoomcastError> {
         self.inner.store_damage().cloned().map(RoomcastError::from)
     }

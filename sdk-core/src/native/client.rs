@@ -28,7 +28,8 @@ pub struct Client {
     errors: broadcast::Sender<Error>,
     hubs: Hubs,
     runtime: tokio::runtime::Handle,
-    /// What opening the store found wrong (it was moved aside and the client started empty).
+    /// What opening the store found damaged (whole records were kept; the damaged journal was
+    /// kept aside as `journal.corrupt`).
     store_damage: Option<Error>,
 }
 
@@ -184,8 +185,9 @@ impl Client {
         rx.await.unwrap_or_default()
     }
 
-    /// The damage found when the store was opened: its journal was moved aside (to
-    /// `journal.corrupt` in the store's directory) and the client started empty.
+    /// The damage found when the store was opened (not a torn last write, which is cut off
+    /// silently): every whole record before and after it was kept, and the damaged journal
+    /// was kept aside as `journal.corrupt` in the store's directory for inspection.
     pub fn store_damage(&self) -> Option<&Error> {
         self.store_damage.as_ref()
     }

@@ -1,5 +1,5 @@
 /** Every code, as in the web package's `ErrorCode` union. */
-export declare const ERROR_CODES: readonly ["invalid_config", "invalid_room", "unauthorized", "forbidden", "not_joined", "too_large", "too_many_rooms", "queue_full", "not_connected", "connection_lost", "timeout", "closed", "gave_up", "invalid_payload", "token_provider", "protocol", "bad_request", "rate_limited", "unsupported_protocol", "internal", "storage", "store_locked", "kept", "decode", "handler", "room_lost"];
+export declare const ERROR_CODES: readonly ["invalid_config", "invalid_room", "unauthorized", "forbidden", "not_joined", "too_large", "too_many_rooms", "queue_full", "not_connected", "connection_lost", "timeout", "closed", "gave_up", "invalid_payload", "token_provider", "protocol", "bad_request", "rate_limited", "unsupported_protocol", "internal", "not_found", "stream_ended", "storage", "store_locked", "kept", "decode", "handler", "room_lost"];
 export type ErrorCode = (typeof ERROR_CODES)[number];
 /** Every rejection and error event is an `Error` with a `code`. */
 export interface RoomcastError extends Error {

@@ -3538,8 +3538,8 @@ export interface ClientLike {
  */
     state(): ConnectionState;
 /**
- * The damage found when the store was opened, if any: its journal was moved aside and
- * the client started empty (a `Storage` error saying where it went).
+ * The damage found when the store was opened, if any (a `Storage` error saying where the
+ * damaged journal was kept aside): every whole record before and after it was kept.
  */
     storeDamage(): RoomcastError | undefined;
 }
@@ -3889,8 +3889,8 @@ export class Client extends UniffiAbstractObject implements ClientLike {
     }
     
 /**
- * The damage found when the store was opened, if any: its journal was moved aside and
- * the client started empty (a `Storage` error saying where it went).
+ * The damage found when the store was opened, if any (a `Storage` error saying where the
+ * damaged journal was kept aside): every whole record before and after it was kept.
  */
     storeDamage(): RoomcastError | undefined {
     const __rb: Uint8Array = uniffiCaller.rustCall(
@@ -4438,7 +4438,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_roomcast_ffi_checksum_method_client_state() !== 30224) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_method_client_state");
     }
-    if (nativeModule().ubrn_uniffi_roomcast_ffi_checksum_method_client_store_damage() !== 23046) {
+    if (nativeModule().ubrn_uniffi_roomcast_ffi_checksum_method_client_store_damage() !== 64756) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_method_client_store_damage");
     }
     if (nativeModule().ubrn_uniffi_roomcast_ffi_checksum_method_logsink_log() !== 51112) {

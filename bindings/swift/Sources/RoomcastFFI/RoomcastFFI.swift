@@ -628,8 +628,8 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func state()  -> ConnectionState
     
     /**
-     * The damage found when the store was opened, if any: its journal was moved aside and
-     * the client started empty (a `Storage` error saying where it went).
+     * The damage found when the store was opened, if any (a `Storage` error saying where the
+     * damaged journal was kept aside): every whole record before and after it was kept.
      */
     func storeDamage()  -> RoomcastError?
     
@@ -913,8 +913,8 @@ open func state() -> ConnectionState  {
 }
     
     /**
-     * The damage found when the store was opened, if any: its journal was moved aside and
-     * the client started empty (a `Storage` error saying where it went).
+     * The damage found when the store was opened, if any (a `Storage` error saying where the
+     * damaged journal was kept aside): every whole record before and after it was kept.
      */
 open func storeDamage() -> RoomcastError?  {
     return try!  FfiConverterOptionTypeRoomcastError.lift(try! rustCall() {
@@ -4476,7 +4476,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_client_state() != 30224) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roomcast_ffi_checksum_method_client_store_damage() != 23046) {
+    if (uniffi_roomcast_ffi_checksum_method_client_store_damage() != 64756) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_roomlistener_on_message() != 529) {

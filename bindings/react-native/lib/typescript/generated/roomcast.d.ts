@@ -560,7 +560,8 @@ export declare enum RoomcastError_Tags {
     Protocol = "Protocol",
     Storage = "Storage",
     StoreLocked = "StoreLocked",
-    Internal = "Internal"
+    Internal = "Internal",
+    Kept = "Kept"
 }
 /**
  * Why a Roomcast call failed.
@@ -2093,11 +2094,89 @@ export declare const RoomcastError: Readonly<{
             reason: string;
         }>;
     };
+    Kept: {
+        new (inner: {
+            reason: string;
+        }): {
+            readonly tag: RoomcastError_Tags.Kept;
+            readonly inner: Readonly<{
+                reason: string;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "RoomcastError";
+            name: string;
+            message: string;
+            stack?: string;
+        };
+        "new"(inner: {
+            reason: string;
+        }): {
+            readonly tag: RoomcastError_Tags.Kept;
+            readonly inner: Readonly<{
+                reason: string;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "RoomcastError";
+            name: string;
+            message: string;
+            stack?: string;
+        };
+        instanceOf(obj: any): obj is {
+            readonly tag: RoomcastError_Tags.Kept;
+            readonly inner: Readonly<{
+                reason: string;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "RoomcastError";
+            name: string;
+            message: string;
+            stack?: string;
+        };
+        hasInner(obj: any): obj is {
+            readonly tag: RoomcastError_Tags.Kept;
+            readonly inner: Readonly<{
+                reason: string;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "RoomcastError";
+            name: string;
+            message: string;
+            stack?: string;
+        };
+        getInner(obj: {
+            readonly tag: RoomcastError_Tags.Kept;
+            readonly inner: Readonly<{
+                reason: string;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "RoomcastError";
+            name: string;
+            message: string;
+            stack?: string;
+        }): Readonly<{
+            reason: string;
+        }>;
+    };
 }>;
 /**
  * Why a Roomcast call failed.
  */
-export type RoomcastError = InstanceType<typeof RoomcastError['InvalidConfig' | 'InvalidRoom' | 'InvalidPayload' | 'Unauthorized' | 'Forbidden' | 'NotJoined' | 'TooLarge' | 'TooManyRooms' | 'RateLimited' | 'QueueFull' | 'NotConnected' | 'ConnectionLost' | 'Timeout' | 'Closed' | 'GaveUp' | 'TokenProvider' | 'Server' | 'Protocol' | 'Storage' | 'StoreLocked' | 'Internal']>;
+export type RoomcastError = InstanceType<typeof RoomcastError['InvalidConfig' | 'InvalidRoom' | 'InvalidPayload' | 'Unauthorized' | 'Forbidden' | 'NotJoined' | 'TooLarge' | 'TooManyRooms' | 'RateLimited' | 'QueueFull' | 'NotConnected' | 'ConnectionLost' | 'Timeout' | 'Closed' | 'GaveUp' | 'TokenProvider' | 'Server' | 'Protocol' | 'Storage' | 'StoreLocked' | 'Internal' | 'Kept']>;
 /**
  * Connection state changes.
  */
@@ -2223,7 +2302,8 @@ export declare class RoomListenerImpl extends UniffiAbstractObject implements Ro
 export interface RoomLike {
     /**
      * Stored messages with `seq < before` (the newest without `before`), ascending; at most
-     * `limit` (the server caps it at 500). Needs a live connection.
+     * `limit` (the server caps it at 500). On a client never connected it connects first;
+     * offline it fails with `NotConnected`.
      */
     history(before: bigint | undefined, limit: number, asyncOpts_?: {
         signal: AbortSignal;
@@ -2284,7 +2364,8 @@ export declare class Room extends UniffiAbstractObject implements RoomLike {
     private constructor();
     /**
      * Stored messages with `seq < before` (the newest without `before`), ascending; at most
-     * `limit` (the server caps it at 500). Needs a live connection.
+     * `limit` (the server caps it at 500). On a client never connected it connects first;
+     * offline it fails with `NotConnected`.
      */
     history(before?: bigint | undefined, limit?: number, asyncOpts_?: {
         signal: AbortSignal;
@@ -2350,7 +2431,9 @@ export interface ClientLike {
     /**
      * Connects, returning at the first successful handshake. While the server is
      * unreachable it keeps retrying; it fails only when the token is refused for good
-     * (`Unauthorized`) or the client is closed.
+     * (`Unauthorized`) or the client is closed. Optional: the first `join`, persisted
+     * `publish` or `history` connects by itself, and a `connect` made meanwhile returns at
+     * that same handshake.
      */
     connect(asyncOpts_?: {
         signal: AbortSignal;
@@ -2408,8 +2491,8 @@ export interface ClientLike {
      */
     state(): ConnectionState;
     /**
-     * The damage found when the store was opened, if any: its journal was moved aside and
-     * the client started empty (a `Storage` error saying where it went).
+     * The damage found when the store was opened, if any (a `Storage` error saying where the
+     * damaged journal was kept aside): every whole record before and after it was kept.
      */
     storeDamage(): RoomcastError | undefined;
 }
@@ -2451,7 +2534,9 @@ export declare class Client extends UniffiAbstractObject implements ClientLike {
     /**
      * Connects, returning at the first successful handshake. While the server is
      * unreachable it keeps retrying; it fails only when the token is refused for good
-     * (`Unauthorized`) or the client is closed.
+     * (`Unauthorized`) or the client is closed. Optional: the first `join`, persisted
+     * `publish` or `history` connects by itself, and a `connect` made meanwhile returns at
+     * that same handshake.
      */
     connect(asyncOpts_?: {
         signal: AbortSignal;
@@ -2509,8 +2594,8 @@ export declare class Client extends UniffiAbstractObject implements ClientLike {
      */
     state(): ConnectionState;
     /**
-     * The damage found when the store was opened, if any: its journal was moved aside and
-     * the client started empty (a `Storage` error saying where it went).
+     * The damage found when the store was opened, if any (a `Storage` error saying where the
+     * damaged journal was kept aside): every whole record before and after it was kept.
      */
     storeDamage(): RoomcastError | undefined;
     uniffiDestroy(): void;

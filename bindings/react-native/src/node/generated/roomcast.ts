@@ -3547,8 +3547,8 @@ export interface ClientLike {
  */
     state(): ConnectionState;
 /**
- * The damage found when the store was opened, if any: its journal was moved aside and
- * the client started empty (a `Storage` error saying where it went).
+ * The damage found when the store was opened, if any (a `Storage` error saying where the
+ * damaged journal was kept aside): every whole record before and after it was kept.
  */
     storeDamage(): RoomcastError | undefined;
 }
@@ -3898,8 +3898,8 @@ export class Client extends UniffiAbstractObject implements ClientLike {
     }
     
 /**
- * The damage found when the store was opened, if any: its journal was moved aside and
- * the client started empty (a `Storage` error saying where it went).
+ * The damage found when the store was opened, if any (a `Storage` error saying where the
+ * damaged journal was kept aside): every whole record before and after it was kept.
  */
     storeDamage(): RoomcastError | undefined {
     const __rb: Uint8Array = uniffiCaller.rustCall(
@@ -4477,7 +4477,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().uniffi_roomcast_ffi_checksum_method_client_state() !== 30224) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_method_client_state");
     }
-    if (nativeModule().uniffi_roomcast_ffi_checksum_method_client_store_damage() !== 23046) {
+    if (nativeModule().uniffi_roomcast_ffi_checksum_method_client_store_damage() !== 64756) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_method_client_store_damage");
     }
     if (nativeModule().uniffi_roomcast_ffi_checksum_method_logsink_log() !== 51112) {
