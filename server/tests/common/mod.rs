@@ -192,6 +192,11 @@ impl Client {
             .expect("send");
     }
 
+    /// Sends `text`; false when the server already cut the socket (a reset mid-write).
+    pub async fn try_send_text(&mut self, text: &str) -> bool {
+        self.ws.send(Message::Text(text.into())).await.is_ok()
+    }
+
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
         self.ws
             .send(Message::Binary(bytes.into()))
