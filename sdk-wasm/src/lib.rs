@@ -139,8 +139,8 @@ export type ErrorCode =
   | "storage"
   /** Another tab or window has the store open. */
   | "store_locked"
-  /** Not sent, not failed: the client stopped while the publish was queued; the store keeps
-   * it and the next client opened on it sends it once. */
+  /** Not sent, not failed: the client stopped while the publish was queued, and the store
+   * keeps it for the next client opened on it, which sends it once. */
   | "kept"
   /** A typed handler's decoder rejected a payload. */
   | "decode"
