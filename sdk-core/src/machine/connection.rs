@@ -101,14 +101,13 @@ impl Machine {
     ///
     /// [`Config::auto_connect`]: super::Config::auto_connect
     pub(crate) fn connect_on_demand(&mut self, now: Instant) -> bool {
-        if !matches!(self.phase, Phase::Idle) {
-            return true;
-        }
-        if !self.config.auto_connect {
+        if !self.connects_on_demand() {
             return false;
         }
-        self.auth_failures = 0;
-        self.start_attempt(now, 0);
+        if matches!(self.phase, Phase::Idle) {
+            self.auth_failures = 0;
+            self.start_attempt(now, 0);
+        }
         true
     }
 

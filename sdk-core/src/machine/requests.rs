@@ -216,11 +216,7 @@ impl Machine {
                     bounded,
                 },
                 Answered(ServerFrame::History(page)),
-            ) => {
-                // Appends hold seqs of the room too: they are not messages, but no gap either.
-                let appends: Vec<u64> = page.appends.iter().map(|a| a.seq).collect();
-                self.on_page(now, &room, before, bounded, page.messages, &appends);
-            }
+            ) => self.on_page(now, &room, before, bounded, page.messages, &page.appends),
             (Request::Catchup { room, .. }, Refused(e)) => self.on_page_refused(now, &room, e),
 
             (Request::Refresh, Answered(ServerFrame::Refreshed(r))) => {

@@ -22,7 +22,9 @@ use web_time::Instant;
 
 use super::requests::{passing, Request};
 use super::{Error, Event, Gap, Machine};
-use crate::protocol::{ClientFrame, ErrorFrame, HistoryRequest, Message, MAX_HISTORY_LIMIT};
+use crate::protocol::{
+    Append, ClientFrame, ErrorFrame, HistoryRequest, Message, MAX_HISTORY_LIMIT,
+};
 
 /// A room's held messages and where its catch-up stands.
 #[derive(Debug, Default)]
@@ -205,7 +207,7 @@ impl Machine {
         before: u64,
         bounded: bool,
         messages: Vec<Message>,
-        appends: &[u64],
+        appends: &[Append],
     ) {
         let Some(r) = self.rooms.get(room) else {
             return;
@@ -216,7 +218,12 @@ impl Machine {
         }
         let mut covered = r.last_seq.unwrap_or(0);
         let mut full = false;
-        let mut appends = appends.iter().copied().filter(|&s| s < before).peekable();
+        // Appends hold seqs of the room too: not messages, but no gap either.
+        let mut appends = appends
+            .iter()
+            .map(|a| a.seq)
+            .filter(|&s| s < before)
+            .peekable();
         // Appends folded into a streamed message of this page are not sent on their own: up
         // to that many missing seqs after it are theirs, not a gap. (Retention trims from the
         // oldest seq up, so a real gap is never after a message the page holds.)

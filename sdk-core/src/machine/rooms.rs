@@ -205,9 +205,10 @@ impl Machine {
     }
 
     /// Joins `room`; completes at the server's `joined`. On a client never connected it
-    /// connects first (see [`Config::auto_connect`](super::Config::auto_connect)). Joined rooms are rejoined after every
-    /// reconnect with the last seen `seq` and `epoch`, so nothing is missed; `options.since`
-    /// and `options.epoch` resume from a position the app stored (first join only).
+    /// connects first (see [`Config::auto_connect`](super::Config::auto_connect)). Joined
+    /// rooms are rejoined after every reconnect with the last seen `seq` and `epoch`, so
+    /// nothing is missed; `options.since` and `options.epoch` resume from a position the app
+    /// stored (first join only).
     pub fn join(&mut self, now: Instant, room: &str, options: JoinOptions) -> OpId {
         let op = self.new_op();
         if let Some(refusal) = self.refusal() {
@@ -375,33 +376,25 @@ impl Machine {
         // the server still has every message: page them in (complete resume) unless the room
         // only wants the newest. After a new epoch, everything it holds is paged in.
         let page_in = !went_back && full && (!same_epoch || !j.recovered || room.catchup.dropped());
-        if went_back {
-            // What this client had past the head is gone from the server.
-            self.events.push_back(Event::Gap(Gap {
-                room: j.room.clone(),
-                since: Some(j.seq),
-                previous_epoch: previous_epoch.clone(),
-                head: since.unwrap_or(j.seq),
-                epoch: j.epoch.clone(),
-            }));
+        // The gap to report, as (since, head): what this client had past the head when the
+        // server went back; the previous epoch's part after a new epoch (its size unknown);
+        // else what the resume could not replay and will not page in.
+        let gap = if went_back {
+            Some((Some(j.seq), since.unwrap_or(j.seq)))
         } else if !same_epoch && full {
-            // The previous epoch's messages after `since` are gone; how many is unknown.
-            self.events.push_back(Event::Gap(Gap {
-                room: j.room.clone(),
-                since,
-                previous_epoch: previous_epoch.clone(),
-                head: since.unwrap_or(0),
-                epoch: j.epoch.clone(),
-            }));
+            Some((since, since.unwrap_or(0)))
         } else if !j.recovered && !page_in {
-            if let Some(room) = self.rooms.get_mut(&j.room) {
-                room.catchup.clear();
-            }
+            room.catchup.clear();
+            Some((since, j.seq))
+        } else {
+            None
+        };
+        if let Some((since, head)) = gap {
             self.events.push_back(Event::Gap(Gap {
                 room: j.room.clone(),
                 since,
                 previous_epoch,
-                head: j.seq,
+                head,
                 epoch: j.epoch.clone(),
             }));
         }
