@@ -51,6 +51,7 @@ struct Bench {
     now: Instant,
     conn: ConnId,
     records: Vec<Record>,
+    last_record: u64,
     refs: Vec<u64>,
 }
 
@@ -63,7 +64,10 @@ impl Bench {
                     self.conn = conn;
                     self.m.handle_open(self.now, conn, 0);
                 }
-                Output::Persist(r) => self.records.push(r),
+                Output::Persist { n, record } => {
+                    self.records.push(record);
+                    self.last_record = n;
+                }
                 Output::Transmit(text) => match ClientFrame::decode(&text) {
                     Ok(ClientFrame::Hello(h)) => self.answer(ServerFrame::Welcome(Welcome {
                         ref_id: h.ref_id,
@@ -109,6 +113,7 @@ fn run(on: bool) {
         now,
         conn: ConnId(0),
         records: Vec::new(),
+        last_record: 0,
         refs: Vec::new(),
     };
     b.m.connect(now);
@@ -138,7 +143,7 @@ fn run(on: bool) {
             if b.records.is_empty() {
                 break;
             }
-            let n = b.records.len() as u64;
+            let n = b.last_record;
             if let Some(store) = store.as_mut() {
                 store.append(&b.records).expect("append");
             }

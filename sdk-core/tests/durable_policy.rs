@@ -340,7 +340,10 @@ fn a_kept_publish_is_not_written_as_done() {
     let mut dones = 0;
     loop {
         match net.c(0).m.poll_output() {
-            roomcast_core::machine::Output::Persist(Record::Done { .. }) => dones += 1,
+            roomcast_core::machine::Output::Persist {
+                record: Record::Done { .. },
+                ..
+            } => dones += 1,
             roomcast_core::machine::Output::Timeout(_) => break,
             _ => {}
         }

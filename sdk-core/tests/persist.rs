@@ -165,11 +165,10 @@ fn a_publish_is_sent_only_once_durable_and_a_failed_write_sends_nothing() {
     let records = std::mem::take(&mut net.c(0).unwritten);
     assert!(matches!(records.as_slice(), [Record::Queued(p)] if p.id == "lost"));
     let now = net.now;
-    net.c(0).m.persisted(
-        now,
-        records.len() as u64,
-        Err("No space left on device".into()),
-    );
+    let upto = net.c(0).last_record;
+    net.c(0)
+        .m
+        .persisted(now, upto, Err("No space left on device".into()));
     net.c(0).hold_writes = false;
     net.service(0);
     net.settle();

@@ -72,6 +72,9 @@ struct State {
     persist: Option<Function>,
     /// Publishes restored from the store, each with the promise of its ack.
     restored: Vec<(StoredPublish, Promise)>,
+    /// Groups of records handed to the store's writer and not reported yet, oldest first:
+    /// the number of each group's last record.
+    writing: std::collections::VecDeque<u64>,
 }
 
 /// Work collected under the borrow, done after it.
@@ -79,7 +82,7 @@ enum Out {
     Event(Event),
     Settle(Pending, Result<Reply, Error>),
     FetchToken,
-    Persist(Record),
+    Persist(u64, Record),
 }
 
 pub(crate) struct Driver {
@@ -160,6 +163,7 @@ impl Driver {
                 rng,
                 persist,
                 restored,
+                writing: std::collections::VecDeque::new(),
             }),
             registry: Registry::default(),
             handled: RefCell::new(Vec::new()),
@@ -315,18 +319,18 @@ impl Driver {
             if outs.is_empty() {
                 break;
             }
-            let (mut records, mut count) = (String::new(), 0);
+            let (mut records, mut last) = (String::new(), None);
             for out in outs {
                 match out {
-                    Out::Persist(record) => {
+                    Out::Persist(n, record) => {
                         crate::store::record(&mut records, &record);
-                        count += 1;
+                        last = Some(n);
                     }
-                    out => self.deliver(out),
+                    out => self.hand_over(out),
                 }
             }
-            if count > 0 {
-                self.persist(crate::store::records(records), count);
+            if let Some(upto) = last {
+                self.persist(crate::store::records(records), upto);
             }
         }
         self.release_if_closed();
@@ -364,7 +368,7 @@ impl Driver {
                     }
                 }
                 Output::Action(Action::FetchToken) => outs.push(Out::FetchToken),
-                Output::Persist(record) => outs.push(Out::Persist(record)),
+                Output::Persist { n, record } => outs.push(Out::Persist(n, record)),
                 Output::Transmit(text) => {
                     if let Some((_, socket)) = &st.socket {
                         socket.send(&text);
@@ -393,9 +397,10 @@ impl Driver {
         outs
     }
 
-    /// Hands one group of records to the app's store writer; a writer that throws fails the
-    /// group at once (its publishes reject with `storage`, unsent).
-    fn persist(self: &Rc<Self>, records: JsValue, count: u64) {
+    /// Hands one group of records, the last numbered `upto`, to the app's store writer; a
+    /// writer that throws fails the group at once (its publishes reject with `storage`,
+    /// unsent).
+    fn persist(self: &Rc<Self>, records: JsValue, upto: u64) {
         let writer = self.state.borrow().persist.clone();
         let failed = match writer {
             Some(writer) => writer
@@ -404,14 +409,20 @@ impl Driver {
                 .map(|thrown| describe(&thrown)),
             None => None,
         };
-        if failed.is_some() {
-            self.persisted(count, failed);
+        match failed {
+            Some(error) => self.input(|m, now| m.persisted(now, upto, Err(error))),
+            None => self.state.borrow_mut().writing.push_back(upto),
         }
     }
 
-    /// The store wrote (or failed to write) the next `records` records.
-    pub(crate) fn persisted(self: &Rc<Self>, records: u64, error: Option<String>) {
-        self.input(|m, now| m.persisted(now, records, error.map_or(Ok(()), Err)));
+    /// The store wrote (or failed to write) its oldest group not reported yet. Writers report
+    /// groups in the order they were given; the count is the group's length, kept by the
+    /// driver, so only the order matters.
+    pub(crate) fn persisted(self: &Rc<Self>, _records: u64, error: Option<String>) {
+        let Some(upto) = self.state.borrow_mut().writing.pop_front() else {
+            return;
+        };
+        self.input(|m, now| m.persisted(now, upto, error.map_or(Ok(()), Err)));
     }
 
     /// Tells the machine which messages the handlers returned from (store positions).
@@ -427,11 +438,13 @@ impl Driver {
         }
     }
 
-    fn deliver(self: &Rc<Self>, out: Out) {
+    /// Hands one output to the app: settles a promise, asks the token provider, or calls the
+    /// handlers of an event.
+    fn hand_over(self: &Rc<Self>, out: Out) {
         let event = match out {
             Out::Settle(pending, result) => return pending.settle(result),
             Out::FetchToken => return self.fetch_token(),
-            Out::Persist(_) => return,
+            Out::Persist(..) => return,
             Out::Event(event) => event,
         };
         let r = &self.registry;
@@ -460,12 +473,13 @@ impl Driver {
         }
     }
 
-    /// Once closed: drops the socket, timer, page listeners, token provider and app handlers,
-    /// so nothing keeps the client or the app's closures alive.
+    /// Once closed and what the store keeps written: drops the socket, timer, page
+    /// listeners, token provider, store writer and app handlers, so nothing keeps the client
+    /// or the app's closures alive.
     fn release_if_closed(&self) {
         let released = {
             let mut st = self.state.borrow_mut();
-            if st.machine.state() != ConnectionState::Closed {
+            if st.machine.state() != ConnectionState::Closed || st.machine.unwritten() > 0 {
                 return;
             }
             st.provider = None;

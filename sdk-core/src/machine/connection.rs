@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use web_time::Instant;
 
+use super::publish::End;
 use super::timers::Timer;
 
 /// How long a probed connection (`reconnect_now` while connected) has to show it is alive:
@@ -162,15 +163,17 @@ impl Machine {
         }
     }
 
-    /// Closes for good: the socket closes with 1000 and every pending request, queued
-    /// publishes included, fails with [`Error::Closed`].
+    /// Closes for good: the socket closes with 1000 and every pending request fails with
+    /// [`Error::Closed`]; queued publishes too, or with a store [`Error::Kept`] (the next
+    /// client on it sends them). With a store, the close completes once the records it leaves
+    /// behind (positions, the queue) are reported written.
     pub fn close(&mut self, now: Instant) -> OpId {
         let op = self.new_op();
         if !matches!(self.phase, Phase::Closed) {
             self.drop_connection(now, close::NORMAL, "closed by the client");
             self.shut(now, Error::Closed);
         }
-        self.complete(op, Ok(Reply::Closed));
+        self.answer_close(op);
         op
     }
 
@@ -448,16 +451,9 @@ impl Machine {
         for op in self.fail_room_waiters(forget_rooms) {
             self.complete(op, Err(error.clone()));
         }
-        // With a store, queued publishes stay in it for the next client on that store: they
-        // are reported as kept, never as failed (what the app is told failed is never sent).
-        let outcome = if self.config.persist {
-            Error::Kept(Box::new(error.clone()))
-        } else {
-            error.clone()
-        };
         let entries: Vec<_> = self.queue.drain_all().collect();
         for entry in entries {
-            self.complete(entry.op, Err(outcome.clone()));
+            self.end_entry(entry, End::Stopped(error.clone()));
         }
     }
 

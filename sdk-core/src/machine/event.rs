@@ -41,6 +41,57 @@ pub enum Reply {
     Closed,
 }
 
+/// The value a kind of operation completes with, taken out of its [`Reply`]: what a host's
+/// typed API hands the app (`Reply::into_value::<PublishAck>()` for a publish).
+pub trait FromReply: Sized {
+    /// The value, or the reply back when it is of another kind.
+    fn from_reply(reply: Reply) -> Result<Self, Reply>;
+}
+
+impl Reply {
+    /// The reply as the value its operation completes with. A reply of another kind means
+    /// the host matched a reply to the wrong operation: an [`Error::Protocol`].
+    pub fn into_value<T: FromReply>(self) -> Result<T, Error> {
+        T::from_reply(self).map_err(|other| {
+            Error::Protocol(format!("unexpected reply to this operation: {other:?}"))
+        })
+    }
+}
+
+impl FromReply for PublishAck {
+    fn from_reply(reply: Reply) -> Result<Self, Reply> {
+        match reply {
+            Reply::Published(ack) => Ok(ack),
+            other => Err(other),
+        }
+    }
+}
+
+impl FromReply for JoinInfo {
+    fn from_reply(reply: Reply) -> Result<Self, Reply> {
+        match reply {
+            Reply::Joined(info) => Ok(info),
+            other => Err(other),
+        }
+    }
+}
+
+impl FromReply for HistoryPage {
+    fn from_reply(reply: Reply) -> Result<Self, Reply> {
+        match reply {
+            Reply::History(page) => Ok(page),
+            other => Err(other),
+        }
+    }
+}
+
+/// Operations that complete with nothing to show (connect, leave, close).
+impl FromReply for () {
+    fn from_reply(_: Reply) -> Result<Self, Reply> {
+        Ok(())
+    }
+}
+
 /// A publish acknowledged by the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishAck {

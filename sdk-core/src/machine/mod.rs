@@ -55,8 +55,8 @@
 //!                 machine.handle_open(Instant::now(), conn, 1_700_000_000_000);
 //!             }
 //!             Output::Action(_) => {}
-//!             // Only with `Config::persist`: write it, then report `machine.persisted(..)`.
-//!             Output::Persist(_) => {}
+//!             // Only with `Config::persist`: write it, then report `machine.persisted(n, ..)`.
+//!             Output::Persist { .. } => {}
 //!             Output::Transmit(text) if text.contains("\"hello\"") => inbox.push(
 //!                 r#"{"type":"welcome","ref":1,"session":"s","user":"u1","heartbeat_ms":25000,"max_frame":65536,"token_exp":null}"#.into(),
 //!             ),
@@ -105,9 +105,9 @@ pub use config::{BackoffConfig, Config};
 use connection::Phase;
 pub use connection::PROBE_TIMEOUT;
 pub use error::Error;
-pub use event::{Action, ConnId, Event, Gap, JoinInfo, OpId, PublishAck, Reply};
+pub use event::{Action, ConnId, Event, FromReply, Gap, JoinInfo, OpId, PublishAck, Reply};
 use persist::Persistence;
-pub use persist::{Record, Snapshot, StoredPosition, StoredPublish};
+pub use persist::{Applied, KeptState, Record, Snapshot, StoredPosition, StoredPublish};
 pub use publish::PublishRequest;
 use queue::Queue;
 use refresh::RefreshState;
@@ -123,9 +123,10 @@ use timers::{Timer, Timers};
 pub enum Output {
     /// I/O to carry out.
     Action(Action),
-    /// A record for the host's store ([`Config::persist`]); report with
-    /// [`Machine::persisted`] once written.
-    Persist(Record),
+    /// A record for the host's store ([`Config::persist`]), numbered from 1 in the order the
+    /// machine made them; report with [`Machine::persisted`] once written, giving the number
+    /// of the last record of the run written.
+    Persist { n: u64, record: Record },
     /// A text frame for the current socket.
     Transmit(String),
     /// Something for the app.
@@ -162,7 +163,7 @@ pub struct Machine {
     next_op: u64,
     next_conn: u64,
     transmits: VecDeque<String>,
-    records: VecDeque<Record>,
+    records: VecDeque<(u64, Record)>,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
 }
@@ -232,8 +233,8 @@ impl Machine {
         if let Some(action) = self.actions.pop_front() {
             return Output::Action(action);
         }
-        if let Some(record) = self.records.pop_front() {
-            return Output::Persist(record);
+        if let Some((n, record)) = self.records.pop_front() {
+            return Output::Persist { n, record };
         }
         if let Some(text) = self.transmits.pop_front() {
             return Output::Transmit(text);

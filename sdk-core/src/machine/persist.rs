@@ -11,11 +11,14 @@
 //! through [`Machine::handled`]), so a kill can repeat at most that interval's messages and
 //! never skips one. A new client takes the kept state back with [`Machine::restore`].
 
+use std::collections::{hash_map, BTreeMap, HashMap};
+
 use web_time::Instant;
 
+use super::publish::End;
 use super::queue::Entry;
 use super::timers::Timer;
-use super::{Error, Machine, OpId};
+use super::{Machine, OpId, Reply};
 use crate::protocol::Payload;
 
 /// A persisted publish not yet acknowledged by the server.
@@ -62,6 +65,104 @@ impl Snapshot {
     }
 }
 
+/// What a store holds, built by applying its records in order: the one reading of what each
+/// [`Record`] does, shared by every store (the file store's journal reader and its compaction
+/// alike). `Q` is what the store keeps per queued publish: the publish itself, or its
+/// encoded record. Applying a record costs the same however many publishes are queued.
+#[derive(Debug)]
+pub struct KeptState<Q> {
+    next: u64,
+    /// Queued publishes by [`queue_key`]: their place in `queue`.
+    index: HashMap<String, u64>,
+    queue: BTreeMap<u64, Q>,
+    positions: BTreeMap<String, StoredPosition>,
+}
+
+impl<Q> Default for KeptState<Q> {
+    fn default() -> Self {
+        Self {
+            next: 0,
+            index: HashMap::new(),
+            queue: BTreeMap::new(),
+            positions: BTreeMap::new(),
+        }
+    }
+}
+
+/// What applying a record changed, for a store that keeps sizes.
+#[derive(Debug, PartialEq)]
+pub enum Applied<Q> {
+    /// A publish entered the queue.
+    Queued,
+    /// A queued publish left it.
+    Done(Q),
+    /// A room's position was set, replacing this one (if any).
+    Position(Option<StoredPosition>),
+    /// A room's position was removed.
+    Forgotten(StoredPosition),
+    /// Nothing: a publish already queued, or one or a room not there.
+    Unchanged,
+}
+
+impl<Q> KeptState<Q> {
+    /// Applies `record`; `keep` makes what is kept for a newly queued publish. A `Queued`
+    /// record for a publish already queued keeps the first (its place in the queue).
+    pub fn apply(&mut self, record: &Record, keep: impl FnOnce(&StoredPublish) -> Q) -> Applied<Q> {
+        match record {
+            Record::Queued(p) => match self.index.entry(queue_key(&p.room, &p.id)) {
+                hash_map::Entry::Occupied(_) => Applied::Unchanged,
+                hash_map::Entry::Vacant(slot) => {
+                    self.next += 1;
+                    slot.insert(self.next);
+                    self.queue.insert(self.next, keep(p));
+                    Applied::Queued
+                }
+            },
+            Record::Done { room, id } => self
+                .index
+                .remove(&queue_key(room, id))
+                .and_then(|n| self.queue.remove(&n))
+                .map_or(Applied::Unchanged, Applied::Done),
+            Record::Position(p) => {
+                Applied::Position(self.positions.insert(p.room.clone(), p.clone()))
+            }
+            Record::Forget { room } => self
+                .positions
+                .remove(room)
+                .map_or(Applied::Unchanged, Applied::Forgotten),
+        }
+    }
+
+    /// The queued publishes, oldest first.
+    pub fn queue(&self) -> impl Iterator<Item = &Q> {
+        self.queue.values()
+    }
+
+    /// The rooms' positions, by room name.
+    pub fn positions(&self) -> impl Iterator<Item = &StoredPosition> {
+        self.positions.values()
+    }
+}
+
+/// The key of a queued publish, in one allocation: room names cannot hold NUL.
+fn queue_key(room: &str, id: &str) -> String {
+    let mut key = String::with_capacity(room.len() + 1 + id.len());
+    key.push_str(room);
+    key.push('\0');
+    key.push_str(id);
+    key
+}
+
+impl KeptState<StoredPublish> {
+    /// The state as [`Machine::restore`] takes it.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            publishes: self.queue().cloned().collect(),
+            positions: self.positions().cloned().collect(),
+        }
+    }
+}
+
 /// The machine's side of the store: numbering of records and what is durable.
 #[derive(Debug, Default)]
 pub(crate) struct Persistence {
@@ -73,6 +174,9 @@ pub(crate) struct Persistence {
     restored: Positions,
     /// Last position written (or restored) per room.
     kept: Positions,
+    /// `close` calls, answered once the records up to the number are reported: the client's
+    /// last positions and its queue are on disk when `close` resolves.
+    closing: Vec<(OpId, u64)>,
 }
 
 /// Positions by room: a few rooms per client, so a list (and no map code in the wasm build).
@@ -138,23 +242,56 @@ impl Machine {
         ops
     }
 
-    /// The host's store wrote (`Ok`) or failed to write (`Err`, with the reason) the next
-    /// `records` records it drained. Publishes whose record failed fail with
-    /// [`Error::Storage`] and are never sent; durable ones go out.
-    pub fn persisted(&mut self, now: Instant, records: u64, result: Result<(), String>) {
+    /// The host's store wrote (`Ok`) or failed to write (`Err`, with the reason) every record
+    /// it drained up to number `upto` (see [`Output::Persist`](super::Output::Persist)); the
+    /// records before it were reported earlier. A host writes in order, so a number at or
+    /// below one already reported changes nothing. Publishes whose record failed fail with
+    /// [`Error::Storage`](super::Error::Storage) and are never sent; durable ones go out.
+    pub fn persisted(&mut self, now: Instant, upto: u64, result: Result<(), String>) {
         let before = self.persist.settled;
-        self.persist.settled = (before + records).min(self.persist.emitted);
-        let upto = self.persist.settled;
+        let upto = upto.min(self.persist.emitted);
+        if upto <= before {
+            return;
+        }
+        self.persist.settled = upto;
         if let Err(reason) = result {
             let failed = self.queue.take_records(before, upto);
             for entry in failed {
-                self.complete(entry.op, Err(Error::Storage(reason.clone())));
+                self.end_entry(entry, End::NotKept(reason.clone()));
             }
             // Positions in the failed run are written again at the next interval.
             self.persist.kept.0.clear();
             self.schedule_positions(now);
         }
+        self.answer_closing();
         self.flush(now);
+    }
+
+    /// Records made that the host has not reported on yet.
+    pub fn unwritten(&self) -> u64 {
+        self.persist.emitted - self.persist.settled
+    }
+
+    /// `close` resolves once what the client leaves behind is written; without a store, or
+    /// with everything written, at once.
+    pub(crate) fn answer_close(&mut self, op: OpId) {
+        if self.unwritten() == 0 {
+            self.complete(op, Ok(Reply::Closed));
+        } else {
+            let upto = self.persist.emitted;
+            self.persist.closing.push((op, upto));
+        }
+    }
+
+    fn answer_closing(&mut self) {
+        let settled = self.persist.settled;
+        let (done, waiting) = std::mem::take(&mut self.persist.closing)
+            .into_iter()
+            .partition(|(_, upto)| *upto <= settled);
+        self.persist.closing = waiting;
+        for (op, _) in done {
+            self.complete(op, Ok(Reply::Closed));
+        }
     }
 
     /// The app's handlers are done with every message of `room` delivered up to `seq`. With
@@ -179,8 +316,9 @@ impl Machine {
         if !self.config.persist {
             return 0;
         }
-        self.records.push_back(record);
-        self.persist.next()
+        let n = self.persist.next();
+        self.records.push_back((n, record));
+        n
     }
 
     /// A room's position may have moved: write it within the interval.

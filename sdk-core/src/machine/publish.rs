@@ -17,6 +17,19 @@ use crate::protocol::{self, ClientFrame, ErrorCode, ErrorFrame, Payload, Publish
 /// (`rate_limited`, `internal`).
 pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// How a queued publish ends; see [`Machine::end_entry`].
+#[derive(Debug)]
+pub(crate) enum End {
+    /// The server stored it: its ack came, or its own message came back on a resume.
+    Stored(PublishAck),
+    /// Refused for good, or its room was left or refused: failed, and never sent again.
+    Failed(Error),
+    /// The client stopped with it unsent (closed, token refused, gave up reconnecting).
+    Stopped(Error),
+    /// The store could not write its record (the reason): failed, never sent.
+    NotKept(String),
+}
+
 /// A publish request from the app.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishRequest {
@@ -153,13 +166,12 @@ impl Machine {
         if let Some(seq) = a.seq {
             self.record_own(&entry.room, seq);
         }
-        self.keep_done(&entry);
         let ack = PublishAck {
-            id: entry.id,
+            id: entry.id.clone(),
             seq: a.seq,
             ts: a.ts,
         };
-        self.complete(entry.op, Ok(Reply::Published(ack)));
+        self.end_entry(entry, End::Stored(ack));
     }
 
     pub(crate) fn on_publish_refused(&mut self, now: Instant, ref_id: u64, e: ErrorFrame) {
@@ -179,18 +191,36 @@ impl Machine {
             }
             code => Error::from_server(code, e.message, Some(&entry.room)),
         };
-        self.keep_done(&entry);
-        self.complete(entry.op, Err(err));
+        self.end_entry(entry, End::Failed(err));
     }
 
-    /// With a store: `entry` is settled for good and leaves the kept queue.
-    pub(crate) fn keep_done(&mut self, entry: &Entry) {
+    /// The one place a queue entry ends: it decides what the app is told and what the store
+    /// keeps, so that a publish the app is told failed is never sent later, and one that will
+    /// be sent later is reported as [`Error::Kept`]. The queue's table:
+    ///
+    /// | end | the app is told | with a store |
+    /// |---|---|---|
+    /// | [`End::Stored`] (ack, or its own message came back) | `Ok(ack)` | `Done` |
+    /// | [`End::Failed`] (final refusal, room left or refused) | the error | `Done` |
+    /// | [`End::Stopped`] (close, token refused, gave up) | `Kept(error)`; without a store, the error | stays for the next client |
+    /// | [`End::NotKept`] (its record failed to write) | `Storage` | `Done`, should part of it have landed |
+    pub(crate) fn end_entry(&mut self, entry: Entry, end: End) {
+        let result = match end {
+            End::Stored(ack) => Ok(Reply::Published(ack)),
+            End::Failed(error) => Err(error),
+            End::NotKept(reason) => Err(Error::Storage(reason)),
+            End::Stopped(error) if self.config.persist => {
+                return self.complete(entry.op, Err(Error::Kept(Box::new(error))));
+            }
+            End::Stopped(error) => Err(error),
+        };
         if self.config.persist {
             self.keep(Record::Done {
-                room: entry.room.clone(),
-                id: entry.id.clone(),
+                room: entry.room,
+                id: entry.id,
             });
         }
+        self.complete(entry.op, result);
     }
 
     /// A stored message with a queued publish's id came back (replayed on resume, or paged
@@ -208,13 +238,12 @@ impl Machine {
             self.sync_request_timer();
         }
         self.record_own(&m.room, seq);
-        self.keep_done(&entry);
         let ack = PublishAck {
-            id: entry.id,
+            id: entry.id.clone(),
             seq: Some(seq),
             ts: m.ts,
         };
-        self.complete(entry.op, Ok(Reply::Published(ack)));
+        self.end_entry(entry, End::Stored(ack));
         true
     }
 }

@@ -117,7 +117,7 @@ impl Machine {
 
     /// A persisted message that is not a duplicate of an own publish: delivered, or held
     /// while the room catches up.
-    pub(crate) fn arrive(&mut self, m: Message) {
+    pub(crate) fn receive(&mut self, m: Message) {
         let cap = self.config.hold_bytes;
         let Some(room) = self.rooms.get_mut(&m.room) else {
             return;
@@ -132,20 +132,20 @@ impl Machine {
             room.catchup.hold(m, cap);
         } else {
             // `on_message` already matched it against the queue.
-            self.emit(m);
+            self.hand_over(m);
         }
     }
 
     /// Delivers what `room` holds and goes live, unless something was dropped: then it keeps
     /// catching up.
-    pub(crate) fn release_held(&mut self, now: Instant, room: &str) {
+    pub(crate) fn hand_over_held(&mut self, now: Instant, room: &str) {
         let Some(r) = self.rooms.get_mut(room) else {
             return;
         };
         let held = r.catchup.take_held();
         r.catchup.active = false;
         for m in held {
-            self.deliver(m);
+            self.hand_over_stored(m);
         }
         if self.rooms.get(room).is_some_and(|r| r.catchup.dropped) {
             self.start_catchup(now, room);
@@ -163,7 +163,7 @@ impl Machine {
         }
         let Some(last) = r.last_seq else {
             // No position to page from: what is held is all there is.
-            self.release_held(now, room);
+            self.hand_over_held(now, room);
             return;
         };
         let page = u64::from(MAX_HISTORY_LIMIT);
@@ -251,7 +251,7 @@ impl Machine {
             covered = seq;
             full = seq + 1 == before;
             folded += m.stream.as_ref().map_or(0, |s| s.n);
-            self.deliver(m);
+            self.hand_over_stored(m);
         }
         for a in appends {
             if a == covered + 1 {
@@ -292,7 +292,7 @@ impl Machine {
             match r.catchup.first_held() {
                 Some(seq) if seq <= last + 1 => {
                     if let Some(m) = r.catchup.pop_held() {
-                        self.deliver(m);
+                        self.hand_over_stored(m);
                     }
                 }
                 _ => break,
@@ -330,7 +330,7 @@ impl Machine {
         if let Some(first) = first.filter(|&f| f > last + 1) {
             self.report_gap(room, last, first - 1);
         }
-        self.release_held(now, room);
+        self.hand_over_held(now, room);
     }
 
     fn report_gap(&mut self, room: &str, since: u64, head: u64) {

@@ -5,6 +5,7 @@
 use litemap::LiteMap;
 use web_time::Instant;
 
+use super::publish::End;
 use super::requests::Request;
 use super::resume::Catchup;
 use super::timers::Timer;
@@ -266,8 +267,7 @@ impl Machine {
             self.complete(waiter, Err(Error::NotJoined(room.to_owned())));
         }
         for entry in self.queue.drain_room(room) {
-            self.keep_done(&entry);
-            self.complete(entry.op, Err(Error::NotJoined(room.to_owned())));
+            self.end_entry(entry, End::Failed(Error::NotJoined(room.to_owned())));
         }
         self.forget_position(room);
         if r.status == Status::Pending {
@@ -400,7 +400,7 @@ impl Machine {
         }
         if !page_in {
             // Everything up to the head is replayed or reported: the position is the head.
-            self.release_held(now, &j.room);
+            self.hand_over_held(now, &j.room);
             if let Some(room) = self.rooms.get_mut(&j.room) {
                 room.advance_to(j.seq);
             }
@@ -441,7 +441,7 @@ impl Machine {
         if self.complete_own(&m) {
             return;
         }
-        self.arrive(m);
+        self.receive(m);
     }
 
     pub(crate) fn on_presence(&mut self, p: Presence) {
@@ -452,15 +452,15 @@ impl Machine {
 
     /// Hands a persisted message to the app, unless it is a queued publish coming back (which
     /// it completes) or the app already has it.
-    pub(crate) fn deliver(&mut self, m: Message) {
+    pub(crate) fn hand_over_stored(&mut self, m: Message) {
         if !self.complete_own(&m) {
-            self.emit(m);
+            self.hand_over(m);
         }
     }
 
-    /// Hands a persisted message already matched against the queue to the app, unless it has
-    /// it already.
-    pub(crate) fn emit(&mut self, m: Message) {
+    /// The one place a persisted message is handed over to the app (as [`Event::Message`]),
+    /// already matched against the queue; dropped when the app has it already.
+    pub(crate) fn hand_over(&mut self, m: Message) {
         let (Some(room), Some(seq)) = (self.rooms.get_mut(&m.room), m.seq) else {
             return;
         };
@@ -487,8 +487,7 @@ impl Machine {
             self.complete(op, Err(error.clone()));
         }
         for entry in self.queue.drain_room(room) {
-            self.keep_done(&entry);
-            self.complete(entry.op, Err(error.clone()));
+            self.end_entry(entry, End::Failed(error.clone()));
         }
         self.forget_position(room);
         if rejoin {

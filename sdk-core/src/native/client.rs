@@ -1,20 +1,20 @@
 //! The public handles: [`Client`] and [`Room`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::machine::{
-    Config, ConnectionState, Error, JoinInfo, JoinOptions, Machine, PublishAck, PublishRequest,
-    Reply, StoredPublish,
+    Config, ConnectionState, Error, FromReply, JoinInfo, JoinOptions, Machine, OpId, PublishAck,
+    PublishRequest, StoredPublish,
 };
 use crate::protocol::{HistoryPage, Payload};
 
 use super::builder::ClientBuilder;
-use super::driver::{Command, Driver, Hubs, Responder};
+use super::driver::{Command, Driver};
 use super::handlers::{DecodeError, MessageMeta, RoomEvent, RoomEvents, RoomHub, Subscription};
 use super::store::Opened;
 use super::token::TokenProvider;
@@ -26,8 +26,9 @@ pub struct Client {
     commands: mpsc::UnboundedSender<Command>,
     state: watch::Receiver<ConnectionState>,
     errors: broadcast::Sender<Error>,
-    hubs: Hubs,
-    runtime: tokio::runtime::Handle,
+    /// The rooms' subscribers by name, so that every handle on a room shares them. Only the
+    /// handles use it; the driver keeps its own map of the joined rooms.
+    hubs: Arc<Mutex<HashMap<String, Weak<RoomHub>>>>,
     /// What opening the store found damaged (whole records were kept; the damaged journal was
     /// kept aside as `journal.corrupt`).
     store_damage: Option<Error>,
@@ -68,51 +69,60 @@ impl Client {
         };
         let (state_tx, state) = watch::channel(ConnectionState::Idle);
         let (errors, _) = broadcast::channel(64);
-        let hubs: Hubs = Arc::new(Mutex::new(HashMap::new()));
-        let (drained_tx, drained) = mpsc::unbounded_channel();
         let driver = Driver {
             machine,
             runtime: runtime.clone(),
             tls,
             commands: rx,
             provider,
-            hubs: hubs.clone(),
             state: state_tx,
             errors: errors.clone(),
-            drained,
-            drained_tx,
             store,
-            commands_tx: commands.downgrade(),
         };
         runtime.spawn(driver.run());
         Self {
             commands,
             state,
             errors,
-            hubs,
-            runtime: runtime.clone(),
+            hubs: Arc::default(),
             store_damage,
         }
     }
 
-    /// Sends the command now, so requests reach the machine in call order, and returns a
-    /// future for the reply.
-    fn request(
+    /// Gives the machine the operation `call` now, so requests reach it in call order, and
+    /// returns a future for its outcome as a `T`.
+    fn request<T: FromReply>(
         &self,
-        make: impl FnOnce(Responder) -> Command,
-    ) -> impl std::future::Future<Output = Result<Reply, Error>> + Send + 'static {
+        call: impl FnOnce(&mut Machine, web_time::Instant) -> OpId + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T, Error>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
-        let sent = self.commands.send(make(tx)).is_ok();
+        let sent = self
+            .commands
+            .send(Command::Request(Box::new(call), tx))
+            .is_ok();
         async move {
             if !sent {
                 return Err(Error::Closed);
             }
-            rx.await.map_err(|_| Error::Closed)?
+            rx.await.map_err(|_| Error::Closed)??.into_value()
         }
     }
 
-    fn tell(&self, command: Command) {
-        let _ = self.commands.send(command);
+    /// Gives the machine an input without an outcome.
+    fn tell(&self, call: impl FnOnce(&mut Machine, web_time::Instant) + Send + 'static) {
+        let _ = self.commands.send(Command::Tell(Box::new(call)));
+    }
+
+    /// Reads the machine on the driver.
+    async fn query<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Machine) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.tell(move |m, _| {
+            let _ = tx.send(read(m));
+        });
+        rx.await.ok()
     }
 
     /// Connects, resolving at the first successful handshake. While the server is unreachable
@@ -127,18 +137,24 @@ impl Client {
     /// [`ClientBuilder::auto_connect`](super::ClientBuilder::auto_connect)), and a `connect`
     /// made meanwhile resolves at that same handshake.
     pub fn connect(&self) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
-        let reply = self.request(Command::Connect);
-        async move { reply.await.map(|_| ()) }
+        self.request::<()>(|m, now| m.connect(now))
     }
 
     /// A handle on `room` without joining it yet. Register handlers on it, then
     /// [`Room::join`]: handlers registered before the join also see the messages a resume
     /// replays.
     pub fn room(&self, room: &str) -> Room {
-        let hub = match self.hubs.lock() {
-            Ok(mut hubs) => hubs.entry(room.to_owned()).or_default().clone(),
-            Err(_) => Arc::default(),
+        let mut hubs = self.hubs.lock().unwrap_or_else(|p| p.into_inner());
+        hubs.retain(|_, hub| hub.strong_count() > 0);
+        let hub = match hubs.get(room).and_then(Weak::upgrade) {
+            Some(hub) => hub,
+            None => {
+                let hub = Arc::new(RoomHub::default());
+                hubs.insert(room.to_owned(), Arc::downgrade(&hub));
+                hub
+            }
         };
+        drop(hubs);
         Room {
             name: room.to_owned(),
             client: self.clone(),
@@ -172,17 +188,13 @@ impl Client {
 
     /// Persisted publishes waiting for their ack.
     pub async fn queued(&self) -> usize {
-        let (tx, rx) = oneshot::channel();
-        self.tell(Command::Queued(tx));
-        rx.await.unwrap_or(0)
+        self.query(Machine::queued).await.unwrap_or(0)
     }
 
     /// Persisted publishes not yet acknowledged, oldest first, those restored from the store
     /// included: what an app shows as "sending".
     pub async fn pending(&self) -> Vec<StoredPublish> {
-        let (tx, rx) = oneshot::channel();
-        self.tell(Command::Pending(tx));
-        rx.await.unwrap_or_default()
+        self.query(Machine::pending).await.unwrap_or_default()
     }
 
     /// The damage found when the store was opened (not a torn last write, which is cut off
@@ -194,30 +206,32 @@ impl Client {
 
     /// Replaces the token (sent at once when connected).
     pub fn set_token(&self, token: impl Into<String>) {
-        self.tell(Command::SetToken(token.into()));
+        let token = token.into();
+        self.tell(move |m, now| m.set_token(now, token));
     }
 
     /// Skips the reconnect wait, e.g. when the OS reports the network back. While connected
     /// it probes the connection instead: a ping, and a new connection unless some frame
     /// arrives within 5 s (the app is back from the background, or the network changed).
     pub fn reconnect_now(&self) {
-        self.tell(Command::ReconnectNow);
+        self.tell(|m, now| m.reconnect_now(now));
     }
 
     /// Disconnects until [`resume`](Self::resume), keeping rooms and queued publishes.
     pub fn pause(&self) {
-        self.tell(Command::Pause);
+        self.tell(|m, now| m.pause(now));
     }
 
     pub fn resume(&self) {
-        self.tell(Command::Resume);
+        self.tell(|m, now| m.resume(now));
     }
 
     /// Closes for good. Queued publishes fail with [`Error::Closed`]; with a
-    /// [store](super::ClientBuilder::store) they stay in it, and the next client opened on it
-    /// sends them. Resolves once the store has everything it must keep, and releases it.
+    /// [store](super::ClientBuilder::store) they stay in it, their publishes fail with
+    /// [`Error::Kept`], and the next client opened on it sends them. Resolves once the store
+    /// has everything it must keep, and releases it.
     pub async fn close(&self) -> Result<(), Error> {
-        match self.request(Command::Close).await {
+        match self.request::<()>(|m, now| m.close(now)).await {
             Ok(_) | Err(Error::Closed) => Ok(()),
             Err(e) => Err(e),
         }
@@ -296,15 +310,7 @@ impl Room {
             data,
             ephemeral: options.ephemeral,
         };
-        let reply = self.client.request(|reply| Command::Publish { req, reply });
-        async move {
-            match reply.await? {
-                Reply::Published(ack) => Ok(ack),
-                other => Err(Error::Protocol(format!(
-                    "unexpected reply to publish: {other:?}"
-                ))),
-            }
-        }
+        self.client.request(move |m, now| m.publish(now, req))
     }
 
     /// Calls `handler` with each `event` message decoded as `T`. A payload that does not
@@ -373,21 +379,9 @@ impl Room {
     /// client never connected it connects first; offline it fails with `NotConnected`.
     pub async fn history(&self, before: Option<u64>, limit: u32) -> Result<HistoryPage, Error> {
         let room = self.name.clone();
-        match self
-            .client
-            .request(|reply| Command::History {
-                room,
-                before,
-                limit,
-                reply,
-            })
-            .await?
-        {
-            Reply::History(page) => Ok(page),
-            other => Err(Error::Protocol(format!(
-                "unexpected reply to history: {other:?}"
-            ))),
-        }
+        self.client
+            .request(move |m, now| m.history(now, &room, before, limit))
+            .await
     }
 
     /// Joins the room (see [`Client::room`]); resolves at the server's `joined` with the head
@@ -407,37 +401,23 @@ impl Room {
         &self,
         options: JoinOptions,
     ) -> impl std::future::Future<Output = Result<JoinInfo, Error>> + Send + 'static {
-        if let Ok(mut hubs) = self.client.hubs.lock() {
-            hubs.entry(self.name.clone())
-                .or_insert_with(|| self.hub.clone());
-        }
+        let attach = Command::Attach(self.name.clone(), self.hub.clone());
+        let _ = self.client.commands.send(attach);
         let room = self.name.clone();
-        let reply = self.client.request(|reply| Command::Join {
-            room,
-            options,
-            reply,
-        });
-        async move {
-            match reply.await? {
-                Reply::Joined(info) => Ok(info),
-                other => Err(Error::Protocol(format!(
-                    "unexpected reply to join: {other:?}"
-                ))),
-            }
-        }
+        self.client
+            .request(move |m, now| m.join(now, &room, options))
     }
 
     /// Leaves the room; its streams end. Handlers stay on this handle for a later `join`.
     pub async fn leave(&self) -> Result<(), Error> {
         let room = self.name.clone();
-        let result = self
+        let left = self.client.request::<()>(move |m, now| m.leave(now, &room));
+        // The machine stops the room's messages at once; its streams end after those already
+        // handed over.
+        let _ = self
             .client
-            .request(|reply| Command::Leave { room, reply })
-            .await;
-        if let Ok(mut hubs) = self.client.hubs.lock() {
-            hubs.remove(&self.name);
-        }
-        self.hub.end_streams(&self.client.runtime);
-        result.map(|_| ())
+            .commands
+            .send(Command::Detach(self.name.clone()));
+        left.await
     }
 }

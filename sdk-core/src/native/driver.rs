@@ -1,5 +1,7 @@
-//! The driver task: feeds the machine from the socket, the app and the clock, and carries out
-//! what it asks. Routing only; every decision is the machine's.
+//! The driver task: feeds the machine from the socket, the app, the store, the rooms' pumps
+//! and the clock, and carries out what it asks. Routing only; every decision is the
+//! machine's. Its state (sockets, waiting requests, the rooms' hubs) is its own: handles
+//! reach it only through [`Command`]s.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,53 +10,30 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use web_time::Instant;
 
-use crate::machine::{
-    Action, ConnectionState, Error, Event, JoinOptions, Machine, OpId, Output, PublishRequest,
-    Record, Reply, StoredPublish,
-};
+use crate::machine::{Action, ConnectionState, Error, Event, Machine, OpId, Output, Record, Reply};
 
-use super::handlers::{Backlog, RoomEvent, RoomHub};
+use super::handlers::{Backlog, RoomEvent, RoomHub, RoomSignal};
 use super::socket::{Socket, SocketEvent};
 use super::store::FileStore;
 use super::token::TokenProvider;
 
 pub(crate) type Responder = oneshot::Sender<Result<Reply, Error>>;
-pub(crate) type Hubs = Arc<Mutex<HashMap<String, Arc<RoomHub>>>>;
+/// A machine call whose outcome arrives as its operation's `Completed` event.
+pub(crate) type Call = Box<dyn FnOnce(&mut Machine, Instant) -> OpId + Send>;
+/// A machine input or query without an operation.
+pub(crate) type Tell = Box<dyn FnOnce(&mut Machine, Instant) + Send>;
 
-/// An app request, sent from [`Client`](super::Client) and [`Room`](super::Room) handles.
+/// What [`Client`](super::Client) and [`Room`](super::Room) handles send the driver. The
+/// machine's API is reached through closures rather than mirrored here, so a new operation
+/// adds no variant.
 pub(crate) enum Command {
-    Connect(Responder),
-    Join {
-        room: String,
-        options: JoinOptions,
-        reply: Responder,
-    },
-    Leave {
-        room: String,
-        reply: Responder,
-    },
-    Publish {
-        req: PublishRequest,
-        reply: Responder,
-    },
-    History {
-        room: String,
-        before: Option<u64>,
-        limit: u32,
-        reply: Responder,
-    },
-    SetToken(String),
-    ReconnectNow,
-    Pause,
-    Resume,
-    Close(Responder),
-    Queued(oneshot::Sender<usize>),
-    Pending(oneshot::Sender<Vec<StoredPublish>>),
-    /// The app is done with `room`'s messages up to `seq` (from the room's handlers).
-    Handled {
-        room: String,
-        seq: u64,
-    },
+    /// An operation; `reply` gets its outcome.
+    Request(Call, Responder),
+    Tell(Tell),
+    /// The room's subscribers, before its join: the room's events go to `hub` from then on.
+    Attach(String, Arc<RoomHub>),
+    /// The room was left: its streams end after the events already handed to it.
+    Detach(String),
 }
 
 pub(crate) struct Driver {
@@ -64,27 +43,22 @@ pub(crate) struct Driver {
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) provider: Option<Arc<dyn TokenProvider>>,
-    pub(crate) hubs: Hubs,
     pub(crate) state: watch::Sender<ConnectionState>,
     pub(crate) errors: broadcast::Sender<Error>,
-    /// Rooms whose handlers caught up after falling behind (see [`Backlog`]).
-    pub(crate) drained: mpsc::UnboundedReceiver<String>,
-    pub(crate) drained_tx: mpsc::UnboundedSender<String>,
     /// The store, when the app gave one; written off the driver task.
     pub(crate) store: Option<Arc<Mutex<FileStore>>>,
-    /// For the rooms' handlers to report what they handled (weakly held by them).
-    pub(crate) commands_tx: mpsc::WeakUnboundedSender<Command>,
 }
 
 /// Records for the store: what the machine produced and what is being written now.
 #[derive(Default)]
 struct Writes {
     batch: Vec<Record>,
+    /// Number of the last record in `batch`.
+    last: u64,
     writing: bool,
-    /// `close` calls answered once everything is written.
-    closing: Vec<Responder>,
 }
 
+/// A write's outcome: the number of its last record, and the result.
 type Written = (u64, Result<(), String>);
 
 fn unix_ms() -> u64 {
@@ -93,11 +67,16 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The driver task's own state: nothing here is shared with the handles.
 struct Run {
     socket: Option<Socket>,
     socket_tx: mpsc::UnboundedSender<SocketEvent>,
     token_tx: mpsc::UnboundedSender<Result<Option<String>, String>>,
     pending: HashMap<OpId, Responder>,
+    /// Joined rooms' subscribers.
+    hubs: HashMap<String, Arc<RoomHub>>,
+    /// Given (weakly) to every hub at its attach.
+    signals_tx: mpsc::UnboundedSender<RoomSignal>,
     writes: Writes,
     written_tx: mpsc::UnboundedSender<Written>,
 }
@@ -107,11 +86,14 @@ impl Driver {
         let (socket_tx, mut socket_rx) = mpsc::unbounded_channel();
         let (token_tx, mut token_rx) = mpsc::unbounded_channel();
         let (written_tx, mut written_rx) = mpsc::unbounded_channel();
+        let (signals_tx, mut signals_rx) = mpsc::unbounded_channel();
         let mut run = Run {
             socket: None,
             socket_tx,
             token_tx,
             pending: HashMap::new(),
+            hubs: HashMap::new(),
+            signals_tx,
             writes: Writes::default(),
             written_tx,
         };
@@ -136,19 +118,19 @@ impl Driver {
                             if !run.writes.writing {
                                 self.write(&mut run);
                             }
-                            let Some((n, result)) = written_rx.recv().await else {
+                            let Some((upto, result)) = written_rx.recv().await else {
                                 return;
                             };
                             run.writes.writing = false;
-                            self.machine.persisted(Instant::now(), n, result);
+                            self.machine.persisted(Instant::now(), upto, result);
                             self.drain(&mut run);
                         }
                         return;
                     }
                 },
-                Some((n, result)) = written_rx.recv() => {
+                Some((upto, result)) = written_rx.recv() => {
                     run.writes.writing = false;
-                    self.machine.persisted(Instant::now(), n, result);
+                    self.machine.persisted(Instant::now(), upto, result);
                 }
                 Some(event) = socket_rx.recv() => {
                     let now = Instant::now();
@@ -164,7 +146,10 @@ impl Driver {
                     }
                 }
                 Some(answer) = token_rx.recv() => self.machine.provide_token(Instant::now(), answer),
-                Some(room) = self.drained.recv() => self.machine.resume_delivery(Instant::now(), &room),
+                Some(signal) = signals_rx.recv() => match signal {
+                    RoomSignal::Handled { room, seq } => self.machine.handled(Instant::now(), &room, seq),
+                    RoomSignal::Drained(room) => self.machine.resume_delivery(Instant::now(), &room),
+                },
                 () = sleep => self.machine.handle_timeout(Instant::now()),
             }
         }
@@ -172,48 +157,22 @@ impl Driver {
 
     fn command(&mut self, run: &mut Run, command: Command) {
         let now = Instant::now();
-        let m = &mut self.machine;
-        let (op, reply) = match command {
-            Command::Connect(reply) => (m.connect(now), reply),
-            Command::Join {
-                room,
-                options,
-                reply,
-            } => (m.join(now, &room, options), reply),
-            Command::Leave { room, reply } => (m.leave(now, &room), reply),
-            Command::Publish { req, reply } => (m.publish(now, req), reply),
-            Command::History {
-                room,
-                before,
-                limit,
-                reply,
-            } => (m.history(now, &room, before, limit), reply),
-            Command::Close(reply) if self.store.is_some() => {
-                // Answered once the positions and queue it leaves behind are on disk.
-                let _ = m.close(now);
-                run.writes.closing.push(reply);
-                return;
+        match command {
+            Command::Request(call, reply) => {
+                let op = call(&mut self.machine, now);
+                run.pending.insert(op, reply);
             }
-            Command::Close(reply) => (m.close(now), reply),
-            Command::SetToken(token) => return m.set_token(now, token),
-            Command::ReconnectNow => return m.reconnect_now(now),
-            Command::Pause => return m.pause(now),
-            Command::Resume => return m.resume(now),
-            Command::Queued(reply) => {
-                let _ = reply.send(m.queued());
-                return;
+            Command::Tell(tell) => tell(&mut self.machine, now),
+            Command::Attach(room, hub) => {
+                hub.attach(&room, run.signals_tx.downgrade(), self.store.is_some());
+                run.hubs.insert(room, hub);
             }
-            Command::Pending(reply) => {
-                let _ = reply.send(m.pending());
-                return;
+            Command::Detach(room) => {
+                if let Some(hub) = run.hubs.remove(&room) {
+                    hub.end_streams(&self.runtime);
+                }
             }
-            Command::Handled { room, seq } => return m.handled(now, &room, seq),
-        };
-        run.pending.insert(op, reply);
-    }
-
-    fn hub(&self, room: &str) -> Option<Arc<RoomHub>> {
-        self.hubs.lock().ok()?.get(room).cloned()
+        }
     }
 
     /// Carries out every output of the machine; returns when `handle_timeout` is due.
@@ -221,7 +180,10 @@ impl Driver {
         loop {
             match self.machine.poll_output() {
                 Output::Action(action) => self.act(run, action),
-                Output::Persist(record) => run.writes.batch.push(record),
+                Output::Persist { n, record } => {
+                    run.writes.batch.push(record);
+                    run.writes.last = n;
+                }
                 Output::Transmit(text) => {
                     if let Some(socket) = &run.socket {
                         socket.send(text);
@@ -234,21 +196,17 @@ impl Driver {
     }
 
     /// Starts writing the records gathered so far, unless a write is under way (those
-    /// gathered meanwhile go in the next one: one disk flush per group). Answers `close`
-    /// calls once nothing is left to write.
+    /// gathered meanwhile go in the next one: one disk flush per group). Once the client is
+    /// closed and everything is written, releases the store, so the app can open another
+    /// client on it while this one's handles still exist.
     fn write(&mut self, run: &mut Run) {
         let w = &mut run.writes;
         if w.writing {
             return;
         }
         if w.batch.is_empty() {
-            if !w.closing.is_empty() {
-                // Closed and written: release the store, so the app can open another client
-                // on it while this one's handles still exist.
+            if self.machine.state() == ConnectionState::Closed && self.machine.unwritten() == 0 {
                 self.store = None;
-            }
-            for reply in w.closing.drain(..) {
-                let _ = reply.send(Ok(Reply::Closed));
             }
             return;
         }
@@ -257,10 +215,10 @@ impl Driver {
             return;
         };
         let batch = std::mem::take(&mut w.batch);
+        let upto = w.last;
         w.writing = true;
         let tx = run.written_tx.clone();
         self.runtime.spawn_blocking(move || {
-            let n = batch.len() as u64;
             let result = match store.lock() {
                 Ok(mut store) => store.append(&batch).map_err(|e| e.to_string()),
                 Err(_) => Err("the store is unusable after a panic".to_owned()),
@@ -268,7 +226,7 @@ impl Driver {
             if let Err(error) = &result {
                 tracing::warn!(%error, "roomcast store write failed");
             }
-            let _ = tx.send((n, result));
+            let _ = tx.send((upto, result));
         });
     }
 
@@ -302,18 +260,15 @@ impl Driver {
         }
     }
 
+    /// Hands an event to whoever waits for it: a request's responder, the state and error
+    /// channels, or the room's hub.
     fn route(&mut self, run: &mut Run, event: Event) {
         let (room, room_event) = match event {
             Event::State(state) => {
                 log_state(&state);
                 if state == ConnectionState::Closed {
                     // Every room's events end with the client.
-                    let hubs: Vec<Arc<RoomHub>> = self
-                        .hubs
-                        .lock()
-                        .map(|h| h.values().cloned().collect())
-                        .unwrap_or_default();
-                    for hub in hubs {
+                    for hub in run.hubs.values() {
                         hub.end_streams(&self.runtime);
                     }
                 }
@@ -332,15 +287,10 @@ impl Driver {
                 return;
             }
             Event::Message(m) => {
-                if self.store.is_some() {
-                    match self.hub(&m.room) {
-                        Some(hub) => hub.track(&m.room, &self.commands_tx),
-                        // Nobody to hand it to: handled as it arrives.
-                        None => {
-                            if let Some(seq) = m.seq {
-                                self.machine.handled(Instant::now(), &m.room, seq);
-                            }
-                        }
+                if self.store.is_some() && !run.hubs.contains_key(&m.room) {
+                    // Nobody to hand it to: handled as it arrives.
+                    if let Some(seq) = m.seq {
+                        self.machine.handled(Instant::now(), &m.room, seq);
                     }
                 }
                 (m.room.clone(), RoomEvent::Message(m))
@@ -349,22 +299,17 @@ impl Driver {
             Event::Joined(j) => (j.room.clone(), RoomEvent::Joined(j)),
             Event::Gap(g) => (g.room.clone(), RoomEvent::Gap(g)),
             Event::RoomLost { room, error } => {
-                if let Some(hub) = self.hubs.lock().ok().and_then(|mut h| h.remove(&room)) {
-                    let _ = hub.dispatch(
-                        &self.runtime,
-                        RoomEvent::Lost(error),
-                        &room,
-                        &self.drained_tx,
-                    );
+                if let Some(hub) = run.hubs.remove(&room) {
+                    let _ = hub.dispatch(&self.runtime, RoomEvent::Lost(error));
                     hub.end_streams(&self.runtime);
                 }
                 return;
             }
         };
-        if let Some(hub) = self.hub(&room) {
+        if let Some(hub) = run.hubs.get(&room) {
             // The room's handlers run on its own task; when they fall behind, the machine
             // stops delivering the room and pages the rest in once they caught up.
-            if hub.dispatch(&self.runtime, room_event, &room, &self.drained_tx) == Backlog::Full {
+            if hub.dispatch(&self.runtime, room_event) == Backlog::Full {
                 self.machine.suspend_delivery(&room);
             }
         }

@@ -1,4 +1,5 @@
-//! Per-room handler registry: typed handlers, presence and error callbacks, and event streams.
+//! A room's subscribers (typed handlers, presence and error callbacks, event streams) and the
+//! pump that hands them the room's events.
 //!
 //! Handlers are registered once on a [`Room`](super::Room) and stay registered across
 //! reconnects, because they hang off the room, not off a connection.
@@ -12,12 +13,11 @@
 //! bounded and nothing stored is lost; ephemeral messages that arrive meanwhile are dropped.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use super::driver::Command;
 use crate::machine::{Error, Gap, JoinInfo};
 use crate::protocol::{Member, Message, Presence};
 
@@ -96,34 +96,66 @@ enum Item {
     EndStreams,
 }
 
+/// What a room's hub tells the driver, on the channel the driver gave it at
+/// [`attach`](RoomHub::attach).
+#[derive(Debug)]
+pub(crate) enum RoomSignal {
+    /// With a store: the app is done with the room's messages up to `seq`.
+    Handled { room: String, seq: u64 },
+    /// The room's handlers caught up after falling behind: delivery may resume.
+    Drained(String),
+}
+
+/// A room's handlers and streams, and the pump that feeds them. Two locks, always taken in
+/// this order: `tracking`, then `subscribers` (and a stream's mark last).
 #[derive(Default)]
 pub(crate) struct RoomHub {
     next_id: AtomicU64,
-    handlers: Mutex<Vec<(u64, Callback)>>,
-    /// Called once the room's events end (left, lost, or the client closed).
-    ends: Mutex<Vec<(u64, EndCallback)>>,
-    streams: Mutex<Vec<StreamTx>>,
+    subscribers: Mutex<Subscribers>,
+    tracking: Mutex<Tracking>,
     /// The pump's inbox, created with the pump at the first event.
-    pump: Mutex<Option<mpsc::UnboundedSender<Item>>>,
+    pump: OnceLock<mpsc::UnboundedSender<Item>>,
     /// Events queued for the pump and not yet handled.
     backlog: AtomicUsize,
-    /// Delivery is suspended: tell the driver (room name) once the backlog is low again.
-    drain_watch: Mutex<Option<(String, mpsc::UnboundedSender<String>)>>,
-    /// Highest seq whose message every handler has returned from and every stream has been
-    /// given (0: none yet), in the current era of [`line`](Self::line).
-    fed: AtomicU64,
-    /// Where the room's seqs stand as the pump hands events out.
-    line: Mutex<SeqLine>,
-    /// With a store: where to report the seq the app is done with (see [`Self::report`]).
-    progress: Mutex<Option<Progress>>,
 }
 
-/// Reports a room's handled position to the driver, which hands it to the machine for the
-/// store. Weak, so a room's handles never keep the client's driver alive.
-struct Progress {
+#[derive(Default)]
+struct Subscribers {
+    handlers: Vec<(u64, Callback)>,
+    /// Called once the room's events end (left, lost, or the client closed).
+    ends: Vec<(u64, EndCallback)>,
+    streams: Vec<StreamTx>,
+}
+
+/// Where the room's delivery stands, and the driver it reports to.
+#[derive(Default)]
+struct Tracking {
+    /// Highest seq whose message every handler has returned from and every stream has been
+    /// given (0: none yet), in the current era of `line`.
+    fed: u64,
+    /// Where the room's seqs stand as the pump hands events out.
+    line: SeqLine,
+    /// Set by the driver at the room's join; weak, so a room's handles never keep the client's
+    /// driver alive.
+    link: Option<Link>,
+    /// The driver stopped delivering the room: tell it once the backlog is low again.
+    suspended: bool,
+}
+
+struct Link {
     room: String,
-    commands: mpsc::WeakUnboundedSender<Command>,
+    signals: mpsc::WeakUnboundedSender<RoomSignal>,
+    /// With a store: report the handled position (see [`RoomHub::report`]).
+    positions: bool,
     reported: u64,
+}
+
+impl Link {
+    fn signal(&self, signal: RoomSignal) -> bool {
+        self.signals
+            .upgrade()
+            .is_some_and(|tx| tx.send(signal).is_ok())
+    }
 }
 
 /// A stream's sender and how far its reader got.
@@ -186,7 +218,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl RoomHub {
     fn add(self: &Arc<Self>, callback: Callback) -> Subscription {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        lock(&self.handlers).push((id, callback));
+        lock(&self.subscribers).handlers.push((id, callback));
         Subscription {
             hub: Arc::downgrade(self),
             id: Some(id),
@@ -234,7 +266,7 @@ impl RoomHub {
         F: Fn() + Send + Sync + 'static,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        lock(&self.ends).push((id, Arc::new(handler)));
+        lock(&self.subscribers).ends.push((id, Arc::new(handler)));
         Subscription {
             hub: Arc::downgrade(self),
             id: Some(id),
@@ -243,15 +275,15 @@ impl RoomHub {
 
     pub(crate) fn stream(self: &Arc<Self>) -> RoomEvents {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut streams = lock(&self.streams);
+        let tracking = lock(&self.tracking);
         // Messages before this stream existed are not its concern.
-        let line = lock(&self.line).clone();
+        let line = tracking.line.clone();
         let mark = Arc::new(Mutex::new(Mark {
             era: line.era,
-            done: self.fed.load(Ordering::Acquire),
+            done: tracking.fed,
             pinned: false,
         }));
-        streams.push(StreamTx {
+        lock(&self.subscribers).streams.push(StreamTx {
             tx,
             mark: mark.clone(),
         });
@@ -264,16 +296,22 @@ impl RoomHub {
         }
     }
 
-    /// Reports the room's handled position from now on (a store is configured).
-    pub(crate) fn track(&self, room: &str, commands: &mpsc::WeakUnboundedSender<Command>) {
-        let mut progress = lock(&self.progress);
-        if progress.is_none() {
-            *progress = Some(Progress {
-                room: room.to_owned(),
-                commands: commands.clone(),
-                reported: 0,
-            });
-        }
+    /// The driver takes the room's events from its join on: signals go to `signals`, and with
+    /// `positions` (a store) the handled position is reported.
+    pub(crate) fn attach(
+        &self,
+        room: &str,
+        signals: mpsc::WeakUnboundedSender<RoomSignal>,
+        positions: bool,
+    ) {
+        let mut tracking = lock(&self.tracking);
+        let reported = tracking.link.as_ref().map_or(0, |l| l.reported);
+        tracking.link = Some(Link {
+            room: room.to_owned(),
+            signals,
+            positions,
+            reported,
+        });
     }
 
     /// Tells the driver the highest seq every handler and every stream reader is done with,
@@ -281,38 +319,35 @@ impl RoomHub {
     /// event; a stream dropped with messages its reader never took holds the position below
     /// them. A reader still behind the start of the current era counts as done with nothing.
     fn report(&self) {
-        let mut progress = lock(&self.progress);
-        let Some(p) = progress.as_mut() else {
+        let mut tracking = lock(&self.tracking);
+        let t = &mut *tracking;
+        let Some(link) = t.link.as_mut().filter(|l| l.positions) else {
             return;
         };
-        let era = lock(&self.line).era;
-        let mut seq = self.fed.load(Ordering::Acquire);
-        for s in lock(&self.streams).iter() {
+        let era = t.line.era;
+        let mut seq = t.fed;
+        for s in lock(&self.subscribers).streams.iter() {
             let mark = *lock(&s.mark);
             if s.tx.is_closed() && !mark.pinned {
                 continue;
             }
             seq = seq.min(if mark.era == era { mark.done } else { 0 });
         }
-        if seq > p.reported {
-            if let Some(commands) = p.commands.upgrade() {
-                let room = p.room.clone();
-                if commands.send(Command::Handled { room, seq }).is_ok() {
-                    p.reported = seq;
-                }
+        if seq > link.reported {
+            let room = link.room.clone();
+            if link.signal(RoomSignal::Handled { room, seq }) {
+                link.reported = seq;
             }
         }
     }
 
     /// Queues `event` for the room's pump (started on `runtime` at the first event). When the
-    /// backlog reaches [`HIGH_WATER`], returns [`Backlog::Full`] once, and sends `room` on
-    /// `drained` when the handlers are down to [`LOW_WATER`] again.
+    /// backlog reaches [`HIGH_WATER`], returns [`Backlog::Full`] once, and signals
+    /// [`RoomSignal::Drained`] when the handlers are down to [`LOW_WATER`] again.
     pub(crate) fn dispatch(
         self: &Arc<Self>,
         runtime: &tokio::runtime::Handle,
         event: RoomEvent,
-        room: &str,
-        drained: &mpsc::UnboundedSender<String>,
     ) -> Backlog {
         let queued = self.backlog.fetch_add(1, Ordering::AcqRel) + 1;
         self.enqueue(runtime, Item::Event(event));
@@ -321,11 +356,11 @@ impl RoomHub {
         }
         // Suspending and draining change together under this lock, so a drain can never be
         // missed: the pump sees either neither or both.
-        let mut watch = lock(&self.drain_watch);
-        if watch.is_some() || self.backlog.load(Ordering::Acquire) <= LOW_WATER {
+        let mut tracking = lock(&self.tracking);
+        if tracking.suspended || self.backlog.load(Ordering::Acquire) <= LOW_WATER {
             return Backlog::Fine;
         }
-        *watch = Some((room.to_owned(), drained.clone()));
+        tracking.suspended = true;
         Backlog::Full
     }
 
@@ -335,8 +370,7 @@ impl RoomHub {
     }
 
     fn enqueue(self: &Arc<Self>, runtime: &tokio::runtime::Handle, item: Item) {
-        let mut pump = lock(&self.pump);
-        let tx = pump.get_or_insert_with(|| {
+        let tx = self.pump.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             runtime.spawn(run_pump(Arc::downgrade(self), rx));
             tx
@@ -347,7 +381,8 @@ impl RoomHub {
     /// Runs every handler on `event`, then on the decode errors they produced, and feeds the
     /// streams. Called on the pump, off the driver.
     fn handle(&self, event: RoomEvent) {
-        let handlers: Vec<Callback> = lock(&self.handlers)
+        let handlers: Vec<Callback> = lock(&self.subscribers)
+            .handlers
             .iter()
             .map(|(_, h)| h.clone())
             .collect();
@@ -359,16 +394,20 @@ impl RoomHub {
             RoomEvent::Message(m) => m.seq,
             _ => None,
         };
-        if lock(&self.line).see(&event) {
-            // Seqs restart: what was handled before says nothing about the new ones.
-            self.fed.store(0, Ordering::Release);
-            if let Some(p) = lock(&self.progress).as_mut() {
-                p.reported = 0;
+        {
+            let mut tracking = lock(&self.tracking);
+            if tracking.line.see(&event) {
+                // Seqs restart: what was handled before says nothing about the new ones.
+                tracking.fed = 0;
+                if let Some(link) = tracking.link.as_mut() {
+                    link.reported = 0;
+                }
             }
         }
         self.send(event);
         if let Some(seq) = seq {
-            self.fed.fetch_max(seq, Ordering::AcqRel);
+            let mut tracking = lock(&self.tracking);
+            tracking.fed = tracking.fed.max(seq);
         }
         for follow_up in follow_ups {
             for h in &handlers {
@@ -385,16 +424,23 @@ impl RoomHub {
             .fetch_sub(n, Ordering::AcqRel)
             .saturating_sub(n);
         if left <= LOW_WATER {
-            if let Some((room, tx)) = lock(&self.drain_watch).take() {
-                let _ = tx.send(room);
+            let mut tracking = lock(&self.tracking);
+            if tracking.suspended {
+                tracking.suspended = false;
+                if let Some(link) = &tracking.link {
+                    link.signal(RoomSignal::Drained(link.room.clone()));
+                }
             }
         }
     }
 
     /// The room's events ended: streams end, and the end handlers run.
     fn end(&self) {
-        lock(&self.streams).clear();
-        let ends: Vec<EndCallback> = lock(&self.ends).iter().map(|(_, f)| f.clone()).collect();
+        let ends: Vec<EndCallback> = {
+            let mut subscribers = lock(&self.subscribers);
+            subscribers.streams.clear();
+            subscribers.ends.iter().map(|(_, f)| f.clone()).collect()
+        };
         for f in ends {
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f())).is_err() {
                 tracing::warn!("roomcast: a room end handler panicked");
@@ -403,7 +449,9 @@ impl RoomHub {
     }
 
     fn send(&self, event: RoomEvent) {
-        lock(&self.streams).retain(|s| s.tx.send(event.clone()).is_ok() || lock(&s.mark).pinned);
+        lock(&self.subscribers)
+            .streams
+            .retain(|s| s.tx.send(event.clone()).is_ok() || lock(&s.mark).pinned);
     }
 }
 
@@ -462,8 +510,9 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         if let (Some(id), Some(hub)) = (self.id, self.hub.upgrade()) {
-            lock(&hub.handlers).retain(|(i, _)| *i != id);
-            lock(&hub.ends).retain(|(i, _)| *i != id);
+            let mut subscribers = lock(&hub.subscribers);
+            subscribers.handlers.retain(|(i, _)| *i != id);
+            subscribers.ends.retain(|(i, _)| *i != id);
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct SimServer {
     pub forbidden: BTreeSet<String>,
     /// Joins refused with `internal` (a passing condition) before any is accepted.
     pub refuse_joins: u32,
+    /// Message ids whose publish is refused for good (`bad_request`).
+    pub refuse_ids: BTreeSet<String>,
     /// Every frame received, for assertions.
     pub received: Vec<ClientFrame>,
 }
@@ -67,6 +69,7 @@ impl Default for SimServer {
             retained_from: 0,
             forbidden: BTreeSet::new(),
             refuse_joins: 0,
+            refuse_ids: BTreeSet::new(),
             received: Vec::new(),
         }
     }
@@ -241,6 +244,10 @@ impl SimServer {
                     out.push((sid, error(Some(p.ref_id), ErrorCode::TooLarge, "too large")));
                     return out;
                 }
+                if self.refuse_ids.contains(&p.id) {
+                    out.push((sid, error(Some(p.ref_id), ErrorCode::BadRequest, "refused")));
+                    return out;
+                }
                 let from = session.member.clone().unwrap_or_else(|| Member {
                     user: "?".into(),
                     client: "?".into(),
@@ -406,6 +413,8 @@ pub struct Client {
     pub store: Option<FileStore>,
     /// Records drained and not yet written.
     pub unwritten: Vec<Record>,
+    /// Number of the last record in `unwritten`.
+    pub last_record: u64,
     /// Leave records unwritten (a write still under way) until this is false again.
     pub hold_writes: bool,
     /// The app's handlers are done with each message as it arrives (reported to the machine).
@@ -429,6 +438,7 @@ impl Client {
             timeout: None,
             store: None,
             unwritten: Vec::new(),
+            last_record: 0,
             hold_writes: false,
             auto_handled: true,
         }
@@ -440,7 +450,7 @@ impl Client {
             return;
         }
         let records = std::mem::take(&mut self.unwritten);
-        let n = records.len() as u64;
+        let n = self.last_record;
         let result = match &mut self.store {
             Some(store) => store.append(&records).map_err(|e| e.to_string()),
             None => Ok(()),
@@ -517,7 +527,10 @@ impl Net {
         loop {
             match self.clients[i].m.poll_output() {
                 Output::Action(action) => self.act(i, action),
-                Output::Persist(record) => self.clients[i].unwritten.push(record),
+                Output::Persist { n, record } => {
+                    self.clients[i].unwritten.push(record);
+                    self.clients[i].last_record = n;
+                }
                 Output::Transmit(text) => self.clients[i].c2s.push_back(text),
                 Output::Event(event) => {
                     let now = self.now;

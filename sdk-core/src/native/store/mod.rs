@@ -50,14 +50,12 @@
 
 mod codec;
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::machine::{Error, Record, Snapshot, StoredPosition, StoredPublish};
+use crate::machine::{Applied, Error, KeptState, Record, Snapshot, StoredPublish};
 
 use codec::{Format, Frame, HEADER, MAGIC_LEN, MAX_BODY};
 
@@ -389,28 +387,25 @@ fn frame_body_len(frame: &[u8]) -> usize {
 /// order and the rooms' positions.
 #[derive(Debug, Default)]
 struct Live {
-    next: u64,
-    /// Queued publishes by `room` NUL `id`: their place in the queue and their record.
-    queued: HashMap<String, (u64, Box<[u8]>)>,
-    positions: BTreeMap<String, StoredPosition>,
+    state: KeptState<Box<[u8]>>,
     /// Length of a journal of this state alone.
     len: u64,
 }
 
 impl Live {
-    fn of(state: &State) -> Live {
+    fn of(state: &KeptState<StoredPublish>) -> Live {
         let mut live = Live {
             len: MAGIC_LEN as u64,
             ..Live::default()
         };
         let mut frame = Vec::new();
-        for p in state.publishes.values() {
+        for p in state.queue() {
             frame.clear();
             let record = Record::Queued(p.clone());
             codec::encode(&record, &mut frame);
             live.apply(&record, &frame);
         }
-        for p in state.positions.values() {
+        for p in state.positions() {
             live.apply(&Record::Position(p.clone()), &[]);
         }
         live
@@ -418,58 +413,36 @@ impl Live {
 
     /// Applies `record`, whose encoded frame is `frame`.
     fn apply(&mut self, record: &Record, frame: &[u8]) {
-        match record {
-            Record::Queued(p) => {
-                if let Entry::Vacant(entry) = self.queued.entry(queue_key(&p.room, &p.id)) {
-                    self.next += 1;
-                    self.len += frame.len() as u64;
-                    entry.insert((self.next, frame.into()));
+        match self.state.apply(record, |_| frame.into()) {
+            Applied::Queued => self.len += frame.len() as u64,
+            Applied::Done(frame) => self.len -= frame.len() as u64,
+            Applied::Position(old) => {
+                if let Record::Position(p) = record {
+                    self.len += codec::position_len(p) as u64;
                 }
-            }
-            Record::Done { room, id } => {
-                if let Some((_, frame)) = self.queued.remove(&queue_key(room, id)) {
-                    self.len -= frame.len() as u64;
-                }
-            }
-            Record::Position(p) => {
-                self.len += codec::position_len(p) as u64;
-                if let Some(old) = self.positions.insert(p.room.clone(), p.clone()) {
+                if let Some(old) = old {
                     self.len -= codec::position_len(&old) as u64;
                 }
             }
-            Record::Forget { room } => {
-                if let Some(old) = self.positions.remove(room) {
-                    self.len -= codec::position_len(&old) as u64;
-                }
-            }
+            Applied::Forgotten(old) => self.len -= codec::position_len(&old) as u64,
+            Applied::Unchanged => {}
         }
     }
 
     /// Writes the journal of this state alone; returns its length.
     fn write(&self, out: &mut impl Write) -> io::Result<u64> {
         out.write_all(Format::CURRENT.magic())?;
-        let mut queued: Vec<&(u64, Box<[u8]>)> = self.queued.values().collect();
-        queued.sort_unstable_by_key(|(n, _)| *n);
-        for (_, frame) in queued {
+        for frame in self.state.queue() {
             out.write_all(frame)?;
         }
         let mut frame = Vec::new();
-        for p in self.positions.values() {
+        for p in self.state.positions() {
             frame.clear();
             codec::encode(&Record::Position(p.clone()), &mut frame);
             out.write_all(&frame)?;
         }
         Ok(self.len)
     }
-}
-
-/// The key of a queued publish: room names cannot hold NUL.
-fn queue_key(room: &str, id: &str) -> String {
-    let mut key = String::with_capacity(room.len() + 1 + id.len());
-    key.push_str(room);
-    key.push('\0');
-    key.push_str(id);
-    key
 }
 
 /// A journal just written in place of the old one.
@@ -549,49 +522,6 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// The state while reading a journal, with an index, so that applying a record costs the
-/// same however many publishes are queued (a [`Snapshot`] is a plain list, scanned per record).
-#[derive(Debug, Default)]
-struct State {
-    next: u64,
-    publishes: BTreeMap<u64, StoredPublish>,
-    index: HashMap<(String, String), u64>,
-    positions: BTreeMap<String, StoredPosition>,
-}
-
-impl State {
-    fn apply(&mut self, record: Record) {
-        match record {
-            Record::Queued(p) => {
-                let key = (p.room.clone(), p.id.clone());
-                if let Entry::Vacant(entry) = self.index.entry(key) {
-                    self.next += 1;
-                    entry.insert(self.next);
-                    self.publishes.insert(self.next, p);
-                }
-            }
-            Record::Done { room, id } => {
-                if let Some(n) = self.index.remove(&(room, id)) {
-                    self.publishes.remove(&n);
-                }
-            }
-            Record::Position(p) => {
-                self.positions.insert(p.room.clone(), p);
-            }
-            Record::Forget { room } => {
-                self.positions.remove(&room);
-            }
-        }
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            publishes: self.publishes.values().cloned().collect(),
-            positions: self.positions.values().cloned().collect(),
-        }
-    }
-}
-
 /// What reading a journal found.
 #[derive(Debug)]
 struct Found {
@@ -599,7 +529,7 @@ struct Found {
     format: Option<Format>,
     /// The header is not a journal's.
     foreign: bool,
-    state: State,
+    state: KeptState<StoredPublish>,
     /// Whole records read.
     kept: usize,
     /// End of the last whole record.
@@ -615,7 +545,7 @@ impl Default for Found {
         Found {
             format: None,
             foreign: false,
-            state: State::default(),
+            state: KeptState::default(),
             kept: 0,
             end: 0,
             file_len: 0,
@@ -632,7 +562,7 @@ impl Found {
     }
 
     fn record(&mut self, record: Record, end: u64) {
-        self.state.apply(record);
+        self.state.apply(&record, StoredPublish::clone);
         self.kept += 1;
         self.end = end;
     }

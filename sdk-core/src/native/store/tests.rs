@@ -2,7 +2,9 @@
 #![allow(clippy::single_range_in_vec_init)]
 
 use super::*;
-use crate::machine::StoredPublish;
+use crate::machine::{StoredPosition, StoredPublish};
+
+type State = KeptState<StoredPublish>;
 use crate::protocol::Payload;
 
 fn publish(room: &str, n: usize) -> StoredPublish {
@@ -34,7 +36,7 @@ fn journal(dir: &Path) -> PathBuf {
 fn state_of<'a>(records: impl IntoIterator<Item = &'a Record>) -> Snapshot {
     let mut state = State::default();
     for r in records {
-        state.apply(r.clone());
+        state.apply(r, StoredPublish::clone);
     }
     state.snapshot()
 }
@@ -604,7 +606,7 @@ fn load(
         store.append(&records).expect("append queued");
         store.append(&acks).expect("append acks");
         for r in records.into_iter().chain(acks) {
-            expected.apply(r);
+            expected.apply(&r, StoredPublish::clone);
         }
         largest = largest.max(store.len());
     }
