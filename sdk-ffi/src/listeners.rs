@@ -80,6 +80,9 @@ pub(crate) fn deliver(listener: &dyn RoomListener, event: &RoomEvent) {
         RoomEvent::Lost(e) => listener.on_error(e.clone().into()),
         // Only typed Rust handlers produce decode errors; this listener takes raw JSON.
         RoomEvent::DecodeError(_) => {}
+        // Streamed replies' pieces reach foreign listeners with the stream reader API (not
+        // built yet); a stream's opening message arrives through `on_message` meanwhile.
+        RoomEvent::Append(_) => {}
     }
 }
 

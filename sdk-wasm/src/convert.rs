@@ -6,7 +6,8 @@ use js_sys::JSON;
 use roomcast_core::machine::{ConnectionState, Error, Gap, JoinInfo, PublishAck, Reply};
 use roomcast_core::protocol::json::Object;
 use roomcast_core::protocol::{
-    write_member, write_members, write_message, HistoryPage, Message, Payload, Presence,
+    write_append, write_member, write_members, write_message, Append, HistoryPage, Message,
+    Payload, Presence,
 };
 use wasm_bindgen::JsValue;
 
@@ -38,6 +39,11 @@ pub(crate) fn from_js(value: &JsValue) -> Result<Payload, Error> {
 /// A message split into its payload and its meta (everything else), as handlers get them.
 pub(crate) fn message_parts(m: &Message) -> (JsValue, JsValue) {
     (parse(m.data.json()), object(|o| write_message(o, m, false)))
+}
+
+/// A streamed message's piece: `{room, seq, of, id, n, text, end?, from, ts}`.
+pub(crate) fn append(a: &Append) -> JsValue {
+    object(|o| write_append(o, a))
 }
 
 /// `{room, event, member}`.

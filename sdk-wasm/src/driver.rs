@@ -458,6 +458,12 @@ impl Driver {
                     }
                 }
             }
+            Event::Append(a) => {
+                r.emit(&Topic::Append(a.room.clone()), &convert::append(&a));
+                if self.state.borrow().persist.is_some() {
+                    self.handled.borrow_mut().push((a.room.clone(), a.seq));
+                }
+            }
             Event::Presence(p) => r.emit(&Topic::Presence(p.room.clone()), &convert::presence(&p)),
             Event::Joined(j) => r.emit(&Topic::Joined(j.room.clone()), &convert::join_info(&j)),
             Event::Gap(g) => r.emit(&Topic::Gap(g.room.clone()), &convert::gap(&g)),

@@ -104,6 +104,24 @@ export interface Member { user: string; client: string; source: string; name?: s
 /** Everything about a message but its payload. `seq` is absent for ephemeral messages. */
 export interface MessageMeta {
   room: string; seq?: number; id: string; event: string; from: Member; ts: number;
+  /** On a streamed message's opening message: its text so far (pieces follow, see `onAppend`). */
+  stream?: StreamInfo;
+}
+export type StreamState = "open" | "done" | "cancelled" | "failed";
+export interface StreamInfo { state: StreamState; text: string; n: number }
+/** The next piece of a streamed message: `text` goes after what its stream showed so far. */
+export interface StreamPiece {
+  room: string; seq: number;
+  /** The seq of the stream's opening message. */
+  of: number;
+  /** The id of the stream's opening message. */
+  id: string;
+  /** The index of the stream's first append this piece holds. */
+  n: number;
+  text: string;
+  /** Set on the last piece: how the stream ended. */
+  end?: Exclude<StreamState, "open">;
+  from: Member; ts: number;
 }
 export interface StoredMessage<T = unknown> extends MessageMeta { data: T }
 export interface Presence { room: string; event: "join" | "leave"; member: Member }

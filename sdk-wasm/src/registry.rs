@@ -23,6 +23,8 @@ pub(crate) enum Topic {
     /// Room messages with this `event` name; `None` for every event.
     Message(String, Option<String>),
     Presence(String),
+    /// The pieces of the room's streamed messages.
+    Append(String),
     Gap(String),
     Joined(String),
     RoomError(String),
@@ -34,6 +36,7 @@ impl Topic {
             Topic::State | Topic::ClientError => None,
             Topic::Message(r, _)
             | Topic::Presence(r)
+            | Topic::Append(r)
             | Topic::Gap(r)
             | Topic::Joined(r)
             | Topic::RoomError(r) => Some(r),

@@ -169,6 +169,16 @@ impl Room {
         self.add(Topic::Gap(self.name.clone()), handler)
     }
 
+    /// Calls `handler` with each piece of the room's streamed messages, once and in order per
+    /// stream, after the stream's opening message (whose `stream.text` is the text so far).
+    #[wasm_bindgen(js_name = onAppend)]
+    pub fn on_append(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(piece: StreamPiece) => void")] handler: Function,
+    ) -> u32 {
+        self.add(Topic::Append(self.name.clone()), handler)
+    }
+
     /// Calls `handler` at every join and automatic rejoin (with the presence list).
     #[wasm_bindgen(js_name = onJoined)]
     pub fn on_joined(

@@ -49,10 +49,12 @@ pub(crate) async fn run(args: ChatArgs) -> Result<(), CliError> {
     });
 
     let printer = tokio::spawn(async move {
+        let mut terminal = print::Terminal::default();
         while let Some(event) = events.recv().await {
             match event {
-                RoomEvent::Message(m) => println!("{}", print::message(&m)),
-                RoomEvent::Presence(p) => println!("{}", print::presence(&p)),
+                RoomEvent::Message(m) => terminal.message(&m),
+                RoomEvent::Append(a) => terminal.append(&a),
+                RoomEvent::Presence(p) => terminal.line(&print::presence(&p)),
                 RoomEvent::Gap(g) => eprintln!(
                     "-- missed messages after seq {:?}; now at {}",
                     g.since, g.head

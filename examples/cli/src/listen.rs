@@ -50,6 +50,7 @@ pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
     );
 
     let mut seen = 0u64;
+    let mut terminal = print::Terminal::default();
     if args.count == Some(0) {
         drop(events);
         return Ok(client.close().await?);
@@ -64,14 +65,16 @@ pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
                 if args.json {
                     println!("{}", print::message_json(&m));
                 } else {
-                    println!("{}", print::message(&m));
+                    terminal.message(&m);
                 }
                 seen += 1;
                 if args.count.is_some_and(|n| seen >= n) {
                     break;
                 }
             }
-            Some(RoomEvent::Presence(p)) if !args.json => println!("{}", print::presence(&p)),
+            Some(RoomEvent::Append(a)) if args.json => println!("{}", print::append_json(&a)),
+            Some(RoomEvent::Append(a)) => terminal.append(&a),
+            Some(RoomEvent::Presence(p)) if !args.json => terminal.line(&print::presence(&p)),
             Some(RoomEvent::Gap(g)) => {
                 let after = g
                     .since

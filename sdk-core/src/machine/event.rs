@@ -1,6 +1,6 @@
 //! What the machine asks of its driver ([`Action`]) and tells the app ([`Event`]).
 
-use crate::protocol::{HistoryPage, Member, Message, Presence};
+use crate::protocol::{Append, HistoryPage, Member, Message, Presence};
 
 use super::{ConnectionState, Error};
 
@@ -153,6 +153,12 @@ pub enum Event {
     },
     /// A room message, each persisted one exactly once and in `seq` order per room.
     Message(Message),
+    /// The next piece of a streamed message's text (see the contract's "Streamed messages"),
+    /// each once and in order per stream, after its opening [`Event::Message`] (whose
+    /// `stream.text` is the text so far). `n` is the index of its first append; `end` is set
+    /// on the last piece. A piece the machine put together from a fetched opening message
+    /// (the text this client missed) carries the opening message's seq as `seq`.
+    Append(Append),
     Presence(Presence),
     Joined(JoinInfo),
     Gap(Gap),

@@ -90,6 +90,7 @@ mod requests;
 mod resume;
 mod rooms;
 mod state;
+mod streams;
 mod timers;
 
 use std::collections::VecDeque;
@@ -266,12 +267,11 @@ impl Machine {
         };
         match frame {
             ServerFrame::Welcome(w) => self.on_welcome(now, conn, w),
-            ServerFrame::Message(m) => self.on_message(m),
+            ServerFrame::Message(m) => self.on_message(now, m),
             ServerFrame::Presence(p) => self.on_presence(p),
             ServerFrame::Ping(p) => self.on_server_ping(p.ref_id),
             ServerFrame::Pong(_) => {}
-            // Stream support in the machine is separate work: appends are ignored for now.
-            ServerFrame::Append(_) => {}
+            ServerFrame::Append(a) => self.on_append(now, a),
             ServerFrame::Error(e) => match e.ref_id {
                 None => {
                     let err = Error::from_server(e.code, e.message, None);

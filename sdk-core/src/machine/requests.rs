@@ -38,6 +38,11 @@ pub(crate) enum Request {
         bounded: bool,
     },
     Refresh,
+    /// The opening message `of` of a stream whose appends outran what the app has.
+    StreamOpening {
+        room: String,
+        of: u64,
+    },
 }
 
 /// How a request ended.
@@ -216,8 +221,25 @@ impl Machine {
                     bounded,
                 },
                 Answered(ServerFrame::History(page)),
-            ) => self.on_page(now, &room, before, bounded, page.messages, &page.appends),
+            ) => self.on_page(now, &room, before, bounded, page.messages, page.appends),
             (Request::Catchup { room, .. }, Refused(e)) => self.on_page_refused(now, &room, e),
+
+            (Request::StreamOpening { room, of }, Answered(ServerFrame::History(page))) => {
+                self.on_opening(now, &room, of, page.messages);
+            }
+            (Request::StreamOpening { room, of }, Lost | Unsent) => self.refetch_later(&room, of),
+            (Request::StreamOpening { room, of }, TimedOut) => {
+                self.refetch_later(&room, of);
+                self.fail_connection(now, "request timed out");
+            }
+            (Request::StreamOpening { room, of }, Refused(e)) if passing(e.code) => {
+                self.refetch_later(&room, of);
+                self.fail_connection(now, "history refused for a passing reason");
+            }
+            (Request::StreamOpening { room, of }, Refused(e)) => {
+                let err = Error::from_server(e.code, e.message, Some(&room));
+                self.on_opening_refused(&room, of, err);
+            }
 
             (Request::Refresh, Answered(ServerFrame::Refreshed(r))) => {
                 self.schedule_refresh(now, r.token_exp);
@@ -245,7 +267,9 @@ fn request_name(request: &Request) -> &'static str {
         Request::Join { .. } => "join",
         Request::Leave { .. } => "leave",
         Request::Publish | Request::Ephemeral { .. } => "publish",
-        Request::History { .. } | Request::Catchup { .. } => "history",
+        Request::History { .. } | Request::Catchup { .. } | Request::StreamOpening { .. } => {
+            "history"
+        }
         Request::Refresh => "refresh",
     }
 }

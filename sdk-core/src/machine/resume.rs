@@ -26,13 +26,37 @@ use crate::protocol::{
     Append, ClientFrame, ErrorFrame, HistoryRequest, Message, MAX_HISTORY_LIMIT,
 };
 
+/// A stored room event: a message, or a piece of a streamed one. Both have a seq of the room.
+#[derive(Debug)]
+pub(crate) enum Item {
+    Message(Message),
+    Append(Append),
+}
+
+impl Item {
+    fn seq(&self) -> Option<u64> {
+        match self {
+            Item::Message(m) => m.seq,
+            Item::Append(a) => Some(a.seq),
+        }
+    }
+
+    /// Its memory footprint, near enough for a bound.
+    fn size(&self) -> usize {
+        match self {
+            Item::Message(m) => approx_size(m),
+            Item::Append(a) => 160 + a.room.len() + a.id.len() + a.text.len() + a.from.user.len(),
+        }
+    }
+}
+
 /// A room's held messages and where its catch-up stands.
 #[derive(Debug, Default)]
 pub(crate) struct Catchup {
     /// Arrivals are held (or dropped) instead of delivered.
     active: bool,
-    /// Persisted messages kept back, ascending by seq.
-    held: VecDeque<Message>,
+    /// Stored events kept back, ascending by seq.
+    held: VecDeque<Item>,
     held_bytes: usize,
     /// An arrival was dropped (buffer full, or delivery suspended): the pages must go past
     /// the held messages.
@@ -66,8 +90,8 @@ impl Catchup {
 
     /// Holds `m`, or drops it when the buffer is full (or already dropped one: the held run
     /// stays contiguous and everything after it is paged in).
-    fn hold(&mut self, m: Message, cap: usize) {
-        let size = approx_size(&m);
+    fn hold(&mut self, m: Item, cap: usize) {
+        let size = m.size();
         if self.suspended || self.dropped || self.held_bytes + size > cap {
             self.dropped = true;
             return;
@@ -77,18 +101,18 @@ impl Catchup {
     }
 
     fn first_held(&self) -> Option<u64> {
-        self.held.front().and_then(|m| m.seq)
+        self.held.front().and_then(Item::seq)
     }
 
-    /// Takes the oldest held message.
-    fn pop_held(&mut self) -> Option<Message> {
+    /// Takes the oldest held event.
+    fn pop_held(&mut self) -> Option<Item> {
         let m = self.held.pop_front()?;
-        self.held_bytes = self.held_bytes.saturating_sub(approx_size(&m));
+        self.held_bytes = self.held_bytes.saturating_sub(m.size());
         Some(m)
     }
 
-    /// Takes every held message.
-    fn take_held(&mut self) -> VecDeque<Message> {
+    /// Takes every held event.
+    fn take_held(&mut self) -> VecDeque<Item> {
         self.held_bytes = 0;
         std::mem::take(&mut self.held)
     }
@@ -115,24 +139,56 @@ impl Machine {
         self.rooms.iter().map(|(_, r)| r.catchup.held_bytes).sum()
     }
 
-    /// A persisted message that is not a duplicate of an own publish: delivered, or held
-    /// while the room catches up.
-    pub(crate) fn receive(&mut self, m: Message) {
+    /// A stored event that is not a duplicate of an own publish: handed over, or held while
+    /// the room catches up.
+    pub(crate) fn receive(&mut self, now: Instant, item: Item) {
         let cap = self.config.hold_bytes;
-        let Some(room) = self.rooms.get_mut(&m.room) else {
+        let room_name = match &item {
+            Item::Message(m) => &m.room,
+            Item::Append(a) => &a.room,
+        };
+        let Some(room) = self.rooms.get_mut(room_name) else {
             return;
         };
         if room
             .last_seq
-            .is_some_and(|last| m.seq.is_some_and(|s| s <= last))
+            .is_some_and(|last| item.seq().is_some_and(|s| s <= last))
         {
             return;
         }
         if room.catchup.active || room.catchup.suspended {
-            room.catchup.hold(m, cap);
+            room.catchup.hold(item, cap);
         } else {
-            // `on_message` already matched it against the queue.
-            self.hand_over(m);
+            // `on_message` already matched a message against the queue.
+            self.hand_over_item(now, item);
+        }
+    }
+
+    /// Hands a stored event over: a message once, an append through its stream's count rule.
+    fn hand_over_item(&mut self, now: Instant, item: Item) {
+        match item {
+            Item::Message(m) => self.hand_over(m),
+            Item::Append(a) => self.accept_append(now, a),
+        }
+    }
+
+    /// Like [`hand_over_item`](Self::hand_over_item), for an event not yet matched against
+    /// the queue (held, or paged in).
+    fn hand_over_stored_item(&mut self, now: Instant, item: Item) {
+        match item {
+            Item::Message(m) => self.hand_over_stored(m),
+            Item::Append(a) => self.accept_append(now, a),
+        }
+    }
+
+    /// An append's seq is the room's next one (the app has not had it): through the count
+    /// rule. Its seq moves the room's position like a message's.
+    fn accept_append(&mut self, now: Instant, a: Append) {
+        let Some(room) = self.rooms.get_mut(&a.room) else {
+            return;
+        };
+        if room.take_for_app(a.seq) {
+            self.hand_over_append(now, a);
         }
     }
 
@@ -145,7 +201,7 @@ impl Machine {
         let held = r.catchup.take_held();
         r.catchup.active = false;
         for m in held {
-            self.hand_over_stored(m);
+            self.hand_over_stored_item(now, m);
         }
         if self.rooms.get(room).is_some_and(|r| r.catchup.dropped) {
             self.start_catchup(now, room);
@@ -197,9 +253,8 @@ impl Machine {
         });
     }
 
-    /// A page of `room`'s missed messages: every stored one with `seq < before` newer than
-    /// the room's position, and the seqs of the stream appends among them (stored, so no gap,
-    /// but not messages: the machine does not deliver appends yet).
+    /// A page of `room`'s missed events: every stored message and stream append with
+    /// `seq < before` newer than the room's position, handed over in seq order.
     pub(crate) fn on_page(
         &mut self,
         now: Instant,
@@ -207,7 +262,7 @@ impl Machine {
         before: u64,
         bounded: bool,
         messages: Vec<Message>,
-        appends: &[Append],
+        appends: Vec<Append>,
     ) {
         let Some(r) = self.rooms.get(room) else {
             return;
@@ -218,28 +273,27 @@ impl Machine {
         }
         let mut covered = r.last_seq.unwrap_or(0);
         let mut full = false;
-        // Appends hold seqs of the room too: not messages, but no gap either.
-        let mut appends = appends
-            .iter()
-            .map(|a| a.seq)
-            .filter(|&s| s < before)
-            .peekable();
+        // Only this room's stored events inside the window asked for count, in seq order.
+        let inside = |seq: Option<u64>| seq.filter(|&s| s < before && s > covered);
+        let mut items: Vec<(u64, Item)> = messages
+            .into_iter()
+            .filter(|m| m.room == room)
+            .filter_map(|m| Some((inside(m.seq)?, Item::Message(m))))
+            .chain(
+                appends
+                    .into_iter()
+                    .filter(|a| a.room == room)
+                    .filter_map(|a| Some((inside(Some(a.seq))?, Item::Append(a)))),
+            )
+            .collect();
+        items.sort_by_key(|(seq, _)| *seq);
         // Appends folded into a streamed message of this page are not sent on their own: up
         // to that many missing seqs after it are theirs, not a gap. (Retention trims from the
         // oldest seq up, so a real gap is never after a message the page holds.)
         let mut folded = 0u64;
-        for m in messages {
-            // Only this room's stored messages inside the window asked for count.
-            let Some(seq) = m
-                .seq
-                .filter(|&s| s < before && s > covered && m.room == room)
-            else {
+        for (seq, item) in items {
+            if seq <= covered {
                 continue;
-            };
-            while let Some(a) = appends.next_if(|&a| a < seq) {
-                if a == covered + 1 {
-                    covered = a;
-                }
             }
             let absorbed = (seq - covered - 1).min(folded);
             folded -= absorbed;
@@ -250,14 +304,10 @@ impl Machine {
             }
             covered = seq;
             full = seq + 1 == before;
-            folded += m.stream.as_ref().map_or(0, |s| s.n);
-            self.hand_over_stored(m);
-        }
-        for a in appends {
-            if a == covered + 1 {
-                covered = a;
-                full = a + 1 == before;
+            if let Item::Message(m) = &item {
+                folded += m.stream.as_ref().map_or(0, |s| s.n);
             }
+            self.hand_over_stored_item(now, item);
         }
         if folded > 0 && covered + 1 < before {
             covered += (before - 1 - covered).min(folded);
@@ -292,7 +342,7 @@ impl Machine {
             match r.catchup.first_held() {
                 Some(seq) if seq <= last + 1 => {
                     if let Some(m) = r.catchup.pop_held() {
-                        self.hand_over_stored(m);
+                        self.hand_over_stored_item(now, m);
                     }
                 }
                 _ => break,

@@ -7,7 +7,8 @@ use web_time::Instant;
 
 use super::publish::End;
 use super::requests::Request;
-use super::resume::Catchup;
+use super::resume::{Catchup, Item};
+use super::streams::Streams;
 use super::timers::Timer;
 use super::{Error, Event, Gap, JoinInfo, Machine, OpId, Reply};
 use crate::protocol::{self, ClientFrame, Join, Leave, Message, Presence};
@@ -63,6 +64,8 @@ pub(crate) struct Room {
     own: Vec<u64>,
     /// Messages held back while older ones are paged in.
     pub(crate) catchup: Catchup,
+    /// Its open streams as the app has them.
+    pub(crate) streams: Streams,
     /// For a store's position: the highest seq handed to the app as a message, the highest
     /// the app's handlers are done with, and the position before the oldest message they are
     /// not done with.
@@ -82,6 +85,7 @@ impl Room {
             ever_joined: false,
             own: Vec::new(),
             catchup: Catchup::default(),
+            streams: Streams::default(),
             delivered: None,
             handled: None,
             floor: None,
@@ -116,6 +120,17 @@ impl Room {
 
     pub(crate) fn joined(&self) -> bool {
         self.status == Status::Joined
+    }
+
+    /// Takes a stored event's seq for the app: false when it has it already. A store's
+    /// position counts it as delivered until the app reports it handled.
+    pub(crate) fn take_for_app(&mut self, seq: u64) -> bool {
+        let before = self.last_seq;
+        if !self.accept(seq) {
+            return false;
+        }
+        self.note_delivered(before, seq);
+        true
     }
 
     /// Records a persisted message's seq; false when the app already has it (delivered
@@ -153,6 +168,7 @@ impl Room {
         self.epoch = Some(epoch);
         self.last_seq = None;
         self.own.clear();
+        self.streams.clear();
         self.delivered = None;
         self.handled = None;
         self.floor = None;
@@ -420,11 +436,12 @@ impl Machine {
         if page_in {
             self.start_catchup(now, &j.room);
         }
+        self.refetch_openings(now, &j.room);
         self.position_joined(now, &j.room);
         self.flush(now);
     }
 
-    pub(crate) fn on_message(&mut self, m: Message) {
+    pub(crate) fn on_message(&mut self, now: Instant, m: Message) {
         let Some(room) = self.rooms.get(&m.room) else {
             return;
         };
@@ -441,7 +458,19 @@ impl Machine {
         if self.complete_own(&m) {
             return;
         }
-        self.receive(m);
+        self.receive(now, Item::Message(m));
+    }
+
+    /// A live piece of a streamed message.
+    pub(crate) fn on_append(&mut self, now: Instant, a: protocol::Append) {
+        if self
+            .rooms
+            .get(&a.room)
+            .is_none_or(|r| r.status == Status::Pending)
+        {
+            return;
+        }
+        self.receive(now, Item::Append(a));
     }
 
     pub(crate) fn on_presence(&mut self, p: Presence) {
@@ -464,9 +493,10 @@ impl Machine {
         let (Some(room), Some(seq)) = (self.rooms.get_mut(&m.room), m.seq) else {
             return;
         };
-        let before = room.last_seq;
-        if room.accept(seq) {
-            room.note_delivered(before, seq);
+        if room.take_for_app(seq) {
+            if m.stream.is_some() {
+                self.track_stream(&m);
+            }
             self.events.push_back(Event::Message(m));
         }
     }
@@ -504,6 +534,7 @@ impl Machine {
         for (_, room) in self.rooms.iter_mut() {
             room.status = Status::Pending;
             room.catchup.clear();
+            room.streams.connection_lost();
         }
     }
 

@@ -295,6 +295,12 @@ impl Driver {
                 }
                 (m.room.clone(), RoomEvent::Message(m))
             }
+            Event::Append(a) => {
+                if self.store.is_some() && !run.hubs.contains_key(&a.room) {
+                    self.machine.handled(Instant::now(), &a.room, a.seq);
+                }
+                (a.room.clone(), RoomEvent::Append(a))
+            }
             Event::Presence(p) => (p.room.clone(), RoomEvent::Presence(p)),
             Event::Joined(j) => (j.room.clone(), RoomEvent::Joined(j)),
             Event::Gap(g) => (g.room.clone(), RoomEvent::Gap(g)),

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::machine::{Error, Gap, JoinInfo};
-use crate::protocol::{Member, Message, Presence};
+use crate::protocol::{Append, Member, Message, Presence};
 
 /// Everything about a message except its payload, handed to typed handlers beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,9 @@ pub struct DecodeError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RoomEvent {
     Message(Message),
+    /// The next piece of a streamed message (see [`Event::Append`](crate::machine::Event)):
+    /// its text goes after what the stream's opening message and earlier pieces had.
+    Append(Append),
     Presence(Presence),
     /// Joined or rejoined after a reconnect.
     Joined(JoinInfo),
@@ -185,12 +188,23 @@ struct SeqLine {
     era: u64,
 }
 
+impl RoomEvent {
+    /// The room seq of a stored event (a message or a stream's piece).
+    pub(crate) fn seq(&self) -> Option<u64> {
+        match self {
+            RoomEvent::Message(m) => m.seq,
+            RoomEvent::Append(a) => Some(a.seq),
+            _ => None,
+        }
+    }
+}
+
 impl SeqLine {
     /// Takes `event` into account; true when it starts a new era.
     fn see(&mut self, event: &RoomEvent) -> bool {
         match event {
-            RoomEvent::Message(m) => {
-                if let Some(seq) = m.seq {
+            RoomEvent::Message(_) | RoomEvent::Append(_) => {
+                if let Some(seq) = event.seq() {
                     self.last = self.last.max(seq);
                 }
                 false
@@ -390,10 +404,7 @@ impl RoomHub {
         for h in &handlers {
             follow_ups.extend(guarded(h, &event));
         }
-        let seq = match &event {
-            RoomEvent::Message(m) => m.seq,
-            _ => None,
-        };
+        let seq = event.seq();
         {
             let mut tracking = lock(&self.tracking);
             if tracking.line.see(&event) {
@@ -542,8 +553,8 @@ impl RoomEvents {
                 mark.era = self.line.era;
                 mark.done = 0;
             }
-            if let RoomEvent::Message(m) = event {
-                self.last = m.seq;
+            if let Some(seq) = event.seq() {
+                self.last = Some(seq);
             }
         }
         event
@@ -572,7 +583,7 @@ impl Drop for RoomEvents {
         self.rx.close();
         let mut untaken = false;
         while let Ok(event) = self.rx.try_recv() {
-            untaken |= matches!(&event, RoomEvent::Message(m) if m.seq.is_some());
+            untaken |= event.seq().is_some();
         }
         lock(&self.mark).pinned = untaken;
     }

@@ -18,9 +18,117 @@ pub const URL: &str = "ws://sim/ws";
 
 #[derive(Default)]
 pub struct SimRoom {
+    /// Stored messages, ascending by seq (a stream's opening message holds its state when it
+    /// was opened; responses fold the current one in).
     pub log: Vec<Message>,
+    /// Stream appends by seq: their seqs interleave with the messages'.
+    pub appends: BTreeMap<u64, Append>,
+    /// Streams by opening message id.
+    pub streams: HashMap<String, SimStream>,
     ids: HashMap<String, (u64, u64)>,
     members: BTreeSet<u64>,
+}
+
+/// A stream as the server keeps it.
+#[derive(Debug, Clone)]
+pub struct SimStream {
+    pub of: u64,
+    pub text: String,
+    pub state: StreamState,
+    /// The seq and ts of each append, by `n`.
+    pub acks: Vec<(u64, u64)>,
+}
+
+/// A stored room event in a response.
+enum Item {
+    Message(Message),
+    Append(Append),
+}
+
+impl SimRoom {
+    /// The room's last seq (0 when empty).
+    pub fn head(&self) -> u64 {
+        let last_message = self.log.last().and_then(|m| m.seq).unwrap_or(0);
+        let last_append = self.appends.keys().next_back().copied().unwrap_or(0);
+        last_message.max(last_append)
+    }
+
+    /// `m` with its stream's state now (the fold), as responses send it.
+    fn folded(&self, m: &Message) -> Message {
+        let mut m = m.clone();
+        if let Some(s) = self.streams.get(&m.id).filter(|_| m.stream.is_some()) {
+            m.stream = Some(StreamInfo {
+                state: s.state,
+                text: s.text.clone(),
+                n: s.acks.len() as u64,
+            });
+        }
+        m
+    }
+
+    /// The stored events with a seq in `range`, the newest `limit` of them: messages folded,
+    /// and the appends whose opening message is not among them. Also whether older ones were
+    /// left out.
+    fn window(&self, range: std::ops::Range<u64>, limit: usize) -> (Vec<Item>, bool) {
+        let mut seqs: Vec<(u64, bool)> = self
+            .log
+            .iter()
+            .filter_map(|m| m.seq)
+            .filter(|s| range.contains(s))
+            .map(|s| (s, true))
+            .chain(self.appends.range(range.clone()).map(|(&s, _)| (s, false)))
+            .collect();
+        seqs.sort_unstable();
+        let skip = seqs.len().saturating_sub(limit);
+        let kept = &seqs[skip..];
+        let messages: BTreeSet<u64> = kept.iter().filter(|(_, m)| *m).map(|(s, _)| *s).collect();
+        let items = kept
+            .iter()
+            .filter_map(|&(seq, is_message)| {
+                if is_message {
+                    let m = self.log.iter().find(|m| m.seq == Some(seq))?;
+                    Some(Item::Message(self.folded(m)))
+                } else {
+                    let a = self.appends.get(&seq)?;
+                    (!messages.contains(&a.of)).then(|| Item::Append(a.clone()))
+                }
+            })
+            .collect();
+        (items, skip > 0)
+    }
+
+    /// Stores the next append of stream `id`; the frame to broadcast.
+    fn store_append(
+        &mut self,
+        id: &str,
+        text: String,
+        end: Option<StreamState>,
+        from: Member,
+        ts: u64,
+    ) -> Option<Append> {
+        let seq = self.head() + 1;
+        let room_name = self.log.first().map(|m| m.room.clone()).unwrap_or_default();
+        let s = self.streams.get_mut(id)?;
+        let n = s.acks.len() as u64;
+        s.acks.push((seq, ts));
+        s.text.push_str(&text);
+        if let Some(end) = end {
+            s.state = end;
+        }
+        let a = Append {
+            room: room_name,
+            seq,
+            of: s.of,
+            id: id.to_owned(),
+            n,
+            text,
+            end,
+            from,
+            ts,
+        };
+        self.appends.insert(seq, a.clone());
+        Some(a)
+    }
 }
 
 struct Session {
@@ -52,6 +160,8 @@ pub struct SimServer {
     pub refuse_ids: BTreeSet<String>,
     /// Every frame received, for assertions.
     pub received: Vec<ClientFrame>,
+    /// Frames the server sent on its own (a backend's stream), routed at the next settle.
+    pub pending_out: Out,
 }
 
 impl Default for SimServer {
@@ -71,6 +181,7 @@ impl Default for SimServer {
             refuse_joins: 0,
             refuse_ids: BTreeSet::new(),
             received: Vec::new(),
+            pending_out: Out::new(),
         }
     }
 }
@@ -157,7 +268,7 @@ impl SimServer {
                     return out;
                 }
                 let room = self.rooms.entry(j.room.clone()).or_default();
-                let head = room.log.len() as u64;
+                let head = room.head();
                 let mut recovered = true;
                 if !session.rooms.contains(&j.room) {
                     if let Some(since) = j.since {
@@ -167,17 +278,17 @@ impl SimServer {
                             recovered = false;
                         } else if same_epoch {
                             let from = since.saturating_sub(self.replay_overlap);
-                            let kept = Some(self.retained_from);
-                            let missing: Vec<&Message> = room
-                                .log
-                                .iter()
-                                .filter(|m| m.seq > Some(from) && m.seq >= kept)
-                                .collect();
+                            let first = (from + 1).max(self.retained_from);
+                            let (missing, cut) =
+                                room.window(first..head.max(first - 1) + 1, self.replay_limit);
                             let lost = self.retained_from > since + 1 && head >= self.retained_from;
-                            let skip = missing.len().saturating_sub(self.replay_limit);
-                            recovered = skip == 0 && !lost;
-                            for m in &missing[skip..] {
-                                out.push((sid, ServerFrame::Message((*m).clone()).encode()));
+                            recovered = !cut && !lost;
+                            for item in missing {
+                                let frame = match item {
+                                    Item::Message(m) => ServerFrame::Message(m),
+                                    Item::Append(a) => ServerFrame::Append(a),
+                                };
+                                out.push((sid, frame.encode()));
                             }
                         } else {
                             recovered = false;
@@ -301,7 +412,7 @@ impl SimServer {
                     ));
                     return out;
                 }
-                let seq = room.log.len() as u64 + 1;
+                let seq = room.head() + 1;
                 let message = Message {
                     room: p.room,
                     seq: Some(seq),
@@ -310,8 +421,23 @@ impl SimServer {
                     data: p.data,
                     from,
                     ts,
-                    stream: None,
+                    stream: p.stream.then(|| StreamInfo {
+                        state: StreamState::Open,
+                        text: String::new(),
+                        n: 0,
+                    }),
                 };
+                if p.stream {
+                    room.streams.insert(
+                        p.id.clone(),
+                        SimStream {
+                            of: seq,
+                            text: String::new(),
+                            state: StreamState::Open,
+                            acks: Vec::new(),
+                        },
+                    );
+                }
                 room.ids.insert(p.id.clone(), (seq, ts));
                 let text = ServerFrame::Message(message.clone()).encode();
                 room.log.push(message);
@@ -337,19 +463,21 @@ impl SimServer {
                 let room = self.rooms.entry(h.room.clone()).or_default();
                 let before = h.before.unwrap_or(u64::MAX);
                 let limit = h.limit.unwrap_or(50) as usize;
-                let older: Vec<Message> = room
-                    .log
-                    .iter()
-                    .filter(|m| m.seq < Some(before) && m.seq >= Some(self.retained_from))
-                    .cloned()
-                    .collect();
-                let skip = older.len().saturating_sub(limit);
+                let (items, more) = room.window(self.retained_from.max(1)..before, limit);
+                let mut messages = Vec::new();
+                let mut appends = Vec::new();
+                for item in items {
+                    match item {
+                        Item::Message(m) => messages.push(m),
+                        Item::Append(a) => appends.push(a),
+                    }
+                }
                 let page = ServerFrame::History(HistoryPage {
                     ref_id: h.ref_id,
                     room: h.room,
-                    messages: older[skip..].to_vec(),
-                    more: skip > 0,
-                    appends: Vec::new(),
+                    messages,
+                    more,
+                    appends,
                 });
                 out.push((sid, page.encode()));
             }
@@ -369,16 +497,163 @@ impl SimServer {
                 out.push((sid, ServerFrame::Pong(Pong { ref_id: p.ref_id }).encode()))
             }
             ClientFrame::Pong(_) => {}
-            // The fake server has no streams yet (the machine's stream support is separate).
-            ClientFrame::Append(AppendRequest { ref_id, .. })
-            | ClientFrame::Cancel(Cancel { ref_id, .. }) => {
-                out.push((
-                    sid,
-                    error(Some(ref_id), ErrorCode::BadRequest, "no streams"),
-                ));
+            ClientFrame::Append(r) => {
+                let from = session.member.clone().unwrap_or_else(unknown_member);
+                let now = self.now_ms;
+                let Some(room) = self.rooms.get_mut(&r.room) else {
+                    out.push((sid, error(Some(r.ref_id), ErrorCode::NotFound, "no stream")));
+                    return out;
+                };
+                let Some(s) = room.streams.get(&r.id) else {
+                    out.push((sid, error(Some(r.ref_id), ErrorCode::NotFound, "no stream")));
+                    return out;
+                };
+                let count = s.acks.len() as u64;
+                if r.n < count {
+                    let (seq, ts) = s.acks[r.n as usize];
+                    out.push((sid, ack(r.ref_id, &r.id, r.n, seq, ts)));
+                    return out;
+                }
+                if s.state != StreamState::Open {
+                    out.push((sid, error(Some(r.ref_id), ErrorCode::StreamEnded, "ended")));
+                    return out;
+                }
+                if r.n > count {
+                    out.push((sid, error(Some(r.ref_id), ErrorCode::BadRequest, "n skips")));
+                    return out;
+                }
+                if let Some(a) = room.store_append(&r.id, r.text, r.end, from, now) {
+                    out.push((sid, ack(r.ref_id, &a.id, a.n, a.seq, a.ts)));
+                    let frame = ServerFrame::Append(a).encode();
+                    out.extend(
+                        room.members
+                            .iter()
+                            .filter(|&&m| m != sid)
+                            .map(|&m| (m, frame.clone())),
+                    );
+                }
+            }
+            ClientFrame::Cancel(c) => {
+                let from = session.member.clone().unwrap_or_else(unknown_member);
+                let now = self.now_ms;
+                let Some(room) = self.rooms.get_mut(&c.room) else {
+                    out.push((sid, error(Some(c.ref_id), ErrorCode::NotFound, "no stream")));
+                    return out;
+                };
+                let Some(s) = room.streams.get(&c.id) else {
+                    out.push((sid, error(Some(c.ref_id), ErrorCode::NotFound, "no stream")));
+                    return out;
+                };
+                if s.state != StreamState::Open {
+                    let n = s.acks.len().saturating_sub(1);
+                    let (seq, ts) = s.acks.get(n).copied().unwrap_or((s.of, now));
+                    out.push((sid, ack(c.ref_id, &c.id, n as u64, seq, ts)));
+                    return out;
+                }
+                if let Some(a) = room.store_append(
+                    &c.id,
+                    String::new(),
+                    Some(StreamState::Cancelled),
+                    from,
+                    now,
+                ) {
+                    out.push((sid, ack(c.ref_id, &a.id, a.n, a.seq, a.ts)));
+                    let frame = ServerFrame::Append(a).encode();
+                    out.extend(room.members.iter().map(|&m| (m, frame.clone())));
+                }
             }
         }
         out
+    }
+}
+
+fn unknown_member() -> Member {
+    Member {
+        user: "?".into(),
+        client: "?".into(),
+        source: "?".into(),
+        name: None,
+    }
+}
+
+fn ack(ref_id: u64, id: &str, n: u64, seq: u64, ts: u64) -> String {
+    ServerFrame::Ack(Ack {
+        ref_id,
+        id: id.to_owned(),
+        n: Some(n),
+        seq: Some(seq),
+        ts,
+    })
+    .encode()
+}
+
+impl SimServer {
+    /// A backend opens stream `id` in `room` (as its HTTP publish would): stored and sent to
+    /// every member.
+    pub fn open_stream(&mut self, room: &str, id: &str) -> u64 {
+        let ts = self.now_ms;
+        let r = self.rooms.entry(room.to_owned()).or_default();
+        let seq = r.head() + 1;
+        let m = Message {
+            room: room.to_owned(),
+            seq: Some(seq),
+            id: id.to_owned(),
+            event: "assistant.reply".into(),
+            data: serde_json::json!({ "role": "assistant" }).into(),
+            from: backend(),
+            ts,
+            stream: Some(StreamInfo {
+                state: StreamState::Open,
+                text: String::new(),
+                n: 0,
+            }),
+        };
+        r.ids.insert(id.to_owned(), (seq, ts));
+        r.streams.insert(
+            id.to_owned(),
+            SimStream {
+                of: seq,
+                text: String::new(),
+                state: StreamState::Open,
+                acks: Vec::new(),
+            },
+        );
+        r.log.push(m.clone());
+        let frame = ServerFrame::Message(m).encode();
+        self.pending_out
+            .extend(r.members.iter().map(|&sid| (sid, frame.clone())));
+        seq
+    }
+
+    /// A backend appends to stream `id` (as its HTTP append would): sent to every member.
+    pub fn append(&mut self, room: &str, id: &str, text: &str, end: Option<StreamState>) {
+        let ts = self.now_ms;
+        let Some(r) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if let Some(a) = r.store_append(id, text.to_owned(), end, backend(), ts) {
+            let frame = ServerFrame::Append(a).encode();
+            self.pending_out
+                .extend(r.members.iter().map(|&sid| (sid, frame.clone())));
+        }
+    }
+
+    /// A stream's text as the server has it.
+    pub fn stream_text(&self, room: &str, id: &str) -> String {
+        self.rooms
+            .get(room)
+            .and_then(|r| r.streams.get(id))
+            .map(|s| s.text.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn backend() -> Member {
+    Member {
+        user: "backend".into(),
+        client: "backend".into(),
+        source: "http".into(),
+        name: None,
     }
 }
 
@@ -542,6 +817,7 @@ impl Net {
                                 c.m.handled(now, &m.room, seq);
                             }
                         }
+                        Event::Append(a) if c.auto_handled => c.m.handled(now, &a.room, a.seq),
                         Event::Completed { op, result } => {
                             assert!(
                                 c.completed.insert(*op, result.clone()).is_none(),
@@ -656,7 +932,9 @@ impl Net {
     pub fn settle(&mut self) {
         loop {
             self.service_all();
-            let mut progressed = false;
+            let sent = std::mem::take(&mut self.server.pending_out);
+            let mut progressed = !sent.is_empty();
+            self.route(sent);
             for i in 0..self.clients.len() {
                 progressed |= self.deliver_open(i);
                 while self.deliver_up(i) {
