@@ -124,6 +124,7 @@ fn publish_rounds((mut m, conn, now): (Machine, ConnId, Instant)) {
                 event: "chat.message".into(),
                 data: json!({"content": "Hello"}).into(),
                 ephemeral: false,
+                stream: false,
             },
         );
         let sent = next_transmit(&mut m);

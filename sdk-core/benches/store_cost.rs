@@ -134,6 +134,7 @@ fn run(on: bool) {
                     event: "chat.message".into(),
                     data: data.clone(),
                     ephemeral: false,
+                    stream: false,
                 },
             );
         }

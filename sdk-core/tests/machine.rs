@@ -555,6 +555,7 @@ fn ephemeral_fails_at_once_offline_and_is_not_queued() {
         event: "typing".into(),
         data: json!(true).into(),
         ephemeral: true,
+        stream: false,
     };
     let op = net.c(0).m.publish(now, req.clone());
     net.settle();
@@ -590,6 +591,7 @@ fn bad_requests_fail_with_clear_errors() {
         event: "e".into(),
         data: json!("x".repeat(70_000)).into(),
         ephemeral: false,
+        stream: false,
     };
     let op = net.c(0).m.publish(now, big);
     let not_joined = net.c(0).m.publish(
@@ -600,6 +602,7 @@ fn bad_requests_fail_with_clear_errors() {
             event: "e".into(),
             data: json!(null).into(),
             ephemeral: false,
+            stream: false,
         },
     );
     let bad_room = net.c(0).m.join(now, "no spaces", JoinOptions::default());
@@ -780,6 +783,7 @@ fn resume_past_the_replay_limit_pages_the_rest_in() {
             event: "chat.message".into(),
             data: json!(1).into(),
             ephemeral: false,
+            stream: false,
         },
     );
     net.settle();

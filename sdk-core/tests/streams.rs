@@ -262,3 +262,198 @@ fn history_pages_past_the_replay_limit_hand_over_pieces_in_order() {
         .count();
     assert!(pages <= 10, "{pages} history requests");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Writer side: pieces go through the offline queue like publishes.
+
+fn writer(seed: u64) -> Client {
+    Client::new(config("writer", "writer-device"), seed)
+}
+
+fn stored_writer(dir: &Path) -> (Client, usize) {
+    let mut cfg = config("writer", "writer-device");
+    cfg.persist = true;
+    let opened = FileStore::open(dir).expect("open store");
+    assert!(opened.damage.is_none(), "{:?}", opened.damage);
+    let pieces = opened.snapshot.appends.len();
+    let mut c = Client::new(cfg, 11);
+    let _ = c.m.restore(opened.snapshot);
+    c.store = Some(opened.store);
+    (c, pieces)
+}
+
+#[test]
+fn a_writer_through_cuts_and_outages_applies_each_piece_once_in_order() {
+    for seed in 0..30u64 {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut net = Net::new(vec![writer(seed), reader(seed + 100)]);
+        net.server.replay_limit = 1 + rng.usize(..50);
+        join(&mut net, 0);
+        join(&mut net, 1);
+        net.open_stream(0, ROOM, "s");
+        let mut written = String::new();
+        for k in 0..200 {
+            let text = piece(k);
+            written.push_str(&text);
+            net.append(0, ROOM, "s", &text, None);
+            match rng.u8(..25) {
+                0 => net.cut(0),
+                1 => net.cut(1),
+                2 => {
+                    net.stop_server();
+                    net.advance(secs(1));
+                    net.start_server();
+                }
+                _ => {}
+            }
+            if rng.bool() {
+                net.settle();
+            }
+            net.advance(Duration::from_millis(rng.u64(..500)));
+        }
+        net.append(0, ROOM, "s", "", Some(StreamState::Done));
+        net.advance(secs(60));
+        assert_eq!(
+            net.server.stream_text(ROOM, "s"),
+            written,
+            "seed {seed}: the server"
+        );
+        let (text, end) = shown(&mut net, 1, "s");
+        assert_eq!(text, written, "seed {seed}: the reader");
+        assert_eq!(end, Some(StreamState::Done));
+        assert_eq!(
+            net.c(0).m.queued(),
+            0,
+            "seed {seed}: every piece acknowledged"
+        );
+        // The writer's own pieces are never handed back to it.
+        assert!(
+            !net.c(0)
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::Append(_))),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn a_writer_killed_with_pieces_queued_sends_them_once_from_its_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (w, _) = stored_writer(dir.path());
+    let mut net = Net::new(vec![w, reader(2)]);
+    join(&mut net, 0);
+    join(&mut net, 1);
+    net.open_stream(0, ROOM, "s");
+    net.settle();
+    let mut written = String::new();
+    for k in 0..10 {
+        written.push_str(&piece(k));
+        net.append(0, ROOM, "s", &piece(k), None);
+    }
+    net.settle();
+    // Offline: 20 more pieces are queued (and written to the store), then the process dies
+    // with some of them sent and unacknowledged.
+    net.stop_server();
+    for k in 10..30 {
+        written.push_str(&piece(k));
+        net.append(0, ROOM, "s", &piece(k), None);
+    }
+    net.settle();
+    net.cut(0);
+    net.clients[0] = writer(99);
+    let (w, restored) = stored_writer(dir.path());
+    assert_eq!(restored, 20, "the unacknowledged pieces are kept");
+    net.clients[0] = w;
+    net.start_server();
+    join(&mut net, 0);
+    // The new process goes on writing the same stream: its next piece follows the kept ones.
+    net.append(0, ROOM, "s", &piece(30), None);
+    written.push_str(&piece(30));
+    net.append(0, ROOM, "s", "", Some(StreamState::Done));
+    net.advance(secs(30));
+    join(&mut net, 1);
+    net.advance(secs(30));
+    assert_eq!(net.server.stream_text(ROOM, "s"), written);
+    let (text, end) = shown(&mut net, 1, "s");
+    assert_eq!(text, written);
+    assert_eq!(end, Some(StreamState::Done));
+}
+
+#[test]
+fn pieces_that_outran_a_refused_opening_are_sent_again_after_it() {
+    let mut net = Net::new(vec![writer(1), reader(2)]);
+    join(&mut net, 0);
+    join(&mut net, 1);
+    net.server.rate_limit_once.insert("s".into());
+    let open = net.open_stream(0, ROOM, "s");
+    let first = net.append(0, ROOM, "s", "one ", None);
+    let second = net.append(0, ROOM, "s", "two", Some(StreamState::Done));
+    net.settle();
+    net.advance(secs(10));
+    for op in [open, first, second] {
+        assert!(
+            matches!(net.c(0).result(op), Some(Ok(_))),
+            "{:?}",
+            net.c(0).result(op)
+        );
+    }
+    assert_eq!(net.server.stream_text(ROOM, "s"), "one two");
+    assert_eq!(
+        shown(&mut net, 1, "s"),
+        ("one two".into(), Some(StreamState::Done))
+    );
+}
+
+#[test]
+fn a_reader_cancels_and_the_writer_learns_it() {
+    let mut net = Net::new(vec![writer(1), reader(2)]);
+    join(&mut net, 0);
+    join(&mut net, 1);
+    net.open_stream(0, ROOM, "s");
+    net.append(0, ROOM, "s", "partial ", None);
+    net.settle();
+    let now = net.now;
+    let cancel = net.c(1).m.cancel(now, ROOM, "s");
+    net.settle();
+    assert!(matches!(net.c(1).result(cancel), Some(Ok(_))));
+    // The writer is told by the stream's end piece, and its next piece is refused.
+    let ended: Vec<_> = net
+        .c(0)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Append(a) if a.id == "s" => a.end,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ended, [StreamState::Cancelled]);
+    let late = net.append(0, ROOM, "s", "more", None);
+    net.settle();
+    assert!(
+        matches!(net.c(0).result(late), Some(Err(e)) if e.code() == "stream_ended"),
+        "{:?}",
+        net.c(0).result(late)
+    );
+    assert_eq!(net.server.stream_text(ROOM, "s"), "partial ");
+    assert_eq!(
+        shown(&mut net, 1, "s"),
+        ("partial ".into(), Some(StreamState::Cancelled))
+    );
+}
+
+#[test]
+fn appending_to_a_stream_this_client_does_not_write_fails_at_once() {
+    let mut net = Net::new(vec![writer(1)]);
+    join(&mut net, 0);
+    let op = net.append(0, ROOM, "nobody-opened-it", "x", None);
+    assert!(
+        matches!(net.c(0).result(op), Some(Err(e)) if e.code() == "not_found"),
+        "{:?}",
+        net.c(0).result(op)
+    );
+    net.open_stream(0, ROOM, "s");
+    net.append(0, ROOM, "s", "", Some(StreamState::Done));
+    let after_end = net.append(0, ROOM, "s", "x", None);
+    assert!(matches!(net.c(0).result(after_end), Some(Err(_))));
+}

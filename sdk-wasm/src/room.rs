@@ -61,6 +61,7 @@ impl Room {
             event,
             data,
             ephemeral,
+            stream: false,
         };
         self.driver.request(move |m, now| m.publish(now, req), None)
     }

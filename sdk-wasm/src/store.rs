@@ -1,18 +1,23 @@
 //! The store hook for the browser: the machine's records go to the package's JavaScript,
 //! which keeps them in IndexedDB (`bindings/js/src/store.ts`), and what it kept comes back
 //! at construction. Records are small arrays of strings and numbers:
-//! `["queued", room, id, event, dataJson]`, `["done", room, id]`,
-//! `["position", room, epoch, seq]`, `["forget", room]`; a snapshot is
-//! `{publishes: [[room, id, event, dataJson], ...], positions: [[room, epoch, seq], ...]}`.
+//! `["queued", room, id, event, dataJson, stream]` (`stream` 1 when the publish opens a
+//! stream, else 0), `["done", room, id]`, `["position", room, epoch, seq]`, `["forget", room]`,
+//! and a stream's piece `["append", room, id, n, text, end]` (`n` null for a cancel, `end`
+//! "" while open) and `["append-done", room, id, n]`; a snapshot is
+//! `{publishes: [[room, id, event, dataJson, stream?], ...], positions: [[room, epoch, seq],
+//! ...], appends: [[room, id, n, text, end], ...]}`.
 //!
 //! Both cross the boundary as one JSON text, written and read with the protocol's own JSON
 //! code (`JSON.parse` / `JSON.stringify` on the JS side): a few bytes of module, where
 //! building and reading `js_sys` arrays field by field took kilobytes.
 
 use js_sys::JSON;
-use roomcast_core::machine::{Error, Record, Snapshot, StoredPosition, StoredPublish};
+use roomcast_core::machine::{
+    Error, Record, Snapshot, StoredAppend, StoredPosition, StoredPublish,
+};
 use roomcast_core::protocol::json::{push_str, push_u64, Reader};
-use roomcast_core::protocol::Payload;
+use roomcast_core::protocol::{Payload, StreamState};
 use wasm_bindgen::JsValue;
 
 /// Appends one record to `out`, a JSON array being written (`,` before all but the first).
@@ -23,6 +28,8 @@ pub(crate) fn record(out: &mut String, r: &Record) {
         Record::Done { room, .. } => ("done", room),
         Record::Position(p) => ("position", &p.room),
         Record::Forget { room } => ("forget", room),
+        Record::QueuedAppend(a) => ("append", &a.room),
+        Record::DoneAppend { room, .. } => ("append-done", room),
     };
     out.push_str(kind);
     out.push_str("\",");
@@ -33,6 +40,21 @@ pub(crate) fn record(out: &mut String, r: &Record) {
                 out.push(',');
                 push_str(out, text);
             }
+            out.push_str(if p.stream { ",1" } else { ",0" });
+        }
+        Record::QueuedAppend(a) => {
+            out.push(',');
+            push_str(out, &a.id);
+            push_n(out, a.n);
+            out.push(',');
+            push_str(out, &a.text);
+            out.push(',');
+            push_str(out, a.end.map_or("", StreamState::as_str));
+        }
+        Record::DoneAppend { id, n, .. } => {
+            out.push(',');
+            push_str(out, id);
+            push_n(out, *n);
         }
         Record::Done { id, .. } => {
             out.push(',');
@@ -47,6 +69,15 @@ pub(crate) fn record(out: &mut String, r: &Record) {
         Record::Forget { .. } => {}
     }
     out.push(']');
+}
+
+/// `,n`, or `,null` for a cancel's.
+fn push_n(out: &mut String, n: Option<u64>) {
+    out.push(',');
+    match n {
+        Some(n) => push_u64(out, n),
+        None => out.push_str("null"),
+    }
 }
 
 /// The records `record` wrote into `out`, as the JS array the store's writer takes.
@@ -67,8 +98,19 @@ fn text(r: &mut Reader<'_>, first: bool) -> Option<String> {
     Some(r.string().ok()?.into_owned())
 }
 
+/// The next element of a row, a piece's index (`null` for a cancel's).
+fn index(r: &mut Reader<'_>) -> Option<Option<u64>> {
+    if !r.next_element(false).ok()? {
+        return None;
+    }
+    if r.null().ok()? {
+        return Some(None);
+    }
+    Some(Some(r.u64().ok()??))
+}
+
 /// Reads the snapshot text; `None` for anything but a snapshot. Elements past a row's own
-/// are skipped, like keys other than `publishes` and `positions`.
+/// are skipped, like keys other than `publishes`, `positions` and `appends`.
 fn read(json: &str) -> Option<Snapshot> {
     let mut snapshot = Snapshot::default();
     let r = &mut Reader::new(json);
@@ -80,7 +122,8 @@ fn read(json: &str) -> Option<Snapshot> {
         first = false;
         let key = r.key().ok()?;
         let publishes = key == "publishes";
-        if !publishes && key != "positions" {
+        let appends = key == "appends";
+        if !publishes && !appends && key != "positions" {
             r.skip().ok()?;
             continue;
         }
@@ -97,14 +140,36 @@ fn read(json: &str) -> Option<Snapshot> {
                 return None;
             }
             let room = text(r, true)?;
+            // Whether the row's `]` was read already.
+            let mut closed = false;
             if publishes {
                 let (id, event) = (text(r, false)?, text(r, false)?);
                 let data = Payload::from_json(text(r, false)?).ok()?;
+                // Rows kept before streams existed have no flag.
+                let stream = if r.next_element(false).ok()? {
+                    r.u64().ok()? == Some(1)
+                } else {
+                    closed = true;
+                    false
+                };
                 snapshot.publishes.push(StoredPublish {
                     room,
                     id,
                     event,
                     data,
+                    stream,
+                });
+            } else if appends {
+                let id = text(r, false)?;
+                let n = index(r)?;
+                let text_ = text(r, false)?;
+                let end = StreamState::from_wire(&text(r, false)?);
+                snapshot.appends.push(StoredAppend {
+                    room,
+                    id,
+                    n,
+                    text: text_,
+                    end,
                 });
             } else {
                 let epoch = text(r, false)?;
@@ -114,7 +179,7 @@ fn read(json: &str) -> Option<Snapshot> {
                 let seq = r.u64().ok()??;
                 snapshot.positions.push(StoredPosition { room, epoch, seq });
             }
-            while r.next_element(false).ok()? {
+            while !closed && r.next_element(false).ok()? {
                 r.skip().ok()?;
             }
         }

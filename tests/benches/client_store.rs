@@ -92,6 +92,7 @@ fn durable(dir: &std::path::Path, n: usize, rounds: usize) -> (Duration, Duratio
                     id: format!("{round}-{i}"),
                     event: "bench.message".into(),
                     data: data.clone(),
+                    stream: false,
                 })
             })
             .collect();

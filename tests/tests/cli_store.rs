@@ -457,6 +457,7 @@ fn a_default_store_under_the_earlier_naming_is_moved_and_its_queue_sent() {
             id: "kept-before-the-move".into(),
             event: "bench".into(),
             data: Payload::from_json(r#"{"i":0}"#).expect("json"),
+            stream: false,
         };
         opened
             .store

@@ -236,6 +236,7 @@ impl Machine {
         if w.ref_id != hello {
             return;
         }
+        self.user = Some(w.user.clone());
         let heartbeat = Duration::from_millis(w.heartbeat_ms.max(1));
         self.phase = Phase::Connected { conn, heartbeat };
         self.timers.clear(Timer::Phase);

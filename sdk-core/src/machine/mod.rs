@@ -108,7 +108,9 @@ pub use connection::PROBE_TIMEOUT;
 pub use error::Error;
 pub use event::{Action, ConnId, Event, FromReply, Gap, JoinInfo, OpId, PublishAck, Reply};
 use persist::Persistence;
-pub use persist::{Applied, KeptState, Record, Snapshot, StoredPosition, StoredPublish};
+pub use persist::{
+    Applied, KeptState, Record, Snapshot, StoredAppend, StoredPosition, StoredPublish,
+};
 pub use publish::PublishRequest;
 use queue::Queue;
 use refresh::RefreshState;
@@ -157,6 +159,10 @@ pub struct Machine {
     requests: Requests,
     timers: Timers,
     persist: Persistence,
+    /// Streams this client writes.
+    writers: streams::Writers,
+    /// The user the server knows this client as (from `welcome`).
+    user: Option<String>,
     connect_waiters: Vec<OpId>,
     /// `history` calls made while a connection attempt was under way.
     waiting_history: Vec<(OpId, HistoryRequest)>,
@@ -189,6 +195,8 @@ impl Machine {
             requests: Requests::default(),
             timers: Timers::default(),
             persist: Persistence::default(),
+            writers: streams::Writers::default(),
+            user: None,
             connect_waiters: Vec::new(),
             waiting_history: Vec::new(),
             next_ref: 1,

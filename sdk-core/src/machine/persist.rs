@@ -16,10 +16,10 @@ use std::collections::{hash_map, BTreeMap, HashMap};
 use web_time::Instant;
 
 use super::publish::End;
-use super::queue::Entry;
+use super::queue::{Entry, What};
 use super::timers::Timer;
 use super::{Machine, OpId, Reply};
-use crate::protocol::Payload;
+use crate::protocol::{Payload, StreamState};
 
 /// A persisted publish not yet acknowledged by the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,21 @@ pub struct StoredPublish {
     pub id: String,
     pub event: String,
     pub data: Payload,
+    /// It opens a streamed message (see [`Machine::append`]).
+    pub stream: bool,
+}
+
+/// A piece of a stream this client writes, or its cancel, not yet acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAppend {
+    pub room: String,
+    /// The stream's opening message id.
+    pub id: String,
+    /// The append's index in its stream; `None` for a cancel.
+    pub n: Option<u64>,
+    pub text: String,
+    /// Set on the append that ends the stream.
+    pub end: Option<StreamState>,
 }
 
 /// Where a room's delivery stood: every message up to `seq` in `epoch` was handled.
@@ -45,6 +60,14 @@ pub enum Record {
     Queued(StoredPublish),
     /// A queued publish is settled for good: acknowledged, refused, or its room left.
     Done { room: String, id: String },
+    /// A stream's piece (or cancel) entered the offline queue.
+    QueuedAppend(StoredAppend),
+    /// A queued piece (`n`) or cancel (`None`) is settled for good.
+    DoneAppend {
+        room: String,
+        id: String,
+        n: Option<u64>,
+    },
     /// A room's resume position moved.
     Position(StoredPosition),
     /// The app left the room: its position is of no further use.
@@ -57,11 +80,13 @@ pub enum Record {
 pub struct Snapshot {
     pub publishes: Vec<StoredPublish>,
     pub positions: Vec<StoredPosition>,
+    /// Stream pieces and cancels, in the order they were made.
+    pub appends: Vec<StoredAppend>,
 }
 
 impl Snapshot {
     pub fn is_empty(&self) -> bool {
-        self.publishes.is_empty() && self.positions.is_empty()
+        self.publishes.is_empty() && self.positions.is_empty() && self.appends.is_empty()
     }
 }
 
@@ -105,22 +130,30 @@ pub enum Applied<Q> {
 }
 
 impl<Q> KeptState<Q> {
-    /// Applies `record`; `keep` makes what is kept for a newly queued publish. A `Queued`
-    /// record for a publish already queued keeps the first (its place in the queue).
-    pub fn apply(&mut self, record: &Record, keep: impl FnOnce(&StoredPublish) -> Q) -> Applied<Q> {
+    /// Applies `record`; `keep` makes what is kept for a newly queued publish or append (it
+    /// is given the `Queued` or `QueuedAppend` record). A queued record for one already
+    /// queued keeps the first (its place in the queue).
+    pub fn apply(&mut self, record: &Record, keep: impl FnOnce(&Record) -> Q) -> Applied<Q> {
+        let key = match record {
+            Record::Queued(p) => queue_key(&p.room, &p.id, None),
+            Record::QueuedAppend(a) => queue_key(&a.room, &a.id, Some(a.n)),
+            Record::Done { room, id } => queue_key(room, id, None),
+            Record::DoneAppend { room, id, n } => queue_key(room, id, Some(*n)),
+            Record::Position(_) | Record::Forget { .. } => String::new(),
+        };
         match record {
-            Record::Queued(p) => match self.index.entry(queue_key(&p.room, &p.id)) {
+            Record::Queued(_) | Record::QueuedAppend(_) => match self.index.entry(key) {
                 hash_map::Entry::Occupied(_) => Applied::Unchanged,
                 hash_map::Entry::Vacant(slot) => {
                     self.next += 1;
                     slot.insert(self.next);
-                    self.queue.insert(self.next, keep(p));
+                    self.queue.insert(self.next, keep(record));
                     Applied::Queued
                 }
             },
-            Record::Done { room, id } => self
+            Record::Done { .. } | Record::DoneAppend { .. } => self
                 .index
-                .remove(&queue_key(room, id))
+                .remove(&key)
                 .and_then(|n| self.queue.remove(&n))
                 .map_or(Applied::Unchanged, Applied::Done),
             Record::Position(p) => {
@@ -144,22 +177,39 @@ impl<Q> KeptState<Q> {
     }
 }
 
-/// The key of a queued publish, in one allocation: room names cannot hold NUL.
-fn queue_key(room: &str, id: &str) -> String {
-    let mut key = String::with_capacity(room.len() + 1 + id.len());
+/// The key of a queued publish (`append` `None`) or of a stream's piece or cancel, in one
+/// allocation: room names cannot hold NUL.
+fn queue_key(room: &str, id: &str, append: Option<Option<u64>>) -> String {
+    let mut key = String::with_capacity(room.len() + 1 + id.len() + 22);
     key.push_str(room);
     key.push('\0');
     key.push_str(id);
+    match append {
+        None => {}
+        Some(None) => key.push_str("\0cancel"),
+        Some(Some(n)) => {
+            key.push('\0');
+            crate::protocol::json::push_u64(&mut key, n);
+        }
+    }
     key
 }
 
-impl KeptState<StoredPublish> {
+impl KeptState<Record> {
     /// The state as [`Machine::restore`] takes it.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            publishes: self.queue().cloned().collect(),
+        let mut snapshot = Snapshot {
             positions: self.positions().cloned().collect(),
+            ..Snapshot::default()
+        };
+        for record in self.queue() {
+            match record {
+                Record::Queued(p) => snapshot.publishes.push(p.clone()),
+                Record::QueuedAppend(a) => snapshot.appends.push(a.clone()),
+                _ => {}
+            }
         }
+        snapshot
     }
 }
 
@@ -225,12 +275,41 @@ impl Machine {
         for p in snapshot.publishes {
             let op = self.new_op();
             ops.push(op);
+            if p.stream {
+                self.writers.open(&p.room, &p.id);
+            }
             self.queue.push(Entry {
                 op,
                 room: p.room,
                 id: p.id,
-                event: p.event,
-                data: p.data,
+                what: What::Publish {
+                    event: p.event,
+                    data: p.data,
+                    stream: p.stream,
+                },
+                sent: None,
+                record: 0,
+            });
+        }
+        // A stream's pieces after its opening publish (or after what the server has), each
+        // with its index, so the server applies each once.
+        for a in snapshot.appends {
+            let op = self.new_op();
+            if let Some(n) = a.n {
+                self.writers.restored(&a.room, &a.id, n, a.end.is_some());
+            }
+            self.queue.push(Entry {
+                op,
+                room: a.room,
+                id: a.id,
+                what: match a.n {
+                    Some(n) => What::Append {
+                        n,
+                        text: a.text,
+                        end: a.end,
+                    },
+                    None => What::Cancel,
+                },
                 sent: None,
                 record: 0,
             });

@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use web_time::Instant;
 
-use super::persist::{Record, StoredPublish};
-use super::queue::Entry;
+use super::persist::{Record, StoredAppend, StoredPublish};
+use super::queue::{Entry, What};
 use super::requests::{passing, Request};
 use super::timers::Timer;
 use super::{Error, Machine, OpId, PublishAck, Reply};
-use crate::protocol::{self, ClientFrame, ErrorCode, ErrorFrame, Payload, Publish, PublishText};
+use crate::protocol::{
+    self, AppendRequest, Cancel, ClientFrame, ErrorCode, ErrorFrame, Payload, Publish, PublishText,
+    StreamState,
+};
 
 /// Delay before re-sending a publish the server refused for a passing reason
 /// (`rate_limited`, `internal`).
@@ -40,6 +43,8 @@ pub struct PublishRequest {
     pub data: Payload,
     /// Not stored, no seq, never queued: fails at once when not connected.
     pub ephemeral: bool,
+    /// Opens a streamed message: its text then grows with [`Machine::append`].
+    pub stream: bool,
 }
 
 impl Machine {
@@ -71,22 +76,148 @@ impl Machine {
                     id: req.id.clone(),
                     event: req.event.clone(),
                     data: req.data.clone(),
+                    stream: req.stream,
                 }))
             } else {
                 0
             };
-            self.queue.push(Entry {
-                op,
-                room: req.room,
-                id: req.id,
+            if req.stream {
+                self.writers.open(&req.room, &req.id);
+            }
+            let what = What::Publish {
                 event: req.event,
                 data: req.data,
-                sent: None,
-                record,
-            });
-            self.connect_on_demand(now);
-            self.flush(now);
+                stream: req.stream,
+            };
+            self.enqueue(now, op, req.room, req.id, what, record);
         }
+        op
+    }
+
+    fn enqueue(
+        &mut self,
+        now: Instant,
+        op: OpId,
+        room: String,
+        id: String,
+        what: What,
+        record: u64,
+    ) {
+        self.queue.push(Entry {
+            op,
+            room,
+            id,
+            what,
+            sent: None,
+            record,
+        });
+        self.connect_on_demand(now);
+        self.flush(now);
+    }
+
+    /// Adds `text` to the stream `id` this client opened in `room` (with a
+    /// [`publish`](Self::publish) whose `stream` is set); `end` ends it (`done`, `cancelled`
+    /// or `failed`). Queued like a persisted publish, also while offline, and sent in order
+    /// after the stream's opening publish; each piece is applied once, across reconnects and
+    /// (with a store) restarts. Completes at the server's ack with the piece's seq.
+    pub fn append(
+        &mut self,
+        now: Instant,
+        room: &str,
+        id: &str,
+        text: String,
+        end: Option<StreamState>,
+    ) -> OpId {
+        let op = self.new_op();
+        let check = self
+            .refusal()
+            .or_else(|| (!self.has_room(room)).then(|| Error::NotJoined(room.to_owned())))
+            .or_else(|| (!self.connects_on_demand()).then_some(Error::NotConnected))
+            .or_else(|| {
+                (end == Some(StreamState::Open)).then(|| {
+                    Error::InvalidPayload("a stream ends done, cancelled or failed".into())
+                })
+            });
+        if let Some(e) = check {
+            self.complete(op, Err(e));
+            return op;
+        }
+        let size = ClientFrame::Append(AppendRequest {
+            ref_id: u64::MAX,
+            room: room.to_owned(),
+            id: id.to_owned(),
+            n: u64::MAX,
+            text: text.clone(),
+            end,
+        })
+        .encode()
+        .len();
+        if size > self.max_frame {
+            self.complete(
+                op,
+                Err(Error::TooLarge {
+                    size,
+                    max: self.max_frame,
+                }),
+            );
+            return op;
+        }
+        let n = match self.writers.next(room, id, end.is_some()) {
+            Ok(n) => n,
+            Err(e) => {
+                self.complete(op, Err(e));
+                return op;
+            }
+        };
+        let record = if self.config.persist {
+            self.keep(Record::QueuedAppend(StoredAppend {
+                room: room.to_owned(),
+                id: id.to_owned(),
+                n: Some(n),
+                text: text.clone(),
+                end,
+            }))
+        } else {
+            0
+        };
+        let what = What::Append { n, text, end };
+        self.enqueue(now, op, room.to_owned(), id.to_owned(), what, record);
+        op
+    }
+
+    /// Ends the stream `id` in `room` as `cancelled` (any member may; the server stores the
+    /// end in the canceller's name). Queued like an append; completes with the seq of the
+    /// stream's final piece, also when it had ended already.
+    pub fn cancel(&mut self, now: Instant, room: &str, id: &str) -> OpId {
+        let op = self.new_op();
+        let check = self
+            .refusal()
+            .or_else(|| (!self.has_room(room)).then(|| Error::NotJoined(room.to_owned())))
+            .or_else(|| (!self.connects_on_demand()).then_some(Error::NotConnected));
+        if let Some(e) = check {
+            self.complete(op, Err(e));
+            return op;
+        }
+        self.writers.close(room, id);
+        let record = if self.config.persist {
+            self.keep(Record::QueuedAppend(StoredAppend {
+                room: room.to_owned(),
+                id: id.to_owned(),
+                n: None,
+                text: String::new(),
+                end: Some(StreamState::Cancelled),
+            }))
+        } else {
+            0
+        };
+        self.enqueue(
+            now,
+            op,
+            room.to_owned(),
+            id.to_owned(),
+            What::Cancel,
+            record,
+        );
         op
     }
 
@@ -136,17 +267,51 @@ impl Machine {
             let ref_id = self.next_ref;
             self.next_ref += 1;
             entry.sent = Some(ref_id);
-            self.transmits.push_back(
-                PublishText {
+            let frame = match &entry.what {
+                What::Publish {
+                    event,
+                    data,
+                    stream: false,
+                } => PublishText {
                     ref_id,
                     room: &entry.room,
                     id: &entry.id,
-                    event: &entry.event,
-                    data: entry.data.json(),
+                    event,
+                    data: data.json(),
                     ephemeral: false,
                 }
                 .encode(),
-            );
+                What::Publish {
+                    event,
+                    data,
+                    stream: true,
+                } => ClientFrame::Publish(Publish {
+                    ref_id,
+                    room: entry.room.clone(),
+                    id: entry.id.clone(),
+                    event: event.clone(),
+                    data: data.clone(),
+                    ephemeral: false,
+                    stream: true,
+                })
+                .encode(),
+                What::Append { n, text, end } => ClientFrame::Append(AppendRequest {
+                    ref_id,
+                    room: entry.room.clone(),
+                    id: entry.id.clone(),
+                    n: *n,
+                    text: text.clone(),
+                    end: *end,
+                })
+                .encode(),
+                What::Cancel => ClientFrame::Cancel(Cancel {
+                    ref_id,
+                    room: entry.room.clone(),
+                    id: entry.id.clone(),
+                })
+                .encode(),
+            };
+            self.transmits.push_back(frame);
             self.requests.insert(ref_id, Request::Publish, deadline);
         }
         self.sync_request_timer();
@@ -165,6 +330,10 @@ impl Machine {
         };
         if let Some(seq) = a.seq {
             self.record_own(&entry.room, seq);
+            self.own_stream_progress(&entry, seq);
+            if let (What::Cancel, Some(n)) = (&entry.what, a.n) {
+                self.own_cancel_stored(&entry, n, seq, a.ts);
+            }
         }
         let ack = PublishAck {
             id: entry.id.clone(),
@@ -175,7 +344,7 @@ impl Machine {
     }
 
     pub(crate) fn on_publish_refused(&mut self, now: Instant, ref_id: u64, e: ErrorFrame) {
-        if passing(e.code) {
+        if passing(e.code) || self.came_too_early(ref_id, e.code) {
             // Keep the publish and send it again shortly.
             self.queue.unsend(ref_id);
             self.timers.set(Timer::Retry, now + RETRY_AFTER);
@@ -215,12 +384,62 @@ impl Machine {
             End::Stopped(error) => Err(error),
         };
         if self.config.persist {
-            self.keep(Record::Done {
-                room: entry.room,
-                id: entry.id,
-            });
+            let record = match entry.append_index() {
+                None => Record::Done {
+                    room: entry.room,
+                    id: entry.id,
+                },
+                Some(n) => Record::DoneAppend {
+                    room: entry.room,
+                    id: entry.id,
+                    n,
+                },
+            };
+            self.keep(record);
         }
         self.complete(entry.op, result);
+    }
+
+    /// A stream's piece refused because its stream is not there yet (`not_found`) or its
+    /// index is ahead of the server's count (`bad_request`), while its opening publish or an
+    /// earlier piece is still queued (refused for a passing reason meanwhile): it is sent
+    /// again after them, not failed.
+    fn came_too_early(&self, ref_id: u64, code: ErrorCode) -> bool {
+        if !matches!(code, ErrorCode::NotFound | ErrorCode::BadRequest) {
+            return false;
+        }
+        let Some(entry) = self.queue.find_sent(ref_id) else {
+            return false;
+        };
+        match entry.what {
+            What::Append { n, .. } => self.queue.earlier_of_stream(&entry.room, &entry.id, n),
+            What::Cancel => self
+                .queue
+                .earlier_of_stream(&entry.room, &entry.id, u64::MAX),
+            What::Publish { .. } => false,
+        }
+    }
+
+    /// A stored piece matching a queued piece of this client's came back (replayed on
+    /// resume, or paged in): it was stored before its ack was lost, and this is its ack.
+    /// Returns false when no queued piece matches.
+    pub(crate) fn complete_own_append(&mut self, a: &protocol::Append) -> bool {
+        let Some(entry) = self.queue.take_append(&a.room, &a.id, Some(a.n)) else {
+            return false;
+        };
+        if let Some(ref_id) = entry.sent {
+            self.requests.remove(ref_id);
+            self.sync_request_timer();
+        }
+        self.record_own(&a.room, a.seq);
+        self.own_stream_progress(&entry, a.seq);
+        let ack = PublishAck {
+            id: entry.id.clone(),
+            seq: Some(a.seq),
+            ts: a.ts,
+        };
+        self.end_entry(entry, End::Stored(ack));
+        true
     }
 
     /// A stored message with a queued publish's id came back (replayed on resume, or paged
@@ -238,6 +457,7 @@ impl Machine {
             self.sync_request_timer();
         }
         self.record_own(&m.room, seq);
+        self.own_stream_progress(&entry, seq);
         let ack = PublishAck {
             id: entry.id.clone(),
             seq: Some(seq),
@@ -251,6 +471,11 @@ impl Machine {
 /// The encoded size of a publish frame; the ref, the only part that varies between sends, is
 /// counted at its widest.
 fn publish_frame_len(req: &PublishRequest) -> usize {
+    let stream = if req.stream {
+        r#","stream":true"#.len()
+    } else {
+        0
+    };
     PublishText {
         ref_id: u64::MAX,
         room: &req.room,
@@ -260,4 +485,5 @@ fn publish_frame_len(req: &PublishRequest) -> usize {
         ephemeral: req.ephemeral,
     }
     .len()
+        + stream
 }

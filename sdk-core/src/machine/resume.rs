@@ -177,7 +177,11 @@ impl Machine {
     fn hand_over_stored_item(&mut self, now: Instant, item: Item) {
         match item {
             Item::Message(m) => self.hand_over_stored(m),
-            Item::Append(a) => self.accept_append(now, a),
+            Item::Append(a) => {
+                if !self.complete_own_append(&a) {
+                    self.accept_append(now, a);
+                }
+            }
         }
     }
 

@@ -470,6 +470,9 @@ impl Machine {
         {
             return;
         }
+        if self.complete_own_append(&a) {
+            return;
+        }
         self.receive(now, Item::Append(a));
     }
 

@@ -16,9 +16,10 @@
 
 use web_time::Instant;
 
+use super::queue::{Entry, What};
 use super::requests::Request;
 use super::{Error, Event, Machine};
-use crate::protocol::{Append, ClientFrame, HistoryRequest, Message, StreamState};
+use crate::protocol::{Append, ClientFrame, ErrorCode, HistoryRequest, Message, StreamState};
 
 /// Open streams followed per room.
 pub(crate) const MAX_TRACKED: usize = 256;
@@ -83,6 +84,77 @@ impl Streams {
     }
 }
 
+/// Streams this client writes: the index of each one's next piece.
+#[derive(Debug, Default)]
+pub(crate) struct Writers {
+    open: Vec<Writer>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    room: String,
+    id: String,
+    next: u64,
+}
+
+/// Streams a client writes at once, at most; the oldest is forgotten past this.
+const MAX_WRITERS: usize = 1024;
+
+impl Writers {
+    fn find(&mut self, room: &str, id: &str) -> Option<&mut Writer> {
+        self.open.iter_mut().find(|w| w.room == room && w.id == id)
+    }
+
+    /// A stream opened by this client (its publish was queued).
+    pub(crate) fn open(&mut self, room: &str, id: &str) {
+        if self.find(room, id).is_some() {
+            return;
+        }
+        if self.open.len() >= MAX_WRITERS {
+            self.open.remove(0);
+        }
+        self.open.push(Writer {
+            room: room.to_owned(),
+            id: id.to_owned(),
+            next: 0,
+        });
+    }
+
+    /// A piece `n` restored from the store: the next one follows it.
+    pub(crate) fn restored(&mut self, room: &str, id: &str, n: u64, ended: bool) {
+        self.open(room, id);
+        if let Some(w) = self.find(room, id) {
+            w.next = w.next.max(n + 1);
+        }
+        if ended {
+            self.close(room, id);
+        }
+    }
+
+    /// The index of the stream's next piece; the stream is closed to more with `ending`.
+    pub(crate) fn next(&mut self, room: &str, id: &str, ending: bool) -> Result<u64, Error> {
+        let Some(w) = self.find(room, id) else {
+            return Err(Error::Server {
+                code: ErrorCode::NotFound,
+                message: format!(
+                    "{id} is no open stream this client writes in {room} (open one with a \
+                     stream publish)"
+                ),
+            });
+        };
+        let n = w.next;
+        w.next += 1;
+        if ending {
+            self.close(room, id);
+        }
+        Ok(n)
+    }
+
+    pub(crate) fn close(&mut self, room: &str, id: &str) {
+        self.open.retain(|w| !(w.room == room && w.id == id));
+    }
+}
+
 /// How an append relates to what the app has of its stream.
 enum Rule {
     Show,
@@ -109,6 +181,73 @@ impl Machine {
                 waiting: Vec::new(),
             });
         }
+    }
+
+    /// This client's own stream opening or piece was stored at `seq`: its stream is followed
+    /// as its writer has it, so that a piece another member adds (a cancel) is handed over in
+    /// turn, and the writer's own are never handed back.
+    pub(crate) fn own_stream_progress(&mut self, entry: &Entry, seq: u64) {
+        let Some(room) = self.rooms.get_mut(&entry.room) else {
+            return;
+        };
+        match &entry.what {
+            What::Publish { stream: true, .. } => room.streams.insert(Tracked {
+                of: seq,
+                id: entry.id.clone(),
+                shown: Some(0),
+                bytes: 0,
+                fetching: false,
+                refetch: false,
+                waiting: Vec::new(),
+            }),
+            What::Append { n, text, end } => {
+                let Some(t) = room.streams.open.iter_mut().find(|t| t.id == entry.id) else {
+                    return;
+                };
+                if t.shown == Some(*n) {
+                    t.shown = Some(n + 1);
+                    t.bytes += text.len();
+                }
+                if end.is_some() {
+                    let of = t.of;
+                    room.streams.remove(of);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// This client's cancel was stored as piece `n` (the server does not send it back): a
+    /// stream followed up to it ends for the app like any other.
+    pub(crate) fn own_cancel_stored(&mut self, entry: &Entry, n: u64, seq: u64, ts: u64) {
+        let Some(room) = self.rooms.get_mut(&entry.room) else {
+            return;
+        };
+        let Some(t) = room.streams.open.iter().find(|t| t.id == entry.id) else {
+            return;
+        };
+        if t.shown != Some(n) {
+            return;
+        }
+        let of = t.of;
+        room.streams.remove(of);
+        let from = crate::protocol::Member {
+            user: self.user.clone().unwrap_or_default(),
+            client: self.config.client.id.clone(),
+            source: self.config.client.source.clone(),
+            name: self.config.client.name.clone(),
+        };
+        self.events.push_back(Event::Append(Append {
+            room: entry.room.clone(),
+            seq,
+            of,
+            id: entry.id.clone(),
+            n,
+            text: String::new(),
+            end: Some(StreamState::Cancelled),
+            from,
+            ts,
+        }));
     }
 
     /// An append new to the room (its seq is accepted): through the count rule.

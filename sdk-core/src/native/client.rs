@@ -309,6 +309,7 @@ impl Room {
             event: event.to_owned(),
             data,
             ephemeral: options.ephemeral,
+            stream: false,
         };
         self.client.request(move |m, now| m.publish(now, req))
     }

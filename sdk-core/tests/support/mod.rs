@@ -158,6 +158,8 @@ pub struct SimServer {
     pub refuse_joins: u32,
     /// Message ids whose publish is refused for good (`bad_request`).
     pub refuse_ids: BTreeSet<String>,
+    /// Message ids whose next publish is refused for a passing reason (`rate_limited`), once.
+    pub rate_limit_once: BTreeSet<String>,
     /// Every frame received, for assertions.
     pub received: Vec<ClientFrame>,
     /// Frames the server sent on its own (a backend's stream), routed at the next settle.
@@ -180,6 +182,7 @@ impl Default for SimServer {
             forbidden: BTreeSet::new(),
             refuse_joins: 0,
             refuse_ids: BTreeSet::new(),
+            rate_limit_once: BTreeSet::new(),
             received: Vec::new(),
             pending_out: Out::new(),
         }
@@ -359,6 +362,13 @@ impl SimServer {
                     out.push((sid, error(Some(p.ref_id), ErrorCode::BadRequest, "refused")));
                     return out;
                 }
+                if self.rate_limit_once.remove(&p.id) {
+                    out.push((
+                        sid,
+                        error(Some(p.ref_id), ErrorCode::RateLimited, "slow down"),
+                    ));
+                    return out;
+                }
                 let from = session.member.clone().unwrap_or_else(|| Member {
                     user: "?".into(),
                     client: "?".into(),
@@ -509,6 +519,15 @@ impl SimServer {
                     return out;
                 };
                 let count = s.acks.len() as u64;
+                let same = |n: u64| {
+                    let stored = room.appends.get(&s.acks[n as usize].0);
+                    stored.is_some_and(|a| a.text == r.text && a.end == r.end)
+                };
+                if s.state != StreamState::Open && r.n + 1 == count && !same(r.n) {
+                    // The end a cancel stored, not this writer's piece.
+                    out.push((sid, error(Some(r.ref_id), ErrorCode::StreamEnded, "ended")));
+                    return out;
+                }
                 if r.n < count {
                     let (seq, ts) = s.acks[r.n as usize];
                     out.push((sid, ack(r.ref_id, &r.id, r.n, seq, ts)));
@@ -768,6 +787,39 @@ impl Net {
         &mut self.clients[i]
     }
 
+    /// Client `i` opens stream `id` in `room` (a persisted publish with `stream` set).
+    pub fn open_stream(&mut self, i: usize, room: &str, id: &str) -> OpId {
+        let now = self.now;
+        let op = self.clients[i].m.publish(
+            now,
+            roomcast_core::machine::PublishRequest {
+                room: room.into(),
+                id: id.into(),
+                event: "assistant.reply".into(),
+                data: serde_json::json!({ "role": "assistant" }).into(),
+                ephemeral: false,
+                stream: true,
+            },
+        );
+        self.service(i);
+        op
+    }
+
+    /// Client `i` adds `text` to its stream `id`.
+    pub fn append(
+        &mut self,
+        i: usize,
+        room: &str,
+        id: &str,
+        text: &str,
+        end: Option<StreamState>,
+    ) -> OpId {
+        let now = self.now;
+        let op = self.clients[i].m.append(now, room, id, text.into(), end);
+        self.service(i);
+        op
+    }
+
     /// Client `i` publishes a persisted `chat.message` with message id `id` to `room`.
     pub fn publish(&mut self, i: usize, room: &str, id: &str) -> OpId {
         let now = self.now;
@@ -779,6 +831,7 @@ impl Net {
                 event: "chat.message".into(),
                 data: serde_json::json!({ "content": id }).into(),
                 ephemeral: false,
+                stream: false,
             },
         );
         self.service(i);

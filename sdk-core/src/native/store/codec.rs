@@ -8,8 +8,8 @@
 //! alone, so a corrupt length could only be told from a cut-short write by what follows it.
 //! Version 1 journals are still read; the store rewrites them as version 2 when it opens them.
 
-use crate::machine::{Record, StoredPosition, StoredPublish};
-use crate::protocol::Payload;
+use crate::machine::{Record, StoredAppend, StoredPosition, StoredPublish};
+use crate::protocol::{Payload, StreamState};
 
 /// Frame header: body length and the CRC-32.
 pub(crate) const HEADER: usize = 8;
@@ -72,6 +72,28 @@ const QUEUED: u8 = 1;
 const DONE: u8 = 2;
 const POSITION: u8 = 3;
 const FORGET: u8 = 4;
+/// A publish that opens a stream: `QUEUED`'s fields.
+const QUEUED_STREAM: u8 = 5;
+/// A stream's piece or cancel: room, id, text, then `n` (u64, `u64::MAX` for a cancel) and
+/// its end (a byte: 0 none, else the state's place in `StreamState::ALL`).
+const QUEUED_APPEND: u8 = 6;
+/// A piece or cancel settled: room, id, then `n` as above.
+const DONE_APPEND: u8 = 7;
+
+/// `n` of a cancel, in a record.
+const CANCEL: u64 = u64::MAX;
+
+fn end_byte(end: Option<StreamState>) -> u8 {
+    end.and_then(|e| StreamState::ALL.iter().position(|s| *s == e))
+        .map_or(0, |at| at as u8)
+}
+
+fn end_of(byte: u8) -> Option<Option<StreamState>> {
+    match byte {
+        0 => Some(None),
+        b => StreamState::ALL.get(usize::from(b)).map(|s| Some(*s)),
+    }
+}
 
 /// Appends `record` as one frame of the current format to `out`; returns the body's length,
 /// which the caller must check against [`MAX_BODY`] (a longer frame reads back as damage).
@@ -84,7 +106,7 @@ fn encode_as(format: Format, record: &Record, out: &mut Vec<u8>) -> usize {
     out.extend_from_slice(&[0; HEADER]);
     match record {
         Record::Queued(p) => {
-            out.push(QUEUED);
+            out.push(if p.stream { QUEUED_STREAM } else { QUEUED });
             for field in [&p.room, &p.id, &p.event] {
                 put_str(out, field);
             }
@@ -104,6 +126,20 @@ fn encode_as(format: Format, record: &Record, out: &mut Vec<u8>) -> usize {
         Record::Forget { room } => {
             out.push(FORGET);
             put_str(out, room);
+        }
+        Record::QueuedAppend(a) => {
+            out.push(QUEUED_APPEND);
+            put_str(out, &a.room);
+            put_str(out, &a.id);
+            put_str(out, &a.text);
+            out.extend_from_slice(&a.n.unwrap_or(CANCEL).to_le_bytes());
+            out.push(end_byte(a.end));
+        }
+        Record::DoneAppend { room, id, n } => {
+            out.push(DONE_APPEND);
+            put_str(out, room);
+            put_str(out, id);
+            out.extend_from_slice(&n.unwrap_or(CANCEL).to_le_bytes());
         }
     }
     let body = &out[start + HEADER..];
@@ -183,8 +219,10 @@ fn well_formed(body: &[u8]) -> bool {
         return false;
     };
     let (strings, tail) = match tag {
-        QUEUED => (4, 0),
+        QUEUED | QUEUED_STREAM => (4, 0),
         DONE => (2, 0),
+        QUEUED_APPEND => (3, 9),
+        DONE_APPEND => (2, 8),
         POSITION => (2, 8),
         FORGET => (1, 0),
         _ => return false,
@@ -204,7 +242,7 @@ fn well_formed(body: &[u8]) -> bool {
 fn body_record(body: &[u8]) -> Option<Record> {
     let (&tag, mut rest) = body.split_first()?;
     let record = match tag {
-        QUEUED => {
+        QUEUED | QUEUED_STREAM => {
             let room = take_str(&mut rest)?;
             let id = take_str(&mut rest)?;
             let event = take_str(&mut rest)?;
@@ -214,7 +252,32 @@ fn body_record(body: &[u8]) -> Option<Record> {
                 id,
                 event,
                 data,
+                stream: tag == QUEUED_STREAM,
             })
+        }
+        QUEUED_APPEND => {
+            let room = take_str(&mut rest)?;
+            let id = take_str(&mut rest)?;
+            let text = take_str(&mut rest)?;
+            let n = u64::from_le_bytes(take(&mut rest, 8)?.try_into().ok()?);
+            let end = end_of(*take(&mut rest, 1)?.first()?)?;
+            Record::QueuedAppend(StoredAppend {
+                room,
+                id,
+                n: (n != CANCEL).then_some(n),
+                text,
+                end,
+            })
+        }
+        DONE_APPEND => {
+            let room = take_str(&mut rest)?;
+            let id = take_str(&mut rest)?;
+            let n = u64::from_le_bytes(take(&mut rest, 8)?.try_into().ok()?);
+            Record::DoneAppend {
+                room,
+                id,
+                n: (n != CANCEL).then_some(n),
+            }
         }
         DONE => Record::Done {
             room: take_str(&mut rest)?,
@@ -260,7 +323,46 @@ mod tests {
                 event: "msg".into(),
                 data: Payload::from_json(r#"{"text":"h\u00e9 \"x\"","n":[1,2.5e300]}"#)
                     .expect("json"),
+                stream: false,
             }),
+            Record::Queued(StoredPublish {
+                room: "chat:1".into(),
+                id: "s-1".into(),
+                event: "assistant.reply".into(),
+                data: Payload::from_json(r#"{"role":"assistant"}"#).expect("json"),
+                stream: true,
+            }),
+            Record::QueuedAppend(StoredAppend {
+                room: "chat:1".into(),
+                id: "s-1".into(),
+                n: Some(7),
+                text: "h\u{e9}llo ".into(),
+                end: None,
+            }),
+            Record::QueuedAppend(StoredAppend {
+                room: "chat:1".into(),
+                id: "s-1".into(),
+                n: Some(8),
+                text: String::new(),
+                end: Some(StreamState::Failed),
+            }),
+            Record::QueuedAppend(StoredAppend {
+                room: "chat:1".into(),
+                id: "s-1".into(),
+                n: None,
+                text: String::new(),
+                end: Some(StreamState::Cancelled),
+            }),
+            Record::DoneAppend {
+                room: "chat:1".into(),
+                id: "s-1".into(),
+                n: Some(7),
+            },
+            Record::DoneAppend {
+                room: "chat:1".into(),
+                id: "s-1".into(),
+                n: None,
+            },
             Record::Done {
                 room: "chat:1".into(),
                 id: "m-1".into(),

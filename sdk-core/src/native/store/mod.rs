@@ -55,7 +55,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::machine::{Applied, Error, KeptState, Record, Snapshot, StoredPublish};
+use crate::machine::{Applied, Error, KeptState, Record, Snapshot};
 
 use codec::{Format, Frame, HEADER, MAGIC_LEN, MAX_BODY};
 
@@ -393,17 +393,16 @@ struct Live {
 }
 
 impl Live {
-    fn of(state: &KeptState<StoredPublish>) -> Live {
+    fn of(state: &KeptState<Record>) -> Live {
         let mut live = Live {
             len: MAGIC_LEN as u64,
             ..Live::default()
         };
         let mut frame = Vec::new();
-        for p in state.queue() {
+        for record in state.queue() {
             frame.clear();
-            let record = Record::Queued(p.clone());
-            codec::encode(&record, &mut frame);
-            live.apply(&record, &frame);
+            codec::encode(record, &mut frame);
+            live.apply(record, &frame);
         }
         for p in state.positions() {
             live.apply(&Record::Position(p.clone()), &[]);
@@ -529,7 +528,7 @@ struct Found {
     format: Option<Format>,
     /// The header is not a journal's.
     foreign: bool,
-    state: KeptState<StoredPublish>,
+    state: KeptState<Record>,
     /// Whole records read.
     kept: usize,
     /// End of the last whole record.
@@ -562,7 +561,7 @@ impl Found {
     }
 
     fn record(&mut self, record: Record, end: u64) {
-        self.state.apply(&record, StoredPublish::clone);
+        self.state.apply(&record, Record::clone);
         self.kept += 1;
         self.end = end;
     }

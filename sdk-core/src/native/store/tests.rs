@@ -4,7 +4,7 @@
 use super::*;
 use crate::machine::{StoredPosition, StoredPublish};
 
-type State = KeptState<StoredPublish>;
+type State = KeptState<Record>;
 use crate::protocol::Payload;
 
 fn publish(room: &str, n: usize) -> StoredPublish {
@@ -13,6 +13,7 @@ fn publish(room: &str, n: usize) -> StoredPublish {
         id: format!("id-{n}"),
         event: "msg".into(),
         data: Payload::from_json(format!(r#"{{"n":{n},"text":"line {n}"}}"#)).expect("json"),
+        stream: false,
     }
 }
 
@@ -36,7 +37,7 @@ fn journal(dir: &Path) -> PathBuf {
 fn state_of<'a>(records: impl IntoIterator<Item = &'a Record>) -> Snapshot {
     let mut state = State::default();
     for r in records {
-        state.apply(r, StoredPublish::clone);
+        state.apply(r, Record::clone);
     }
     state.snapshot()
 }
@@ -474,8 +475,10 @@ fn a_version_1_journal_written_before_opens() {
                 id: "id-2".into(),
                 event: "msg".into(),
                 data: data(2),
+                stream: false,
             }],
             positions: vec![position("a", 41)],
+            appends: Vec::new(),
         }
     );
 }
@@ -606,7 +609,7 @@ fn load(
         store.append(&records).expect("append queued");
         store.append(&acks).expect("append acks");
         for r in records.into_iter().chain(acks) {
-            expected.apply(&r, StoredPublish::clone);
+            expected.apply(&r, Record::clone);
         }
         largest = largest.max(store.len());
     }
