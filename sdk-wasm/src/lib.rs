@@ -87,15 +87,20 @@ export interface ClientOptions {
 }
 /** What a store keeps: unacknowledged publishes in order and each room's position. */
 export interface StoreSnapshot {
-  publishes: [room: string, id: string, event: string, dataJson: string][];
+  /** `stream` 1 when the publish opens a streamed message (absent in rows kept before). */
+  publishes: [room: string, id: string, event: string, dataJson: string, stream?: 0 | 1][];
   positions: [room: string, epoch: string, seq: number][];
+  /** Stream pieces (`index` null for a cancel), in the order they were made. */
+  appends?: [room: string, id: string, index: number | null, text: string, end: string][];
 }
 /** One change for a store, in the order the client made it. */
 export type StoreRecord =
-  | ["queued", string, string, string, string]
+  | ["queued", string, string, string, string, 0 | 1]
   | ["done", string, string]
   | ["position", string, string, number]
-  | ["forget", string];
+  | ["forget", string]
+  | ["append", string, string, number | null, string, string]
+  | ["append-done", string, string, number | null];
 /** A persisted publish not yet acknowledged; `ack` settles with its outcome. */
 export interface PendingPublish<T = unknown> {
   room: string; id: string; event: string; data: T; ack: Promise<PublishAck>;

@@ -15,11 +15,22 @@ const POSITIONS = "positions";
 
 interface QueuedRow {
   room: string;
+  /** The message id; a stream piece's row: its stream's id, NUL, and its index (`c` for a
+   * cancel), so that each piece has a key of its own. */
   id: string;
   event: string;
   data: string;
   /** Order of publishing. */
   n: number;
+  /** The publish opens a streamed message. */
+  stream?: 1;
+  /** A stream's piece or cancel (its row keeps `event` and `data` empty). */
+  piece?: { id: string; index: number | null; text: string; end: string };
+}
+
+/** The key of a stream piece's row. */
+function pieceKey(id: string, index: number | null): string {
+  return `${id}\u0000${index === null ? "c" : index}`;
 }
 
 interface PositionRow {
@@ -89,8 +100,13 @@ export class IdbStore {
     queued.sort((a, b) => a.n - b.n);
     this.next = queued.length ? queued[queued.length - 1].n + 1 : 0;
     return {
-      publishes: queued.map((q) => [q.room, q.id, q.event, q.data]),
+      publishes: queued
+        .filter((q) => q.piece === undefined)
+        .map((q) => [q.room, q.id, q.event, q.data, q.stream ?? 0]),
       positions: positions.map((p) => [p.room, p.epoch, p.seq]),
+      appends: queued
+        .filter((q) => q.piece !== undefined)
+        .map((q) => [q.room, q.piece!.id, q.piece!.index, q.piece!.text, q.piece!.end]),
     };
   }
 
@@ -104,8 +120,24 @@ export class IdbStore {
     const positions = tx.objectStore(POSITIONS);
     for (const r of records) {
       switch (r[0]) {
-        case "queued":
-          queue.put({ room: r[1], id: r[2], event: r[3], data: r[4], n: this.next++ } satisfies QueuedRow);
+        case "queued": {
+          const row: QueuedRow = { room: r[1], id: r[2], event: r[3], data: r[4], n: this.next++ };
+          if (r[5] === 1) row.stream = 1;
+          queue.put(row);
+          break;
+        }
+        case "append":
+          queue.put({
+            room: r[1],
+            id: pieceKey(r[2], r[3]),
+            event: "",
+            data: "",
+            n: this.next++,
+            piece: { id: r[2], index: r[3], text: r[4], end: r[5] },
+          } satisfies QueuedRow);
+          break;
+        case "append-done":
+          queue.delete([r[1], pieceKey(r[2], r[3])]);
           break;
         case "done":
           queue.delete([r[1], r[2]]);
