@@ -14,6 +14,7 @@ mod listen;
 mod print;
 mod publish;
 mod store;
+mod stream;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,9 @@ enum Command {
     Publish(publish::PublishArgs),
     /// Print a room's messages; exit after --count of them.
     Listen(listen::ListenArgs),
+    /// Stream stdin into the room as one message growing as text arrives (`done` at end of
+    /// input, `cancelled` on Ctrl-C).
+    Stream(stream::StreamArgs),
 }
 
 /// Connection options every command takes.
@@ -127,6 +131,7 @@ pub fn main() -> ExitCode {
             Command::Chat(args) => chat::run(args).await,
             Command::Publish(args) => publish::run(args).await,
             Command::Listen(args) => listen::run(args).await,
+            Command::Stream(args) => stream::run(args).await,
         }
     });
     match result {

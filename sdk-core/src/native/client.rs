@@ -11,7 +11,7 @@ use crate::machine::{
     Config, ConnectionState, Error, FromReply, JoinInfo, JoinOptions, Machine, OpId, PublishAck,
     PublishRequest, StoredPublish,
 };
-use crate::protocol::{HistoryPage, Payload};
+use crate::protocol::{Append, HistoryPage, Payload, StreamState};
 
 use super::builder::ClientBuilder;
 use super::driver::{Command, Driver};
@@ -238,6 +238,72 @@ impl Client {
     }
 }
 
+type Ack = std::pin::Pin<Box<dyn std::future::Future<Output = Result<PublishAck, Error>> + Send>>;
+
+/// Writes a streamed message opened with [`Room::stream`]. Each call queues its piece at once
+/// (in call order, also offline); the returned futures resolve at the server's ack. Dropped
+/// without an end, the stream stays open until the server's idle limit ends it `failed`.
+pub struct StreamWriter {
+    room: Room,
+    id: String,
+    /// The opening publish's ack, until [`opened`](Self::opened) takes it.
+    opened: Option<Ack>,
+}
+
+impl StreamWriter {
+    /// The stream's id (its opening message's), for readers' [`Room::cancel_stream`].
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The opening message's ack (its seq); resolves once, `None` after the first call.
+    pub fn opened(
+        &mut self,
+    ) -> Option<impl std::future::Future<Output = Result<PublishAck, Error>>> {
+        self.opened.take()
+    }
+
+    fn piece(
+        &self,
+        text: String,
+        end: Option<StreamState>,
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
+        let (room, id) = (self.room.name.clone(), self.id.clone());
+        self.room
+            .client
+            .request(move |m, now| m.append(now, &room, &id, text, end))
+    }
+
+    /// Adds `text` to the stream.
+    pub fn append(
+        &self,
+        text: impl Into<String>,
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
+        self.piece(text.into(), None)
+    }
+
+    /// Ends the stream as complete (`done`).
+    pub fn finish(
+        self,
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
+        self.piece(String::new(), Some(StreamState::Done))
+    }
+
+    /// Ends the stream as `failed` (the generator broke off).
+    pub fn fail(
+        self,
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
+        self.piece(String::new(), Some(StreamState::Failed))
+    }
+
+    /// Ends the stream as `cancelled` (the user stopped it).
+    pub fn cancel(
+        self,
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
+        self.piece(String::new(), Some(StreamState::Cancelled))
+    }
+}
+
 /// A joined room. Cheap to clone. Handlers registered here survive reconnects.
 #[derive(Clone)]
 pub struct Room {
@@ -312,6 +378,60 @@ impl Room {
             stream: false,
         };
         self.client.request(move |m, now| m.publish(now, req))
+    }
+
+    /// Opens a streamed message (an assistant's reply, a job's log): `data` is published as
+    /// its opening message, and its text then grows with [`StreamWriter::append`]. Readers see
+    /// the opening message with the text so far, then each piece once, in order, then the end;
+    /// a reader that joins late, reconnects or restarts gets the text it misses in one piece.
+    /// Like [`publish`](Self::publish), everything is queued when called (also offline) and,
+    /// with a store, kept until acknowledged.
+    pub fn stream<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<StreamWriter, Error> {
+        let data = Payload::encode(data).map_err(|e| Error::InvalidPayload(e.to_string()))?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let req = PublishRequest {
+            room: self.name.clone(),
+            id: id.clone(),
+            event: event.to_owned(),
+            data,
+            ephemeral: false,
+            stream: true,
+        };
+        let opened = self.client.request(move |m, now| m.publish(now, req));
+        Ok(StreamWriter {
+            room: self.clone(),
+            id,
+            opened: Some(Box::pin(opened)),
+        })
+    }
+
+    /// Ends another member's stream `id` (its opening message's id) as cancelled: the server
+    /// stores the end in this member's name. Resolves with the stream's final piece's ack,
+    /// also when it had already ended.
+    pub fn cancel_stream(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<PublishAck, Error>> + Send + 'static {
+        let (room, id) = (self.name.clone(), id.to_owned());
+        self.client.request(move |m, now| m.cancel(now, &room, &id))
+    }
+
+    /// Calls `handler` with each piece of the room's streamed messages: its text goes after
+    /// what the stream's opening message (`stream.text`) and earlier pieces had. Pieces of a
+    /// stream come once and in order, the last with `end` set.
+    pub fn on_append<F>(&self, handler: F) -> Subscription
+    where
+        F: Fn(&Append) + Send + Sync + 'static,
+    {
+        self.hub.on_any(move |ev| {
+            if let RoomEvent::Append(a) = ev {
+                handler(a);
+            }
+        })
     }
 
     /// Calls `handler` with each `event` message decoded as `T`. A payload that does not

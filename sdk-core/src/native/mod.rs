@@ -31,7 +31,7 @@ mod tls;
 mod token;
 
 pub use builder::ClientBuilder;
-pub use client::{Client, PublishOptions, Room};
+pub use client::{Client, PublishOptions, Room, StreamWriter};
 pub use handlers::{DecodeError, MessageMeta, RoomEvent, RoomEvents, Subscription};
 pub use store::{FileStore, Opened, Repair};
 pub use token::TokenProvider;
@@ -40,4 +40,6 @@ pub use crate::machine::{
     BackoffConfig, ConnectionState, Error, Gap, JoinInfo, JoinOptions, PublishAck, ResumeMode,
     StoredPublish,
 };
-pub use crate::protocol::{HistoryPage, Member, Message, Payload, Presence, PresenceKind};
+pub use crate::protocol::{
+    Append, HistoryPage, Member, Message, Payload, Presence, PresenceKind, StreamInfo, StreamState,
+};
