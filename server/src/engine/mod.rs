@@ -107,6 +107,14 @@ fn deliver(out: &Outbound, frame: &ServerFrame, gathered: Option<&mut Gathered>)
     }
 }
 
+/// A new random epoch: 8 hex digits, made when a room is first stored (and again when its
+/// history is lost, so clients can tell). The Redis engine names its node with one too.
+pub(crate) fn new_epoch() -> String {
+    let mut s = uuid::Uuid::new_v4().simple().to_string();
+    s.truncate(8);
+    s
+}
+
 /// An `internal` error frame answering request `ref_id`.
 pub(crate) fn internal_error(ref_id: u64, message: impl Into<String>) -> ServerFrame {
     ServerFrame::Error(ErrorFrame {

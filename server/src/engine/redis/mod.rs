@@ -33,7 +33,7 @@ use thiserror::Error;
 use tokio::sync::watch;
 
 use crate::engine::sqlite::StoreStats;
-use crate::engine::{internal_error, AppendCmd, JoinCmd, PublishCmd, Stored};
+use crate::engine::{internal_error, new_epoch, AppendCmd, JoinCmd, PublishCmd, Stored};
 
 /// The answer to a stream request under `--redis`, where streams are not built yet.
 const STREAMS_UNSUPPORTED: &str = "streamed messages are not available with --redis yet";
@@ -118,12 +118,6 @@ fn redacted(url: &str) -> String {
         }
         _ => url.to_string(),
     }
-}
-
-fn new_epoch() -> String {
-    let mut s = uuid::Uuid::new_v4().simple().to_string();
-    s.truncate(8);
-    s
 }
 
 /// Settings of the engine.

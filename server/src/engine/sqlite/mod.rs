@@ -30,7 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::fanout::{Outcome, Step, Write};
 use crate::engine::{
-    internal_error, AppendCmd, AppendOp, History, JoinCmd, PublishCmd, Stored, StreamLimits,
+    internal_error, new_epoch, AppendCmd, AppendOp, History, JoinCmd, PublishCmd, Stored,
+    StreamLimits,
 };
 use crate::hub::Hub;
 use crate::outbound::{ConnId, Outbound};
@@ -143,12 +144,6 @@ impl StoreHandle {
 struct RoomState {
     epoch: String,
     head: u64,
-}
-
-fn new_epoch() -> String {
-    let mut s = uuid::Uuid::new_v4().simple().to_string();
-    s.truncate(8);
-    s
 }
 
 fn to_i64(v: u64) -> i64 {
