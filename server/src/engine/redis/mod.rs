@@ -32,8 +32,9 @@ use roomcast_core::protocol::{
 use thiserror::Error;
 use tokio::sync::watch;
 
-use crate::engine::sqlite::StoreStats;
-use crate::engine::{internal_error, new_epoch, AppendCmd, JoinCmd, PublishCmd, Stored};
+use crate::engine::{
+    internal_error, new_epoch, AppendCmd, JoinCmd, PublishCmd, StoreStats, Stored,
+};
 
 /// The answer to a stream request under `--redis`, where streams are not built yet.
 const STREAMS_UNSUPPORTED: &str = "streamed messages are not available with --redis yet";

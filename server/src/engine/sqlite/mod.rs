@@ -30,8 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::fanout::{Outcome, Step, Write};
 use crate::engine::{
-    internal_error, new_epoch, AppendCmd, AppendOp, History, JoinCmd, PublishCmd, Stored,
-    StreamLimits,
+    internal_error, new_epoch, AppendCmd, AppendOp, History, JoinCmd, PublishCmd, StoreStats,
+    Stored, StreamLimits,
 };
 use crate::hub::Hub;
 use crate::outbound::{ConnId, Outbound};
@@ -1240,13 +1240,6 @@ pub struct ReadPool {
 
 /// Kept idle read connections.
 const IDLE_READERS: usize = 4;
-
-/// Per-room stored counts.
-#[derive(Debug, Clone, Default)]
-pub struct StoreStats {
-    pub messages_stored: u64,
-    pub messages_per_room: Vec<(String, u64)>,
-}
 
 impl ReadPool {
     /// A pool over the database at `path` (which the store thread has created).
