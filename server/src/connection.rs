@@ -1,7 +1,7 @@
 //! One WebSocket session: handshake, requests, timers and the writer task.
 //!
 //! Each connection has a reader (this task) and a writer task draining a bounded outbound
-//! queue (see [`crate::outbound::Outbound`]). The reader
+//! queue through its [`QueueReader`] (see [`crate::outbound`]). The reader
 //! - pauses while its own outbound queue is over half full (at most 1 s at a time), so a
 //!   pipelining client cannot make the reader outrun the writer of its own replies;
 //! - reads at most `publish_rate` frames per second (token bucket, burst 2×), and its user's

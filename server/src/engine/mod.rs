@@ -1,7 +1,7 @@
 //! Where history lives and how messages reach members: the embedded SQLite store (one node,
 //! [`sqlite`]) or Redis (several nodes, [`redis`]). Connections and HTTP handlers talk to
-//! [`Engine`] with the commands below, never to a backend, and both backends answer a publish
-//! through [`Origin`].
+//! [`Engine`] with the commands below, never to a backend; both backends answer a publish
+//! through [`Origin`], and their failures reach callers as [`EngineError`].
 
 pub mod redis;
 pub mod sqlite;
