@@ -4,7 +4,7 @@
 //! It blocks for one command, drains up to [`MAX_BATCH`] more without blocking, and writes every
 //! run of consecutive publishes in one transaction (`synchronous=FULL`: durable at commit).
 //! Only after the commit does it advance the room heads and hand the batch to the
-//! [`fanout`] thread, which broadcasts each message to its room (under the hub lock) and
+//! `fanout` thread, which broadcasts each message to its room (under the hub lock) and
 //! queues each ack, in order, while the store thread writes the next batch. Joins, leaves and
 //! disconnects go through both threads in order with publishes, so a joiner gets the replay up
 //! to the head and then every later message exactly once.
