@@ -28,8 +28,7 @@ use roomcast_server::engine::redis::{RedisEngine, RedisSettings};
 use roomcast_server::engine::sqlite::{self as store, Command};
 use roomcast_server::engine::{JoinCmd, Origin, PublishCmd, StreamLimits};
 use roomcast_server::hub::Hub;
-use roomcast_server::outbound::{ConnControl, Outbound, Outgoing};
-use tokio::sync::mpsc;
+use roomcast_server::outbound::{self, Outbound, Outgoing};
 
 // The tests' throwaway redis-server; this bench uses only part of it.
 #[allow(dead_code)]
@@ -59,9 +58,7 @@ static DELIVERED: AtomicU64 = AtomicU64::new(0);
 /// A connection's outbound queue and the task that drains it; the task returns how many
 /// frames it took, and counts message and ack frames in [`DELIVERED`].
 fn connection(conn: u64) -> (Outbound, tokio::task::JoinHandle<u64>) {
-    let (tx, mut rx) = mpsc::channel(1 << 16);
-    let ctl = Arc::new(ConnControl::default());
-    let out = Outbound::new(conn, tx, Arc::clone(&ctl));
+    let (out, mut rx) = outbound::queue(conn, 1 << 16);
     let count = |text: &str| {
         if text.starts_with(r#"{"type":"message""#) || text.starts_with(r#"{"type":"ack""#) {
             DELIVERED.fetch_add(1, Ordering::Relaxed);
@@ -70,7 +67,6 @@ fn connection(conn: u64) -> (Outbound, tokio::task::JoinHandle<u64>) {
     let drain = tokio::spawn(async move {
         let mut frames = 0;
         while let Some(item) = rx.recv().await {
-            ctl.taken(item.weight());
             match item {
                 Outgoing::Frame(text) => {
                     count(&text);

@@ -1,7 +1,7 @@
 //! One WebSocket session: handshake, requests, timers and the writer task.
 //!
 //! Each connection has a reader (this task) and a writer task draining a bounded outbound
-//! queue (see [`crate::outbound::Outbound`]). The reader
+//! queue through its [`QueueReader`] (see [`crate::outbound`]). The reader
 //! - pauses while its own outbound queue is over half full (at most 1 s at a time), so a
 //!   pipelining client cannot make the reader outrun the writer of its own replies;
 //! - reads at most `publish_rate` frames per second (token bucket, burst 2×), and its user's
@@ -26,7 +26,6 @@ use roomcast_core::protocol::{
     ServerFrame, StreamState, Welcome, MAX_HISTORY_LIMIT, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 
@@ -34,7 +33,7 @@ use crate::auth::Claims;
 use crate::engine::EngineError;
 use crate::engine::{AppendCmd, AppendOp, JoinCmd, Origin, PublishCmd};
 use crate::limits::SharedBucket;
-use crate::outbound::{ConnControl, ConnId, Outbound, Outgoing, STOP_SILENTLY};
+use crate::outbound::{self, ConnId, Outbound, QueueReader, Taken, STOP_SILENTLY};
 use crate::ratelimit::TokenBucket;
 use crate::state::AppState;
 use crate::validate::{self, now_ms};
@@ -61,10 +60,9 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
     let _guard = state.track_socket();
     let conn = state.next_conn_id();
     let (sink, mut stream) = socket.split();
-    let (tx, rx) = mpsc::channel(state.config.outbound_queue);
-    let ctl = Arc::new(ConnControl::default());
-    let out = Outbound::new(conn, tx, Arc::clone(&ctl));
-    let mut writer = tokio::spawn(write_loop(sink, rx, Arc::clone(&ctl)));
+    let (out, queue) = outbound::queue(conn, state.config.outbound_queue);
+    let ctl = queue.control();
+    let mut writer = tokio::spawn(write_loop(sink, queue));
     tracing::debug!(conn, "websocket open");
 
     let mut session = Session::new(conn, Arc::clone(&state), out);
@@ -104,11 +102,6 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
     tracing::debug!(conn, code = ?ctl.killed(), "websocket closed");
 }
 
-enum WriterEvent {
-    Killed(u16),
-    Item(Option<Outgoing>),
-}
-
 async fn close_now(sink: &mut SplitSink<WebSocket, WsMessage>, code: u16, reason: &'static str) {
     if code == STOP_SILENTLY {
         return;
@@ -128,54 +121,25 @@ fn kill_reason(code: u16) -> &'static str {
     }
 }
 
-/// Drains the outbound queue into the socket; a kill closes at once, skipping the queue.
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, WsMessage>,
-    mut rx: mpsc::Receiver<Outgoing>,
-    ctl: Arc<ConnControl>,
-) {
+/// Drains the outbound queue into the socket, several frames per flush; a kill closes at
+/// once, skipping the queue.
+async fn write_loop(mut sink: SplitSink<WebSocket, WsMessage>, mut queue: QueueReader) {
     loop {
-        let event = tokio::select! {
-            biased;
-            code = ctl.wait_killed() => WriterEvent::Killed(code),
-            item = rx.recv() => WriterEvent::Item(item),
-        };
-        let item = match event {
-            WriterEvent::Killed(code) => {
-                close_now(&mut sink, code, kill_reason(code)).await;
-                return;
-            }
-            WriterEvent::Item(None) => return,
-            WriterEvent::Item(Some(item)) => item,
-        };
-        let mut taken = item.weight();
-        let mut frames = match item {
-            Outgoing::Close(code, reason) => {
+        let (frames, then_close) = match queue.take(WRITE_BATCH).await {
+            Taken::Frames(frames, then_close) => (frames, then_close),
+            Taken::Close(code, reason) => {
                 close_now(&mut sink, code, reason).await;
                 return;
             }
-            Outgoing::Frame(text) => vec![text],
-            Outgoing::Frames(frames) | Outgoing::Batch(frames) => frames,
-        };
-        // Take whatever else is queued right now too, and flush it all at once: one write
-        // for many frames when a busy room fans out.
-        let mut then_close = None;
-        while frames.len() < WRITE_BATCH {
-            let Ok(item) = rx.try_recv() else { break };
-            taken += item.weight();
-            match item {
-                Outgoing::Frame(text) => frames.push(text),
-                Outgoing::Frames(more) | Outgoing::Batch(more) => frames.extend(more),
-                Outgoing::Close(code, reason) => {
-                    then_close = Some((code, reason));
-                    break;
-                }
+            Taken::Killed(code) => {
+                close_now(&mut sink, code, kill_reason(code)).await;
+                return;
             }
-        }
-        ctl.taken(taken);
+            Taken::Ended => return,
+        };
         let sent = tokio::select! {
             biased;
-            code = ctl.wait_killed() => Err(Some(code)),
+            code = queue.killed() => Err(Some(code)),
             r = async {
                 for text in frames {
                     sink.feed(WsMessage::Text(text)).await?;
@@ -191,7 +155,7 @@ async fn write_loop(
             }
             Err(None) => return,
         }
-        ctl.drained();
+        queue.written();
         if let Some((code, reason)) = then_close {
             close_now(&mut sink, code, reason).await;
             return;

@@ -24,8 +24,7 @@ use tower_http::services::ServeDir;
 
 use crate::auth::{AuthError, Claims};
 use crate::connection::{self, DEFAULT_HISTORY_LIMIT};
-use crate::engine::sqlite::StoreError;
-use crate::engine::{AppendCmd, AppendOp, Origin, PublishCmd, Stored};
+use crate::engine::{AppendCmd, AppendOp, EngineError, Origin, PublishCmd, Stored};
 use crate::state::AppState;
 use crate::validate;
 
@@ -381,11 +380,11 @@ fn unavailable() -> ApiError {
 /// The answer to a stored write: 201 `{seq, ts}`, 200 with the original for a repeat, or the
 /// error the stream rules refused it with.
 async fn stored_answer(
-    rx: oneshot::Receiver<Result<Stored, StoreError>>,
+    rx: oneshot::Receiver<Result<Stored, EngineError>>,
 ) -> Result<Response, ApiError> {
     let stored = match rx.await.map_err(|_| unavailable())? {
         Ok(stored) => stored,
-        Err(StoreError::Refused { code, message }) => {
+        Err(EngineError::Refused { code, message }) => {
             let status = match code {
                 ErrorCode::NotFound => StatusCode::NOT_FOUND,
                 ErrorCode::StreamEnded => StatusCode::CONFLICT,

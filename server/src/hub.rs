@@ -1,9 +1,12 @@
-//! Rooms, their members and fan-out (each connection's queue is `crate::outbound`).
+//! Sessions on this node, and the rooms, members and fan-out of the SQLite engine (each
+//! connection's queue is `crate::outbound`; the Redis engine keeps its members in its own
+//! per-room feeds, `engine/redis/feed.rs`).
 //!
 //! Every change of membership and every broadcast happens with the hub's lock held, so all
 //! members of a room see its events in one order. Persisted messages are broadcast only by the
-//! store thread (see `engine/sqlite.rs`), which is what makes "after `joined`, every later seq exactly
-//! once, in order" hold.
+//! SQLite engine's fan-out thread (`engine/sqlite/fanout.rs`), in the order the store thread
+//! committed them, which is what makes "after `joined`, every later seq exactly once, in
+//! order" hold.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -57,7 +60,7 @@ impl Hub {
         self.lock().0.sessions.insert(conn, source.to_string());
     }
 
-    /// Forgets a connection (its rooms are left separately, through the store thread).
+    /// Forgets a connection (its rooms are left separately, through the engine).
     pub fn remove_session(&self, conn: ConnId) {
         self.lock().0.sessions.remove(&conn);
     }

@@ -10,7 +10,8 @@
 //!     several nodes, each delivering in seq order through its per-room feed.
 //! - [`data_lock`]: the exclusive lock that keeps a second server off the same store.
 //! - [`accept`]: the accept loop: sockets per IP, header-read timeout, accept back-off.
-//! - [`hub`]: rooms, members and fan-out; [`outbound`]: each connection's bounded queue.
+//! - [`hub`]: sessions, and the SQLite engine's rooms, members and fan-out; [`outbound`]: each
+//!   connection's bounded queue and the one reader of it.
 //! - [`connection`]: one WebSocket session; [`http`]: routes and HTTP endpoints.
 //! - `harness`: the same state, router and sessions in process, without a listener (fuzzing).
 //! - [`ratelimit`], [`limits`]: token buckets per connection and per user, connections per IP.
@@ -171,7 +172,8 @@ impl Running {
     }
 
     /// Tells sessions the server is shutting down, waits (bounded) for them to close, then
-    /// stops the store thread and releases the data directory.
+    /// stops the engine (the SQLite store thread, or the Redis engine's tasks) and releases
+    /// the data directory.
     pub(crate) async fn stop(self) {
         let Running {
             state,

@@ -1,6 +1,11 @@
 //! Each connection's bounded outbound queue: what the connection's writer task sends, in
 //! order, and the out-of-band signals that stop it. Fan-out (`crate::hub`) and the engines put
 //! frames here; nothing here knows about rooms.
+//!
+//! [`queue`] makes both ends. The queue counts the frames it holds so that a full one marks a
+//! slow consumer; every frame taken out must be subtracted again, so the receiving end is only
+//! ever read through [`QueueReader`], which does that, whoever reads it (the socket writer, the
+//! fuzzing harness, a bench).
 
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -71,13 +76,13 @@ impl ConnControl {
         }
     }
 
-    /// Called by the writer for what it took from the queue (the sum of the items' weights).
-    pub fn taken(&self, weight: usize) {
+    /// Frees what a reader took from the queue (the sum of the items' weights).
+    fn taken(&self, weight: usize) {
         self.queued.fetch_sub(weight, Ordering::AcqRel);
     }
 
-    /// Called by the writer after sending an item.
-    pub fn drained(&self) {
+    /// Wakes a session waiting for room in its own queue.
+    fn drained(&self) {
         self.drained.notify_waiters();
     }
 
@@ -93,6 +98,20 @@ impl ConnControl {
     }
 }
 
+/// A new outbound queue for connection `conn`, holding at most `limit` frames (as counted by
+/// [`Outgoing::weight`]): its sending side, to clone for whoever sends to the connection, and
+/// its one reader.
+pub fn queue(conn: ConnId, limit: usize) -> (Outbound, QueueReader) {
+    let (tx, rx) = mpsc::channel(limit);
+    let ctl = Arc::new(ConnControl::default());
+    let out = Outbound {
+        conn,
+        tx,
+        ctl: Arc::clone(&ctl),
+    };
+    (out, QueueReader { rx, ctl })
+}
+
 /// The sending side of one connection's bounded outbound queue.
 ///
 /// Never blocks: when the queue is full the connection is a slow consumer and is cut with 4008.
@@ -104,11 +123,6 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    /// A queue handle for connection `conn`.
-    pub fn new(conn: ConnId, tx: mpsc::Sender<Outgoing>, ctl: Arc<ConnControl>) -> Self {
-        Outbound { conn, tx, ctl }
-    }
-
     /// The connection this queue belongs to.
     pub fn conn(&self) -> ConnId {
         self.conn
@@ -215,25 +229,95 @@ impl Outbound {
     }
 }
 
-/// The receiving end of a connection's queue for a reader other than the socket writer (the
-/// fuzzing harness): taking an item frees its frames against the limit, as the writer does.
+/// The receiving end of a connection's queue: taking an item frees its frames against the
+/// limit, so the sending side's slow-consumer rule sees what is really still queued.
 #[derive(Debug)]
 pub struct QueueReader {
     rx: mpsc::Receiver<Outgoing>,
     ctl: Arc<ConnControl>,
 }
 
-impl QueueReader {
-    /// Reads `rx`, the queue whose sending side shares `ctl`.
-    pub fn new(rx: mpsc::Receiver<Outgoing>, ctl: Arc<ConnControl>) -> Self {
-        QueueReader { rx, ctl }
-    }
+/// What [`QueueReader::take`] took: what the writer does next.
+#[derive(Debug)]
+pub enum Taken {
+    /// Frames to write, in order (at least one), then the close queued right after them, if
+    /// one was.
+    Frames(Vec<Utf8Bytes>, Option<(u16, &'static str)>),
+    /// A queued close, with nothing queued before it.
+    Close(u16, &'static str),
+    /// The connection was killed with this code: close now, skipping whatever is queued.
+    Killed(u16),
+    /// Every sending side is gone and the queue is empty.
+    Ended,
+}
 
+impl QueueReader {
     /// The next queued item, if there is one now.
     pub fn try_recv(&mut self) -> Result<Outgoing, mpsc::error::TryRecvError> {
         let item = self.rx.try_recv()?;
         self.ctl.taken(item.weight());
         Ok(item)
+    }
+
+    /// The next queued item, waiting for one; `None` once every sending side is gone.
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        let item = self.rx.recv().await?;
+        self.ctl.taken(item.weight());
+        Some(item)
+    }
+
+    /// For the socket writer: waits for an item (a kill wins over anything queued), then
+    /// takes whatever else is queued right now, until the frames reach `max_frames` or a
+    /// close, so that many frames go out in one write when a busy room fans out.
+    pub async fn take(&mut self, max_frames: usize) -> Taken {
+        let item = tokio::select! {
+            biased;
+            code = self.ctl.wait_killed() => return Taken::Killed(code),
+            item = self.rx.recv() => item,
+        };
+        let Some(item) = item else {
+            return Taken::Ended;
+        };
+        let mut taken = item.weight();
+        let mut frames = match item {
+            Outgoing::Close(code, reason) => return Taken::Close(code, reason),
+            Outgoing::Frame(text) => vec![text],
+            Outgoing::Frames(frames) | Outgoing::Batch(frames) => frames,
+        };
+        let mut then_close = None;
+        while frames.len() < max_frames {
+            let Ok(item) = self.rx.try_recv() else { break };
+            taken += item.weight();
+            match item {
+                Outgoing::Frame(text) => frames.push(text),
+                Outgoing::Frames(more) | Outgoing::Batch(more) => frames.extend(more),
+                Outgoing::Close(code, reason) => {
+                    then_close = Some((code, reason));
+                    break;
+                }
+            }
+        }
+        // One update for the whole take: the writer's hot path.
+        self.ctl.taken(taken);
+        Taken::Frames(frames, then_close)
+    }
+
+    /// Waits until the connection is killed (returns at once if it was), to stop a write in
+    /// progress.
+    pub async fn killed(&self) -> u16 {
+        self.ctl.wait_killed().await
+    }
+
+    /// Tells a session waiting in [`Outbound::wait_for_room`] that what was taken is written:
+    /// its reader resumes only once its own replies have gone out.
+    pub fn written(&self) {
+        self.ctl.drained();
+    }
+
+    /// The connection's stop signals, for whoever ends it after the reader has moved to the
+    /// writer task.
+    pub fn control(&self) -> Arc<ConnControl> {
+        Arc::clone(&self.ctl)
     }
 }
 
@@ -272,22 +356,20 @@ impl Gathered {
 mod tests {
     use super::*;
 
-    fn queue(conn: ConnId, limit: usize) -> (Outbound, mpsc::Receiver<Outgoing>, Arc<ConnControl>) {
-        let (tx, rx) = mpsc::channel(limit);
-        let ctl = Arc::new(ConnControl::default());
-        (Outbound::new(conn, tx, Arc::clone(&ctl)), rx, ctl)
+    fn queue(conn: ConnId, limit: usize) -> (Outbound, QueueReader, Arc<ConnControl>) {
+        let (out, rx) = super::queue(conn, limit);
+        let ctl = rx.control();
+        (out, rx, ctl)
     }
 
     fn text(s: &str) -> Utf8Bytes {
         Utf8Bytes::from(s.to_string())
     }
 
-    /// Every frame queued so far, one inner list per queue item, each item taken as a writer
-    /// takes it.
-    fn items(rx: &mut mpsc::Receiver<Outgoing>, ctl: &ConnControl) -> Vec<Vec<String>> {
+    /// Every frame queued so far, one inner list per queue item.
+    fn items(rx: &mut QueueReader) -> Vec<Vec<String>> {
         let mut out = Vec::new();
         while let Ok(item) = rx.try_recv() {
-            ctl.taken(item.weight());
             out.push(match item {
                 Outgoing::Frame(t) => vec![t.to_string()],
                 Outgoing::Frames(ts) | Outgoing::Batch(ts) => {
@@ -312,9 +394,9 @@ mod tests {
         g.push(&b, text("m2"));
         g.push(&a, text("m3"));
         g.send();
-        assert_eq!(items(&mut rx_a, &ctl_a), vec![vec!["m1", "m2", "m3"]]);
-        assert_eq!(items(&mut rx_b, &ctl_b), vec![vec!["m1", "m2"]]);
-        assert_eq!(items(&mut rx_c, &ctl_c), vec![vec!["ack"]]);
+        assert_eq!(items(&mut rx_a), vec![vec!["m1", "m2", "m3"]]);
+        assert_eq!(items(&mut rx_b), vec![vec!["m1", "m2"]]);
+        assert_eq!(items(&mut rx_c), vec![vec!["ack"]]);
         for ctl in [&ctl_a, &ctl_b, &ctl_c] {
             assert_eq!(ctl.queued.load(Ordering::Acquire), 0);
             assert_eq!(ctl.killed(), None);
@@ -329,7 +411,7 @@ mod tests {
         // Four frames queued in two items: a fifth frame is over the limit.
         assert!(!out.send_text(text("5")));
         assert_eq!(ctl.killed(), Some(close::RATE_LIMITED));
-        assert_eq!(items(&mut rx, &ctl), vec![vec!["1", "2", "3"], vec!["4"]]);
+        assert_eq!(items(&mut rx), vec![vec!["1", "2", "3"], vec!["4"]]);
     }
 
     #[test]
@@ -340,7 +422,7 @@ mod tests {
         // Nothing taken yet: the queue is over its limit, and the next frame cuts.
         assert!(!out.send_text(text("4")));
         assert_eq!(ctl.killed(), Some(close::RATE_LIMITED));
-        assert_eq!(items(&mut rx, &ctl), vec![vec!["1", "2", "3"]]);
+        assert_eq!(items(&mut rx), vec![vec!["1", "2", "3"]]);
     }
 
     #[test]
@@ -358,7 +440,7 @@ mod tests {
         for round in 0..10 {
             let batch: Vec<Utf8Bytes> = (0..9).map(|i| text(&format!("{round}.{i}"))).collect();
             assert!(out.send_batch(batch));
-            assert_eq!(items(&mut rx, &ctl).concat().len(), 9);
+            assert_eq!(items(&mut rx).concat().len(), 9);
         }
         assert_eq!(ctl.killed(), None);
     }
@@ -367,10 +449,10 @@ mod tests {
     fn taken_frames_make_room_again() {
         let (out, mut rx, ctl) = queue(1, 3);
         assert!(out.send_batch(vec![text("1"), text("2"), text("3")]));
-        assert_eq!(items(&mut rx, &ctl), vec![vec!["1", "2", "3"]]);
+        assert_eq!(items(&mut rx), vec![vec!["1", "2", "3"]]);
         assert!(out.send_batch(vec![text("4"), text("5"), text("6")]));
         assert_eq!(ctl.killed(), None);
-        assert_eq!(items(&mut rx, &ctl), vec![vec!["4", "5", "6"]]);
+        assert_eq!(items(&mut rx), vec![vec!["4", "5", "6"]]);
     }
 
     #[test]
@@ -380,7 +462,7 @@ mod tests {
         assert!(out.send_all(replay));
         assert!(out.send_text(text("live")));
         assert_eq!(ctl.killed(), None);
-        let got = items(&mut rx, &ctl);
+        let got = items(&mut rx);
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].len(), 100);
         assert_eq!(got[1], vec!["live"]);
@@ -388,7 +470,7 @@ mod tests {
 
     #[tokio::test]
     async fn wait_for_room_waits_until_half_the_frames_are_taken() {
-        let (out, mut rx, ctl) = queue(1, 4);
+        let (out, mut rx, _) = queue(1, 4);
         assert!(out.send_batch(vec![text("1"), text("2"), text("3")]));
         let waiter = {
             let out = out.clone();
@@ -396,8 +478,44 @@ mod tests {
         };
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished());
-        assert_eq!(items(&mut rx, &ctl).len(), 1);
-        ctl.drained();
+        assert_eq!(items(&mut rx).len(), 1);
+        rx.written();
         assert!(waiter.await.expect("the waiter runs"));
+    }
+
+    #[tokio::test]
+    async fn the_writer_takes_what_is_queued_up_to_its_batch_and_frees_it() {
+        let (out, mut rx, ctl) = queue(1, 16);
+        assert!(out.send_text(text("1")));
+        assert!(out.send_batch(vec![text("2"), text("3")]));
+        assert!(out.send_text(text("4")));
+        let Taken::Frames(frames, None) = rx.take(3).await else {
+            panic!("frames expected");
+        };
+        assert_eq!(frames, vec![text("1"), text("2"), text("3")]);
+        assert_eq!(ctl.queued.load(Ordering::Acquire), 1);
+        out.close(close::GOING_AWAY, "bye");
+        let Taken::Frames(frames, Some((code, _))) = rx.take(3).await else {
+            panic!("frames and a close expected");
+        };
+        assert_eq!((frames, code), (vec![text("4")], close::GOING_AWAY));
+        assert_eq!(ctl.queued.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test]
+    async fn a_kill_wins_over_what_is_queued_and_a_queue_without_senders_ends() {
+        let (out, mut rx, _) = queue(1, 16);
+        assert!(out.send_text(text("1")));
+        out.kill(STOP_SILENTLY);
+        assert!(matches!(rx.take(64).await, Taken::Killed(STOP_SILENTLY)));
+
+        let (out, mut rx, _) = queue(2, 16);
+        out.close(close::GOING_AWAY, "bye");
+        assert!(matches!(
+            rx.take(64).await,
+            Taken::Close(close::GOING_AWAY, "bye")
+        ));
+        drop(out);
+        assert!(matches!(rx.take(64).await, Taken::Ended));
     }
 }

@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use super::{Flow, Session};
-use crate::outbound::{ConnControl, Outbound, QueueReader};
+use crate::outbound::{self, QueueReader};
 use crate::state::AppState;
 
 /// One connection's frame handling, fed by the caller instead of a socket.
@@ -26,15 +24,10 @@ impl DetachedSession {
     /// it sees the slow-consumer cut).
     pub fn new(state: &Arc<AppState>) -> (Self, QueueReader) {
         let conn = state.next_conn_id();
-        let (tx, rx) = mpsc::channel(state.config.outbound_queue);
-        let ctl = Arc::new(ConnControl::default());
-        let out = Outbound::new(conn, tx, Arc::clone(&ctl));
+        let (out, queue) = outbound::queue(conn, state.config.outbound_queue);
         let session = Session::new(conn, Arc::clone(state), out);
         let closing = false;
-        (
-            DetachedSession { session, closing },
-            QueueReader::new(rx, ctl),
-        )
+        (DetachedSession { session, closing }, queue)
     }
 
     /// Handles one text frame as the read loop would. Returns false once the session is

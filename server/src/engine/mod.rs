@@ -1,7 +1,7 @@
 //! Where history lives and how messages reach members: the embedded SQLite store (one node,
 //! [`sqlite`]) or Redis (several nodes, [`redis`]). Connections and HTTP handlers talk to
-//! [`Engine`] with the commands below, never to a backend, and both backends answer a publish
-//! through [`Origin`].
+//! [`Engine`] with the commands below, never to a backend; both backends answer a publish
+//! through [`Origin`], and their failures reach callers as [`EngineError`].
 
 pub mod redis;
 pub mod sqlite;
@@ -16,7 +16,7 @@ use thiserror::Error;
 use tokio::sync::oneshot;
 
 use self::redis::{RedisEngine, RedisEngineError};
-use self::sqlite::{Command, ReadPool, StoreError, StoreHandle, StoreStats};
+use self::sqlite::{Command, ReadPool, StoreError, StoreHandle};
 use crate::hub::Hub;
 use crate::outbound::{ConnId, Gathered, Outbound};
 
@@ -26,7 +26,7 @@ pub enum Origin {
     /// A WebSocket `publish`: ack to that connection's queue, no echo to it.
     Ws { ref_id: u64, out: Outbound },
     /// An HTTP POST: answer through the channel, broadcast to every member.
-    Http(oneshot::Sender<Result<Stored, StoreError>>),
+    Http(oneshot::Sender<Result<Stored, EngineError>>),
     /// The server itself (a stream's idle end): nobody to answer.
     Server,
 }
@@ -74,7 +74,7 @@ impl Origin {
                 deliver(&out, &frame, gathered);
             }
             Origin::Http(reply) => {
-                let _ = reply.send(Err(StoreError::Refused { code, message }));
+                let _ = reply.send(Err(EngineError::Refused { code, message }));
             }
             Origin::Server => {}
         }
@@ -90,7 +90,7 @@ impl Origin {
                 deliver(&out, &internal_error(ref_id, message), gathered);
             }
             Origin::Http(reply) => {
-                let _ = reply.send(Err(StoreError::Closed));
+                let _ = reply.send(Err(EngineError::NotStored));
             }
             Origin::Server => {}
         }
@@ -105,6 +105,14 @@ fn deliver(out: &Outbound, frame: &ServerFrame, gathered: Option<&mut Gathered>)
             out.send(frame);
         }
     }
+}
+
+/// A new random epoch: 8 hex digits, made when a room is first stored (and again when its
+/// history is lost, so clients can tell). The Redis engine names its node with one too.
+pub(crate) fn new_epoch() -> String {
+    let mut s = uuid::Uuid::new_v4().simple().to_string();
+    s.truncate(8);
+    s
 }
 
 /// An `internal` error frame answering request `ref_id`.
@@ -270,15 +278,47 @@ impl JoinCmd {
 /// Longest wait for Redis to answer a health check.
 const HEALTH_PING: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Failures of either backend.
+/// Why the engine did not do what it was asked, whichever backend runs. Connections and HTTP
+/// handlers see only this: each backend's own error maps into it.
 #[derive(Debug, Error)]
 pub enum EngineError {
+    /// A request the stream rules refuse (answered with `code`; nothing stored).
+    #[error("{message}")]
+    Refused { code: ErrorCode, message: String },
+    /// The backend takes no more requests: the server is shutting down.
+    #[error("the store is shut down")]
+    Closed,
+    /// A write was not stored (a failed commit, a Redis error); its client may retry it.
+    #[error("the write could not be stored")]
+    NotStored,
+    /// The backend failed (SQLite, Redis); its own error is the source.
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Redis(#[from] RedisEngineError),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Closed => EngineError::Closed,
+            StoreError::Refused { code, message } => EngineError::Refused { code, message },
+            e => EngineError::Backend(Box::new(e)),
+        }
+    }
+}
+
+impl From<RedisEngineError> for EngineError {
+    fn from(e: RedisEngineError) -> Self {
+        EngineError::Backend(Box::new(e))
+    }
+}
+
+/// Stored message counts, for `/stats`.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStats {
+    pub messages_stored: u64,
+    pub messages_per_room: Vec<(String, u64)>,
 }
 
 /// The backend of a running server.

@@ -355,12 +355,8 @@ fn deliver(feed: &mut Feed, except: Option<ConnId>, text: &Utf8Bytes) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use tokio::sync::mpsc;
-
     use super::*;
-    use crate::outbound::{ConnControl, Outgoing};
+    use crate::outbound::{self, Outgoing, QueueReader};
 
     fn member(name: &str) -> Member {
         Member {
@@ -371,9 +367,8 @@ mod tests {
         }
     }
 
-    fn conn(id: ConnId) -> (Outbound, mpsc::Receiver<Outgoing>) {
-        let (tx, rx) = mpsc::channel(64);
-        (Outbound::new(id, tx, Arc::new(ConnControl::default())), rx)
+    fn conn(id: ConnId) -> (Outbound, QueueReader) {
+        outbound::queue(id, 64)
     }
 
     fn text(seq: u64) -> Utf8Bytes {
@@ -381,7 +376,7 @@ mod tests {
     }
 
     /// Everything queued so far, flattened.
-    fn drained(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<String> {
+    fn drained(rx: &mut QueueReader) -> Vec<String> {
         let mut out = Vec::new();
         while let Ok(item) = rx.try_recv() {
             match item {
@@ -512,9 +507,9 @@ mod tests {
         assert!(!feeds.has("r"));
 
         ready(&mut feeds, "r", 0);
-        let ctl = Arc::new(ConnControl::default());
-        let (tx, _rx) = mpsc::channel(64);
-        feeds.add_held("r", member("a"), Outbound::new(1, tx, Arc::clone(&ctl)));
+        let (out, rx) = conn(1);
+        let ctl = rx.control();
+        feeds.add_held("r", member("a"), out);
         assert!(feeds.reset_on_new_epoch("r", "e2"));
         assert!(!feeds.has("r"));
         assert_eq!(ctl.killed(), Some(close::GOING_AWAY));
@@ -524,9 +519,8 @@ mod tests {
     fn a_joiner_holding_too_much_is_cut() {
         let mut feeds = Feeds::new(2);
         ready(&mut feeds, "r", 0);
-        let ctl = Arc::new(ConnControl::default());
-        let (tx, _rx) = mpsc::channel(64);
-        let out = Outbound::new(1, tx, Arc::clone(&ctl));
+        let (out, rx) = conn(1);
+        let ctl = rx.control();
         feeds.add_held("r", member("a"), out);
         for seq in 1..=3 {
             feeds.message("r", seq, text(seq), None);

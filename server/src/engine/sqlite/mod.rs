@@ -4,7 +4,7 @@
 //! It blocks for one command, drains up to [`MAX_BATCH`] more without blocking, and writes every
 //! run of consecutive publishes in one transaction (`synchronous=FULL`: durable at commit).
 //! Only after the commit does it advance the room heads and hand the batch to the
-//! [`fanout`] thread, which broadcasts each message to its room (under the hub lock) and
+//! `fanout` thread, which broadcasts each message to its room (under the hub lock) and
 //! queues each ack, in order, while the store thread writes the next batch. Joins, leaves and
 //! disconnects go through both threads in order with publishes, so a joiner gets the replay up
 //! to the head and then every later message exactly once.
@@ -30,7 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::fanout::{Outcome, Step, Write};
 use crate::engine::{
-    internal_error, AppendCmd, AppendOp, History, JoinCmd, PublishCmd, Stored, StreamLimits,
+    internal_error, new_epoch, AppendCmd, AppendOp, History, JoinCmd, PublishCmd, StoreStats,
+    Stored, StreamLimits,
 };
 use crate::hub::Hub;
 use crate::outbound::{ConnId, Outbound};
@@ -143,12 +144,6 @@ impl StoreHandle {
 struct RoomState {
     epoch: String,
     head: u64,
-}
-
-fn new_epoch() -> String {
-    let mut s = uuid::Uuid::new_v4().simple().to_string();
-    s.truncate(8);
-    s
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -1245,13 +1240,6 @@ pub struct ReadPool {
 
 /// Kept idle read connections.
 const IDLE_READERS: usize = 4;
-
-/// Per-room stored counts.
-#[derive(Debug, Clone, Default)]
-pub struct StoreStats {
-    pub messages_stored: u64,
-    pub messages_per_room: Vec<(String, u64)>,
-}
 
 impl ReadPool {
     /// A pool over the database at `path` (which the store thread has created).

@@ -1,0 +1,83 @@
+//! What goes out on a room: persisted publishes (one Lua script stores and broadcasts each),
+//! ephemeral messages and the other unsequenced payloads of its channel.
+
+use roomcast_core::protocol::Message;
+
+use super::keys::{channel, ids_key, log_key, message_json, meta_key, NO_ORIGIN, ROOMS_KEY};
+use super::{streams, RedisEngine, Result};
+use crate::engine::{new_epoch, PublishCmd, Stored};
+use crate::outbound::ConnId;
+use crate::validate::now_ms;
+
+impl RedisEngine {
+    /// Stores a persisted publish (atomic script), then acks. The broadcast goes out from the
+    /// script itself, through the channel, to every node.
+    pub async fn publish(&self, p: PublishCmd) {
+        if p.stream {
+            streams::refuse(p.origin);
+            return;
+        }
+        match self.store(&p).await {
+            Ok(stored) => p.origin.ack(p.id, stored, None),
+            Err(e) => {
+                tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
+                p.origin.fail(&p.id, None);
+            }
+        }
+    }
+
+    /// Runs the publish script for `p`: stored and broadcast, or the original if its id was.
+    async fn store(&self, p: &PublishCmd) -> Result<Stored> {
+        let ts = now_ms();
+        let origin = p
+            .origin
+            .conn()
+            .map_or_else(|| NO_ORIGIN.to_string(), |conn| self.origin(conn));
+        let message = Message {
+            room: p.room.clone(),
+            seq: None,
+            id: p.id.clone(),
+            event: p.event.clone(),
+            data: p.data.clone(),
+            from: p.from.clone(),
+            ts,
+            stream: None,
+        };
+        let json = message_json(&message);
+        let (seq, ts, dup): (u64, u64, u8) = self
+            .publish
+            .key(meta_key(&p.room))
+            .key(ids_key(&p.room))
+            .key(log_key(&p.room))
+            .key(ROOMS_KEY)
+            .arg(&p.id)
+            .arg(ts)
+            .arg(json)
+            .arg(origin)
+            .arg(new_epoch())
+            .arg(channel(&p.room))
+            .arg(&p.room)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(Stored::published(seq, ts, dup != 0))
+    }
+
+    /// An ephemeral message: through the channel to every node's members but the sender.
+    pub async fn ephemeral(&self, room: &str, conn: ConnId, text: &str) {
+        let payload = format!("e|0|{}|{text}", self.origin(conn));
+        self.announce(room, &payload).await;
+    }
+
+    /// Publishes an unsequenced payload (ephemeral message, presence) on the room's channel.
+    /// Best effort, like the delivery it stands for: a failure is logged.
+    pub(super) async fn announce(&self, room: &str, payload: &str) {
+        let r: Result<i64, _> = redis::cmd("PUBLISH")
+            .arg(channel(room))
+            .arg(payload)
+            .query_async(&mut self.conn.clone())
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(room, kind = payload.get(..1), error = %e, "channel publish failed");
+        }
+    }
+}
