@@ -112,7 +112,11 @@ async fn a_cli_stream_reaches_a_cut_reader_through_a_server_kill_byte_for_byte()
 
     // A late joiner: `history` holds the whole reply in one message (the room's first, seq 1).
     let late = client(&server.ws_url(), "late");
-    let page = late.room("conv").history(Some(2), 1).await.expect("history");
+    let page = late
+        .room("conv")
+        .history(Some(2), 1)
+        .await
+        .expect("history");
     let reply = page
         .messages
         .iter()

@@ -9,6 +9,7 @@
 //! `store`), so a killed `publish` or `chat` sends what it had queued when run again, and
 //! `listen` continues after the last message it printed.
 
+mod assistant;
 mod chat;
 mod listen;
 mod print;
@@ -40,6 +41,8 @@ enum Command {
     /// Stream stdin into the room as one message growing as text arrives (`done` at end of
     /// input, `cancelled` on Ctrl-C).
     Stream(stream::StreamArgs),
+    /// An example backend: answer every chat message with a streamed reply, word by word.
+    Assistant(assistant::AssistantArgs),
 }
 
 /// Connection options every command takes.
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
             Command::Publish(args) => publish::run(args).await,
             Command::Listen(args) => listen::run(args).await,
             Command::Stream(args) => stream::run(args).await,
+            Command::Assistant(args) => assistant::run(args).await,
         }
     });
     match result {
