@@ -21,7 +21,7 @@ use std::sync::Arc;
 use roomcast_core::RoomEvent;
 
 use crate::error::RoomcastError;
-use crate::types::{ConnectionState, Gap, JoinInfo, Message, PresenceEvent};
+use crate::types::{ConnectionState, Gap, JoinInfo, Message, PresenceEvent, StreamPiece};
 
 /// Supplies tokens on demand: before the first connection when the config has none, before
 /// the current one expires, and after the server rejects one (close 4001).
@@ -52,6 +52,14 @@ pub trait RoomListener: Send + Sync {
     /// The room's events ended: it was left or lost, or the client closed. Called once per
     /// end, after every event before it; a later `join` starts them again.
     fn on_end(&self);
+}
+
+/// The pieces of a room's streamed messages (an assistant's reply growing word by word).
+#[uniffi::export(with_foreign)]
+pub trait StreamListener: Send + Sync {
+    /// The next piece of a stream, after its opening message (`Message.stream`) and earlier
+    /// pieces.
+    fn on_append(&self, piece: StreamPiece);
 }
 
 /// Connection state changes.

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 use roomcast_core::{Payload, PublishOptions};
 
 use crate::error::RoomcastError;
-use crate::listeners::{deliver, RoomListener};
+use crate::listeners::{deliver, RoomListener, StreamListener};
 use crate::runtime::run;
 use crate::subscription::Subscription;
-use crate::types::{HistoryPage, JoinInfo, PublishAck, ResumeMode};
+use crate::types::{HistoryPage, JoinInfo, PublishAck, ResumeMode, StreamPiece};
 
 /// A room of a client, from `Client::room` (or joined at once by `Client::join`). Register
 /// listeners with [`subscribe`](Self::subscribe), then [`join`](Self::join): listeners
@@ -78,6 +78,41 @@ impl Room {
         Arc::new(Subscription::room(vec![on_event, on_end]))
     }
 
+    /// Registers `listener` for the pieces of the room's streamed messages, until the
+    /// returned subscription is cancelled or released.
+    pub fn on_append(&self, listener: Arc<dyn StreamListener>) -> Arc<Subscription> {
+        let on_append = self
+            .inner
+            .on_append(move |a| listener.on_append(StreamPiece::from(a.clone())));
+        Arc::new(Subscription::room(vec![on_append]))
+    }
+
+    /// Opens a streamed message (an assistant's reply): `data_json` is published as its
+    /// opening message, and its text grows with the writer's `append`. Readers see the opening
+    /// message with the text so far, then each piece once, in order, then the end, across
+    /// reconnects and restarts. Queued at once, like `publish`.
+    pub fn stream(
+        &self,
+        event: String,
+        data_json: String,
+    ) -> Result<Arc<StreamWriter>, RoomcastError> {
+        let data = Self::parse(data_json)?;
+        let mut writer = self.inner.stream(&event, &data)?;
+        let opened = writer.opened();
+        Ok(Arc::new(StreamWriter {
+            id: writer.id().to_owned(),
+            opened: Mutex::new(opened.map(|f| Box::pin(f) as Ack)),
+            writer: Mutex::new(Some(writer)),
+        }))
+    }
+
+    /// Ends another member's stream `id` as cancelled (the server stores the end in this
+    /// member's name); returns the ack of the stream's final piece, also when it had ended.
+    pub async fn cancel_stream(&self, id: String) -> Result<PublishAck, RoomcastError> {
+        let cancel = self.inner.cancel_stream(&id);
+        run(cancel).await.map(PublishAck::from)
+    }
+
     /// Joins the room, returning at the server's `joined`. After a reconnect it is rejoined
     /// and resumed on its own, as `resume` says (default: every missed message, paged in past
     /// the server's replay limit). Publishes made before the answer are queued for the room.
@@ -144,5 +179,96 @@ impl Room {
         self.detach_listener();
         let room = self.inner.clone();
         run(async move { room.leave().await }).await
+    }
+}
+
+type Ack = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<roomcast_core::PublishAck, roomcast_core::Error>>
+            + Send,
+    >,
+>;
+
+/// Writes a streamed message opened with `Room::stream`. Each call queues its piece at once,
+/// in call order (also offline); the returned result comes with the server's ack. After
+/// `finish`, `fail` or `cancel`, further calls fail with `StreamEnded`.
+#[derive(uniffi::Object)]
+pub struct StreamWriter {
+    id: String,
+    opened: Mutex<Option<Ack>>,
+    writer: Mutex<Option<roomcast_core::StreamWriter>>,
+}
+
+impl StreamWriter {
+    fn ended(&self) -> RoomcastError {
+        RoomcastError::from(roomcast_core::Error::Server {
+            code: roomcast_core::protocol::ErrorCode::StreamEnded,
+            message: format!("stream {} was ended by this writer", self.id),
+        })
+    }
+
+    fn take(&self) -> Option<roomcast_core::StreamWriter> {
+        match self.writer.lock() {
+            Ok(mut w) => w.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
+
+    async fn end(&self, how: roomcast_core::StreamState) -> Result<PublishAck, RoomcastError> {
+        let writer = self.take().ok_or_else(|| self.ended())?;
+        let ack: Ack = match how {
+            roomcast_core::StreamState::Failed => Box::pin(writer.fail()),
+            roomcast_core::StreamState::Cancelled => Box::pin(writer.cancel()),
+            _ => Box::pin(writer.finish()),
+        };
+        run(ack).await.map(PublishAck::from)
+    }
+}
+
+#[uniffi::export]
+impl StreamWriter {
+    /// The stream's id (its opening message's), for readers' `Room::cancel_stream`.
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// The opening message's ack (its `seq`); the first call waits for it, later ones fail.
+    pub async fn opened(&self) -> Result<PublishAck, RoomcastError> {
+        let opened = match self.opened.lock() {
+            Ok(mut o) => o.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        let opened = opened.ok_or_else(|| RoomcastError::InvalidPayload {
+            reason: "the opening ack was taken already".into(),
+        })?;
+        run(opened).await.map(PublishAck::from)
+    }
+
+    /// Adds `text` to the stream.
+    pub async fn append(&self, text: String) -> Result<PublishAck, RoomcastError> {
+        let ack = {
+            let guard = match self.writer.lock() {
+                Ok(w) => w,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let writer = guard.as_ref().ok_or_else(|| self.ended())?;
+            writer.append(text)
+        };
+        run(ack).await.map(PublishAck::from)
+    }
+
+    /// Ends the stream as complete (`done`).
+    pub async fn finish(&self) -> Result<PublishAck, RoomcastError> {
+        self.end(roomcast_core::StreamState::Done).await
+    }
+
+    /// Ends the stream as `failed` (the generator broke off).
+    pub async fn fail(&self) -> Result<PublishAck, RoomcastError> {
+        self.end(roomcast_core::StreamState::Failed).await
+    }
+
+    /// Ends the stream as `cancelled` (the user stopped it).
+    pub async fn cancel(&self) -> Result<PublishAck, RoomcastError> {
+        self.end(roomcast_core::StreamState::Cancelled).await
     }
 }

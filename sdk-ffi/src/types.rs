@@ -156,6 +156,10 @@ pub struct Message {
     pub from: Member,
     /// Server time, Unix milliseconds.
     pub ts: u64,
+    /// On a streamed message's opening message: its text so far (later pieces reach a
+    /// `StreamListener`).
+    #[uniffi(default = None)]
+    pub stream: Option<StreamInfo>,
 }
 
 impl From<core::Message> for Message {
@@ -168,6 +172,81 @@ impl From<core::Message> for Message {
             event: m.event,
             from: m.from.into(),
             ts: m.ts,
+            stream: m.stream.map(StreamInfo::from),
+        }
+    }
+}
+
+/// Where a streamed message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum StreamState {
+    Open,
+    Done,
+    Cancelled,
+    Failed,
+}
+
+impl From<core::StreamState> for StreamState {
+    fn from(s: core::StreamState) -> Self {
+        match s {
+            core::StreamState::Open => Self::Open,
+            core::StreamState::Done => Self::Done,
+            core::StreamState::Cancelled => Self::Cancelled,
+            core::StreamState::Failed => Self::Failed,
+        }
+    }
+}
+
+/// A streamed message's text so far, on its opening message.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct StreamInfo {
+    pub state: StreamState,
+    pub text: String,
+    /// How many pieces the text holds.
+    pub n: u64,
+}
+
+impl From<core::StreamInfo> for StreamInfo {
+    fn from(s: core::StreamInfo) -> Self {
+        Self {
+            state: s.state.into(),
+            text: s.text,
+            n: s.n,
+        }
+    }
+}
+
+/// The next piece of a streamed message: `text` goes after what its stream showed so far.
+/// Pieces of a stream arrive once and in order, the last with `end` set.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct StreamPiece {
+    pub room: String,
+    pub seq: u64,
+    /// The seq of the stream's opening message.
+    pub of: u64,
+    /// The id of the stream's opening message.
+    pub id: String,
+    /// The index of the stream's first piece this one holds.
+    pub n: u64,
+    pub text: String,
+    /// How the stream ended, on its last piece.
+    pub end: Option<StreamState>,
+    pub from: Member,
+    pub ts: u64,
+}
+
+impl From<core::Append> for StreamPiece {
+    fn from(a: core::Append) -> Self {
+        Self {
+            room: a.room,
+            seq: a.seq,
+            of: a.of,
+            id: a.id,
+            n: a.n,
+            text: a.text,
+            end: a.end.map(StreamState::from),
+            from: a.from.into(),
+            ts: a.ts,
         }
     }
 }
