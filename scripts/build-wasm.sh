@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the JS package: sdk-wasm for wasm32, wasm-bindgen glue (web target, weak refs) into
 # bindings/js/wasm, wasm-opt -Oz --converge (binaryen from npm) when it makes the gzipped
-# module smaller, the TypeScript wrapper into bindings/js/dist, and a copy for the dashboard
+# module smaller, the TypeScript façade (bindings/shared, copied by scripts/sync-ts.mjs) and the
+# wrapper into bindings/js/dist, and a copy for the dashboard
 # (examples/dashboard/vendor/roomcast).
 #
 # Toolchain: a rustup wasm32-unknown-unknown target when installed; otherwise Debian's
@@ -115,6 +116,8 @@ if [ -n "$wasm_opt" ]; then
     rm -f "$pkg/wasm/roomcast_wasm_bg.wasm.d.ts"
 fi
 
+# The TypeScript façade shared with the React Native package (bindings/shared) into src/shared.
+node "$root/scripts/sync-ts.mjs"
 rm -rf "$pkg/dist"
 (cd "$pkg" && npx tsc -p tsconfig.json)
 

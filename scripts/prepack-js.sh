@@ -22,7 +22,7 @@ for f in "${needed[@]}"; do
     fi
 done
 if [ "${ROOMCAST_PACK_PREBUILT:-}" = 1 ]; then
-    stale=$(find "$pkg/src" sdk-wasm/src sdk-core/src -newer "$pkg/wasm/roomcast_wasm_bg.wasm" -type f | head -3)
+    stale=$(find "$pkg/src" bindings/shared sdk-wasm/src sdk-core/src -newer "$pkg/wasm/roomcast_wasm_bg.wasm" -type f | head -3)
     if [ -n "$stale" ]; then
         echo "prepack: ROOMCAST_PACK_PREBUILT=1 but sources changed since the build:" >&2
         echo "$stale" >&2
