@@ -527,9 +527,12 @@ export class Room<E extends EventMap = EventMap> {
     ack.then(
       (value) => {
         this.setPending(this.pendingList.filter((e) => e !== entry));
+        // A restored publish whose platform gives no ack (React Native) is known sent, its
+        // `seq` is not.
         const a = value as PublishAck | undefined;
-        if (a && typeof a.id === "string") {
-          const sent: SentMessage = { key: entry.key, id: a.id, event: entry.event, data: entry.data, seq: a.seq, ts: a.ts };
+        const id = a && typeof a.id === "string" ? a.id : entry.id;
+        if (id !== undefined) {
+          const sent: SentMessage = { key: entry.key, id, event: entry.event, data: entry.data, seq: a?.seq ?? null, ts: a?.ts ?? Date.now() };
           this.sentHandlers.each((h) => h(sent), (e) => this.handlerFailed(e));
         }
       },

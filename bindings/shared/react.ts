@@ -142,8 +142,8 @@ export function useRoom<E extends EventMap = EventMap>(name: string, options?: O
 }
 
 /** The room's members, re-rendering on each change (empty while offline). */
-export function usePresence(room: Room<EventMap> | Room<never>): readonly Member[] {
-  const r = room as Room<EventMap>;
+export function usePresence<E extends EventMap>(room: Room<E>): readonly Member[] {
+  const r = room as unknown as Room<EventMap>;
   const subscribe = useCallback((changed: () => void) => r.onMembers(changed), [r]);
   return useSyncExternalStore(subscribe, () => r.members, () => r.members);
 }

@@ -39,7 +39,7 @@ export declare function useConnectionState(): ConnectionStateInfo;
  */
 export declare function useRoom<E extends EventMap = EventMap>(name: string, options?: Omit<JoinOptions, "signal" | "timeoutMs">): Room<E>;
 /** The room's members, re-rendering on each change (empty while offline). */
-export declare function usePresence(room: Room<EventMap> | Room<never>): readonly Member[];
+export declare function usePresence<E extends EventMap>(room: Room<E>): readonly Member[];
 /** `room.publish`, stable across renders. */
 export declare function usePublish<E extends EventMap>(room: Room<E>): Room<E>["publish"];
 /** A message as `useMessages` lists it. */
