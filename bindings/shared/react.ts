@@ -323,6 +323,8 @@ class MessagesStore<T> {
  * The room's `event` messages as a list that re-renders on change: live ones from mount,
  * older ones through `loadEarlier()`, this client's own publishes (pending until the server
  * acknowledges them, restored ones from a store included). Each message once, by `seq`.
+ * The list lives as long as `room`, `event`, `decode` and `limit` stay the same: give a
+ * `decode` made once (module level, or `useMemo`), not a new function on each render.
  */
 export function useMessages<E extends EventMap, K extends EventName<E>>(
   room: Room<E>,

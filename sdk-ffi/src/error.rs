@@ -364,7 +364,10 @@ mod tests {
     }
 
     fn same_names(what: &str, listed: &[&str], expected: &[&str]) {
-        assert!(!listed.is_empty(), "{what}: no list found in bindings/shared/types.ts");
+        assert!(
+            !listed.is_empty(),
+            "{what}: no list found in bindings/shared/types.ts"
+        );
         for name in expected {
             assert!(listed.contains(name), "{name} missing from {what}");
         }
@@ -412,7 +415,11 @@ mod tests {
             S::Closed,
         ];
         let names: Vec<&str> = states.iter().map(S::name).collect();
-        same_names("CONNECTION_STATES", &facade_list("CONNECTION_STATES"), &names);
+        same_names(
+            "CONNECTION_STATES",
+            &facade_list("CONNECTION_STATES"),
+            &names,
+        );
         // The FFI's own enum has the same cases, in the same order (its TypeScript maps one to
         // the other case by case, in bindings/react-native/src/api.ts).
         let ffi_names = [
