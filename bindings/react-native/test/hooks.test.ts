@@ -125,7 +125,8 @@ test("StrictMode joins once, two components share the join, unmount leaves and c
     await until(() => one.view?.messages.length === 1, "the message");
     assert.equal(calls.leave, 0);
     // Own publishes are listed as sent once acknowledged.
-    await one.publish?.("n", 2);
+    assert.ok(one.publish, "usePublish gave a function");
+    await one.publish("n", 2);
     await until(() => one.view?.messages.length === 2 && one.view.messages.every((m) => !m.pending), "own message listed as sent");
     assert.deepEqual(one.view?.messages.map((m) => [m.data, m.seq, m.own, m.pending]), [[1, 1, false, false], [2, 2, true, false]]);
 
