@@ -34,9 +34,14 @@ for (const { dir, rewrite } of targets) {
     }
     continue;
   }
-  rmSync(dir, { recursive: true, force: true });
+  // Only what changed is written, so a copy's mtime says when its source last changed
+  // (scripts/prepack-js.sh compares them with the build).
   mkdirSync(dir, { recursive: true });
-  for (const [f, text] of want) writeFileSync(join(dir, f), text);
+  for (const f of readdirSync(dir)) if (!want.has(f)) rmSync(join(dir, f), { force: true });
+  for (const [f, text] of want) {
+    const path = join(dir, f);
+    if (!existsSync(path) || readFileSync(path, "utf8") !== text) writeFileSync(path, text);
+  }
 }
 if (stale) {
   console.error("run: node scripts/sync-ts.mjs");
