@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the JS package: sdk-wasm for wasm32, wasm-bindgen glue (web target, weak refs) into
 # bindings/js/wasm, wasm-opt -Oz --converge (binaryen from npm) when it makes the gzipped
-# module smaller, the TypeScript wrapper into bindings/js/dist, and a copy for the dashboard
-# (examples/dashboard/vendor/roomcast).
+# module smaller, the TypeScript façade (bindings/shared, copied by scripts/sync-ts.mjs) and the
+# wrapper into bindings/js/dist, and the dashboard bundled with React (examples/dashboard/vendor,
+# scripts/build-dashboard.mjs).
 #
 # Toolchain: a rustup wasm32-unknown-unknown target when installed; otherwise Debian's
 # rustc-web + rust-web-src with -Zbuild-std (apt-get install rustc-web cargo-web rust-web-src),
@@ -115,13 +116,13 @@ if [ -n "$wasm_opt" ]; then
     rm -f "$pkg/wasm/roomcast_wasm_bg.wasm.d.ts"
 fi
 
+# The TypeScript façade shared with the React Native package (bindings/shared) into src/shared.
+node "$root/scripts/sync-ts.mjs"
 rm -rf "$pkg/dist"
 (cd "$pkg" && npx tsc -p tsconfig.json)
 
-dash="$root/examples/dashboard/vendor/roomcast"
-rm -rf "$dash"
-mkdir -p "$dash"
-cp -r "$pkg/dist" "$pkg/wasm" "$dash/"
+# The dashboard, bundled with React and this package (examples/dashboard/vendor).
+node "$root/scripts/build-dashboard.mjs"
 
 printf 'build-wasm: %s bytes wasm, %s bytes gzip -9 (wasm + glue)\n' \
     "$(stat -c %s "$bg")" \

@@ -38,7 +38,18 @@ wasm=$pkg/wasm/roomcast_wasm_bg.wasm
 # the wasm stays a separate file fetched next to it.
 "$esbuild" "$pkg/dist/browser.js" --bundle --minify --format=esm --platform=browser \
     --log-level=warning --outfile="$tmp/roomcast.js"
+# roomcast/react, bundled as an app would (React itself external: the app has it).
+"$esbuild" "$pkg/dist/react.js" --bundle --minify --format=esm --platform=browser --external:react \
+    --log-level=warning --outfile="$tmp/roomcast-react.js"
 js=("$pkg/wasm/roomcast_wasm.js" "$pkg/dist/api.js" "$pkg/dist/browser.js")
+# The shared façade (bindings/shared, in dist/shared) is part of the core import; its React
+# hooks are not (only roomcast/react imports them).
+js+=("$pkg/dist/platform.js" "$pkg/dist/store.js" "$pkg/dist/shared/index.js" "$pkg/dist/shared/client.js"
+    "$pkg/dist/shared/decode.js" "$pkg/dist/shared/errors.js" "$pkg/dist/shared/types.js")
+if grep -q useSyncExternalStore "$tmp/roomcast.js"; then
+    echo "the core import bundles the React hooks" >&2
+    exit 1
+fi
 js_raw=$(cat "${js[@]}" | wc -c)
 js_gz=$(($(gz "${js[0]}") + $(cat "${js[@]:1}" | gz)))
 js_min=$(gz "$tmp/roomcast.js")
@@ -49,7 +60,10 @@ echo "|---|---|---|---|---|"
 row "roomcast $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$pkg/package.json" | head -1) (total)" \
     "wasm + JS" "$(($(stat -c %s "$wasm") + js_raw))" "$((wasm_gz + js_gz))" "$((wasm_gz + js_min))"
 row "… wasm" "roomcast_wasm_bg.wasm" "$(stat -c %s "$wasm")" "$wasm_gz" "$wasm_gz"
-row "… JS" "glue + dist/api.js + browser.js" "$js_raw" "$js_gz" "$js_min"
+row "… JS" "glue + dist/ (api, browser, store, shared façade)" "$js_raw" "$js_gz" "$js_min"
+react_raw=$(stat -c %s "$pkg/dist/react.js" "$pkg/dist/shared/react.js" | awk '{ s += $1 } END { print s }')
+row "roomcast/react (not in the total)" "dist/react.js + dist/shared/react.js" "$react_raw" \
+    "$(cat "$pkg/dist/react.js" "$pkg/dist/shared/react.js" | gz)" "$(gz "$tmp/roomcast-react.js")"
 for spec in "socket.io-client:dist/socket.io.min.js" "centrifuge:dist/centrifuge.js" \
     "phoenix:priv/static/phoenix.min.js"; do
     name=${spec%%:*} file=${spec#*:}

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg=bindings/js
-needed=(dist/browser.js dist/browser.d.ts dist/node.js wasm/roomcast_wasm.js wasm/roomcast_wasm.d.ts
+needed=(dist/browser.js dist/browser.d.ts dist/node.js dist/react.js dist/react.d.ts wasm/roomcast_wasm.js wasm/roomcast_wasm.d.ts
     wasm/roomcast_wasm_bg.wasm)
 
 if [ "${ROOMCAST_PACK_PREBUILT:-}" != 1 ]; then
@@ -22,7 +22,9 @@ for f in "${needed[@]}"; do
     fi
 done
 if [ "${ROOMCAST_PACK_PREBUILT:-}" = 1 ]; then
-    stale=$(find "$pkg/src" sdk-wasm/src sdk-core/src -newer "$pkg/wasm/roomcast_wasm_bg.wasm" -type f | head -3)
+    # Against the TypeScript output, the build's last step (the shared façade is copied into
+    # src/shared just before it).
+    stale=$(find "$pkg/src" bindings/shared sdk-wasm/src sdk-core/src -newer "$pkg/dist/browser.js" -type f | head -3)
     if [ -n "$stale" ]; then
         echo "prepack: ROOMCAST_PACK_PREBUILT=1 but sources changed since the build:" >&2
         echo "$stale" >&2

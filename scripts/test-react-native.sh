@@ -34,6 +34,8 @@ if [ -z "${ROOMCAST_FFI_LIB:-}" ] || [ -z "${ROOMCAST_SERVER:-}" ]; then
 fi
 [ -d "$rn/types/@types/react" ] && [ -x "$pkg/node_modules/.bin/tsc" ] || bash scripts/setup.sh
 rm -rf "$out" && mkdir -p "$out"
+# The TypeScript façade shared with the web package (bindings/shared) into src/shared.
+node scripts/sync-ts.mjs
 
 step "React Native bindings match the library (API checksums, FFI functions)"
 node "$pkg/test/check-bindings.mjs" "$ROOMCAST_FFI_LIB"

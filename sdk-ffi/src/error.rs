@@ -345,34 +345,107 @@ mod tests {
         }
     }
 
-    /// The React Native package's `ERROR_CODES` (its copy of the web package's `ErrorCode`)
-    /// names exactly the codes its errors can carry: every core code, every protocol code, and
-    /// the three the typed layers add. Its TypeScript maps this enum's case names to codes, so
-    /// the test above covers the mapping.
-    #[test]
-    fn the_react_native_package_lists_every_code() {
-        let listed: Vec<&str> = include_str!("../../bindings/react-native/src/errors.ts")
-            .split("export const ERROR_CODES = [")
+    /// A name list of the TypeScript façade both npm packages compile
+    /// (`export const NAME = [ "a", "b", ... ] as const;` in bindings/shared/types.ts).
+    fn facade_list(name: &str) -> Vec<&'static str> {
+        include_str!("../../bindings/shared/types.ts")
+            .split(&format!("export const {name} = ["))
             .nth(1)
             .and_then(|rest| rest.split("] as const").next())
             .unwrap_or_default()
             .lines()
             .map(str::trim)
-            .filter(|l| l.starts_with('"'))
-            .map(|l| l.trim_end_matches(',').trim_matches('"'))
-            .collect();
+            .filter(|l| !(l.starts_with("/*") || l.starts_with('*') || l.starts_with("//")))
+            .flat_map(|l| l.split(','))
+            .map(str::trim)
+            .filter(|item| item.len() >= 2 && item.starts_with('"') && item.ends_with('"'))
+            .map(|item| item.trim_matches('"'))
+            .collect()
+    }
+
+    fn same_names(what: &str, listed: &[&str], expected: &[&str]) {
+        assert!(
+            !listed.is_empty(),
+            "{what}: no list found in bindings/shared/types.ts"
+        );
+        for name in expected {
+            assert!(listed.contains(name), "{name} missing from {what}");
+        }
+        for name in listed {
+            assert!(expected.contains(name), "{name} in {what} is no Rust name");
+        }
+        let mut once = listed.to_vec();
+        once.sort_unstable();
+        once.dedup();
+        assert_eq!(once.len(), listed.len(), "{what} lists a name twice");
+    }
+
+    /// The façade's `ERROR_CODES` (the `ErrorCode` type of both packages' `.d.ts`) names
+    /// exactly the codes their errors can carry: every core code, every protocol code, and
+    /// the three the typed layers add. React Native's TypeScript maps this enum's case names
+    /// to codes, so the test above covers that mapping.
+    #[test]
+    fn the_typescript_facade_lists_every_code() {
         let expected: Vec<&str> = E::CLIENT_CODES
             .iter()
             .copied()
             .chain(ErrorCode::ALL.iter().map(|c| c.as_str()))
             .chain(["decode", "handler", "room_lost"])
             .collect();
-        for code in &expected {
-            assert!(listed.contains(code), "{code} missing from ERROR_CODES");
-        }
-        for code in &listed {
-            assert!(expected.contains(code), "{code} in ERROR_CODES is no code");
-        }
+        same_names("ERROR_CODES", &facade_list("ERROR_CODES"), &expected);
+    }
+
+    /// `CONNECTION_STATES` (`ConnectionStateName`) are the core's state names, and
+    /// `PRESENCE_EVENTS` (`Presence["event"]`) the protocol's presence kinds.
+    #[test]
+    fn the_typescript_facade_names_the_core_states_and_presence_events() {
+        use roomcast_core::machine::ConnectionState as S;
+        use roomcast_core::protocol::PresenceKind;
+        use std::time::Duration;
+        let states = [
+            S::Idle,
+            S::Connecting { attempt: 0 },
+            S::Connected,
+            S::Reconnecting {
+                attempt: 1,
+                delay: Duration::ZERO,
+            },
+            S::Paused,
+            S::Unauthorized,
+            S::Closed,
+        ];
+        let names: Vec<&str> = states.iter().map(S::name).collect();
+        same_names(
+            "CONNECTION_STATES",
+            &facade_list("CONNECTION_STATES"),
+            &names,
+        );
+        // The FFI's own enum has the same cases, in the same order (its TypeScript maps one to
+        // the other case by case, in bindings/react-native/src/api.ts).
+        let ffi_names = [
+            crate::types::ConnectionState::Idle,
+            crate::types::ConnectionState::Connecting { attempt: 0 },
+            crate::types::ConnectionState::Connected,
+            crate::types::ConnectionState::Reconnecting {
+                attempt: 1,
+                delay_ms: 0,
+            },
+            crate::types::ConnectionState::Paused,
+            crate::types::ConnectionState::Unauthorized,
+            crate::types::ConnectionState::Closed,
+        ]
+        .map(|s| match s {
+            crate::types::ConnectionState::Idle => "idle",
+            crate::types::ConnectionState::Connecting { .. } => "connecting",
+            crate::types::ConnectionState::Connected => "connected",
+            crate::types::ConnectionState::Reconnecting { .. } => "reconnecting",
+            crate::types::ConnectionState::Paused => "paused",
+            crate::types::ConnectionState::Unauthorized => "unauthorized",
+            crate::types::ConnectionState::Closed => "closed",
+        });
+        assert_eq!(ffi_names.as_slice(), names.as_slice());
+        let kinds = [PresenceKind::Join.as_str(), PresenceKind::Leave.as_str()];
+        same_names("PRESENCE_EVENTS", &facade_list("PRESENCE_EVENTS"), &kinds);
     }
 
     #[test]

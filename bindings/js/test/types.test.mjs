@@ -15,12 +15,14 @@ import { Server, token, until } from "./support.mjs";
 /** Interfaces the app builds and passes in: nothing to check them against. */
 const INPUTS = new Set([
   "BackoffOptions",
+  "CallOptions",
   "ClientOptions",
   "HistoryOptions",
   "JoinOptions",
   "OnOptions",
   "OpenOptions",
   "PublishOptions",
+  "StandardSchemaV1",
   "StoreSnapshot",
 ]);
 
@@ -140,7 +142,14 @@ test("every exported interface matches the values the package returns", async ()
   saw("JoinInfo", joined);
   for (const m of joined.presence) saw("Member", m);
 
+  // The façade's own values: a publish pending then acknowledged, and an async iteration.
+  ra.onPending((list) => list.forEach((p) => saw("PendingMessage", p)));
+  ra.onSent((sent) => saw("SentMessage", sent));
+  const iteration = rb.messages("chat");
   saw("PublishAck", await ra.publish("chat", { text: "hello" }));
+  const first = await iteration.next();
+  saw("Received", first.value);
+  await iteration.return();
   saw("PublishAck", await ra.publishEphemeral("typing", true));
   await until(() => seen.get("MessageMeta")?.length >= 2, "bob's messages");
 

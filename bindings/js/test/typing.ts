@@ -37,3 +37,33 @@ export async function typing(): Promise<void> {
   }
   await client.close();
 }
+
+// ---------------------------------------------------------------------------------------
+// The web package's raw `.d.ts` (sdk-wasm/src/lib.rs's TypeScript section) and the shared
+// façade's types (bindings/shared/types.ts) are one set of names and shapes: a change on
+// either side that the other lacks fails here.
+import type * as raw from "../wasm/roomcast_wasm.js";
+import type * as shared from "../src/shared/types.js";
+
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+type WithoutCall<T> = Omit<T, keyof shared.CallOptions>;
+export const sameAsTheWasmDeclarations: [
+  Equal<raw.ErrorCode, shared.ErrorCode>,
+  Equal<raw.ConnectionStateName, shared.ConnectionStateName>,
+  Equal<raw.ConnectionStateInfo, shared.ConnectionStateInfo>,
+  Equal<raw.BackoffOptions, shared.BackoffOptions>,
+  Equal<raw.TokenProvider, shared.TokenProvider>,
+  Equal<raw.ClientOptions, shared.ClientOptions>,
+  Equal<raw.Member, shared.Member>,
+  Equal<raw.MessageMeta, shared.MessageMeta>,
+  Equal<raw.StoredMessage, shared.StoredMessage>,
+  Equal<raw.Presence, shared.Presence>,
+  Equal<raw.JoinInfo, shared.JoinInfo>,
+  Equal<raw.Gap, shared.Gap>,
+  Equal<raw.PublishAck, shared.PublishAck>,
+  Equal<raw.HistoryPage, shared.HistoryPage>,
+  Equal<raw.JoinOptions, WithoutCall<shared.JoinOptions>>,
+  Equal<raw.PublishOptions, WithoutCall<shared.PublishOptions>>,
+  Equal<raw.HistoryOptions, WithoutCall<shared.HistoryOptions>>,
+  Equal<raw.RoomcastError["code"], shared.RoomcastError["code"]>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];

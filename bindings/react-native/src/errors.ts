@@ -1,81 +1,11 @@
 /**
- * Errors as the web package reports them: an `Error` named `RoomcastError` with a stable
- * `code`, so an app branches on `err.code` the same way on the web and in React Native.
- *
- * The codes are the core's (`roomcast_core::Error::code`, the protocol's error codes) plus
- * three the typed layers add; `ERROR_CODES` is checked against the core by a Rust test
- * (sdk-ffi/src/error.rs) and against the web package's `ErrorCode` by `tsc`.
+ * The bindings' errors as `RoomcastError`s with the shared codes (`ERROR_CODES`,
+ * bindings/shared/types.ts, checked against the core's by sdk-ffi's tests): the FFI's case
+ * names are the core's codes in another case.
  */
 import * as ffi from "./ffi";
-
-/** Every code, as in the web package's `ErrorCode` union. */
-export const ERROR_CODES = [
-  "invalid_config",
-  "invalid_room",
-  "unauthorized",
-  "forbidden",
-  "not_joined",
-  "too_large",
-  "too_many_rooms",
-  "queue_full",
-  "not_connected",
-  "connection_lost",
-  "timeout",
-  "closed",
-  "gave_up",
-  "invalid_payload",
-  "token_provider",
-  "protocol",
-  "bad_request",
-  "rate_limited",
-  "unsupported_protocol",
-  "internal",
-  "not_found",
-  "stream_ended",
-  /** The store could not keep a publish, which was not sent. */
-  "storage",
-  /** Another client holds the store. */
-  "store_locked",
-  /** Not sent, not failed: the client stopped while it was queued; the store keeps it. */
-  "kept",
-  /** A typed handler's decoder rejected a payload. */
-  "decode",
-  /** An app handler threw. */
-  "handler",
-  /** The server refused to rejoin a room after a reconnect. */
-  "room_lost",
-] as const;
-
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/** Every rejection and error event is an `Error` with a `code`. */
-export interface RoomcastError extends Error {
-  name: "RoomcastError";
-  code: ErrorCode;
-  room?: string;
-  /** decode and handler errors: the message concerned. */
-  meta?: import("./types").MessageMeta;
-  data?: unknown;
-  cause?: unknown;
-}
-
-/** Narrows a caught value to a `RoomcastError`. */
-export function isRoomcastError(e: unknown): e is RoomcastError {
-  return e instanceof Error && e.name === "RoomcastError" && typeof (e as RoomcastError).code === "string";
-}
-
-/** @internal A `RoomcastError` with `code` and `message`. */
-export function roomcastError(
-  code: ErrorCode,
-  message: string,
-  extra: Partial<Pick<RoomcastError, "room" | "meta" | "data" | "cause">> = {},
-): RoomcastError {
-  const e = new Error(message) as RoomcastError;
-  e.name = "RoomcastError";
-  e.code = code;
-  for (const [k, v] of Object.entries(extra)) if (v !== undefined) (e as unknown as Record<string, unknown>)[k] = v;
-  return e;
-}
+import { isRoomcastError, roomcastError } from "./shared/errors";
+import { ERROR_CODES, type ErrorCode, type RoomcastError } from "./shared/types";
 
 /** `QueueFull` → `queue_full`: the FFI's case names are the core's codes (sdk-ffi's test). */
 function snake(tag: string): string {

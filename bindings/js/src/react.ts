@@ -1,0 +1,2 @@
+/** `roomcast/react`: the React hooks (bindings/shared/react.ts), over this package's client. */
+export * from "./shared/react.js";
