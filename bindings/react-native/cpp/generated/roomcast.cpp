@@ -171,6 +171,12 @@ extern "C" {
     void * uniffi_out_return, RustCallStatus* rust_call_status
     );
     typedef void
+    (*UniffiCallbackInterfaceStreamListenerMethod0)(
+    uint64_t uniffi_handle, 
+    RustBuffer piece, 
+    void * uniffi_out_return, RustCallStatus* rust_call_status
+    );
+    typedef void
     (*UniffiCallbackInterfaceTokenProviderMethod0)(
     uint64_t uniffi_handle, 
     UniffiForeignFutureCompleteRustBuffer uniffi_future_callback, 
@@ -195,7 +201,11 @@ extern "C" {
         UniffiCallbackInterfaceFree uniffi_free;
         UniffiCallbackInterfaceClone uniffi_clone;
         UniffiCallbackInterfaceStateListenerMethod0 on_state;
-    } UniffiVTableCallbackInterfaceStateListener;typedef struct UniffiVTableCallbackInterfaceTokenProvider {
+    } UniffiVTableCallbackInterfaceStateListener;typedef struct UniffiVTableCallbackInterfaceStreamListener {
+        UniffiCallbackInterfaceFree uniffi_free;
+        UniffiCallbackInterfaceClone uniffi_clone;
+        UniffiCallbackInterfaceStreamListenerMethod0 on_append;
+    } UniffiVTableCallbackInterfaceStreamListener;typedef struct UniffiVTableCallbackInterfaceTokenProvider {
         UniffiCallbackInterfaceFree uniffi_free;
         UniffiCallbackInterfaceClone uniffi_clone;
         UniffiCallbackInterfaceTokenProviderMethod0 fetch_token;
@@ -331,6 +341,22 @@ extern "C" {
         RustBuffer state, 
         RustCallStatus *uniffi_out_err
     );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_clone_streamlistener(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_roomcast_ffi_fn_free_streamlistener(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener(
+        UniffiVTableCallbackInterfaceStreamListener * vtable
+    );
+    void uniffi_roomcast_ffi_fn_method_streamlistener_on_append(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer piece, 
+        RustCallStatus *uniffi_out_err
+    );
     /*handle*/ uint64_t uniffi_roomcast_ffi_fn_clone_tokenprovider(
         /*handle*/ uint64_t handle, 
         RustCallStatus *uniffi_out_err
@@ -369,6 +395,10 @@ extern "C" {
         /*handle*/ uint64_t handle, 
         RustCallStatus *uniffi_out_err
     );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_room_cancel_stream(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer id
+    );
     /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_room_history(
         /*handle*/ uint64_t ptr, 
         RustBuffer before, 
@@ -385,6 +415,11 @@ extern "C" {
         /*handle*/ uint64_t ptr, 
         RustCallStatus *uniffi_out_err
     );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_room_on_append(
+        /*handle*/ uint64_t ptr, 
+        /*handle*/ uint64_t listener, 
+        RustCallStatus *uniffi_out_err
+    );
     /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_room_publish(
         /*handle*/ uint64_t ptr, 
         RustBuffer event, 
@@ -395,10 +430,44 @@ extern "C" {
         RustBuffer event, 
         RustBuffer data_json
     );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_room_stream(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer event, 
+        RustBuffer data_json, 
+        RustCallStatus *uniffi_out_err
+    );
     /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_room_subscribe(
         /*handle*/ uint64_t ptr, 
         /*handle*/ uint64_t listener, 
         RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_clone_streamwriter(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_roomcast_ffi_fn_free_streamwriter(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_append(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer text
+    );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_cancel(
+        /*handle*/ uint64_t ptr
+    );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_fail(
+        /*handle*/ uint64_t ptr
+    );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_finish(
+        /*handle*/ uint64_t ptr
+    );
+    RustBuffer uniffi_roomcast_ffi_fn_method_streamwriter_id(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_opened(
+        /*handle*/ uint64_t ptr
     );
     /*handle*/ uint64_t uniffi_roomcast_ffi_fn_clone_subscription(
         /*handle*/ uint64_t handle, 
@@ -660,9 +729,13 @@ extern "C" {
     );
     uint16_t uniffi_roomcast_ffi_checksum_method_statelistener_on_state(
     );
+    uint16_t uniffi_roomcast_ffi_checksum_method_streamlistener_on_append(
+    );
     uint16_t uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token(
     );
     uint16_t uniffi_roomcast_ffi_checksum_method_logsink_log(
+    );
+    uint16_t uniffi_roomcast_ffi_checksum_method_room_cancel_stream(
     );
     uint16_t uniffi_roomcast_ffi_checksum_method_room_history(
     );
@@ -672,11 +745,27 @@ extern "C" {
     );
     uint16_t uniffi_roomcast_ffi_checksum_method_room_name(
     );
+    uint16_t uniffi_roomcast_ffi_checksum_method_room_on_append(
+    );
     uint16_t uniffi_roomcast_ffi_checksum_method_room_publish(
     );
     uint16_t uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral(
     );
+    uint16_t uniffi_roomcast_ffi_checksum_method_room_stream(
+    );
     uint16_t uniffi_roomcast_ffi_checksum_method_room_subscribe(
+    );
+    uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_append(
+    );
+    uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_cancel(
+    );
+    uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_fail(
+    );
+    uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_finish(
+    );
+    uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_id(
+    );
+    uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_opened(
     );
     uint16_t uniffi_roomcast_ffi_checksum_method_subscription_cancel(
     );
@@ -1433,6 +1522,121 @@ namespace uniffi::roomcast::st::vtablecallbackinterfacestatelistener::vtablecall
         rsLambda = nullptr;
     }
 } // namespace uniffi::roomcast::st::vtablecallbackinterfacestatelistener::vtablecallbackinterfacestatelistener::free
+
+// Callback function: uniffi::roomcast::st::vtablecallbackinterfacestreamlistener::vtablecallbackinterfacestreamlistener::free::UniffiCallbackInterfaceFree
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::roomcast::st::vtablecallbackinterfacestreamlistener::vtablecallbackinterfacestreamlistener::free {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_handle) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_handle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_handle);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_handle
+            );
+
+            
+
+            
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceFree: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static void callback(uint64_t rs_handle) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return;
+        }
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_handle);
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceFree
+    makeCallbackFunction( // uniffi::roomcast::st::vtablecallbackinterfacestreamlistener::vtablecallbackinterfacestreamlistener::free
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_handle) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_handle](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_handle);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                
+                callInvoker->invokeNonBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeRoomcast, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::roomcast::st::vtablecallbackinterfacestreamlistener::vtablecallbackinterfacestreamlistener::free
 
 // Callback function: uniffi::roomcast::st::vtablecallbackinterfacetokenprovider::vtablecallbackinterfacetokenprovider::free::UniffiCallbackInterfaceFree
 //
@@ -3832,6 +4036,299 @@ template <> struct Bridging<UniffiVTableCallbackInterfaceStateListener> {
 };
 
 } // namespace uniffi::roomcast
+    // Implementation of CallbackInterfaceClone for vtable field uniffi_clone in VTableCallbackInterfaceStreamListener
+
+
+// Callback function: uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfacestreamlistener::UniffiCallbackInterfaceClone
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfacestreamlistener {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t, uint64_t*)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_handle
+            , uint64_t* uniffi_direct_return) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_handle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_handle);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_handle
+            );
+
+            
+
+            
+            // Write the direct return value back to the caller.
+            if (uniffi_direct_return != nullptr) {
+                *uniffi_direct_return = uniffi_jsi::Bridging<uint64_t>::fromJs(
+                    rt, callInvoker, uniffiResult
+                );
+            }
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceClone: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static uint64_t callback(uint64_t rs_handle) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return 0;
+        }
+        uint64_t uniffi_result = 0;
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_handle, 
+            &uniffi_result);
+        return uniffi_result;
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceClone
+    makeCallbackFunction( // uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfacestreamlistener
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_handle, uint64_t* uniffi_direct_return) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_handle, uniffi_direct_return](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_handle, uniffi_direct_return);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                callInvoker->invokeBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeRoomcast, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfacestreamlistener
+    // Implementation of CallbackInterfaceStreamListenerMethod0 for vtable field on_append in VTableCallbackInterfaceStreamListener
+
+
+// Callback function: uniffi::roomcast::cb::callbackinterfacestreamlistenermethod0::vtablecallbackinterfacestreamlistener::UniffiCallbackInterfaceStreamListenerMethod0
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::roomcast::cb::callbackinterfacestreamlistenermethod0::vtablecallbackinterfacestreamlistener {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t, RustBuffer, void *, RustCallStatus*)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_uniffiHandle
+            ,RustBuffer rs_piece
+            ,void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_uniffiHandle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_uniffiHandle);
+        auto js_piece = uniffi::roomcast::Bridging<RustBuffer>::toJs(rt, callInvoker, rs_piece);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_uniffiHandle, js_piece
+            );
+
+            // Now copy the result back from JS into the RustCallStatus object.
+            uniffi::roomcast::Bridging<RustCallStatus>::copyFromJs(rt, callInvoker, uniffiResult, uniffi_call_status);
+
+            if (uniffi_call_status->code != UNIFFI_CALL_STATUS_OK) {
+                // The JS callback finished abnormally, so we cannot retrieve the return value.
+                return;
+            }
+
+            
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceStreamListenerMethod0: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static void callback(uint64_t rs_uniffiHandle, RustBuffer rs_piece, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return;
+        }
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_uniffiHandle, 
+            rs_piece, 
+            rs_uniffiOutReturn, uniffi_call_status);
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceStreamListenerMethod0
+    makeCallbackFunction( // uniffi::roomcast::cb::callbackinterfacestreamlistenermethod0::vtablecallbackinterfacestreamlistener
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_uniffiHandle, RustBuffer rs_piece, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_uniffiHandle
+                    , rs_piece
+                    , rs_uniffiOutReturn, uniffi_call_status](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_uniffiHandle
+                        , rs_piece
+                        , rs_uniffiOutReturn, uniffi_call_status);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                callInvoker->invokeBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeRoomcast, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::roomcast::cb::callbackinterfacestreamlistenermethod0::vtablecallbackinterfacestreamlistener
+namespace uniffi::roomcast {
+using namespace facebook;
+using CallInvoker = uniffi_runtime::UniffiCallInvoker;
+
+template <> struct Bridging<UniffiVTableCallbackInterfaceStreamListener> {
+  static UniffiVTableCallbackInterfaceStreamListener fromJs(jsi::Runtime &rt,
+    std::shared_ptr<CallInvoker> callInvoker,
+    const jsi::Value &jsValue
+  ) {
+    // Check if the input is an object
+    if (!jsValue.isObject()) {
+      throw jsi::JSError(rt, "Expected an object for UniffiVTableCallbackInterfaceStreamListener");
+    }
+
+    // Get the object from the jsi::Value
+    auto jsObject = jsValue.getObject(rt);
+
+    // Create the vtable struct
+    UniffiVTableCallbackInterfaceStreamListener rsObject;
+
+    // Create the vtable from the js callbacks.
+    rsObject.uniffi_free = uniffi::roomcast::st::vtablecallbackinterfacestreamlistener::vtablecallbackinterfacestreamlistener::free::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "uniffi_free")
+        );
+    rsObject.uniffi_clone = uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfacestreamlistener::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "uniffi_clone")
+        );
+    rsObject.on_append = uniffi::roomcast::cb::callbackinterfacestreamlistenermethod0::vtablecallbackinterfacestreamlistener::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "on_append")
+        );
+
+    return rsObject;
+  }
+};
+
+} // namespace uniffi::roomcast
     // Implementation of CallbackInterfaceClone for vtable field uniffi_clone in VTableCallbackInterfaceTokenProvider
 
 
@@ -4728,6 +5225,38 @@ NativeRoomcast::NativeRoomcast(
             return this->cpp_uniffi_roomcast_ffi_fn_method_statelistener_on_state(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_roomcast_ffi_fn_clone_streamlistener"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_clone_streamlistener"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_clone_streamlistener(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_free_streamlistener"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_free_streamlistener"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_free_streamlistener(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_streamlistener_on_append"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_streamlistener_on_append"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_streamlistener_on_append(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_roomcast_ffi_fn_clone_tokenprovider"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_clone_tokenprovider"),
@@ -4808,6 +5337,14 @@ NativeRoomcast::NativeRoomcast(
             return this->cpp_uniffi_roomcast_ffi_fn_free_room(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_room_cancel_stream"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_room_cancel_stream"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_room_cancel_stream(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_roomcast_ffi_fn_method_room_history"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_room_history"),
@@ -4840,6 +5377,14 @@ NativeRoomcast::NativeRoomcast(
             return this->cpp_uniffi_roomcast_ffi_fn_method_room_name(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_room_on_append"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_room_on_append"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_room_on_append(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_roomcast_ffi_fn_method_room_publish"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_room_publish"),
@@ -4856,12 +5401,84 @@ NativeRoomcast::NativeRoomcast(
             return this->cpp_uniffi_roomcast_ffi_fn_method_room_publish_ephemeral(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_room_stream"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_room_stream"),
+        3,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_room_stream(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_roomcast_ffi_fn_method_room_subscribe"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_room_subscribe"),
         2,
         [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
             return this->cpp_uniffi_roomcast_ffi_fn_method_room_subscribe(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_clone_streamwriter"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_clone_streamwriter"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_clone_streamwriter(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_free_streamwriter"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_free_streamwriter"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_free_streamwriter(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_append"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_append"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_streamwriter_append(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_cancel"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_cancel"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_streamwriter_cancel(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_fail"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_fail"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_streamwriter_fail(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_finish"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_finish"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_streamwriter_finish(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_id"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_id"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_streamwriter_id(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_opened"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_method_streamwriter_opened"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_method_streamwriter_opened(rt, thisVal, args, count);
         }
     );
     props["ubrn_uniffi_roomcast_ffi_fn_clone_subscription"] = jsi::Function::createFromHostFunction(
@@ -5464,6 +6081,14 @@ NativeRoomcast::NativeRoomcast(
             return this->cpp_uniffi_roomcast_ffi_checksum_method_statelistener_on_state(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_streamlistener_on_append"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_streamlistener_on_append"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_streamlistener_on_append(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token"),
@@ -5478,6 +6103,14 @@ NativeRoomcast::NativeRoomcast(
         0,
         [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
             return this->cpp_uniffi_roomcast_ffi_checksum_method_logsink_log(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_room_cancel_stream"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_room_cancel_stream"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_room_cancel_stream(rt, thisVal, args, count);
         }
     );
     props["ubrn_uniffi_roomcast_ffi_checksum_method_room_history"] = jsi::Function::createFromHostFunction(
@@ -5512,6 +6145,14 @@ NativeRoomcast::NativeRoomcast(
             return this->cpp_uniffi_roomcast_ffi_checksum_method_room_name(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_room_on_append"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_room_on_append"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_room_on_append(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_roomcast_ffi_checksum_method_room_publish"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_room_publish"),
@@ -5528,12 +6169,68 @@ NativeRoomcast::NativeRoomcast(
             return this->cpp_uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_room_stream"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_room_stream"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_room_stream(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_roomcast_ffi_checksum_method_room_subscribe"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_room_subscribe"),
         0,
         [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
             return this->cpp_uniffi_roomcast_ffi_checksum_method_room_subscribe(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_append"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_append"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_append(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_cancel"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_cancel"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_cancel(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_fail"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_fail"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_fail(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_finish"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_finish"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_finish(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_id"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_id"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_id(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_opened"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_method_streamwriter_opened"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_opened(rt, thisVal, args, count);
         }
     );
     props["ubrn_uniffi_roomcast_ffi_checksum_method_subscription_cancel"] = jsi::Function::createFromHostFunction(
@@ -5592,6 +6289,14 @@ NativeRoomcast::NativeRoomcast(
             return this->cpp_uniffi_internal_fn_method_statelistener_ffi__bless_pointer(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_internal_fn_method_streamlistener_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_internal_fn_method_streamlistener_ffi__bless_pointer"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_internal_fn_method_streamlistener_ffi__bless_pointer(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_internal_fn_method_tokenprovider_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_internal_fn_method_tokenprovider_ffi__bless_pointer"),
@@ -5614,6 +6319,14 @@ NativeRoomcast::NativeRoomcast(
         1,
         [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
             return this->cpp_uniffi_internal_fn_method_room_ffi__bless_pointer(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_internal_fn_method_streamwriter_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_internal_fn_method_streamwriter_ffi__bless_pointer"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_internal_fn_method_streamwriter_ffi__bless_pointer(rt, thisVal, args, count);
         }
     );
     props["ubrn_uniffi_internal_fn_method_subscription_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
@@ -5759,7 +6472,7 @@ uniffi::roomcast::cb::rustfuturecontinuationcallback::cleanup();
     // Cleanup for callback function ForeignFutureDroppedCallback
 uniffi::roomcast::cb::foreignfuturedroppedcallback::cleanup();
     // Cleanup for "free" callback function CallbackInterfaceFree
-uniffi::roomcast::st::vtablecallbackinterfaceroomlistener::vtablecallbackinterfaceroomlistener::free::cleanup();uniffi::roomcast::st::vtablecallbackinterfacestatelistener::vtablecallbackinterfacestatelistener::free::cleanup();uniffi::roomcast::st::vtablecallbackinterfacetokenprovider::vtablecallbackinterfacetokenprovider::free::cleanup();uniffi::roomcast::st::vtablecallbackinterfacelogsink::vtablecallbackinterfacelogsink::free::cleanup();
+uniffi::roomcast::st::vtablecallbackinterfaceroomlistener::vtablecallbackinterfaceroomlistener::free::cleanup();uniffi::roomcast::st::vtablecallbackinterfacestatelistener::vtablecallbackinterfacestatelistener::free::cleanup();uniffi::roomcast::st::vtablecallbackinterfacestreamlistener::vtablecallbackinterfacestreamlistener::free::cleanup();uniffi::roomcast::st::vtablecallbackinterfacetokenprovider::vtablecallbackinterfacetokenprovider::free::cleanup();uniffi::roomcast::st::vtablecallbackinterfacelogsink::vtablecallbackinterfacelogsink::free::cleanup();
 uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfaceroomlistener::cleanup();
 uniffi::roomcast::cb::callbackinterfaceroomlistenermethod0::vtablecallbackinterfaceroomlistener::cleanup();
 uniffi::roomcast::cb::callbackinterfaceroomlistenermethod1::vtablecallbackinterfaceroomlistener::cleanup();
@@ -5769,6 +6482,8 @@ uniffi::roomcast::cb::callbackinterfaceroomlistenermethod4::vtablecallbackinterf
 uniffi::roomcast::cb::callbackinterfaceroomlistenermethod5::vtablecallbackinterfaceroomlistener::cleanup();
 uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfacestatelistener::cleanup();
 uniffi::roomcast::cb::callbackinterfacestatelistenermethod0::vtablecallbackinterfacestatelistener::cleanup();
+uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfacestreamlistener::cleanup();
+uniffi::roomcast::cb::callbackinterfacestreamlistenermethod0::vtablecallbackinterfacestreamlistener::cleanup();
 uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfacetokenprovider::cleanup();
 uniffi::roomcast::cb::callbackinterfacetokenprovidermethod0::vtablecallbackinterfacetokenprovider::cleanup();
 uniffi::roomcast::cb::callbackinterfaceclone::vtablecallbackinterfacelogsink::cleanup();
@@ -5817,6 +6532,15 @@ jsi::Value NativeRoomcast::cpp_uniffi_internal_fn_func_ffi__read_string_from_buf
     auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
     auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
     return jsi::Value(rt, obj);
+}jsi::Value NativeRoomcast::cpp_uniffi_internal_fn_method_streamlistener_ffi__bless_pointer(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto pointer = uniffi_jsi::Bridging<uint64_t>::fromJs(rt, callInvoker, args[0]);
+    auto static destructor = [](uint64_t p) {
+        RustCallStatus status = {0};
+        uniffi_roomcast_ffi_fn_free_streamlistener(p, &status);
+    };
+    auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
+    auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
+    return jsi::Value(rt, obj);
 }jsi::Value NativeRoomcast::cpp_uniffi_internal_fn_method_tokenprovider_ffi__bless_pointer(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
     auto pointer = uniffi_jsi::Bridging<uint64_t>::fromJs(rt, callInvoker, args[0]);
     auto static destructor = [](uint64_t p) {
@@ -5840,6 +6564,15 @@ jsi::Value NativeRoomcast::cpp_uniffi_internal_fn_func_ffi__read_string_from_buf
     auto static destructor = [](uint64_t p) {
         RustCallStatus status = {0};
         uniffi_roomcast_ffi_fn_free_room(p, &status);
+    };
+    auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
+    auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
+    return jsi::Value(rt, obj);
+}jsi::Value NativeRoomcast::cpp_uniffi_internal_fn_method_streamwriter_ffi__bless_pointer(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto pointer = uniffi_jsi::Bridging<uint64_t>::fromJs(rt, callInvoker, args[0]);
+    auto static destructor = [](uint64_t p) {
+        RustCallStatus status = {0};
+        uniffi_roomcast_ffi_fn_free_streamwriter(p, &status);
     };
     auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
     auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
@@ -6155,6 +6888,53 @@ jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_statelistener_on_st
         
         return jsi::Value::undefined();
 }
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_clone_streamlistener(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_roomcast_ffi_fn_clone_streamlistener(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_free_streamlistener(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_roomcast_ffi_fn_free_streamlistener(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto vtableInstance =
+        uniffi::roomcast::Bridging<UniffiVTableCallbackInterfaceStreamListener>::fromJs(
+            rt,
+            callInvoker,
+            args[0]
+        );
+
+    std::lock_guard<std::mutex> lock(uniffi::roomcast::registry::vtableMutex);
+    uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener(
+        uniffi::roomcast::registry::putTable(
+            "UniffiVTableCallbackInterfaceStreamListener",
+            vtableInstance
+        )
+    );
+    return jsi::Value::undefined();
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_streamlistener_on_append(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_roomcast_ffi_fn_method_streamlistener_on_append(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_clone_tokenprovider(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
         auto value = uniffi_roomcast_ffi_fn_clone_tokenprovider(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
@@ -6266,6 +7046,13 @@ jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_free_room(jsi::Runtime& rt
         
         return jsi::Value::undefined();
 }
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_room_cancel_stream(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_fn_method_room_cancel_stream(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1])
+        );
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_room_history(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_roomcast_ffi_fn_method_room_history(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), uniffi_jsi::Bridging<uint32_t>::fromJs(rt, callInvoker, args[2])
         );
@@ -6297,6 +7084,16 @@ jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_room_name(jsi::Runt
         
         return uniffi::roomcast::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
 }
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_room_on_append(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_roomcast_ffi_fn_method_room_on_append(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_room_publish(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_roomcast_ffi_fn_method_room_publish(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[2])
         );
@@ -6311,12 +7108,87 @@ jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_room_publish_epheme
         
         return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
 }
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_room_stream(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_roomcast_ffi_fn_method_room_stream(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[2]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_room_subscribe(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
         auto value = uniffi_roomcast_ffi_fn_method_room_subscribe(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[1]), 
             &status
         );
         uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_clone_streamwriter(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_roomcast_ffi_fn_clone_streamwriter(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_free_streamwriter(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_roomcast_ffi_fn_free_streamwriter(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_streamwriter_append(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_fn_method_streamwriter_append(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1])
+        );
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_streamwriter_cancel(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_fn_method_streamwriter_cancel(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0])
+        );
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_streamwriter_fail(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_fn_method_streamwriter_fail(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0])
+        );
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_streamwriter_finish(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_fn_method_streamwriter_finish(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0])
+        );
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_streamwriter_id(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_roomcast_ffi_fn_method_streamwriter_id(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::roomcast::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_streamwriter_opened(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_fn_method_streamwriter_opened(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0])
+        );
 
         
         return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
@@ -6896,6 +7768,13 @@ jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_statelistener
         
         return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
 }
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_streamlistener_on_append(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_streamlistener_on_append(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token(
         );
@@ -6905,6 +7784,13 @@ jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_tokenprovider
 }
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_logsink_log(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_roomcast_ffi_checksum_method_logsink_log(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_room_cancel_stream(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_room_cancel_stream(
         );
 
         
@@ -6938,6 +7824,13 @@ jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_room_name(jsi
         
         return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
 }
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_room_on_append(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_room_on_append(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_room_publish(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_roomcast_ffi_checksum_method_room_publish(
         );
@@ -6952,8 +7845,57 @@ jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_room_publish_
         
         return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
 }
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_room_stream(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_room_stream(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_room_subscribe(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_roomcast_ffi_checksum_method_room_subscribe(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_append(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_streamwriter_append(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_cancel(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_streamwriter_cancel(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_fail(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_streamwriter_fail(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_finish(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_streamwriter_finish(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_id(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_streamwriter_id(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_method_streamwriter_opened(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_method_streamwriter_opened(
         );
 
         

@@ -292,6 +292,13 @@ typedef void (*UniffiCallbackInterfaceStateListenerMethod0)(uint64_t, RustBuffer
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_STREAM_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_STREAM_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceStreamListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOKEN_PROVIDER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOKEN_PROVIDER_METHOD0
 typedef void (*UniffiCallbackInterfaceTokenProviderMethod0)(uint64_t, UniffiForeignFutureCompleteRustBuffer _Nonnull, uint64_t, UniffiForeignFutureDroppedCallbackStruct* _Nonnull
@@ -326,6 +333,15 @@ typedef struct UniffiVTableCallbackInterfaceStateListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceStateListenerMethod0 _Nonnull onState;
 } UniffiVTableCallbackInterfaceStateListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STREAM_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STREAM_LISTENER
+typedef struct UniffiVTableCallbackInterfaceStreamListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceStreamListenerMethod0 _Nonnull onAppend;
+} UniffiVTableCallbackInterfaceStreamListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TOKEN_PROVIDER
@@ -496,6 +512,26 @@ void uniffi_roomcast_ffi_fn_init_callback_vtable_statelistener(const UniffiVTabl
 void uniffi_roomcast_ffi_fn_method_statelistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_STREAMLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_STREAMLISTENER
+uint64_t uniffi_roomcast_ffi_fn_clone_streamlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FREE_STREAMLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FREE_STREAMLISTENER
+void uniffi_roomcast_ffi_fn_free_streamlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_INIT_CALLBACK_VTABLE_STREAMLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_INIT_CALLBACK_VTABLE_STREAMLISTENER
+void uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener(const UniffiVTableCallbackInterfaceStreamListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMLISTENER_ON_APPEND
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMLISTENER_ON_APPEND
+void uniffi_roomcast_ffi_fn_method_streamlistener_on_append(uint64_t ptr, RustBuffer piece, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_TOKENPROVIDER
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_TOKENPROVIDER
 uint64_t uniffi_roomcast_ffi_fn_clone_tokenprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -546,6 +582,11 @@ uint64_t uniffi_roomcast_ffi_fn_clone_room(uint64_t handle, RustCallStatus *_Non
 void uniffi_roomcast_ffi_fn_free_room(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_CANCEL_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_CANCEL_STREAM
+uint64_t uniffi_roomcast_ffi_fn_method_room_cancel_stream(uint64_t ptr, RustBuffer id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_HISTORY
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_HISTORY
 uint64_t uniffi_roomcast_ffi_fn_method_room_history(uint64_t ptr, RustBuffer before, uint32_t limit
@@ -566,6 +607,11 @@ uint64_t uniffi_roomcast_ffi_fn_method_room_leave(uint64_t ptr
 RustBuffer uniffi_roomcast_ffi_fn_method_room_name(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_ON_APPEND
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_ON_APPEND
+uint64_t uniffi_roomcast_ffi_fn_method_room_on_append(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_PUBLISH
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_PUBLISH
 uint64_t uniffi_roomcast_ffi_fn_method_room_publish(uint64_t ptr, RustBuffer event, RustBuffer data_json
@@ -576,9 +622,54 @@ uint64_t uniffi_roomcast_ffi_fn_method_room_publish(uint64_t ptr, RustBuffer eve
 uint64_t uniffi_roomcast_ffi_fn_method_room_publish_ephemeral(uint64_t ptr, RustBuffer event, RustBuffer data_json
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_STREAM
+uint64_t uniffi_roomcast_ffi_fn_method_room_stream(uint64_t ptr, RustBuffer event, RustBuffer data_json, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_ROOM_SUBSCRIBE
 uint64_t uniffi_roomcast_ffi_fn_method_room_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_STREAMWRITER
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_STREAMWRITER
+uint64_t uniffi_roomcast_ffi_fn_clone_streamwriter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FREE_STREAMWRITER
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FREE_STREAMWRITER
+void uniffi_roomcast_ffi_fn_free_streamwriter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_APPEND
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_APPEND
+uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_append(uint64_t ptr, RustBuffer text
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_CANCEL
+uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_cancel(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_FAIL
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_FAIL
+uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_fail(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_FINISH
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_FINISH
+uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_finish(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_ID
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_ID
+RustBuffer uniffi_roomcast_ffi_fn_method_streamwriter_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_OPENED
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_METHOD_STREAMWRITER_OPENED
+uint64_t uniffi_roomcast_ffi_fn_method_streamwriter_opened(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_CLONE_SUBSCRIPTION
@@ -999,6 +1090,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_statelistener_on_state(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMLISTENER_ON_APPEND
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMLISTENER_ON_APPEND
+uint16_t uniffi_roomcast_ffi_checksum_method_streamlistener_on_append(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FETCH_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FETCH_TOKEN
 uint16_t uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token(void
@@ -1008,6 +1105,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_LOGSINK_LOG
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_LOGSINK_LOG
 uint16_t uniffi_roomcast_ffi_checksum_method_logsink_log(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_CANCEL_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_CANCEL_STREAM
+uint16_t uniffi_roomcast_ffi_checksum_method_room_cancel_stream(void
     
 );
 #endif
@@ -1035,6 +1138,12 @@ uint16_t uniffi_roomcast_ffi_checksum_method_room_name(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_ON_APPEND
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_ON_APPEND
+uint16_t uniffi_roomcast_ffi_checksum_method_room_on_append(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_PUBLISH
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_PUBLISH
 uint16_t uniffi_roomcast_ffi_checksum_method_room_publish(void
@@ -1047,9 +1156,51 @@ uint16_t uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_STREAM
+uint16_t uniffi_roomcast_ffi_checksum_method_room_stream(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_ROOM_SUBSCRIBE
 uint16_t uniffi_roomcast_ffi_checksum_method_room_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_APPEND
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_APPEND
+uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_append(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_CANCEL
+uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_FAIL
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_FAIL
+uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_fail(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_FINISH
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_FINISH
+uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_finish(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_ID
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_ID
+uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_OPENED
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_METHOD_STREAMWRITER_OPENED
+uint16_t uniffi_roomcast_ffi_checksum_method_streamwriter_opened(void
     
 );
 #endif

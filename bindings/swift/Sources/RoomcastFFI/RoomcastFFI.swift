@@ -1186,6 +1186,12 @@ public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
 public protocol RoomProtocol: AnyObject, Sendable {
     
     /**
+     * Ends another member's stream `id` as cancelled (the server stores the end in this
+     * member's name); returns the ack of the stream's final piece, also when it had ended.
+     */
+    func cancelStream(id: String) async throws  -> PublishAck
+    
+    /**
      * Stored messages with `seq < before` (the newest without `before`), ascending; at most
      * `limit` (the server caps it at 500). On a client never connected it connects first;
      * offline it fails with `NotConnected`.
@@ -1209,6 +1215,12 @@ public protocol RoomProtocol: AnyObject, Sendable {
     func name()  -> String
     
     /**
+     * Registers `listener` for the pieces of the room's streamed messages, until the
+     * returned subscription is cancelled or released.
+     */
+    func onAppend(listener: StreamListener)  -> Subscription
+    
+    /**
      * Publishes a persisted message (`data_json`: any JSON text) with a fresh UUID v7 id.
      * Queued while offline and re-sent after reconnects until acknowledged; returns the ack
      * with its `seq`. Publishes are queued in call order.
@@ -1220,6 +1232,14 @@ public protocol RoomProtocol: AnyObject, Sendable {
      * present now, not stored, never queued; fails with `NotConnected` when offline.
      */
     func publishEphemeral(event: String, dataJson: String) async throws 
+    
+    /**
+     * Opens a streamed message (an assistant's reply): `data_json` is published as its
+     * opening message, and its text grows with the writer's `append`. Readers see the opening
+     * message with the text so far, then each piece once, in order, then the end, across
+     * reconnects and restarts. Queued at once, like `publish`.
+     */
+    func stream(event: String, dataJson: String) throws  -> StreamWriter
     
     /**
      * Registers `listener` for the room's events until the returned subscription is
@@ -1287,6 +1307,27 @@ open class Room: RoomProtocol, @unchecked Sendable {
 
     
 
+    
+    /**
+     * Ends another member's stream `id` as cancelled (the server stores the end in this
+     * member's name); returns the ack of the stream's final piece, also when it had ended.
+     */
+open func cancelStream(id: String)async throws  -> PublishAck  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roomcast_ffi_fn_method_room_cancel_stream(
+                    self.uniffiCloneHandle(),
+                    FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_roomcast_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_roomcast_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePublishAck_lift,
+            errorHandler: FfiConverterTypeRoomcastError_lift
+        )
+}
     
     /**
      * Stored messages with `seq < before` (the newest without `before`), ascending; at most
@@ -1363,6 +1404,19 @@ open func name() -> String  {
 }
     
     /**
+     * Registers `listener` for the pieces of the room's streamed messages, until the
+     * returned subscription is cancelled or released.
+     */
+open func onAppend(listener: StreamListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
+    uniffi_roomcast_ffi_fn_method_room_on_append(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeStreamListener_lower(listener),$0
+    )
+})
+}
+    
+    /**
      * Publishes a persisted message (`data_json`: any JSON text) with a fresh UUID v7 id.
      * Queued while offline and re-sent after reconnects until acknowledged; returns the ack
      * with its `seq`. Publishes are queued in call order.
@@ -1403,6 +1457,22 @@ open func publishEphemeral(event: String, dataJson: String)async throws   {
             liftFunc: { $0 },
             errorHandler: FfiConverterTypeRoomcastError_lift
         )
+}
+    
+    /**
+     * Opens a streamed message (an assistant's reply): `data_json` is published as its
+     * opening message, and its text grows with the writer's `append`. Readers see the opening
+     * message with the text so far, then each piece once, in order, then the end, across
+     * reconnects and restarts. Queued at once, like `publish`.
+     */
+open func stream(event: String, dataJson: String)throws  -> StreamWriter  {
+    return try  FfiConverterTypeStreamWriter_lift(try rustCallWithError(FfiConverterTypeRoomcastError_lift) {
+    uniffi_roomcast_ffi_fn_method_room_stream(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(event),
+        FfiConverterString.lower(dataJson),$0
+    )
+})
 }
     
     /**
@@ -2073,6 +2143,474 @@ public func FfiConverterTypeStateListener_lift(_ handle: UInt64) throws -> State
 #endif
 public func FfiConverterTypeStateListener_lower(_ value: StateListener) -> UInt64 {
     return FfiConverterTypeStateListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The pieces of a room's streamed messages (an assistant's reply growing word by word).
+ */
+public protocol StreamListener: AnyObject, Sendable {
+    
+    /**
+     * The next piece of a stream, after its opening message (`Message.stream`) and earlier
+     * pieces.
+     */
+    func onAppend(piece: StreamPiece) 
+    
+}
+/**
+ * The pieces of a room's streamed messages (an assistant's reply growing word by word).
+ */
+open class StreamListenerImpl: StreamListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_roomcast_ffi_fn_clone_streamlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_roomcast_ffi_fn_free_streamlistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The next piece of a stream, after its opening message (`Message.stream`) and earlier
+     * pieces.
+     */
+open func onAppend(piece: StreamPiece)  {try! rustCall() {
+    uniffi_roomcast_ffi_fn_method_streamlistener_on_append(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeStreamPiece_lower(piece),$0
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceStreamListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceStreamListener = UniffiVTableCallbackInterfaceStreamListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeStreamListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface StreamListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeStreamListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface StreamListener: handle missing in uniffiClone")
+            }
+        },
+        onAppend: { (
+            uniffiHandle: UInt64,
+            piece: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeStreamListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onAppend(
+                     piece: try FfiConverterTypeStreamPiece_lift(piece)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceStreamListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceStreamListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitStreamListener() {
+    uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener(UniffiCallbackInterfaceStreamListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<StreamListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = StreamListener
+
+    public static func lift(_ handle: UInt64) throws -> StreamListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return StreamListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: StreamListener) -> UInt64 {
+         if let rustImpl = value as? StreamListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: StreamListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamListener_lift(_ handle: UInt64) throws -> StreamListener {
+    return try FfiConverterTypeStreamListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamListener_lower(_ value: StreamListener) -> UInt64 {
+    return FfiConverterTypeStreamListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Writes a streamed message opened with `Room::stream`. Each call queues its piece at once,
+ * in call order (also offline); the returned result comes with the server's ack. After
+ * `finish`, `fail` or `cancel`, further calls fail with `StreamEnded`.
+ */
+public protocol StreamWriterProtocol: AnyObject, Sendable {
+    
+    /**
+     * Adds `text` to the stream.
+     */
+    func append(text: String) async throws  -> PublishAck
+    
+    /**
+     * Ends the stream as `cancelled` (the user stopped it).
+     */
+    func cancel() async throws  -> PublishAck
+    
+    /**
+     * Ends the stream as `failed` (the generator broke off).
+     */
+    func fail() async throws  -> PublishAck
+    
+    /**
+     * Ends the stream as complete (`done`).
+     */
+    func finish() async throws  -> PublishAck
+    
+    /**
+     * The stream's id (its opening message's), for readers' `Room::cancel_stream`.
+     */
+    func id()  -> String
+    
+    /**
+     * The opening message's ack (its `seq`); the first call waits for it, later ones fail.
+     */
+    func opened() async throws  -> PublishAck
+    
+}
+/**
+ * Writes a streamed message opened with `Room::stream`. Each call queues its piece at once,
+ * in call order (also offline); the returned result comes with the server's ack. After
+ * `finish`, `fail` or `cancel`, further calls fail with `StreamEnded`.
+ */
+open class StreamWriter: StreamWriterProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_roomcast_ffi_fn_clone_streamwriter(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_roomcast_ffi_fn_free_streamwriter(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Adds `text` to the stream.
+     */
+open func append(text: String)async throws  -> PublishAck  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roomcast_ffi_fn_method_streamwriter_append(
+                    self.uniffiCloneHandle(),
+                    FfiConverterString.lower(text)
+                )
+            },
+            pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_roomcast_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_roomcast_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePublishAck_lift,
+            errorHandler: FfiConverterTypeRoomcastError_lift
+        )
+}
+    
+    /**
+     * Ends the stream as `cancelled` (the user stopped it).
+     */
+open func cancel()async throws  -> PublishAck  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roomcast_ffi_fn_method_streamwriter_cancel(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_roomcast_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_roomcast_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePublishAck_lift,
+            errorHandler: FfiConverterTypeRoomcastError_lift
+        )
+}
+    
+    /**
+     * Ends the stream as `failed` (the generator broke off).
+     */
+open func fail()async throws  -> PublishAck  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roomcast_ffi_fn_method_streamwriter_fail(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_roomcast_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_roomcast_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePublishAck_lift,
+            errorHandler: FfiConverterTypeRoomcastError_lift
+        )
+}
+    
+    /**
+     * Ends the stream as complete (`done`).
+     */
+open func finish()async throws  -> PublishAck  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roomcast_ffi_fn_method_streamwriter_finish(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_roomcast_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_roomcast_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePublishAck_lift,
+            errorHandler: FfiConverterTypeRoomcastError_lift
+        )
+}
+    
+    /**
+     * The stream's id (its opening message's), for readers' `Room::cancel_stream`.
+     */
+open func id() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+    uniffi_roomcast_ffi_fn_method_streamwriter_id(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The opening message's ack (its `seq`); the first call waits for it, later ones fail.
+     */
+open func opened()async throws  -> PublishAck  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roomcast_ffi_fn_method_streamwriter_opened(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_roomcast_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_roomcast_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_roomcast_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePublishAck_lift,
+            errorHandler: FfiConverterTypeRoomcastError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamWriter: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = StreamWriter
+
+    public static func lift(_ handle: UInt64) throws -> StreamWriter {
+        return StreamWriter(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: StreamWriter) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamWriter {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: StreamWriter, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamWriter_lift(_ handle: UInt64) throws -> StreamWriter {
+    return try FfiConverterTypeStreamWriter.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamWriter_lower(_ value: StreamWriter) -> UInt64 {
+    return FfiConverterTypeStreamWriter.lower(value)
 }
 
 
@@ -3033,6 +3571,11 @@ public struct Message: Equatable, Hashable {
      * Server time, Unix milliseconds.
      */
     public var ts: UInt64
+    /**
+     * On a streamed message's opening message: its text so far (later pieces reach a
+     * `StreamListener`).
+     */
+    public var stream: StreamInfo?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3045,7 +3588,11 @@ public struct Message: Equatable, Hashable {
          */dataJson: String, from: Member, 
         /**
          * Server time, Unix milliseconds.
-         */ts: UInt64) {
+         */ts: UInt64, 
+        /**
+         * On a streamed message's opening message: its text so far (later pieces reach a
+         * `StreamListener`).
+         */stream: StreamInfo? = nil) {
         self.room = room
         self.seq = seq
         self.id = id
@@ -3053,6 +3600,7 @@ public struct Message: Equatable, Hashable {
         self.dataJson = dataJson
         self.from = from
         self.ts = ts
+        self.stream = stream
     }
 
     
@@ -3077,7 +3625,8 @@ public struct FfiConverterTypeMessage: FfiConverterRustBuffer {
                 event: FfiConverterString.read(from: &buf), 
                 dataJson: FfiConverterString.read(from: &buf), 
                 from: FfiConverterTypeMember.read(from: &buf), 
-                ts: FfiConverterUInt64.read(from: &buf)
+                ts: FfiConverterUInt64.read(from: &buf), 
+                stream: FfiConverterOptionTypeStreamInfo.read(from: &buf)
         )
     }
 
@@ -3089,6 +3638,7 @@ public struct FfiConverterTypeMessage: FfiConverterRustBuffer {
         FfiConverterString.write(value.dataJson, into: &buf)
         FfiConverterTypeMember.write(value.from, into: &buf)
         FfiConverterUInt64.write(value.ts, into: &buf)
+        FfiConverterOptionTypeStreamInfo.write(value.stream, into: &buf)
     }
 }
 
@@ -3304,6 +3854,183 @@ public func FfiConverterTypePublishAck_lift(_ buf: RustBuffer) throws -> Publish
 #endif
 public func FfiConverterTypePublishAck_lower(_ value: PublishAck) -> RustBuffer {
     return FfiConverterTypePublishAck.lower(value)
+}
+
+
+/**
+ * A streamed message's text so far, on its opening message.
+ */
+public struct StreamInfo: Equatable, Hashable {
+    public var state: StreamState
+    public var text: String
+    /**
+     * How many pieces the text holds.
+     */
+    public var n: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(state: StreamState, text: String, 
+        /**
+         * How many pieces the text holds.
+         */n: UInt64) {
+        self.state = state
+        self.text = text
+        self.n = n
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StreamInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamInfo {
+        return
+            try StreamInfo(
+                state: FfiConverterTypeStreamState.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                n: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StreamInfo, into buf: inout [UInt8]) {
+        FfiConverterTypeStreamState.write(value.state, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterUInt64.write(value.n, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamInfo_lift(_ buf: RustBuffer) throws -> StreamInfo {
+    return try FfiConverterTypeStreamInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamInfo_lower(_ value: StreamInfo) -> RustBuffer {
+    return FfiConverterTypeStreamInfo.lower(value)
+}
+
+
+/**
+ * The next piece of a streamed message: `text` goes after what its stream showed so far.
+ * Pieces of a stream arrive once and in order, the last with `end` set.
+ */
+public struct StreamPiece: Equatable, Hashable {
+    public var room: String
+    public var seq: UInt64
+    /**
+     * The seq of the stream's opening message.
+     */
+    public var of: UInt64
+    /**
+     * The id of the stream's opening message.
+     */
+    public var id: String
+    /**
+     * The index of the stream's first piece this one holds.
+     */
+    public var n: UInt64
+    public var text: String
+    /**
+     * How the stream ended, on its last piece.
+     */
+    public var end: StreamState?
+    public var from: Member
+    public var ts: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(room: String, seq: UInt64, 
+        /**
+         * The seq of the stream's opening message.
+         */of: UInt64, 
+        /**
+         * The id of the stream's opening message.
+         */id: String, 
+        /**
+         * The index of the stream's first piece this one holds.
+         */n: UInt64, text: String, 
+        /**
+         * How the stream ended, on its last piece.
+         */end: StreamState?, from: Member, ts: UInt64) {
+        self.room = room
+        self.seq = seq
+        self.of = of
+        self.id = id
+        self.n = n
+        self.text = text
+        self.end = end
+        self.from = from
+        self.ts = ts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StreamPiece: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamPiece: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamPiece {
+        return
+            try StreamPiece(
+                room: FfiConverterString.read(from: &buf), 
+                seq: FfiConverterUInt64.read(from: &buf), 
+                of: FfiConverterUInt64.read(from: &buf), 
+                id: FfiConverterString.read(from: &buf), 
+                n: FfiConverterUInt64.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                end: FfiConverterOptionTypeStreamState.read(from: &buf), 
+                from: FfiConverterTypeMember.read(from: &buf), 
+                ts: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StreamPiece, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.room, into: &buf)
+        FfiConverterUInt64.write(value.seq, into: &buf)
+        FfiConverterUInt64.write(value.of, into: &buf)
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterUInt64.write(value.n, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterOptionTypeStreamState.write(value.end, into: &buf)
+        FfiConverterTypeMember.write(value.from, into: &buf)
+        FfiConverterUInt64.write(value.ts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamPiece_lift(_ buf: RustBuffer) throws -> StreamPiece {
+    return try FfiConverterTypeStreamPiece.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamPiece_lower(_ value: StreamPiece) -> RustBuffer {
+    return FfiConverterTypeStreamPiece.lower(value)
 }
 
 // Note that we don't yet support `indirect` for enums.
@@ -4015,6 +4742,90 @@ public func FfiConverterTypeRoomcastError_lower(_ value: RoomcastError) -> RustB
     return FfiConverterTypeRoomcastError.lower(value)
 }
 
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * Where a streamed message stands.
+ */
+
+public enum StreamState: Equatable, Hashable {
+    
+    case `open`
+    case done
+    case cancelled
+    case failed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension StreamState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamState: FfiConverterRustBuffer {
+    typealias SwiftType = StreamState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .`open`
+        
+        case 2: return .done
+        
+        case 3: return .cancelled
+        
+        case 4: return .failed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: StreamState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .`open`:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .done:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .cancelled:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .failed:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamState_lift(_ buf: RustBuffer) throws -> StreamState {
+    return try FfiConverterTypeStreamState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamState_lower(_ value: StreamState) -> RustBuffer {
+    return FfiConverterTypeStreamState.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -4114,6 +4925,30 @@ fileprivate struct FfiConverterOptionTypeTokenProvider: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeStreamInfo: FfiConverterRustBuffer {
+    typealias SwiftType = StreamInfo?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeStreamInfo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeStreamInfo.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeResumeMode: FfiConverterRustBuffer {
     typealias SwiftType = ResumeMode?
 
@@ -4154,6 +4989,30 @@ fileprivate struct FfiConverterOptionTypeRoomcastError: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeRoomcastError.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeStreamState: FfiConverterRustBuffer {
+    typealias SwiftType = StreamState?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeStreamState.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeStreamState.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4500,10 +5359,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_statelistener_on_state() != 60934) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_roomcast_ffi_checksum_method_streamlistener_on_append() != 31280) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token() != 12343) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_logsink_log() != 51112) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_room_cancel_stream() != 34839) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_room_history() != 36800) {
@@ -4518,13 +5383,37 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roomcast_ffi_checksum_method_room_name() != 64162) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_roomcast_ffi_checksum_method_room_on_append() != 11075) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_roomcast_ffi_checksum_method_room_publish() != 38063) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral() != 46749) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_roomcast_ffi_checksum_method_room_stream() != 59427) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_roomcast_ffi_checksum_method_room_subscribe() != 60373) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_streamwriter_append() != 1065) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_streamwriter_cancel() != 16468) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_streamwriter_fail() != 61248) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_streamwriter_finish() != 20831) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_streamwriter_id() != 19710) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_method_streamwriter_opened() != 10803) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_method_subscription_cancel() != 50024) {
@@ -4540,6 +5429,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitLogSink()
     uniffiCallbackInitRoomListener()
     uniffiCallbackInitStateListener()
+    uniffiCallbackInitStreamListener()
     uniffiCallbackInitTokenProvider()
     return InitializationResult.ok
 }()

@@ -124,6 +124,34 @@ export declare const Member: Readonly<{
     defaults: () => Partial<Member>;
 }>;
 /**
+ * Where a streamed message stands.
+ */
+export declare enum StreamState {
+    Open = 0,
+    Done = 1,
+    Cancelled = 2,
+    Failed = 3
+}
+/**
+ * A streamed message's text so far, on its opening message.
+ */
+export type StreamInfo = {
+    state: StreamState;
+    text: string;
+    /**
+     * How many pieces the text holds.
+     */
+    n: bigint;
+};
+/**
+ * Generated factory for {@link StreamInfo} record objects.
+ */
+export declare const StreamInfo: Readonly<{
+    create: (partial: Partial<StreamInfo> & Required<Omit<StreamInfo, never>>) => StreamInfo;
+    new: (partial: Partial<StreamInfo> & Required<Omit<StreamInfo, never>>) => StreamInfo;
+    defaults: () => Partial<StreamInfo>;
+}>;
+/**
  * A room message, live, replayed on resume, or from history.
  */
 export type Message = {
@@ -143,13 +171,18 @@ export type Message = {
      * Server time, Unix milliseconds.
      */
     ts: bigint;
+    /**
+     * On a streamed message's opening message: its text so far (later pieces reach a
+     * `StreamListener`).
+     */
+    stream?: StreamInfo;
 };
 /**
  * Generated factory for {@link Message} record objects.
  */
 export declare const Message: Readonly<{
-    create: (partial: Partial<Message> & Required<Omit<Message, "seq">>) => Message;
-    new: (partial: Partial<Message> & Required<Omit<Message, "seq">>) => Message;
+    create: (partial: Partial<Message> & Required<Omit<Message, "seq" | "stream">>) => Message;
+    new: (partial: Partial<Message> & Required<Omit<Message, "seq" | "stream">>) => Message;
     defaults: () => Partial<Message>;
 }>;
 /**
@@ -291,6 +324,41 @@ export declare const PublishAck: Readonly<{
     create: (partial: Partial<PublishAck> & Required<Omit<PublishAck, "seq">>) => PublishAck;
     new: (partial: Partial<PublishAck> & Required<Omit<PublishAck, "seq">>) => PublishAck;
     defaults: () => Partial<PublishAck>;
+}>;
+/**
+ * The next piece of a streamed message: `text` goes after what its stream showed so far.
+ * Pieces of a stream arrive once and in order, the last with `end` set.
+ */
+export type StreamPiece = {
+    room: string;
+    seq: bigint;
+    /**
+     * The seq of the stream's opening message.
+     */
+    of: bigint;
+    /**
+     * The id of the stream's opening message.
+     */
+    id: string;
+    /**
+     * The index of the stream's first piece this one holds.
+     */
+    n: bigint;
+    text: string;
+    /**
+     * How the stream ended, on its last piece.
+     */
+    end?: StreamState;
+    from: Member;
+    ts: bigint;
+};
+/**
+ * Generated factory for {@link StreamPiece} record objects.
+ */
+export declare const StreamPiece: Readonly<{
+    create: (partial: Partial<StreamPiece> & Required<Omit<StreamPiece, "end">>) => StreamPiece;
+    new: (partial: Partial<StreamPiece> & Required<Omit<StreamPiece, "end">>) => StreamPiece;
+    defaults: () => Partial<StreamPiece>;
 }>;
 export declare enum ConnectionState_Tags {
     Idle = "Idle",
@@ -2294,12 +2362,137 @@ export declare class RoomListenerImpl extends UniffiAbstractObject implements Ro
     static instanceOf(obj_: any): obj_ is RoomListenerImpl;
 }
 /**
+ * The pieces of a room's streamed messages (an assistant's reply growing word by word).
+ */
+export interface StreamListener {
+    /**
+     * The next piece of a stream, after its opening message (`Message.stream`) and earlier
+     * pieces.
+     */
+    onAppend(piece: StreamPiece): void;
+}
+/**
+ * The pieces of a room's streamed messages (an assistant's reply growing word by word).
+ */
+export declare class StreamListenerImpl extends UniffiAbstractObject implements StreamListener {
+    readonly [uniffiTypeNameSymbol] = "StreamListenerImpl";
+    readonly [destructorGuardSymbol]: UniffiGcObject;
+    readonly [pointerLiteralSymbol]: UniffiHandle;
+    private constructor();
+    /**
+     * The next piece of a stream, after its opening message (`Message.stream`) and earlier
+     * pieces.
+     */
+    onAppend(piece: StreamPiece): void;
+    uniffiDestroy(): void;
+    static instanceOf(obj_: any): obj_ is StreamListenerImpl;
+}
+/**
+ * Writes a streamed message opened with `Room::stream`. Each call queues its piece at once,
+ * in call order (also offline); the returned result comes with the server's ack. After
+ * `finish`, `fail` or `cancel`, further calls fail with `StreamEnded`.
+ */
+export interface StreamWriterLike {
+    /**
+     * Adds `text` to the stream.
+     */
+    append(text: string, asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+    /**
+     * Ends the stream as `cancelled` (the user stopped it).
+     */
+    cancel(asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+    /**
+     * Ends the stream as `failed` (the generator broke off).
+     */
+    fail(asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+    /**
+     * Ends the stream as complete (`done`).
+     */
+    finish(asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+    /**
+     * The stream's id (its opening message's), for readers' `Room::cancel_stream`.
+     */
+    id(): string;
+    /**
+     * The opening message's ack (its `seq`); the first call waits for it, later ones fail.
+     */
+    opened(asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+}
+/**
+ * @deprecated Use `StreamWriterLike` instead.
+ */
+export type StreamWriterInterface = StreamWriterLike;
+/**
+ * Writes a streamed message opened with `Room::stream`. Each call queues its piece at once,
+ * in call order (also offline); the returned result comes with the server's ack. After
+ * `finish`, `fail` or `cancel`, further calls fail with `StreamEnded`.
+ */
+export declare class StreamWriter extends UniffiAbstractObject implements StreamWriterLike {
+    readonly [uniffiTypeNameSymbol] = "StreamWriter";
+    readonly [destructorGuardSymbol]: UniffiGcObject;
+    readonly [pointerLiteralSymbol]: UniffiHandle;
+    private constructor();
+    /**
+     * Adds `text` to the stream.
+     */
+    append(text: string, asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+    /**
+     * Ends the stream as `cancelled` (the user stopped it).
+     */
+    cancel(asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+    /**
+     * Ends the stream as `failed` (the generator broke off).
+     */
+    fail(asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+    /**
+     * Ends the stream as complete (`done`).
+     */
+    finish(asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+    /**
+     * The stream's id (its opening message's), for readers' `Room::cancel_stream`.
+     */
+    id(): string;
+    /**
+     * The opening message's ack (its `seq`); the first call waits for it, later ones fail.
+     */
+    opened(asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
+    uniffiDestroy(): void;
+    static instanceOf(obj_: any): obj_ is StreamWriter;
+}
+/**
  * A room of a client, from `Client::room` (or joined at once by `Client::join`). Register
  * listeners with [`subscribe`](Self::subscribe), then [`join`](Self::join): listeners
  * registered before the join also see what a resume replays. Listeners stay registered until
  * their [`Subscription`] is cancelled or released, across leaves and later joins.
  */
 export interface RoomLike {
+    /**
+     * Ends another member's stream `id` as cancelled (the server stores the end in this
+     * member's name); returns the ack of the stream's final piece, also when it had ended.
+     */
+    cancelStream(id: string, asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
     /**
      * Stored messages with `seq < before` (the newest without `before`), ascending; at most
      * `limit` (the server caps it at 500). On a client never connected it connects first;
@@ -2326,6 +2519,11 @@ export interface RoomLike {
     }): Promise<void>;
     name(): string;
     /**
+     * Registers `listener` for the pieces of the room's streamed messages, until the
+     * returned subscription is cancelled or released.
+     */
+    onAppend(listener: StreamListener): SubscriptionLike;
+    /**
      * Publishes a persisted message (`data_json`: any JSON text) with a fresh UUID v7 id.
      * Queued while offline and re-sent after reconnects until acknowledged; returns the ack
      * with its `seq`. Publishes are queued in call order.
@@ -2340,6 +2538,13 @@ export interface RoomLike {
     publishEphemeral(event: string, dataJson: string, asyncOpts_?: {
         signal: AbortSignal;
     }): Promise<void>;
+    /**
+     * Opens a streamed message (an assistant's reply): `data_json` is published as its
+     * opening message, and its text grows with the writer's `append`. Readers see the opening
+     * message with the text so far, then each piece once, in order, then the end, across
+     * reconnects and restarts. Queued at once, like `publish`.
+     */
+    stream(event: string, dataJson: string): StreamWriterLike;
     /**
      * Registers `listener` for the room's events until the returned subscription is
      * cancelled or released. Listeners run on the SDK's background threads, one event at a
@@ -2362,6 +2567,13 @@ export declare class Room extends UniffiAbstractObject implements RoomLike {
     readonly [destructorGuardSymbol]: UniffiGcObject;
     readonly [pointerLiteralSymbol]: UniffiHandle;
     private constructor();
+    /**
+     * Ends another member's stream `id` as cancelled (the server stores the end in this
+     * member's name); returns the ack of the stream's final piece, also when it had ended.
+     */
+    cancelStream(id: string, asyncOpts_?: {
+        signal: AbortSignal;
+    }): Promise<PublishAck>;
     /**
      * Stored messages with `seq < before` (the newest without `before`), ascending; at most
      * `limit` (the server caps it at 500). On a client never connected it connects first;
@@ -2388,6 +2600,11 @@ export declare class Room extends UniffiAbstractObject implements RoomLike {
     }): Promise<void>;
     name(): string;
     /**
+     * Registers `listener` for the pieces of the room's streamed messages, until the
+     * returned subscription is cancelled or released.
+     */
+    onAppend(listener: StreamListener): SubscriptionLike;
+    /**
      * Publishes a persisted message (`data_json`: any JSON text) with a fresh UUID v7 id.
      * Queued while offline and re-sent after reconnects until acknowledged; returns the ack
      * with its `seq`. Publishes are queued in call order.
@@ -2402,6 +2619,13 @@ export declare class Room extends UniffiAbstractObject implements RoomLike {
     publishEphemeral(event: string, dataJson: string, asyncOpts_?: {
         signal: AbortSignal;
     }): Promise<void>;
+    /**
+     * Opens a streamed message (an assistant's reply): `data_json` is published as its
+     * opening message, and its text grows with the writer's `append`. Readers see the opening
+     * message with the text so far, then each piece once, in order, then the end, across
+     * reconnects and restarts. Queued at once, like `publish`.
+     */
+    stream(event: string, dataJson: string): StreamWriterLike;
     /**
      * Registers `listener` for the room's events until the returned subscription is
      * cancelled or released. Listeners run on the SDK's background threads, one event at a
@@ -2773,6 +2997,29 @@ declare const _default: Readonly<{
             lower(value: RoomcastError, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
         };
         FfiConverterTypeStateListener: FfiConverterObjectWithCallbacks<StateListener>;
+        FfiConverterTypeStreamInfo: {
+            readFromCursor(c: Cursor): StreamInfo;
+            writeIntoCursor(value: StreamInfo, c: Cursor): void;
+            allocationSize(value: StreamInfo): number;
+            lift(value: UniffiByteArray): StreamInfo;
+            lower(value: StreamInfo, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
+        };
+        FfiConverterTypeStreamListener: FfiConverterObjectWithCallbacks<StreamListener>;
+        FfiConverterTypeStreamPiece: {
+            readFromCursor(c: Cursor): StreamPiece;
+            writeIntoCursor(value: StreamPiece, c: Cursor): void;
+            allocationSize(value: StreamPiece): number;
+            lift(value: UniffiByteArray): StreamPiece;
+            lower(value: StreamPiece, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
+        };
+        FfiConverterTypeStreamState: {
+            readFromCursor(c: Cursor): StreamState;
+            writeIntoCursor(value: StreamState, c: Cursor): void;
+            allocationSize(value: StreamState): number;
+            lift(value: UniffiByteArray): StreamState;
+            lower(value: StreamState, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
+        };
+        FfiConverterTypeStreamWriter: FfiConverterObject<StreamWriterLike>;
         FfiConverterTypeSubscription: FfiConverterObject<SubscriptionLike>;
         FfiConverterTypeTokenProvider: FfiConverterObjectWithCallbacks<TokenProvider>;
     };

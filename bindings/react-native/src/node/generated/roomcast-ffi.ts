@@ -309,6 +309,26 @@ const DEFINITIONS = {
       ret: FfiType.Void,
       hasRustCallStatus: true,
     },
+    "uniffi_roomcast_ffi_fn_clone_streamlistener": {
+      args: [FfiType.Handle],
+      ret: FfiType.Handle,
+      hasRustCallStatus: true,
+    },
+    "uniffi_roomcast_ffi_fn_free_streamlistener": {
+      args: [FfiType.Handle],
+      ret: FfiType.Void,
+      hasRustCallStatus: true,
+    },
+    "uniffi_roomcast_ffi_fn_clone_streamwriter": {
+      args: [FfiType.Handle],
+      ret: FfiType.Handle,
+      hasRustCallStatus: true,
+    },
+    "uniffi_roomcast_ffi_fn_free_streamwriter": {
+      args: [FfiType.Handle],
+      ret: FfiType.Void,
+      hasRustCallStatus: true,
+    },
     "uniffi_roomcast_ffi_fn_clone_subscription": {
       args: [FfiType.Handle],
       ret: FfiType.Handle,
@@ -341,6 +361,11 @@ const DEFINITIONS = {
     },
     "uniffi_roomcast_ffi_fn_init_callback_vtable_statelistener": {
       args: [FfiType.Reference(FfiType.Struct("VTableCallbackInterfaceRoomcastStateListener"))],
+      ret: FfiType.Void,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener": {
+      args: [FfiType.Reference(FfiType.Struct("VTableCallbackInterfaceRoomcastStreamListener"))],
       ret: FfiType.Void,
       hasRustCallStatus: false,
     },
@@ -439,6 +464,11 @@ const DEFINITIONS = {
       ret: FfiType.Void,
       hasRustCallStatus: true,
     },
+    "uniffi_roomcast_ffi_fn_method_room_cancel_stream": {
+      args: [FfiType.Handle, FfiType.RustBuffer],
+      ret: FfiType.Handle,
+      hasRustCallStatus: false,
+    },
     "uniffi_roomcast_ffi_fn_method_room_history": {
       args: [FfiType.Handle, FfiType.RustBuffer, FfiType.UInt32],
       ret: FfiType.Handle,
@@ -459,6 +489,11 @@ const DEFINITIONS = {
       ret: FfiType.RustBuffer,
       hasRustCallStatus: true,
     },
+    "uniffi_roomcast_ffi_fn_method_room_on_append": {
+      args: [FfiType.Handle, FfiType.Handle],
+      ret: FfiType.Handle,
+      hasRustCallStatus: true,
+    },
     "uniffi_roomcast_ffi_fn_method_room_publish": {
       args: [FfiType.Handle, FfiType.RustBuffer, FfiType.RustBuffer],
       ret: FfiType.Handle,
@@ -468,6 +503,11 @@ const DEFINITIONS = {
       args: [FfiType.Handle, FfiType.RustBuffer, FfiType.RustBuffer],
       ret: FfiType.Handle,
       hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_fn_method_room_stream": {
+      args: [FfiType.Handle, FfiType.RustBuffer, FfiType.RustBuffer],
+      ret: FfiType.Handle,
+      hasRustCallStatus: true,
     },
     "uniffi_roomcast_ffi_fn_method_room_subscribe": {
       args: [FfiType.Handle, FfiType.Handle],
@@ -508,6 +548,41 @@ const DEFINITIONS = {
       args: [FfiType.Handle, FfiType.RustBuffer],
       ret: FfiType.Void,
       hasRustCallStatus: true,
+    },
+    "uniffi_roomcast_ffi_fn_method_streamlistener_on_append": {
+      args: [FfiType.Handle, FfiType.RustBuffer],
+      ret: FfiType.Void,
+      hasRustCallStatus: true,
+    },
+    "uniffi_roomcast_ffi_fn_method_streamwriter_append": {
+      args: [FfiType.Handle, FfiType.RustBuffer],
+      ret: FfiType.Handle,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_fn_method_streamwriter_cancel": {
+      args: [FfiType.Handle],
+      ret: FfiType.Handle,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_fn_method_streamwriter_fail": {
+      args: [FfiType.Handle],
+      ret: FfiType.Handle,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_fn_method_streamwriter_finish": {
+      args: [FfiType.Handle],
+      ret: FfiType.Handle,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_fn_method_streamwriter_id": {
+      args: [FfiType.Handle],
+      ret: FfiType.RustBuffer,
+      hasRustCallStatus: true,
+    },
+    "uniffi_roomcast_ffi_fn_method_streamwriter_opened": {
+      args: [FfiType.Handle],
+      ret: FfiType.Handle,
+      hasRustCallStatus: false,
     },
     "uniffi_roomcast_ffi_fn_method_subscription_cancel": {
       args: [FfiType.Handle],
@@ -614,6 +689,11 @@ const DEFINITIONS = {
       ret: FfiType.UInt16,
       hasRustCallStatus: false,
     },
+    "uniffi_roomcast_ffi_checksum_method_room_cancel_stream": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
     "uniffi_roomcast_ffi_checksum_method_room_history": {
       args: [],
       ret: FfiType.UInt16,
@@ -634,12 +714,22 @@ const DEFINITIONS = {
       ret: FfiType.UInt16,
       hasRustCallStatus: false,
     },
+    "uniffi_roomcast_ffi_checksum_method_room_on_append": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
     "uniffi_roomcast_ffi_checksum_method_room_publish": {
       args: [],
       ret: FfiType.UInt16,
       hasRustCallStatus: false,
     },
     "uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_method_room_stream": {
       args: [],
       ret: FfiType.UInt16,
       hasRustCallStatus: false,
@@ -680,6 +770,41 @@ const DEFINITIONS = {
       hasRustCallStatus: false,
     },
     "uniffi_roomcast_ffi_checksum_method_statelistener_on_state": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_method_streamlistener_on_append": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_method_streamwriter_append": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_method_streamwriter_cancel": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_method_streamwriter_fail": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_method_streamwriter_finish": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_method_streamwriter_id": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_method_streamwriter_opened": {
       args: [],
       ret: FfiType.UInt16,
       hasRustCallStatus: false,
@@ -784,6 +909,22 @@ const DEFINITIONS = {
       ret: FfiType.Void,
       hasRustCallStatus: false,
     },
+    "CallbackInterfaceRoomcastStreamListenerMethod0": {
+      args: [FfiType.Handle, FfiType.RustBuffer],
+      ret: FfiType.VoidPointer,
+      hasRustCallStatus: true,
+      outReturn: true,
+    },
+    "CallbackInterfaceCloneRoomcast_StreamListener": {
+      args: [FfiType.Handle],
+      ret: FfiType.Handle,
+      hasRustCallStatus: false,
+    },
+    "CallbackInterfaceFreeRoomcast_StreamListener": {
+      args: [FfiType.Handle],
+      ret: FfiType.Void,
+      hasRustCallStatus: false,
+    },
     "ForeignFutureCompleterust_buffer": {
       args: [FfiType.Handle, FfiType.Struct("ForeignFutureResultRustBuffer")],
       ret: FfiType.Void,
@@ -830,6 +971,11 @@ const DEFINITIONS = {
       { name: "uniffi_free", type: FfiType.Callback("CallbackInterfaceFreeRoomcast_StateListener") },
       { name: "uniffi_clone", type: FfiType.Callback("CallbackInterfaceCloneRoomcast_StateListener") },
       { name: "on_state", type: FfiType.Callback("CallbackInterfaceRoomcastStateListenerMethod0") },
+    ],
+    "VTableCallbackInterfaceRoomcastStreamListener": [
+      { name: "uniffi_free", type: FfiType.Callback("CallbackInterfaceFreeRoomcast_StreamListener") },
+      { name: "uniffi_clone", type: FfiType.Callback("CallbackInterfaceCloneRoomcast_StreamListener") },
+      { name: "on_append", type: FfiType.Callback("CallbackInterfaceRoomcastStreamListenerMethod0") },
     ],
     "ForeignFutureResultRustBuffer": [
       { name: "return_value", type: FfiType.RustBuffer },
@@ -902,6 +1048,10 @@ interface NativeModuleInterface {
     uniffi_roomcast_ffi_fn_free_roomlistener(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): void;
     uniffi_roomcast_ffi_fn_clone_statelistener(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): bigint;
     uniffi_roomcast_ffi_fn_free_statelistener(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): void;
+    uniffi_roomcast_ffi_fn_clone_streamlistener(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): bigint;
+    uniffi_roomcast_ffi_fn_free_streamlistener(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): void;
+    uniffi_roomcast_ffi_fn_clone_streamwriter(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): bigint;
+    uniffi_roomcast_ffi_fn_free_streamwriter(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): void;
     uniffi_roomcast_ffi_fn_clone_subscription(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): bigint;
     uniffi_roomcast_ffi_fn_free_subscription(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): void;
     uniffi_roomcast_ffi_fn_clone_tokenprovider(ptr: bigint, uniffi_out_err: UniffiRustCallStatus): bigint;
@@ -909,6 +1059,7 @@ interface NativeModuleInterface {
     uniffi_roomcast_ffi_fn_init_callback_vtable_logsink(vtable: UniffiVTableCallbackInterfaceRoomcastLogSink): void;
     uniffi_roomcast_ffi_fn_init_callback_vtable_roomlistener(vtable: UniffiVTableCallbackInterfaceRoomcastRoomListener): void;
     uniffi_roomcast_ffi_fn_init_callback_vtable_statelistener(vtable: UniffiVTableCallbackInterfaceRoomcastStateListener): void;
+    uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener(vtable: UniffiVTableCallbackInterfaceRoomcastStreamListener): void;
     uniffi_roomcast_ffi_fn_init_callback_vtable_tokenprovider(vtable: UniffiVTableCallbackInterfaceRoomcastTokenProvider): void;
     uniffi_roomcast_ffi_fn_func_clear_log_sink(uniffi_out_err: UniffiRustCallStatus): void;
     uniffi_roomcast_ffi_fn_func_set_log_sink(sink: bigint, level: Uint8Array, uniffi_out_err: UniffiRustCallStatus): void;
@@ -928,12 +1079,15 @@ interface NativeModuleInterface {
     uniffi_roomcast_ffi_fn_method_client_state(uniffiSelf: bigint, uniffi_out_err: UniffiRustCallStatus): Uint8Array;
     uniffi_roomcast_ffi_fn_method_client_store_damage(uniffiSelf: bigint, uniffi_out_err: UniffiRustCallStatus): Uint8Array;
     uniffi_roomcast_ffi_fn_method_logsink_log(uniffiSelf: bigint, record: Uint8Array, uniffi_out_err: UniffiRustCallStatus): void;
+    uniffi_roomcast_ffi_fn_method_room_cancel_stream(uniffiSelf: bigint, id: Uint8Array): bigint;
     uniffi_roomcast_ffi_fn_method_room_history(uniffiSelf: bigint, before: Uint8Array, limit: number): bigint;
     uniffi_roomcast_ffi_fn_method_room_join(uniffiSelf: bigint, resume: Uint8Array): bigint;
     uniffi_roomcast_ffi_fn_method_room_leave(uniffiSelf: bigint): bigint;
     uniffi_roomcast_ffi_fn_method_room_name(uniffiSelf: bigint, uniffi_out_err: UniffiRustCallStatus): Uint8Array;
+    uniffi_roomcast_ffi_fn_method_room_on_append(uniffiSelf: bigint, listener: bigint, uniffi_out_err: UniffiRustCallStatus): bigint;
     uniffi_roomcast_ffi_fn_method_room_publish(uniffiSelf: bigint, event: Uint8Array, dataJson: Uint8Array): bigint;
     uniffi_roomcast_ffi_fn_method_room_publish_ephemeral(uniffiSelf: bigint, event: Uint8Array, dataJson: Uint8Array): bigint;
+    uniffi_roomcast_ffi_fn_method_room_stream(uniffiSelf: bigint, event: Uint8Array, dataJson: Uint8Array, uniffi_out_err: UniffiRustCallStatus): bigint;
     uniffi_roomcast_ffi_fn_method_room_subscribe(uniffiSelf: bigint, listener: bigint, uniffi_out_err: UniffiRustCallStatus): bigint;
     uniffi_roomcast_ffi_fn_method_roomlistener_on_message(uniffiSelf: bigint, message: Uint8Array, uniffi_out_err: UniffiRustCallStatus): void;
     uniffi_roomcast_ffi_fn_method_roomlistener_on_presence(uniffiSelf: bigint, presence: Uint8Array, uniffi_out_err: UniffiRustCallStatus): void;
@@ -942,6 +1096,13 @@ interface NativeModuleInterface {
     uniffi_roomcast_ffi_fn_method_roomlistener_on_error(uniffiSelf: bigint, error: Uint8Array, uniffi_out_err: UniffiRustCallStatus): void;
     uniffi_roomcast_ffi_fn_method_roomlistener_on_end(uniffiSelf: bigint, uniffi_out_err: UniffiRustCallStatus): void;
     uniffi_roomcast_ffi_fn_method_statelistener_on_state(uniffiSelf: bigint, state: Uint8Array, uniffi_out_err: UniffiRustCallStatus): void;
+    uniffi_roomcast_ffi_fn_method_streamlistener_on_append(uniffiSelf: bigint, piece: Uint8Array, uniffi_out_err: UniffiRustCallStatus): void;
+    uniffi_roomcast_ffi_fn_method_streamwriter_append(uniffiSelf: bigint, text: Uint8Array): bigint;
+    uniffi_roomcast_ffi_fn_method_streamwriter_cancel(uniffiSelf: bigint): bigint;
+    uniffi_roomcast_ffi_fn_method_streamwriter_fail(uniffiSelf: bigint): bigint;
+    uniffi_roomcast_ffi_fn_method_streamwriter_finish(uniffiSelf: bigint): bigint;
+    uniffi_roomcast_ffi_fn_method_streamwriter_id(uniffiSelf: bigint, uniffi_out_err: UniffiRustCallStatus): Uint8Array;
+    uniffi_roomcast_ffi_fn_method_streamwriter_opened(uniffiSelf: bigint): bigint;
     uniffi_roomcast_ffi_fn_method_subscription_cancel(uniffiSelf: bigint, uniffi_out_err: UniffiRustCallStatus): void;
     uniffi_roomcast_ffi_fn_method_tokenprovider_fetch_token(uniffiSelf: bigint): bigint;
     ffi_roomcast_ffi_uniffi_contract_version(): number;
@@ -963,12 +1124,15 @@ interface NativeModuleInterface {
     uniffi_roomcast_ffi_checksum_method_client_state(): number;
     uniffi_roomcast_ffi_checksum_method_client_store_damage(): number;
     uniffi_roomcast_ffi_checksum_method_logsink_log(): number;
+    uniffi_roomcast_ffi_checksum_method_room_cancel_stream(): number;
     uniffi_roomcast_ffi_checksum_method_room_history(): number;
     uniffi_roomcast_ffi_checksum_method_room_join(): number;
     uniffi_roomcast_ffi_checksum_method_room_leave(): number;
     uniffi_roomcast_ffi_checksum_method_room_name(): number;
+    uniffi_roomcast_ffi_checksum_method_room_on_append(): number;
     uniffi_roomcast_ffi_checksum_method_room_publish(): number;
     uniffi_roomcast_ffi_checksum_method_room_publish_ephemeral(): number;
+    uniffi_roomcast_ffi_checksum_method_room_stream(): number;
     uniffi_roomcast_ffi_checksum_method_room_subscribe(): number;
     uniffi_roomcast_ffi_checksum_method_roomlistener_on_message(): number;
     uniffi_roomcast_ffi_checksum_method_roomlistener_on_presence(): number;
@@ -977,6 +1141,13 @@ interface NativeModuleInterface {
     uniffi_roomcast_ffi_checksum_method_roomlistener_on_error(): number;
     uniffi_roomcast_ffi_checksum_method_roomlistener_on_end(): number;
     uniffi_roomcast_ffi_checksum_method_statelistener_on_state(): number;
+    uniffi_roomcast_ffi_checksum_method_streamlistener_on_append(): number;
+    uniffi_roomcast_ffi_checksum_method_streamwriter_append(): number;
+    uniffi_roomcast_ffi_checksum_method_streamwriter_cancel(): number;
+    uniffi_roomcast_ffi_checksum_method_streamwriter_fail(): number;
+    uniffi_roomcast_ffi_checksum_method_streamwriter_finish(): number;
+    uniffi_roomcast_ffi_checksum_method_streamwriter_id(): number;
+    uniffi_roomcast_ffi_checksum_method_streamwriter_opened(): number;
     uniffi_roomcast_ffi_checksum_method_subscription_cancel(): number;
     uniffi_roomcast_ffi_checksum_method_tokenprovider_fetch_token(): number;
     // Codegen call sites use these via `nativeModule().rustbuffer_alloc(...)`
@@ -1039,6 +1210,14 @@ export type UniffiVTableCallbackInterfaceRoomcastStateListener = {
   uniffi_free: UniffiCallbackInterfaceFreeRoomcastStateListener;
   uniffi_clone: UniffiCallbackInterfaceCloneRoomcastStateListener;
   on_state: UniffiCallbackInterfaceRoomcastStateListenerMethod0;
+};
+type UniffiCallbackInterfaceRoomcastStreamListenerMethod0 = (uniffiHandle: bigint, piece: Uint8Array) => UniffiResult<void>;
+type UniffiCallbackInterfaceCloneRoomcastStreamListener = (handle: bigint) => UniffiResult<void>;
+type UniffiCallbackInterfaceFreeRoomcastStreamListener = (handle: bigint) => void;
+export type UniffiVTableCallbackInterfaceRoomcastStreamListener = {
+  uniffi_free: UniffiCallbackInterfaceFreeRoomcastStreamListener;
+  uniffi_clone: UniffiCallbackInterfaceCloneRoomcastStreamListener;
+  on_append: UniffiCallbackInterfaceRoomcastStreamListenerMethod0;
 };
 export type UniffiForeignFutureResultRustBuffer = {
   return_value: Uint8Array;
