@@ -51,6 +51,18 @@ final class EventListener: RoomListener, Sendable {
     func onEnd() { end() }
 }
 
+/// A `StreamListener` forwarding each piece of a room's streamed messages to a closure (on the
+/// SDK's background threads, in the room's order).
+final class PieceListener: StreamListener, Sendable {
+    private let handler: @Sendable (StreamPiece) -> Void
+
+    init(_ handler: @escaping @Sendable (StreamPiece) -> Void) {
+        self.handler = handler
+    }
+
+    func onAppend(piece: StreamPiece) { handler(piece) }
+}
+
 /// A `StateListener` forwarding to a closure.
 final class StateRelay: StateListener {
     private let handler: @Sendable (ConnectionState) -> Void

@@ -31,6 +31,15 @@ public typealias HistoryPage = RoomcastFFI.HistoryPage
 public typealias PublishAck = RoomcastFFI.PublishAck
 public typealias PendingPublish = RoomcastFFI.PendingPublish
 public typealias ResumeMode = RoomcastFFI.ResumeMode
+/// A streamed message's text so far (`Message.stream`): its state and how many pieces it holds.
+public typealias StreamInfo = RoomcastFFI.StreamInfo
+/// `open`, `done`, `cancelled`, `failed`.
+public typealias StreamState = RoomcastFFI.StreamState
+/// The next piece of a streamed message: its `text` goes after what the stream showed so far.
+public typealias StreamPiece = RoomcastFFI.StreamPiece
+/// Writes a streamed message opened with `RoomcastRoom.stream(_:_:)`: `append(text:)`,
+/// `finish()`, `fail()`, `cancel()`, `opened()`.
+public typealias StreamWriter = RoomcastFFI.StreamWriter
 public typealias LogLevel = RoomcastFFI.LogLevel
 public typealias LogRecord = RoomcastFFI.LogRecord
 

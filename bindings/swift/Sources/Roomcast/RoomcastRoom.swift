@@ -110,6 +110,44 @@ public final class RoomcastRoom: @unchecked Sendable {
         try await ffi.publishEphemeral(event: event, dataJson: json)
     }
 
+    // MARK: Streamed messages
+
+    /// Opens a streamed message (an assistant's reply growing word by word): `value` is
+    /// published as its opening message, and its text grows with the writer's
+    /// `append(text:)`, ending with `finish()`, `fail()` or `cancel()`. Readers see the
+    /// opening message with the text so far (`message.stream`), then each piece once and in
+    /// order (`onAppend`), then the end, across reconnects, restarts and late joins. Every
+    /// piece is queued when its call starts (also offline), like a publish.
+    public nonisolated(nonsending) func stream<T: Encodable>(
+        _ event: String, _ value: T, encoder: JSONEncoder = JSONEncoder()
+    ) async throws -> StreamWriter {
+        let json = try encodeJSON(value, using: encoder)
+        return try ffi.stream(event: event, dataJson: json)
+    }
+
+    /// Ends another member's stream `id` (its opening message's id) as cancelled. Returns the
+    /// ack of the stream's final piece, also when it had ended already.
+    @discardableResult
+    public func cancelStream(_ id: String) async throws -> PublishAck {
+        let ffi = self.ffi
+        return try await untilCancelled { try await ffi.cancelStream(id: id) }
+    }
+
+    /// Calls `handler` with each piece of the room's streamed messages, on the SDK's
+    /// background threads, in the room's order: a piece's `text` goes after what its stream's
+    /// opening message (`message.stream?.text`) and earlier pieces had; the last one has `end`.
+    @discardableResult
+    public func onAppend(_ handler: @escaping @Sendable (StreamPiece) -> Void) -> HandlerToken {
+        let id = UUID()
+        let subscription = ffi.onAppend(listener: PieceListener(handler))
+        lock.locked { subscriptions[id] = subscription }
+        return HandlerToken { [weak self] in
+            guard let self else { return }
+            let removed = self.lock.locked { self.subscriptions.removeValue(forKey: id) }
+            removed?.cancel()
+        }
+    }
+
     /// Stored messages with `seq < before` (the newest without it), ascending. On a client
     /// that is not connected yet, this connects it. Cancelling the calling task returns at
     /// once with `CancellationError`.
