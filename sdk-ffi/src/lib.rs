@@ -15,6 +15,7 @@
 uniffi::setup_scaffolding!("roomcast");
 
 mod client;
+mod connectivity;
 mod error;
 mod listeners;
 mod log;

@@ -1,8 +1,9 @@
 /**
  * What a React Native app needs around the connection, and what Hermes lacks:
  *
- * - `ConnectionPolicy`: the rules (the Swift package's `ConnectionPolicy`, the same rules):
- *   plain code with no timers and no React Native types, so the Node tests run it.
+ * - `ConnectionPolicy`: the rules, the Rust core's (`roomcast_core::connectivity`, which the
+ *   Swift package runs too) through the FFI: no timers and no React Native types, so the Node
+ *   tests run it.
  * - `Connectivity`: applies the policy's commands to a client, with the grace timer.
  * - `watchAppState` / `watchNetInfo`: feed it from React Native's `AppState` and from a
  *   NetInfo-style network source (`@react-native-community/netinfo`'s `NetInfo` fits).
@@ -11,6 +12,7 @@
  * argument and only `require`s it when none is given, inside an app.
  */
 import type { AppStateStatus } from "react-native";
+import * as ffi from "./ffi";
 
 /** Metro's (and Node's) `require`, used only when no `AppState` is passed. */
 declare function require(id: string): unknown;
@@ -37,66 +39,63 @@ export class ConnectionPolicy {
    * positions to the store) still happens inside the ~30 s iOS grants in the background. */
   static readonly defaultGraceMs = 25_000;
 
-  isForeground = true;
-  isNetworkUp = true;
-  /** The kind of the last usable network (`wifi`, `cellular`, ...). */
-  networkType: string | undefined = undefined;
-  /** When the background grace period ends (ms, the caller's clock); `undefined` unless in it. */
-  pauseAt: number | undefined = undefined;
-  /** Whether this policy paused the client (it only resumes what it paused). */
-  isPaused = false;
+  /** The rules' state; the rules themselves are the Rust core's, shared with Swift. */
+  private state: ffi.ConnectionPolicyState;
 
-  constructor(readonly graceMs: number = ConnectionPolicy.defaultGraceMs) {}
+  constructor(readonly graceMs: number = ConnectionPolicy.defaultGraceMs) {
+    this.state = ffi.connectionPolicyNew(graceMs);
+  }
+
+  get isForeground(): boolean {
+    return this.state.isForeground;
+  }
+
+  get isNetworkUp(): boolean {
+    return this.state.isPathSatisfied;
+  }
+
+  /** The kind of the last usable network (`wifi`, `cellular`, ...). */
+  get networkType(): string | undefined {
+    return this.state.interfaces[0];
+  }
+
+  /** When the background grace period ends (ms, the caller's clock); `undefined` unless in it. */
+  get pauseAt(): number | undefined {
+    return this.state.pauseAt ?? undefined;
+  }
+
+  /** Whether this policy paused the client (it only resumes what it paused). */
+  get isPaused(): boolean {
+    return this.state.isPaused;
+  }
 
   /** The app went to the background: wait until `pauseAt`, then call `gracePeriodEnded`. */
   enteredBackground(now: number): Command[] {
-    if (!this.isForeground) return [];
-    this.isForeground = false;
-    this.pauseAt = this.isPaused ? undefined : now + this.graceMs;
-    return [];
+    return this.step(new ffi.PolicyInput.EnteredBackground({ now }));
   }
 
   /** The grace period's timer fired. */
   gracePeriodEnded(now: number): Command[] {
-    if (this.isForeground || this.pauseAt === undefined || now < this.pauseAt) return [];
-    this.pauseAt = undefined;
-    return this.pause();
+    return this.step(new ffi.PolicyInput.GracePeriodEnded({ now }));
   }
 
   /** The app is in the foreground again. */
   enteredForeground(): Command[] {
-    if (this.isForeground) return [];
-    this.isForeground = true;
-    this.pauseAt = undefined;
-    if (this.isPaused) return this.isNetworkUp ? this.resume() : [];
-    return ["reconnectNow"];
+    return this.step(new ffi.PolicyInput.EnteredForeground());
   }
 
   /** The network changed: `up` when there is a usable one, of kind `type`. */
   networkChanged(up: boolean, type?: string): Command[] {
-    if (!up) {
-      this.isNetworkUp = false;
-      return this.pause();
-    }
-    const changed = !this.isNetworkUp || type !== this.networkType;
-    this.isNetworkUp = true;
-    this.networkType = type;
-    if (this.isPaused) {
-      // Still in the background grace period counts as foreground enough to reconnect.
-      return this.isForeground || this.pauseAt !== undefined ? this.resume() : [];
-    }
-    return changed ? ["reconnectNow"] : [];
+    const interfaces = up && type !== undefined ? [type] : [];
+    return this.step(new ffi.PolicyInput.PathChanged({ satisfied: up, interfaces }));
   }
 
-  private pause(): Command[] {
-    if (this.isPaused) return [];
-    this.isPaused = true;
-    return ["pause"];
-  }
-
-  private resume(): Command[] {
-    this.isPaused = false;
-    return ["resume"];
+  private step(input: ffi.PolicyInput): Command[] {
+    const { state, commands } = ffi.connectionPolicyStep(this.state, input);
+    this.state = state;
+    return commands.map((c) =>
+      c === ffi.PolicyCommand.Pause ? "pause" : c === ffi.PolicyCommand.Resume ? "resume" : "reconnectNow",
+    );
   }
 }
 

@@ -481,6 +481,15 @@ extern "C" {
         /*handle*/ uint64_t ptr, 
         RustCallStatus *uniffi_out_err
     );
+    RustBuffer uniffi_roomcast_ffi_fn_func_connection_policy_new(
+        double grace, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_roomcast_ffi_fn_func_connection_policy_step(
+        RustBuffer state, 
+        RustBuffer input, 
+        RustCallStatus *uniffi_out_err
+    );
     void uniffi_roomcast_ffi_fn_func_clear_log_sink(RustCallStatus *uniffi_out_err
     );
     void uniffi_roomcast_ffi_fn_func_set_log_sink(
@@ -684,6 +693,10 @@ extern "C" {
     void ffi_roomcast_ffi_rust_future_complete_void(
         /*handle*/ uint64_t handle, 
         RustCallStatus *uniffi_out_err
+    );
+    uint16_t uniffi_roomcast_ffi_checksum_func_connection_policy_new(
+    );
+    uint16_t uniffi_roomcast_ffi_checksum_func_connection_policy_step(
     );
     uint16_t uniffi_roomcast_ffi_checksum_func_clear_log_sink(
     );
@@ -5505,6 +5518,22 @@ NativeRoomcast::NativeRoomcast(
             return this->cpp_uniffi_roomcast_ffi_fn_method_subscription_cancel(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_roomcast_ffi_fn_func_connection_policy_new"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_func_connection_policy_new"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_func_connection_policy_new(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_fn_func_connection_policy_step"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_func_connection_policy_step"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_fn_func_connection_policy_step(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_roomcast_ffi_fn_func_clear_log_sink"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_fn_func_clear_log_sink"),
@@ -5903,6 +5932,22 @@ NativeRoomcast::NativeRoomcast(
         1,
         [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
             return this->cpp_ffi_roomcast_ffi_rust_future_complete_void(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_checksum_func_connection_policy_new"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_func_connection_policy_new"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_func_connection_policy_new(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_roomcast_ffi_checksum_func_connection_policy_step"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_roomcast_ffi_checksum_func_connection_policy_step"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_roomcast_ffi_checksum_func_connection_policy_step(rt, thisVal, args, count);
         }
     );
     props["ubrn_uniffi_roomcast_ffi_checksum_func_clear_log_sink"] = jsi::Function::createFromHostFunction(
@@ -7223,6 +7268,26 @@ jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_method_subscription_cancel
         
         return jsi::Value::undefined();
 }
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_func_connection_policy_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_roomcast_ffi_fn_func_connection_policy_new(uniffi_jsi::Bridging<double>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::roomcast::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_func_connection_policy_step(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_roomcast_ffi_fn_func_connection_policy_step(uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[0]), uniffi::roomcast::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::roomcast::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::roomcast::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_fn_func_clear_log_sink(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         RustCallStatus status = uniffi::roomcast::Bridging<RustCallStatus>::rustSuccess(rt);
         uniffi_roomcast_ffi_fn_func_clear_log_sink(&status
@@ -7613,6 +7678,20 @@ jsi::Value NativeRoomcast::cpp_ffi_roomcast_ffi_rust_future_complete_void(jsi::R
 
         
         return jsi::Value::undefined();
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_func_connection_policy_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_func_connection_policy_new(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_func_connection_policy_step(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_roomcast_ffi_checksum_func_connection_policy_step(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
 }
 jsi::Value NativeRoomcast::cpp_uniffi_roomcast_ffi_checksum_func_clear_log_sink(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_roomcast_ffi_checksum_func_clear_log_sink(

@@ -1,8 +1,9 @@
 /**
  * What a React Native app needs around the connection, and what Hermes lacks:
  *
- * - `ConnectionPolicy`: the rules (the Swift package's `ConnectionPolicy`, the same rules):
- *   plain code with no timers and no React Native types, so the Node tests run it.
+ * - `ConnectionPolicy`: the rules, the Rust core's (`roomcast_core::connectivity`, which the
+ *   Swift package runs too) through the FFI: no timers and no React Native types, so the Node
+ *   tests run it.
  * - `Connectivity`: applies the policy's commands to a client, with the grace timer.
  * - `watchAppState` / `watchNetInfo`: feed it from React Native's `AppState` and from a
  *   NetInfo-style network source (`@react-native-community/netinfo`'s `NetInfo` fits).
@@ -32,15 +33,17 @@ export declare class ConnectionPolicy {
     /** 25 s: a quick trip to another app comes back live; the pause (which writes room
      * positions to the store) still happens inside the ~30 s iOS grants in the background. */
     static readonly defaultGraceMs = 25000;
-    isForeground: boolean;
-    isNetworkUp: boolean;
-    /** The kind of the last usable network (`wifi`, `cellular`, ...). */
-    networkType: string | undefined;
-    /** When the background grace period ends (ms, the caller's clock); `undefined` unless in it. */
-    pauseAt: number | undefined;
-    /** Whether this policy paused the client (it only resumes what it paused). */
-    isPaused: boolean;
+    /** The rules' state; the rules themselves are the Rust core's, shared with Swift. */
+    private state;
     constructor(graceMs?: number);
+    get isForeground(): boolean;
+    get isNetworkUp(): boolean;
+    /** The kind of the last usable network (`wifi`, `cellular`, ...). */
+    get networkType(): string | undefined;
+    /** When the background grace period ends (ms, the caller's clock); `undefined` unless in it. */
+    get pauseAt(): number | undefined;
+    /** Whether this policy paused the client (it only resumes what it paused). */
+    get isPaused(): boolean;
     /** The app went to the background: wait until `pauseAt`, then call `gracePeriodEnded`. */
     enteredBackground(now: number): Command[];
     /** The grace period's timer fired. */
@@ -49,8 +52,7 @@ export declare class ConnectionPolicy {
     enteredForeground(): Command[];
     /** The network changed: `up` when there is a usable one, of kind `type`. */
     networkChanged(up: boolean, type?: string): Command[];
-    private pause;
-    private resume;
+    private step;
 }
 /** What `Connectivity` drives: a `Client` has these. */
 export interface Controllable {

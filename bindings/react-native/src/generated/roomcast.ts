@@ -3,7 +3,7 @@
 import nativeModule from "./roomcast-ffi";
 import { type UniffiRustFutureContinuationCallback, type UniffiForeignFutureDroppedCallback, type UniffiForeignFutureDroppedCallbackStruct, type UniffiVTableCallbackInterfaceRoomcastLogSink, type UniffiVTableCallbackInterfaceRoomcastRoomListener, type UniffiVTableCallbackInterfaceRoomcastStateListener, type UniffiVTableCallbackInterfaceRoomcastStreamListener, type UniffiForeignFutureResultRustBuffer, type UniffiForeignFutureCompleterustBuffer, type UniffiVTableCallbackInterfaceRoomcastTokenProvider,
 } from "./roomcast-ffi";
-import { type FfiConverter, type UniffiByteArray, type UniffiGcObject, type UniffiHandle, type UniffiObjectFactory, type UniffiReferenceHolder, type UniffiRustCallStatus, AbstractFfiConverterByteArray, Cursor, FfiConverterArray, FfiConverterArrayBuffer, FfiConverterBool, FfiConverterObject, FfiConverterObjectWithCallbacks, FfiConverterOptional, FfiConverterUInt32, FfiConverterUInt64, FfiConverterUInt8, RustBuffer, UniffiAbstractObject, UniffiEnum, UniffiError, UniffiInternalError, UniffiResult, UniffiRustCaller, destructorGuardSymbol, pointerLiteralSymbol, uniffiCreateFfiConverterString, uniffiCreateRecord, uniffiRustCallAsync, uniffiTraitInterfaceCall, uniffiTraitInterfaceCallAsyncWithError, uniffiTypeNameSymbol, variantOrdinalSymbol,
+import { type FfiConverter, type UniffiByteArray, type UniffiGcObject, type UniffiHandle, type UniffiObjectFactory, type UniffiReferenceHolder, type UniffiRustCallStatus, AbstractFfiConverterByteArray, Cursor, FfiConverterArray, FfiConverterArrayBuffer, FfiConverterBool, FfiConverterFloat64, FfiConverterObject, FfiConverterObjectWithCallbacks, FfiConverterOptional, FfiConverterUInt32, FfiConverterUInt64, FfiConverterUInt8, RustBuffer, UniffiAbstractObject, UniffiEnum, UniffiError, UniffiInternalError, UniffiResult, UniffiRustCaller, destructorGuardSymbol, pointerLiteralSymbol, uniffiCreateFfiConverterString, uniffiCreateRecord, uniffiRustCallAsync, uniffiTraitInterfaceCall, uniffiTraitInterfaceCallAsyncWithError, uniffiTypeNameSymbol, variantOrdinalSymbol,
 } from "@ubjs/core";
 const uniffiCaller = new UniffiRustCaller(() => ({ code: 0 }));
 
@@ -25,6 +25,46 @@ export function clearLogSink(): void {uniffiCaller.rustCall(
             },
             /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
     );
+    }
+
+/**
+ * A policy in the foreground with a path, keeping the connection `grace` long in the
+ * background.
+ */
+export function connectionPolicyNew(grace: number): ConnectionPolicyState {
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_roomcast_ffi_fn_func_connection_policy_new(
+        FfiConverterFloat64.lower(grace, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterTypeConnectionPolicyState.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+
+/**
+ * Steps `state` by `input` (see `roomcast_core::connectivity` for the rules).
+ */
+export function connectionPolicyStep(state: ConnectionPolicyState, input: PolicyInput): PolicyStep {
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_roomcast_ffi_fn_func_connection_policy_step(
+        FfiConverterTypeConnectionPolicyState.lower(state, nativeModule().rustbuffer_alloc),
+        FfiConverterTypePolicyInput.lower(input, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterTypePolicyStep.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
     }
 
 /**
@@ -221,6 +261,78 @@ const FfiConverterTypeClientConfig = (() => {
              FfiConverterUInt32.allocationSize(value.queueCapacity) +
              FfiConverterOptionalString.allocationSize(value.storePath) +
              FfiConverterSequenceBytes.allocationSize(value.extraRootsDer);
+            
+        }
+    };
+    return new FFIConverter();
+})();
+
+/**
+ * The policy's state. Times are in the caller's unit (Swift: seconds, React Native:
+ * milliseconds), the grace period in the same.
+ */
+export type ConnectionPolicyState = {
+    grace: number,
+    isForeground: boolean,
+    isPathSatisfied: boolean,
+    /**
+     * The interfaces of the last satisfied path, sorted.
+     */
+    interfaces: Array<string>,
+    /**
+     * When the background grace period ends; `None` unless in it.
+     */
+    pauseAt?: number,
+    /**
+     * Whether the policy paused the client (it only resumes what it paused).
+     */
+    isPaused: boolean
+}
+
+/**
+ * Generated factory for {@link ConnectionPolicyState} record objects.
+ */
+export const ConnectionPolicyState = (() => {
+    const defaults = () => ({
+    });
+    const create = (() => {
+        return uniffiCreateRecord<ConnectionPolicyState, ReturnType<typeof defaults>>(defaults);
+    })();
+    return Object.freeze({
+        create,
+        new: create,
+        defaults: () => Object.freeze(defaults()) as Partial<ConnectionPolicyState>,
+    });
+})();
+
+const FfiConverterTypeConnectionPolicyState = (() => {
+    type TypeName = ConnectionPolicyState;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            return {
+                grace: FfiConverterFloat64.readFromCursor(c), 
+                isForeground: FfiConverterBool.readFromCursor(c), 
+                isPathSatisfied: FfiConverterBool.readFromCursor(c), 
+                interfaces: FfiConverterSequenceString.readFromCursor(c), 
+                pauseAt: FfiConverterOptionalFloat64.readFromCursor(c), 
+                isPaused: FfiConverterBool.readFromCursor(c)
+            };
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            FfiConverterFloat64.writeIntoCursor(value.grace, c);
+            FfiConverterBool.writeIntoCursor(value.isForeground, c);
+            FfiConverterBool.writeIntoCursor(value.isPathSatisfied, c);
+            FfiConverterSequenceString.writeIntoCursor(value.interfaces, c);
+            FfiConverterOptionalFloat64.writeIntoCursor(value.pauseAt, c);
+            FfiConverterBool.writeIntoCursor(value.isPaused, c);
+        }
+        allocationSize(value: TypeName): number {
+            return FfiConverterFloat64.allocationSize(value.grace) +
+             FfiConverterBool.allocationSize(value.isForeground) +
+             FfiConverterBool.allocationSize(value.isPathSatisfied) +
+             FfiConverterSequenceString.allocationSize(value.interfaces) +
+             FfiConverterOptionalFloat64.allocationSize(value.pauseAt) +
+             FfiConverterBool.allocationSize(value.isPaused);
             
         }
     };
@@ -805,6 +917,86 @@ const FfiConverterTypePendingPublish = (() => {
     return new FFIConverter();
 })();
 
+/**
+ * What to do to the client.
+ */
+export enum PolicyCommand {
+    Pause,
+    Resume,
+    ReconnectNow
+}
+
+const FfiConverterTypePolicyCommand = (() => {
+    type TypeName = PolicyCommand;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            switch (c.readI32()) {
+                case 1: return PolicyCommand.Pause;
+                case 2: return PolicyCommand.Resume;
+                case 3: return PolicyCommand.ReconnectNow;
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            switch (value) {
+                case PolicyCommand.Pause: return c.writeI32(1);
+                case PolicyCommand.Resume: return c.writeI32(2);
+                case PolicyCommand.ReconnectNow: return c.writeI32(3);
+            }
+        }
+        allocationSize(value: TypeName): number {
+            return 4;
+        }
+    }
+    return new FFIConverter();
+})();
+
+/**
+ * The state after an input, and the commands to apply.
+ */
+export type PolicyStep = {
+    state: ConnectionPolicyState,
+    commands: Array<PolicyCommand>
+}
+
+/**
+ * Generated factory for {@link PolicyStep} record objects.
+ */
+export const PolicyStep = (() => {
+    const defaults = () => ({
+    });
+    const create = (() => {
+        return uniffiCreateRecord<PolicyStep, ReturnType<typeof defaults>>(defaults);
+    })();
+    return Object.freeze({
+        create,
+        new: create,
+        defaults: () => Object.freeze(defaults()) as Partial<PolicyStep>,
+    });
+})();
+
+const FfiConverterTypePolicyStep = (() => {
+    type TypeName = PolicyStep;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            return {
+                state: FfiConverterTypeConnectionPolicyState.readFromCursor(c), 
+                commands: FfiConverterSequenceTypePolicyCommand.readFromCursor(c)
+            };
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            FfiConverterTypeConnectionPolicyState.writeIntoCursor(value.state, c);
+            FfiConverterSequenceTypePolicyCommand.writeIntoCursor(value.commands, c);
+        }
+        allocationSize(value: TypeName): number {
+            return FfiConverterTypeConnectionPolicyState.allocationSize(value.state) +
+             FfiConverterSequenceTypePolicyCommand.allocationSize(value.commands);
+            
+        }
+    };
+    return new FFIConverter();
+})();
+
 export enum PresenceKind {
     Join,
     Leave
@@ -1347,6 +1539,230 @@ const FfiConverterTypeConnectionState = (() => {
                 }
                 case ConnectionState_Tags.Closed: {
                     return 4;
+                }
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+    }
+    return new FFIConverter();
+})();
+
+
+// Enum: PolicyInput
+export enum PolicyInput_Tags {
+    EnteredBackground = "EnteredBackground",
+    GracePeriodEnded = "GracePeriodEnded",
+    EnteredForeground = "EnteredForeground",
+    PathChanged = "PathChanged"
+}
+/**
+ * What happened to the app.
+ */
+export const PolicyInput = (() => {
+
+    type EnteredBackground__interface = {
+        tag: PolicyInput_Tags.EnteredBackground;
+        inner: 
+Readonly<{now: number}>
+    };
+    class EnteredBackground_ extends UniffiEnum implements EnteredBackground__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PolicyInput";
+        readonly tag = PolicyInput_Tags.EnteredBackground;
+        readonly inner: 
+Readonly<{now: number}>;
+        constructor(
+inner: {now: number }) {
+            super("PolicyInput", "EnteredBackground");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {now: number }): EnteredBackground_ {
+            return new EnteredBackground_(inner);
+        }
+
+        static instanceOf(obj: any): obj is EnteredBackground_ {
+            return obj.tag === PolicyInput_Tags.EnteredBackground;
+        }
+
+    }
+
+    type GracePeriodEnded__interface = {
+        tag: PolicyInput_Tags.GracePeriodEnded;
+        inner: 
+Readonly<{now: number}>
+    };
+    class GracePeriodEnded_ extends UniffiEnum implements GracePeriodEnded__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PolicyInput";
+        readonly tag = PolicyInput_Tags.GracePeriodEnded;
+        readonly inner: 
+Readonly<{now: number}>;
+        constructor(
+inner: {now: number }) {
+            super("PolicyInput", "GracePeriodEnded");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {now: number }): GracePeriodEnded_ {
+            return new GracePeriodEnded_(inner);
+        }
+
+        static instanceOf(obj: any): obj is GracePeriodEnded_ {
+            return obj.tag === PolicyInput_Tags.GracePeriodEnded;
+        }
+
+    }
+
+    type EnteredForeground__interface = {
+        tag: PolicyInput_Tags.EnteredForeground
+    };
+    class EnteredForeground_ extends UniffiEnum implements EnteredForeground__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PolicyInput";
+        readonly tag = PolicyInput_Tags.EnteredForeground;
+        constructor() {
+            super("PolicyInput", "EnteredForeground");
+        }
+
+        static new(): EnteredForeground_ {
+            return new EnteredForeground_();
+        }
+
+        static instanceOf(obj: any): obj is EnteredForeground_ {
+            return obj.tag === PolicyInput_Tags.EnteredForeground;
+        }
+
+    }
+
+    type PathChanged__interface = {
+        tag: PolicyInput_Tags.PathChanged;
+        inner: 
+Readonly<{satisfied: boolean; interfaces: Array<string>}>
+    };
+    class PathChanged_ extends UniffiEnum implements PathChanged__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PolicyInput";
+        readonly tag = PolicyInput_Tags.PathChanged;
+        readonly inner: 
+Readonly<{satisfied: boolean; interfaces: Array<string>}>;
+        constructor(
+inner: {satisfied: boolean; interfaces: Array<string> }) {
+            super("PolicyInput", "PathChanged");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {satisfied: boolean; interfaces: Array<string> }): PathChanged_ {
+            return new PathChanged_(inner);
+        }
+
+        static instanceOf(obj: any): obj is PathChanged_ {
+            return obj.tag === PolicyInput_Tags.PathChanged;
+        }
+
+    }
+
+    function instanceOf(obj: any): obj is PolicyInput {
+        return obj[uniffiTypeNameSymbol] === "PolicyInput";
+    }
+
+    return Object.freeze({
+        instanceOf,
+  EnteredBackground: EnteredBackground_, 
+  GracePeriodEnded: GracePeriodEnded_, 
+  EnteredForeground: EnteredForeground_, 
+  PathChanged: PathChanged_
+    });
+
+})();
+/**
+ * What happened to the app.
+ */
+export type PolicyInput = InstanceType<
+    typeof PolicyInput['EnteredBackground' | 'GracePeriodEnded' | 'EnteredForeground' | 'PathChanged']
+>;
+
+// FfiConverter for enum PolicyInput
+const FfiConverterTypePolicyInput = (() => {
+    type TypeName = PolicyInput;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            switch (c.readI32()) {
+                case 1: return new PolicyInput.EnteredBackground({now: FfiConverterFloat64.readFromCursor(c) });
+                case 2: return new PolicyInput.GracePeriodEnded({now: FfiConverterFloat64.readFromCursor(c) });
+                case 3: return new PolicyInput.EnteredForeground();
+                case 4: return new PolicyInput.PathChanged({satisfied: FfiConverterBool.readFromCursor(c), interfaces: FfiConverterSequenceString.readFromCursor(c) });
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            switch (value.tag) {
+                case PolicyInput_Tags.EnteredBackground: {
+                    c.writeI32(1);
+                    const inner = value.inner;
+                    FfiConverterFloat64.writeIntoCursor(inner.now, c);
+                    return;
+                }
+                case PolicyInput_Tags.GracePeriodEnded: {
+                    c.writeI32(2);
+                    const inner = value.inner;
+                    FfiConverterFloat64.writeIntoCursor(inner.now, c);
+                    return;
+                }
+                case PolicyInput_Tags.EnteredForeground: {
+                    c.writeI32(3);
+                    return;
+                }
+                case PolicyInput_Tags.PathChanged: {
+                    c.writeI32(4);
+                    const inner = value.inner;
+                    FfiConverterBool.writeIntoCursor(inner.satisfied, c);
+                    FfiConverterSequenceString.writeIntoCursor(inner.interfaces, c);
+                    return;
+                }
+                default:
+                    // Throwing from here means that PolicyInput_Tags hasn't matched an ordinal.
+                    throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        allocationSize(value: TypeName): number {
+            switch (value.tag) {
+                case PolicyInput_Tags.EnteredBackground: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterFloat64.allocationSize(inner.now);
+                    return size;
+                }
+                case PolicyInput_Tags.GracePeriodEnded: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterFloat64.allocationSize(inner.now);
+                    return size;
+                }
+                case PolicyInput_Tags.EnteredForeground: {
+                    return 4;
+                }
+                case PolicyInput_Tags.PathChanged: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterBool.allocationSize(inner.satisfied);
+                    size += FfiConverterSequenceString.allocationSize(inner.interfaces);
+                    return size;
                 }
                 default: throw new UniffiInternalError.UnexpectedEnumCase();
             }
@@ -5162,6 +5578,12 @@ const FfiConverterOptionalUInt32 = new FfiConverterOptional(FfiConverterUInt32);
 // FfiConverter for Array<ArrayBuffer>
 const FfiConverterSequenceBytes = new FfiConverterArray(FfiConverterArrayBuffer);
 
+// FfiConverter for Array<string>
+const FfiConverterSequenceString = new FfiConverterArray(FfiConverterString);
+
+// FfiConverter for number | undefined
+const FfiConverterOptionalFloat64 = new FfiConverterOptional(FfiConverterFloat64);
+
 // FfiConverter for bigint | undefined
 const FfiConverterOptionalUInt64 = new FfiConverterOptional(FfiConverterUInt64);
 
@@ -5173,6 +5595,9 @@ const FfiConverterSequenceTypeMessage = new FfiConverterArray(FfiConverterTypeMe
 
 // FfiConverter for Array<Member>
 const FfiConverterSequenceTypeMember = new FfiConverterArray(FfiConverterTypeMember);
+
+// FfiConverter for Array<PolicyCommand>
+const FfiConverterSequenceTypePolicyCommand = new FfiConverterArray(FfiConverterTypePolicyCommand);
 
 // FfiConverter for StreamState | undefined
 const FfiConverterOptionalTypeStreamState = new FfiConverterOptional(FfiConverterTypeStreamState);
@@ -5210,6 +5635,12 @@ function uniffiEnsureInitialized() {
     }
     if (nativeModule().ubrn_uniffi_roomcast_ffi_checksum_func_clear_log_sink() !== 36010) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_func_clear_log_sink");
+    }
+    if (nativeModule().ubrn_uniffi_roomcast_ffi_checksum_func_connection_policy_new() !== 44617) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_func_connection_policy_new");
+    }
+    if (nativeModule().ubrn_uniffi_roomcast_ffi_checksum_func_connection_policy_step() !== 10990) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_func_connection_policy_step");
     }
     if (nativeModule().ubrn_uniffi_roomcast_ffi_checksum_func_set_log_sink() !== 55228) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_roomcast_ffi_checksum_func_set_log_sink");
@@ -5353,6 +5784,7 @@ export default Object.freeze({
   converters: {
     FfiConverterTypeClient,
     FfiConverterTypeClientConfig,
+    FfiConverterTypeConnectionPolicyState,
     FfiConverterTypeConnectionState,
     FfiConverterTypeGap,
     FfiConverterTypeHistoryPage,
@@ -5363,6 +5795,9 @@ export default Object.freeze({
     FfiConverterTypeMember,
     FfiConverterTypeMessage,
     FfiConverterTypePendingPublish,
+    FfiConverterTypePolicyCommand,
+    FfiConverterTypePolicyInput,
+    FfiConverterTypePolicyStep,
     FfiConverterTypePresenceEvent,
     FfiConverterTypePresenceKind,
     FfiConverterTypePublishAck,

@@ -687,6 +687,16 @@ void uniffi_roomcast_ffi_fn_free_subscription(uint64_t handle, RustCallStatus *_
 void uniffi_roomcast_ffi_fn_method_subscription_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_CONNECTION_POLICY_NEW
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_CONNECTION_POLICY_NEW
+RustBuffer uniffi_roomcast_ffi_fn_func_connection_policy_new(double grace, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_CONNECTION_POLICY_STEP
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_CONNECTION_POLICY_STEP
+RustBuffer uniffi_roomcast_ffi_fn_func_connection_policy_step(RustBuffer state, RustBuffer input, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_CLEAR_LOG_SINK
 #define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_FN_FUNC_CLEAR_LOG_SINK
 void uniffi_roomcast_ffi_fn_func_clear_log_sink(RustCallStatus *_Nonnull out_status
@@ -956,6 +966,18 @@ void ffi_roomcast_ffi_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_ROOMCAST_FFI_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_ROOMCAST_FFI_RUST_FUTURE_COMPLETE_VOID
 void ffi_roomcast_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_FUNC_CONNECTION_POLICY_NEW
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_FUNC_CONNECTION_POLICY_NEW
+uint16_t uniffi_roomcast_ffi_checksum_func_connection_policy_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_FUNC_CONNECTION_POLICY_STEP
+#define UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_FUNC_CONNECTION_POLICY_STEP
+uint16_t uniffi_roomcast_ffi_checksum_func_connection_policy_step(void
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROOMCAST_FFI_CHECKSUM_FUNC_CLEAR_LOG_SINK

@@ -1,9 +1,11 @@
 import Foundation
+import RoomcastFFI
 
 /// What the app's situation asks of its connection: in the foreground or not, network path
-/// usable or not. Plain Swift, no timers and no Apple types, so the same rules run (and are
+/// usable or not. No timers and no Apple types, so the same rules run (and are
 /// tested) everywhere; `RoomcastConnectivity` applies its commands to a client, and the
-/// scenePhase, UIApplication and NWPathMonitor helpers feed it.
+/// scenePhase, UIApplication and NWPathMonitor helpers feed it. The rules are the Rust core's
+/// (`roomcast_core::connectivity`, run through the FFI), the same React Native runs.
 ///
 /// The rules:
 /// - Background: stay connected for `gracePeriod`, then pause (rooms and queue are kept). A
@@ -30,72 +32,56 @@ public struct ConnectionPolicy: Sendable, Equatable {
     /// socket it can no longer serve.
     public static let defaultGracePeriod: TimeInterval = 25
 
-    public let gracePeriod: TimeInterval
-    public private(set) var isForeground = true
-    public private(set) var isPathSatisfied = true
+    /// The rules' state (times as `Date`'s own seconds since its reference date, so they go
+    /// back and forth without rounding); the rules are the Rust core's, shared with React
+    /// Native.
+    private var state: ConnectionPolicyState
+
+    public var gracePeriod: TimeInterval { state.grace }
+    public var isForeground: Bool { state.isForeground }
+    public var isPathSatisfied: Bool { state.isPathSatisfied }
     /// The interfaces of the last satisfied path (`wifi`, `cellular`, ...).
-    public private(set) var interfaces: Set<String> = []
+    public var interfaces: Set<String> { Set(state.interfaces) }
     /// When the background grace period ends; `nil` unless in it.
-    public private(set) var pauseAt: Date?
+    public var pauseAt: Date? { state.pauseAt.map { Date(timeIntervalSinceReferenceDate: $0) } }
     /// Whether this policy paused the client (it only resumes what it paused).
-    public private(set) var isPaused = false
+    public var isPaused: Bool { state.isPaused }
 
     public init(gracePeriod: TimeInterval = ConnectionPolicy.defaultGracePeriod) {
-        self.gracePeriod = gracePeriod
+        state = connectionPolicyNew(grace: gracePeriod)
     }
 
     /// The app went to the background: the grace period starts (wait until `pauseAt`, then
     /// call `gracePeriodEnded`).
     public mutating func enteredBackground(at now: Date) -> [Command] {
-        guard isForeground else { return [] }
-        isForeground = false
-        pauseAt = isPaused ? nil : now.addingTimeInterval(gracePeriod)
-        return []
+        step(.enteredBackground(now: now.timeIntervalSinceReferenceDate))
     }
 
     /// The grace period's timer fired.
     public mutating func gracePeriodEnded(at now: Date) -> [Command] {
-        guard !isForeground, let deadline = pauseAt, now >= deadline else { return [] }
-        pauseAt = nil
-        return pause()
+        step(.gracePeriodEnded(now: now.timeIntervalSinceReferenceDate))
     }
 
     /// The app is in the foreground again.
     public mutating func enteredForeground() -> [Command] {
-        guard !isForeground else { return [] }
-        isForeground = true
-        pauseAt = nil
-        if isPaused {
-            return isPathSatisfied ? resume() : []
-        }
-        return [.reconnectNow]
+        step(.enteredForeground)
     }
 
     /// The network path changed: `satisfied` when there is a route, with the interfaces it
     /// uses.
     public mutating func pathChanged(satisfied: Bool, interfaces: Set<String>) -> [Command] {
-        guard satisfied else {
-            isPathSatisfied = false
-            return pause()
-        }
-        let changed = !isPathSatisfied || interfaces != self.interfaces
-        isPathSatisfied = true
-        self.interfaces = interfaces
-        if isPaused {
-            // Back in the background grace period counts as foreground enough to reconnect.
-            return isForeground || pauseAt != nil ? resume() : []
-        }
-        return changed ? [.reconnectNow] : []
+        step(.pathChanged(satisfied: satisfied, interfaces: Array(interfaces)))
     }
 
-    private mutating func pause() -> [Command] {
-        guard !isPaused else { return [] }
-        isPaused = true
-        return [.pause]
-    }
-
-    private mutating func resume() -> [Command] {
-        isPaused = false
-        return [.resume]
+    private mutating func step(_ input: PolicyInput) -> [Command] {
+        let result = connectionPolicyStep(state: state, input: input)
+        state = result.state
+        return result.commands.map { command in
+            switch command {
+            case .pause: return .pause
+            case .resume: return .resume
+            case .reconnectNow: return .reconnectNow
+            }
+        }
     }
 }

@@ -457,6 +457,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -3158,6 +3174,98 @@ public func FfiConverterTypeClientConfig_lower(_ value: ClientConfig) -> RustBuf
 
 
 /**
+ * The policy's state. Times are in the caller's unit (Swift: seconds, React Native:
+ * milliseconds), the grace period in the same.
+ */
+public struct ConnectionPolicyState: Equatable, Hashable {
+    public var grace: Double
+    public var isForeground: Bool
+    public var isPathSatisfied: Bool
+    /**
+     * The interfaces of the last satisfied path, sorted.
+     */
+    public var interfaces: [String]
+    /**
+     * When the background grace period ends; `None` unless in it.
+     */
+    public var pauseAt: Double?
+    /**
+     * Whether the policy paused the client (it only resumes what it paused).
+     */
+    public var isPaused: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(grace: Double, isForeground: Bool, isPathSatisfied: Bool, 
+        /**
+         * The interfaces of the last satisfied path, sorted.
+         */interfaces: [String], 
+        /**
+         * When the background grace period ends; `None` unless in it.
+         */pauseAt: Double?, 
+        /**
+         * Whether the policy paused the client (it only resumes what it paused).
+         */isPaused: Bool) {
+        self.grace = grace
+        self.isForeground = isForeground
+        self.isPathSatisfied = isPathSatisfied
+        self.interfaces = interfaces
+        self.pauseAt = pauseAt
+        self.isPaused = isPaused
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConnectionPolicyState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConnectionPolicyState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConnectionPolicyState {
+        return
+            try ConnectionPolicyState(
+                grace: FfiConverterDouble.read(from: &buf), 
+                isForeground: FfiConverterBool.read(from: &buf), 
+                isPathSatisfied: FfiConverterBool.read(from: &buf), 
+                interfaces: FfiConverterSequenceString.read(from: &buf), 
+                pauseAt: FfiConverterOptionDouble.read(from: &buf), 
+                isPaused: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConnectionPolicyState, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.grace, into: &buf)
+        FfiConverterBool.write(value.isForeground, into: &buf)
+        FfiConverterBool.write(value.isPathSatisfied, into: &buf)
+        FfiConverterSequenceString.write(value.interfaces, into: &buf)
+        FfiConverterOptionDouble.write(value.pauseAt, into: &buf)
+        FfiConverterBool.write(value.isPaused, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConnectionPolicyState_lift(_ buf: RustBuffer) throws -> ConnectionPolicyState {
+    return try FfiConverterTypeConnectionPolicyState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConnectionPolicyState_lower(_ value: ConnectionPolicyState) -> RustBuffer {
+    return FfiConverterTypeConnectionPolicyState.lower(value)
+}
+
+
+/**
  * Messages were missed and could not be replayed; page them in with `history` if needed.
  */
 public struct Gap: Equatable, Hashable {
@@ -3730,6 +3838,63 @@ public func FfiConverterTypePendingPublish_lower(_ value: PendingPublish) -> Rus
 
 
 /**
+ * The state after an input, and the commands to apply.
+ */
+public struct PolicyStep: Equatable, Hashable {
+    public var state: ConnectionPolicyState
+    public var commands: [PolicyCommand]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(state: ConnectionPolicyState, commands: [PolicyCommand]) {
+        self.state = state
+        self.commands = commands
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PolicyStep: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyStep: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyStep {
+        return
+            try PolicyStep(
+                state: FfiConverterTypeConnectionPolicyState.read(from: &buf), 
+                commands: FfiConverterSequenceTypePolicyCommand.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PolicyStep, into buf: inout [UInt8]) {
+        FfiConverterTypeConnectionPolicyState.write(value.state, into: &buf)
+        FfiConverterSequenceTypePolicyCommand.write(value.commands, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyStep_lift(_ buf: RustBuffer) throws -> PolicyStep {
+    return try FfiConverterTypePolicyStep.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyStep_lower(_ value: PolicyStep) -> RustBuffer {
+    return FfiConverterTypePolicyStep.lower(value)
+}
+
+
+/**
  * A member joined or left a room.
  */
 public struct PresenceEvent: Equatable, Hashable {
@@ -4251,6 +4416,177 @@ public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel 
 #endif
 public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
     return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * What to do to the client.
+ */
+
+public enum PolicyCommand: Equatable, Hashable {
+    
+    case pause
+    case resume
+    case reconnectNow
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PolicyCommand: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyCommand: FfiConverterRustBuffer {
+    typealias SwiftType = PolicyCommand
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyCommand {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .pause
+        
+        case 2: return .resume
+        
+        case 3: return .reconnectNow
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PolicyCommand, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .pause:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .resume:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .reconnectNow:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyCommand_lift(_ buf: RustBuffer) throws -> PolicyCommand {
+    return try FfiConverterTypePolicyCommand.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyCommand_lower(_ value: PolicyCommand) -> RustBuffer {
+    return FfiConverterTypePolicyCommand.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * What happened to the app.
+ */
+
+public enum PolicyInput: Equatable, Hashable {
+    
+    case enteredBackground(now: Double
+    )
+    case gracePeriodEnded(now: Double
+    )
+    case enteredForeground
+    case pathChanged(satisfied: Bool, interfaces: [String]
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PolicyInput: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyInput: FfiConverterRustBuffer {
+    typealias SwiftType = PolicyInput
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyInput {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .enteredBackground(now: try FfiConverterDouble.read(from: &buf)
+        )
+        
+        case 2: return .gracePeriodEnded(now: try FfiConverterDouble.read(from: &buf)
+        )
+        
+        case 3: return .enteredForeground
+        
+        case 4: return .pathChanged(satisfied: try FfiConverterBool.read(from: &buf), interfaces: try FfiConverterSequenceString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PolicyInput, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .enteredBackground(now):
+            writeInt(&buf, Int32(1))
+            FfiConverterDouble.write(now, into: &buf)
+            
+        
+        case let .gracePeriodEnded(now):
+            writeInt(&buf, Int32(2))
+            FfiConverterDouble.write(now, into: &buf)
+            
+        
+        case .enteredForeground:
+            writeInt(&buf, Int32(3))
+        
+        
+        case let .pathChanged(satisfied,interfaces):
+            writeInt(&buf, Int32(4))
+            FfiConverterBool.write(satisfied, into: &buf)
+            FfiConverterSequenceString.write(interfaces, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyInput_lift(_ buf: RustBuffer) throws -> PolicyInput {
+    return try FfiConverterTypePolicyInput.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyInput_lower(_ value: PolicyInput) -> RustBuffer {
+    return FfiConverterTypePolicyInput.lower(value)
 }
 
 
@@ -4877,6 +5213,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -5021,6 +5381,31 @@ fileprivate struct FfiConverterOptionTypeStreamState: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]
+
+    public static func write(_ value: [String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterString.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [String]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
     typealias SwiftType = [Data]
 
@@ -5113,6 +5498,31 @@ fileprivate struct FfiConverterSequenceTypePendingPublish: FfiConverterRustBuffe
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypePendingPublish.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePolicyCommand: FfiConverterRustBuffer {
+    typealias SwiftType = [PolicyCommand]
+
+    public static func write(_ value: [PolicyCommand], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePolicyCommand.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PolicyCommand] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PolicyCommand]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePolicyCommand.read(from: &buf))
         }
         return seq
     }
@@ -5256,6 +5666,28 @@ public func uniffiForeignFutureHandleCountRoomcast() -> Int {
     UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
 }
 /**
+ * A policy in the foreground with a path, keeping the connection `grace` long in the
+ * background.
+ */
+public func connectionPolicyNew(grace: Double) -> ConnectionPolicyState  {
+    return try!  FfiConverterTypeConnectionPolicyState_lift(try! rustCall() {
+    uniffi_roomcast_ffi_fn_func_connection_policy_new(
+        FfiConverterDouble.lower(grace),$0
+    )
+})
+}
+/**
+ * Steps `state` by `input` (see `roomcast_core::connectivity` for the rules).
+ */
+public func connectionPolicyStep(state: ConnectionPolicyState, input: PolicyInput) -> PolicyStep  {
+    return try!  FfiConverterTypePolicyStep_lift(try! rustCall() {
+    uniffi_roomcast_ffi_fn_func_connection_policy_step(
+        FfiConverterTypeConnectionPolicyState_lower(state),
+        FfiConverterTypePolicyInput_lower(input),$0
+    )
+})
+}
+/**
  * Stops logging: the sink is released and events are skipped at their call sites again.
  */
 public func clearLogSink()  {try! rustCall() {
@@ -5292,6 +5724,12 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_roomcast_ffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_func_connection_policy_new() != 44617) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roomcast_ffi_checksum_func_connection_policy_step() != 10990) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roomcast_ffi_checksum_func_clear_log_sink() != 36010) {
         return InitializationResult.apiChecksumMismatch

@@ -76,6 +76,8 @@ interface NativeModuleInterface {
     ubrn_uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener(vtable: UniffiVTableCallbackInterfaceRoomcastStreamListener): void;
     ubrn_uniffi_roomcast_ffi_fn_init_callback_vtable_tokenprovider(vtable: UniffiVTableCallbackInterfaceRoomcastTokenProvider): void;
     ubrn_uniffi_roomcast_ffi_fn_func_clear_log_sink(uniffi_out_err: UniffiRustCallStatus): void;
+    ubrn_uniffi_roomcast_ffi_fn_func_connection_policy_new(grace: number, uniffi_out_err: UniffiRustCallStatus): Uint8Array;
+    ubrn_uniffi_roomcast_ffi_fn_func_connection_policy_step(state: Uint8Array, input: Uint8Array, uniffi_out_err: UniffiRustCallStatus): Uint8Array;
     ubrn_uniffi_roomcast_ffi_fn_func_set_log_sink(sink: bigint, level: Uint8Array, uniffi_out_err: UniffiRustCallStatus): void;
     ubrn_uniffi_roomcast_ffi_fn_constructor_client_new(config: Uint8Array, tokenProvider: Uint8Array, uniffi_out_err: UniffiRustCallStatus): bigint;
     ubrn_uniffi_roomcast_ffi_fn_constructor_client_with_token_provider(config: Uint8Array, tokenProvider: bigint, uniffi_out_err: UniffiRustCallStatus): bigint;
@@ -121,6 +123,8 @@ interface NativeModuleInterface {
     ubrn_uniffi_roomcast_ffi_fn_method_tokenprovider_fetch_token(uniffiSelf: bigint): bigint;
     ubrn_ffi_roomcast_ffi_uniffi_contract_version(): number;
     ubrn_uniffi_roomcast_ffi_checksum_func_clear_log_sink(): number;
+    ubrn_uniffi_roomcast_ffi_checksum_func_connection_policy_new(): number;
+    ubrn_uniffi_roomcast_ffi_checksum_func_connection_policy_step(): number;
     ubrn_uniffi_roomcast_ffi_checksum_func_set_log_sink(): number;
     ubrn_uniffi_roomcast_ffi_checksum_constructor_client_new(): number;
     ubrn_uniffi_roomcast_ffi_checksum_constructor_client_with_token_provider(): number;

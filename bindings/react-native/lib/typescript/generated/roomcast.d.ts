@@ -4,6 +4,15 @@ import { type UniffiByteArray, type UniffiGcObject, type UniffiHandle, Cursor, F
  */
 export declare function clearLogSink(): void;
 /**
+ * A policy in the foreground with a path, keeping the connection `grace` long in the
+ * background.
+ */
+export declare function connectionPolicyNew(grace: number): ConnectionPolicyState;
+/**
+ * Steps `state` by `input` (see `roomcast_core::connectivity` for the rules).
+ */
+export declare function connectionPolicyStep(state: ConnectionPolicyState, input: PolicyInput): PolicyStep;
+/**
  * Sends the SDK's events at `level` and above to `sink`, replacing any sink set before. The
  * sink is process-wide: it receives the events of every client.
  *
@@ -74,6 +83,35 @@ export declare const ClientConfig: Readonly<{
     create: (partial: Partial<ClientConfig> & Required<Omit<ClientConfig, "token" | "name" | "minDelayMs" | "maxDelayMs" | "maxAttempts" | "queueCapacity" | "storePath" | "extraRootsDer">>) => ClientConfig;
     new: (partial: Partial<ClientConfig> & Required<Omit<ClientConfig, "token" | "name" | "minDelayMs" | "maxDelayMs" | "maxAttempts" | "queueCapacity" | "storePath" | "extraRootsDer">>) => ClientConfig;
     defaults: () => Partial<ClientConfig>;
+}>;
+/**
+ * The policy's state. Times are in the caller's unit (Swift: seconds, React Native:
+ * milliseconds), the grace period in the same.
+ */
+export type ConnectionPolicyState = {
+    grace: number;
+    isForeground: boolean;
+    isPathSatisfied: boolean;
+    /**
+     * The interfaces of the last satisfied path, sorted.
+     */
+    interfaces: Array<string>;
+    /**
+     * When the background grace period ends; `None` unless in it.
+     */
+    pauseAt?: number;
+    /**
+     * Whether the policy paused the client (it only resumes what it paused).
+     */
+    isPaused: boolean;
+};
+/**
+ * Generated factory for {@link ConnectionPolicyState} record objects.
+ */
+export declare const ConnectionPolicyState: Readonly<{
+    create: (partial: Partial<ConnectionPolicyState> & Required<Omit<ConnectionPolicyState, "pauseAt">>) => ConnectionPolicyState;
+    new: (partial: Partial<ConnectionPolicyState> & Required<Omit<ConnectionPolicyState, "pauseAt">>) => ConnectionPolicyState;
+    defaults: () => Partial<ConnectionPolicyState>;
 }>;
 /**
  * Messages were missed and could not be replayed; page them in with `history` if needed.
@@ -285,6 +323,29 @@ export declare const PendingPublish: Readonly<{
     create: (partial: Partial<PendingPublish> & Required<Omit<PendingPublish, never>>) => PendingPublish;
     new: (partial: Partial<PendingPublish> & Required<Omit<PendingPublish, never>>) => PendingPublish;
     defaults: () => Partial<PendingPublish>;
+}>;
+/**
+ * What to do to the client.
+ */
+export declare enum PolicyCommand {
+    Pause = 0,
+    Resume = 1,
+    ReconnectNow = 2
+}
+/**
+ * The state after an input, and the commands to apply.
+ */
+export type PolicyStep = {
+    state: ConnectionPolicyState;
+    commands: Array<PolicyCommand>;
+};
+/**
+ * Generated factory for {@link PolicyStep} record objects.
+ */
+export declare const PolicyStep: Readonly<{
+    create: (partial: Partial<PolicyStep> & Required<Omit<PolicyStep, never>>) => PolicyStep;
+    new: (partial: Partial<PolicyStep> & Required<Omit<PolicyStep, never>>) => PolicyStep;
+    defaults: () => Partial<PolicyStep>;
 }>;
 export declare enum PresenceKind {
     Join = 0,
@@ -592,6 +653,170 @@ export declare const ConnectionState: Readonly<{
  * Where the connection stands.
  */
 export type ConnectionState = InstanceType<typeof ConnectionState['Idle' | 'Connecting' | 'Connected' | 'Reconnecting' | 'Paused' | 'Unauthorized' | 'Closed']>;
+export declare enum PolicyInput_Tags {
+    EnteredBackground = "EnteredBackground",
+    GracePeriodEnded = "GracePeriodEnded",
+    EnteredForeground = "EnteredForeground",
+    PathChanged = "PathChanged"
+}
+/**
+ * What happened to the app.
+ */
+export declare const PolicyInput: Readonly<{
+    instanceOf: (obj: any) => obj is PolicyInput;
+    EnteredBackground: {
+        new (inner: {
+            now: number;
+        }): {
+            readonly tag: PolicyInput_Tags.EnteredBackground;
+            readonly inner: Readonly<{
+                now: number;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+        "new"(inner: {
+            now: number;
+        }): {
+            readonly tag: PolicyInput_Tags.EnteredBackground;
+            readonly inner: Readonly<{
+                now: number;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+        instanceOf(obj: any): obj is {
+            readonly tag: PolicyInput_Tags.EnteredBackground;
+            readonly inner: Readonly<{
+                now: number;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+    };
+    GracePeriodEnded: {
+        new (inner: {
+            now: number;
+        }): {
+            readonly tag: PolicyInput_Tags.GracePeriodEnded;
+            readonly inner: Readonly<{
+                now: number;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+        "new"(inner: {
+            now: number;
+        }): {
+            readonly tag: PolicyInput_Tags.GracePeriodEnded;
+            readonly inner: Readonly<{
+                now: number;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+        instanceOf(obj: any): obj is {
+            readonly tag: PolicyInput_Tags.GracePeriodEnded;
+            readonly inner: Readonly<{
+                now: number;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+    };
+    EnteredForeground: {
+        new (): {
+            readonly tag: PolicyInput_Tags.EnteredForeground;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+        "new"(): {
+            readonly tag: PolicyInput_Tags.EnteredForeground;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+        instanceOf(obj: any): obj is {
+            readonly tag: PolicyInput_Tags.EnteredForeground;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+    };
+    PathChanged: {
+        new (inner: {
+            satisfied: boolean;
+            interfaces: Array<string>;
+        }): {
+            readonly tag: PolicyInput_Tags.PathChanged;
+            readonly inner: Readonly<{
+                satisfied: boolean;
+                interfaces: Array<string>;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+        "new"(inner: {
+            satisfied: boolean;
+            interfaces: Array<string>;
+        }): {
+            readonly tag: PolicyInput_Tags.PathChanged;
+            readonly inner: Readonly<{
+                satisfied: boolean;
+                interfaces: Array<string>;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+        instanceOf(obj: any): obj is {
+            readonly tag: PolicyInput_Tags.PathChanged;
+            readonly inner: Readonly<{
+                satisfied: boolean;
+                interfaces: Array<string>;
+            }>;
+            /**
+             * @private
+             * This field is private and should not be used, use `tag` instead.
+             */
+            readonly [uniffiTypeNameSymbol]: "PolicyInput";
+        };
+    };
+}>;
+/**
+ * What happened to the app.
+ */
+export type PolicyInput = InstanceType<typeof PolicyInput['EnteredBackground' | 'GracePeriodEnded' | 'EnteredForeground' | 'PathChanged']>;
 /**
  * What a room's resume does when the server's replay limit cut it short.
  */
@@ -2895,6 +3120,13 @@ declare const _default: Readonly<{
             lift(value: UniffiByteArray): ClientConfig;
             lower(value: ClientConfig, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
         };
+        FfiConverterTypeConnectionPolicyState: {
+            readFromCursor(c: Cursor): ConnectionPolicyState;
+            writeIntoCursor(value: ConnectionPolicyState, c: Cursor): void;
+            allocationSize(value: ConnectionPolicyState): number;
+            lift(value: UniffiByteArray): ConnectionPolicyState;
+            lower(value: ConnectionPolicyState, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
+        };
         FfiConverterTypeConnectionState: {
             readFromCursor(c: Cursor): ConnectionState;
             writeIntoCursor(value: ConnectionState, c: Cursor): void;
@@ -2958,6 +3190,27 @@ declare const _default: Readonly<{
             allocationSize(value: PendingPublish): number;
             lift(value: UniffiByteArray): PendingPublish;
             lower(value: PendingPublish, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
+        };
+        FfiConverterTypePolicyCommand: {
+            readFromCursor(c: Cursor): PolicyCommand;
+            writeIntoCursor(value: PolicyCommand, c: Cursor): void;
+            allocationSize(value: PolicyCommand): number;
+            lift(value: UniffiByteArray): PolicyCommand;
+            lower(value: PolicyCommand, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
+        };
+        FfiConverterTypePolicyInput: {
+            readFromCursor(c: Cursor): PolicyInput;
+            writeIntoCursor(value: PolicyInput, c: Cursor): void;
+            allocationSize(value: PolicyInput): number;
+            lift(value: UniffiByteArray): PolicyInput;
+            lower(value: PolicyInput, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
+        };
+        FfiConverterTypePolicyStep: {
+            readFromCursor(c: Cursor): PolicyStep;
+            writeIntoCursor(value: PolicyStep, c: Cursor): void;
+            allocationSize(value: PolicyStep): number;
+            lift(value: UniffiByteArray): PolicyStep;
+            lower(value: PolicyStep, alloc: import("@ubjs/core").RustBufferAllocator): UniffiByteArray;
         };
         FfiConverterTypePresenceEvent: {
             readFromCursor(c: Cursor): PresenceEvent;

@@ -379,6 +379,16 @@ const DEFINITIONS = {
       ret: FfiType.Void,
       hasRustCallStatus: true,
     },
+    "uniffi_roomcast_ffi_fn_func_connection_policy_new": {
+      args: [FfiType.Float64],
+      ret: FfiType.RustBuffer,
+      hasRustCallStatus: true,
+    },
+    "uniffi_roomcast_ffi_fn_func_connection_policy_step": {
+      args: [FfiType.RustBuffer, FfiType.RustBuffer],
+      ret: FfiType.RustBuffer,
+      hasRustCallStatus: true,
+    },
     "uniffi_roomcast_ffi_fn_func_set_log_sink": {
       args: [FfiType.Handle, FfiType.RustBuffer],
       ret: FfiType.Void,
@@ -600,6 +610,16 @@ const DEFINITIONS = {
       hasRustCallStatus: false,
     },
     "uniffi_roomcast_ffi_checksum_func_clear_log_sink": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_func_connection_policy_new": {
+      args: [],
+      ret: FfiType.UInt16,
+      hasRustCallStatus: false,
+    },
+    "uniffi_roomcast_ffi_checksum_func_connection_policy_step": {
       args: [],
       ret: FfiType.UInt16,
       hasRustCallStatus: false,
@@ -1062,6 +1082,8 @@ interface NativeModuleInterface {
     uniffi_roomcast_ffi_fn_init_callback_vtable_streamlistener(vtable: UniffiVTableCallbackInterfaceRoomcastStreamListener): void;
     uniffi_roomcast_ffi_fn_init_callback_vtable_tokenprovider(vtable: UniffiVTableCallbackInterfaceRoomcastTokenProvider): void;
     uniffi_roomcast_ffi_fn_func_clear_log_sink(uniffi_out_err: UniffiRustCallStatus): void;
+    uniffi_roomcast_ffi_fn_func_connection_policy_new(grace: number, uniffi_out_err: UniffiRustCallStatus): Uint8Array;
+    uniffi_roomcast_ffi_fn_func_connection_policy_step(state: Uint8Array, input: Uint8Array, uniffi_out_err: UniffiRustCallStatus): Uint8Array;
     uniffi_roomcast_ffi_fn_func_set_log_sink(sink: bigint, level: Uint8Array, uniffi_out_err: UniffiRustCallStatus): void;
     uniffi_roomcast_ffi_fn_constructor_client_new(config: Uint8Array, tokenProvider: Uint8Array, uniffi_out_err: UniffiRustCallStatus): bigint;
     uniffi_roomcast_ffi_fn_constructor_client_with_token_provider(config: Uint8Array, tokenProvider: bigint, uniffi_out_err: UniffiRustCallStatus): bigint;
@@ -1107,6 +1129,8 @@ interface NativeModuleInterface {
     uniffi_roomcast_ffi_fn_method_tokenprovider_fetch_token(uniffiSelf: bigint): bigint;
     ffi_roomcast_ffi_uniffi_contract_version(): number;
     uniffi_roomcast_ffi_checksum_func_clear_log_sink(): number;
+    uniffi_roomcast_ffi_checksum_func_connection_policy_new(): number;
+    uniffi_roomcast_ffi_checksum_func_connection_policy_step(): number;
     uniffi_roomcast_ffi_checksum_func_set_log_sink(): number;
     uniffi_roomcast_ffi_checksum_constructor_client_new(): number;
     uniffi_roomcast_ffi_checksum_constructor_client_with_token_provider(): number;
