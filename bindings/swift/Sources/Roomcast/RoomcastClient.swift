@@ -36,13 +36,40 @@ public final class RoomcastClient: Sendable {
     ///   - tokenProvider: called before connecting without a token, before the token
     ///     expires, and after the server rejects one. Return `nil` when signed out (the
     ///     client stops in `.unauthorized`); throwing is a passing failure, retried.
+    ///   - automaticLifecycle: on Apple platforms (iOS, iPadOS, tvOS, visionOS, macOS), the
+    ///     client follows the app by itself: connected for a 25 s grace period in the
+    ///     background, then paused; resumed or checked at once in the foreground; paused
+    ///     without a network path and reconnected at once when one is back or changes; on
+    ///     macOS, paused before sleep and resumed on wake (`connectivity` shows what it
+    ///     applied). Pass `false` to wire `RoomcastConnectivity` yourself. No effect on Linux.
     public init(
         config: ClientConfig,
-        tokenProvider: (@Sendable () async throws -> String?)? = nil
+        tokenProvider: (@Sendable () async throws -> String?)? = nil,
+        automaticLifecycle: Bool = true
     ) throws {
         let provider = tokenProvider.map { ClosureTokenProvider($0) as TokenProvider }
         ffi = try Client(config: config, tokenProvider: provider)
+        #if os(iOS) || os(tvOS) || os(visionOS) || os(macOS)
+        if automaticLifecycle {
+            AutomaticLifecycle.attach(self)
+        }
+        #endif
     }
+
+    deinit {
+        #if os(iOS) || os(tvOS) || os(visionOS) || os(macOS)
+        AutomaticLifecycle.detach(ObjectIdentifier(self))
+        #endif
+    }
+
+    #if os(iOS) || os(tvOS) || os(visionOS) || os(macOS)
+    /// The connectivity the client applies by itself (`automaticLifecycle`); `nil` without it,
+    /// after `close()`, or for a moment after `init` (it starts on the main actor).
+    @MainActor
+    public var connectivity: RoomcastConnectivity? {
+        AutomaticLifecycle.connectivity(of: ObjectIdentifier(self))
+    }
+    #endif
 
     /// Wraps a generated client: one made with `Client(config:tokenProvider:)`, or a test
     /// double (`RoomcastTesting`'s `FakeRoomcast` makes one).
@@ -127,6 +154,9 @@ public final class RoomcastClient: Sendable {
     /// Cancelling the calling task returns at once with `CancellationError`; the close goes
     /// on.
     public func close() async throws {
+        #if os(iOS) || os(tvOS) || os(visionOS) || os(macOS)
+        AutomaticLifecycle.detach(ObjectIdentifier(self))
+        #endif
         let ffi = self.ffi
         try await untilCancelled { try await ffi.close() }
     }

@@ -19,8 +19,11 @@ public protocol BackgroundActivity: AnyObject {
 
 /// Applies `ConnectionPolicy` to a client: app lifecycle and network path in, `pause()`,
 /// `resume()` and `reconnectNow()` out, with the background grace period timed here.
-/// Opt-in: create one per client and feed it, or let the helpers do (the SwiftUI
-/// `roomcastLifecycle` modifier, `RoomcastAppLifecycle` for UIKit, `RoomcastPathMonitor`).
+/// On Apple platforms a `RoomcastClient` runs one by itself (`automaticLifecycle`, on by
+/// default: UIKit's lifecycle, the network path, macOS sleep and wake; `client.connectivity`).
+/// Elsewhere, or with `automaticLifecycle: false`, create one per client and feed it, or let
+/// the helpers do (the SwiftUI `roomcastLifecycle` modifier, `RoomcastAppLifecycle` for UIKit,
+/// `RoomcastPathMonitor`).
 ///
 /// ```swift
 /// let connectivity = RoomcastConnectivity(client: client)
@@ -63,6 +66,14 @@ public final class RoomcastConnectivity {
             self.apply(self.policy.gracePeriodEnded(at: max(Date(), deadline)))
             self.backgroundActivity?.end()
         }
+    }
+
+    /// Ends a grace period now (a Mac going to sleep): the client pauses at once.
+    public func endGracePeriod() {
+        graceTimer?.cancel()
+        graceTimer = nil
+        apply(policy.gracePeriodEnded(at: policy.pauseAt ?? Date()))
+        backgroundActivity?.end()
     }
 
     public func enteredForeground() {

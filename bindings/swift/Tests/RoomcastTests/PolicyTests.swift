@@ -74,6 +74,20 @@ final class PolicyTests: XCTestCase {
         XCTAssertEqual(connectivity.applied, [.pause, .resume, .reconnectNow])
     }
 
+    /// What a Mac going to sleep does: the grace period ends at once, and waking resumes.
+    @MainActor
+    func testEndingTheGracePeriodNowPausesAtOnce() {
+        let control = RecordingControl()
+        let connectivity = RoomcastConnectivity(control: control, gracePeriod: 60)
+        connectivity.enteredBackground()
+        connectivity.endGracePeriod()
+        XCTAssertEqual(control.calls, ["pause"])
+        connectivity.endGracePeriod()
+        XCTAssertEqual(control.calls, ["pause"], "once")
+        connectivity.enteredForeground()
+        XCTAssertEqual(control.calls, ["pause", "resume"])
+    }
+
     func testConnectionStatusText() {
         XCTAssertEqual(ConnectionStatus.text(state: .connected, reconnectingIn: nil, queued: 3), "Connected")
         XCTAssertEqual(

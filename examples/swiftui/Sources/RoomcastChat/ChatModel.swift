@@ -31,10 +31,10 @@ struct ChatLine: Identifiable, Equatable {
 /// main actor. Handlers capture `self` weakly: the SDK keeps them alive as long as the room,
 /// and must not keep the model alive too.
 ///
-/// The connection follows the app: `connectivity` is fed the scene phase (the view calls
-/// `.roomcastLifecycle`) and the network path (`pathMonitor`), so the connection pauses after
-/// 25 s in the background, reconnects at once when the network returns or changes, and is
-/// checked as soon as the app is in the foreground again.
+/// The connection follows the app by itself (the client's `automaticLifecycle`, on by default
+/// on Apple platforms): it pauses after 25 s in the background (and before a Mac sleeps),
+/// reconnects at once when the network returns or changes, and is checked as soon as the app
+/// is in the foreground again.
 @MainActor
 @Observable
 final class ChatModel {
@@ -48,11 +48,9 @@ final class ChatModel {
     }
 
     let connection: RoomcastConnectionModel
-    let connectivity: RoomcastConnectivity
     let roomName: String
     private let client: RoomcastClient
     private let room: RoomcastRoom
-    private let pathMonitor: RoomcastPathMonitor
     private let me: Member
     @ObservationIgnored private var memberList = MemberList()
     @ObservationIgnored private var typingExpiry: [String: Task<Void, Never>] = [:]
@@ -72,8 +70,6 @@ final class ChatModel {
         // expires and after the server rejects one.
         client = try RoomcastClient(config: config) { envToken }
         connection = RoomcastConnectionModel(client: client)
-        connectivity = RoomcastConnectivity(client: client)
-        pathMonitor = RoomcastPathMonitor(connectivity: connectivity)
         roomName = settings.room
         room = client.room(settings.room)
         me = Member(user: "", client: config.clientId, source: config.source, name: config.name)
@@ -102,7 +98,6 @@ final class ChatModel {
         room.onMain.onError { [weak self] error in
             self?.problem = String(describing: error)
         }
-        pathMonitor.start()
         do {
             try await client.connect()
             try await room.join()

@@ -22,10 +22,10 @@ struct RoomcastChatApp: App {
             switch app.model {
             case .success(let model):
                 ChatView(model: model)
+                    // The client follows the app by itself: connected for a grace period in
+                    // the background, then paused (rooms and queued publishes are kept);
+                    // resumed or checked at once in the foreground.
                     .task { await model.start() }
-                    // Background: connected for a grace period, then paused (rooms and queued
-                    // publishes are kept); foreground: resumed or checked at once.
-                    .roomcastLifecycle(model.connectivity)
             case .failure(let error):
                 Text("Cannot start Roomcast: \(String(describing: error))")
                     .padding()
