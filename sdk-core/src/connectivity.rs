@@ -93,7 +93,11 @@ impl ConnectionPolicy {
     }
 
     /// The network path changed: `satisfied` when there is a route, over `interfaces`.
-    pub fn path_changed(&mut self, satisfied: bool, mut interfaces: Vec<String>) -> Vec<PolicyCommand> {
+    pub fn path_changed(
+        &mut self,
+        satisfied: bool,
+        mut interfaces: Vec<String>,
+    ) -> Vec<PolicyCommand> {
         if !satisfied {
             self.path_satisfied = false;
             return self.pause();
@@ -174,8 +178,15 @@ mod tests {
         assert_eq!(p.path_changed(false, ifs(&[])), [Pause]);
         assert_eq!(p.path_changed(false, ifs(&[])), []);
         assert_eq!(p.path_changed(true, ifs(&["cellular"])), [Resume]);
-        assert_eq!(p.path_changed(true, ifs(&["wifi", "cellular"])), [ReconnectNow]);
-        assert_eq!(p.path_changed(true, ifs(&["cellular", "wifi"])), [], "a set");
+        assert_eq!(
+            p.path_changed(true, ifs(&["wifi", "cellular"])),
+            [ReconnectNow]
+        );
+        assert_eq!(
+            p.path_changed(true, ifs(&["cellular", "wifi"])),
+            [],
+            "a set"
+        );
     }
 
     #[test]
@@ -204,6 +215,10 @@ mod tests {
         let mut q = ConnectionPolicy::new(25.0);
         q.entered_background(T0);
         assert_eq!(q.path_changed(false, ifs(&[])), [Pause]);
-        assert_eq!(q.path_changed(true, ifs(&["wifi"])), [Resume], "still in the grace period");
+        assert_eq!(
+            q.path_changed(true, ifs(&["wifi"])),
+            [Resume],
+            "still in the grace period"
+        );
     }
 }

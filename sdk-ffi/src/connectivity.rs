@@ -22,10 +22,17 @@ pub struct ConnectionPolicyState {
 /// What happened to the app.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum PolicyInput {
-    EnteredBackground { now: f64 },
-    GracePeriodEnded { now: f64 },
+    EnteredBackground {
+        now: f64,
+    },
+    GracePeriodEnded {
+        now: f64,
+    },
     EnteredForeground,
-    PathChanged { satisfied: bool, interfaces: Vec<String> },
+    PathChanged {
+        satisfied: bool,
+        interfaces: Vec<String>,
+    },
 }
 
 /// What to do to the client.

@@ -493,3 +493,44 @@ fn a_default_store_under_the_earlier_naming_is_moved_and_its_queue_sent() {
         .expect("listen");
     assert_eq!(json_seqs(&listener), vec![1]);
 }
+
+/// A `--store` belongs to the first command, user and room that ran on it: a `listen` on the
+/// store of a `publish` (which would move the shared position past the messages it published)
+/// or a `publish` to another room (which would wait for the first room's queue) stops with an
+/// error naming the owner, and the owner goes on using it.
+#[test]
+fn a_store_given_with_store_belongs_to_one_command_user_and_room() {
+    let server = Server::start();
+    let url = server.ws_url();
+    let store = tempfile::tempdir().expect("tempdir");
+    let out = cli("publish", &url, "pub", "owned-room")
+        .args(["--count", "2", "--store"])
+        .arg(store.path())
+        .output()
+        .expect("publish");
+    assert!(out.status.success(), "{}", stdout_text(&out));
+
+    for (command, user, room) in [
+        ("listen", "pub", "owned-room"),
+        ("publish", "pub", "other-room"),
+        ("publish", "someone-else", "owned-room"),
+    ] {
+        let out = cli(command, &url, user, room)
+            .args(["--count", "1", "--store"])
+            .arg(store.path())
+            .output()
+            .expect("run");
+        let text = stdout_text(&out);
+        assert!(!out.status.success(), "{command} {user} {room}: {text}");
+        assert!(
+            text.contains("belongs to `roomcast publish` for user \"pub\" in room \"owned-room\""),
+            "{command} {user} {room}: {text}"
+        );
+    }
+    let out = cli("publish", &url, "pub", "owned-room")
+        .args(["--count", "1", "--store"])
+        .arg(store.path())
+        .output()
+        .expect("publish again");
+    assert!(out.status.success(), "{}", stdout_text(&out));
+}

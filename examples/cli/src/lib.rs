@@ -81,6 +81,9 @@ impl Connection {
     /// `--no-store`.
     pub(crate) fn client(&self, command: &str) -> Result<Client, Error> {
         let dir = store::dir(self, command);
+        if let (Some(dir), Some(_)) = (&dir, &self.store) {
+            store::claim(self, command, dir)?;
+        }
         store::build(|| self.builder(), dir.as_deref(), self.client_id.is_some())
     }
 

@@ -16,6 +16,12 @@
 //! store under the earlier naming (the name percent-encoded) is moved to the new name on first
 //! use, so what it kept is not left behind.
 //!
+//! A store given with `--store DIR` (or `ROOMCAST_STORE`) belongs to the first command, user
+//! and room that ran on it (recorded in `owner`): a store keeps one room position and one
+//! queue, so another command, user or room on it would skip messages the first never printed
+//! (a `publish` moving a `listen`'s position past its own messages) or wait for another room's
+//! queue. Such a run stops with an error naming the store's owner instead.
+//!
 //! A store in use by another running process cannot be shared: the command then warns on
 //! stderr (`roomcast: warning: ...`) and runs with its queue and position in memory only, so
 //! what it has not sent when it exits is lost and the next run does not continue from it.
@@ -92,6 +98,49 @@ pub(crate) fn build(
     }
 }
 
+/// Checks that the store `dir` given with `--store` belongs to `command` for `conn`'s user and
+/// room, recording them as its owner on first use.
+pub(crate) fn claim(conn: &Connection, command: &str, dir: &Path) -> Result<(), Error> {
+    let user = token_user(&conn.token).unwrap_or_else(|| "unknown".to_owned());
+    let owner = format!("{command}\n{user}\n{}\n", conn.room);
+    let path = dir.join("owner");
+    for _ in 0..2 {
+        match fs::read_to_string(&path) {
+            Ok(found) if found == owner => return Ok(()),
+            Ok(found) if !found.trim().is_empty() => {
+                return Err(not_the_owner(conn, command, dir, &found))
+            }
+            // Not claimed yet: claim it, then read back who won (another first run may have).
+            _ => write_atomically(dir, &path, &owner).map_err(|e| {
+                Error::InvalidConfig(format!("cannot use the store {}: {e}", dir.display()))
+            })?,
+        }
+    }
+    Err(Error::InvalidConfig(format!(
+        "cannot record the owner of the store {}",
+        dir.display()
+    )))
+}
+
+/// The error for a run on a store another command, user or room owns (`found`).
+fn not_the_owner(conn: &Connection, command: &str, dir: &Path, found: &str) -> Error {
+    let user = token_user(&conn.token).unwrap_or_else(|| "unknown".to_owned());
+    let mut lines = found.lines();
+    let (c, u, r) = (
+        lines.next().unwrap_or_default(),
+        lines.next().unwrap_or_default(),
+        lines.next().unwrap_or_default(),
+    );
+    Error::InvalidConfig(format!(
+        "the store {} belongs to `roomcast {c}` for user {u:?} in room {r:?}; a store keeps one \
+         room's position and queue, so `{command}` for user {user:?} in room {:?} needs a \
+         store of its own (another --store DIR, or none for the default one per command, user \
+         and room)",
+        dir.display(),
+        conn.room
+    ))
+}
+
 /// The client id kept in the store's directory (created on first use).
 fn client_id(dir: &Path) -> String {
     let path = dir.join("client-id");
@@ -119,8 +168,14 @@ fn read_id(path: &Path) -> Option<String> {
 /// place (never replacing an id another process put there first; an empty file, a crash of
 /// an earlier version mid-write, is replaced), and the directory flushed.
 fn write_id(dir: &Path, path: &Path, id: &str) -> io::Result<()> {
+    write_atomically(dir, path, id)
+}
+
+/// Writes `text` to `path` in `dir` whole or not at all (see [`write_id`]).
+fn write_atomically(dir: &Path, path: &Path, id: &str) -> io::Result<()> {
     fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!("client-id.{}.tmp", std::process::id()));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = File::create(&tmp)?;
         file.write_all(id.as_bytes())?;
