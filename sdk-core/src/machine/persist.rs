@@ -97,9 +97,9 @@ impl Snapshot {
 #[derive(Debug)]
 pub struct KeptState<Q> {
     next: u64,
-    /// Queued publishes by [`queue_key`]: their place in `queue`.
-    index: HashMap<String, u64>,
-    queue: BTreeMap<u64, Q>,
+    /// Queued publishes and pieces by [`queue_key`], with their place in the queue: one map,
+    /// ordered only when the queue is read (a compaction, a restore), not on every record.
+    queue: HashMap<String, (u64, Q)>,
     positions: BTreeMap<String, StoredPosition>,
 }
 
@@ -107,8 +107,7 @@ impl<Q> Default for KeptState<Q> {
     fn default() -> Self {
         Self {
             next: 0,
-            index: HashMap::new(),
-            queue: BTreeMap::new(),
+            queue: HashMap::new(),
             positions: BTreeMap::new(),
         }
     }
@@ -142,20 +141,18 @@ impl<Q> KeptState<Q> {
             Record::Position(_) | Record::Forget { .. } => String::new(),
         };
         match record {
-            Record::Queued(_) | Record::QueuedAppend(_) => match self.index.entry(key) {
+            Record::Queued(_) | Record::QueuedAppend(_) => match self.queue.entry(key) {
                 hash_map::Entry::Occupied(_) => Applied::Unchanged,
                 hash_map::Entry::Vacant(slot) => {
                     self.next += 1;
-                    slot.insert(self.next);
-                    self.queue.insert(self.next, keep(record));
+                    slot.insert((self.next, keep(record)));
                     Applied::Queued
                 }
             },
             Record::Done { .. } | Record::DoneAppend { .. } => self
-                .index
+                .queue
                 .remove(&key)
-                .and_then(|n| self.queue.remove(&n))
-                .map_or(Applied::Unchanged, Applied::Done),
+                .map_or(Applied::Unchanged, |(_, q)| Applied::Done(q)),
             Record::Position(p) => {
                 Applied::Position(self.positions.insert(p.room.clone(), p.clone()))
             }
@@ -166,9 +163,11 @@ impl<Q> KeptState<Q> {
         }
     }
 
-    /// The queued publishes, oldest first.
+    /// The queued publishes and pieces, oldest first.
     pub fn queue(&self) -> impl Iterator<Item = &Q> {
-        self.queue.values()
+        let mut queued: Vec<&(u64, Q)> = self.queue.values().collect();
+        queued.sort_unstable_by_key(|(n, _)| *n);
+        queued.into_iter().map(|(_, q)| q)
     }
 
     /// The rooms' positions, by room name.
