@@ -208,6 +208,10 @@ async fn run_redis() {
         replay_limit: 1000,
         presence_ttl_ms: 30_000,
         held_cap: 1 << 16,
+        limits: StreamLimits {
+            max_bytes: 1 << 20,
+            idle_ms: 300_000,
+        },
     };
     let nodes = [
         RedisEngine::start(settings.clone()).await.expect("node 1"),

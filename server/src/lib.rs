@@ -142,6 +142,7 @@ impl Running {
                     replay_limit: config.replay_limit,
                     presence_ttl_ms: config.presence_ttl_ms,
                     held_cap: config.outbound_queue,
+                    limits: config.stream_limits(),
                 })
                 .await?;
                 (Engine::Redis(engine), None)

@@ -31,10 +31,16 @@ struct Node {
 
 impl Node {
     fn start(redis: &Redis) -> Node {
+        Node::start_with(redis, &[])
+    }
+
+    /// A node with more command-line flags.
+    fn start_with(redis: &Redis, flags: &[&str]) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(BIN)
             .args(["--listen", "127.0.0.1:0", "--redis", &redis.url])
             .args(["--presence-ttl-ms", &PRESENCE_TTL_MS.to_string()])
+            .args(flags)
             .arg("--data")
             .arg(dir.path())
             .env("ROOMCAST_JWT_SECRET", SECRET)
@@ -591,23 +597,261 @@ async fn health_follows_redis() {
     assert!(healthy, "still unhealthy after Redis came back");
 }
 
-/// Streams are not built on the Redis engine yet: they are refused plainly (`bad_request`),
-/// never half-applied, and the connection and the room go on.
+fn append(r: u64, room: &str, id: &str, n: u64, text: &str, end: Option<&str>) -> Value {
+    let mut f = json!({"type":"append","ref":r,"room":room,"id":id,"n":n,"text":text});
+    if let Some(end) = end {
+        f["end"] = json!(end);
+    }
+    f
+}
+
+fn open_stream(r: u64, room: &str, id: &str) -> Value {
+    json!({"type":"publish","ref":r,"room":room,"id":id,"event":"assistant.reply","data":{"role":"assistant"},"stream":true})
+}
+
+/// The items of `room`'s HTTP history (500 newest) on `node`.
+async fn http_items(node: &Node, room: &str) -> Vec<Value> {
+    let (status, page) = common::http(
+        node.addr,
+        "GET",
+        &format!("/rooms/{room}/messages?limit=500"),
+        Some(&token("x", Some(60), None)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    page["messages"].as_array().cloned().unwrap_or_default()
+}
+
+/// A stream written on node A is read on node B as it grows, every piece once and in `seq`
+/// order; a re-send on B answers A's ack; a late joiner on B gets it folded, as does history.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn streams_are_refused_until_built_for_redis() {
+async fn a_stream_written_on_one_node_is_read_on_another() {
     let redis = Redis::start();
-    let node = Node::start(&redis);
-    let mut a = node.client("alice").await;
-    a.join(2, "conv-s").await;
-    a.send(json!({"type":"publish","ref":3,"room":"conv-s","id":"s-1","event":"assistant.reply","data":{},"stream":true}))
+    let a = Node::start(&redis);
+    let b = Node::start(&redis);
+    let room = "conv-s";
+    let sid = "s-1";
+    let mut alice = a.client("alice").await;
+    alice.join(1, room).await;
+    let mut bob = b.client("bob").await;
+    bob.join(1, room).await;
+    let mut watch_a = a.client("wa").await;
+    watch_a.join(1, room).await;
+
+    alice.send(open_stream(2, room, sid)).await;
+    let of = next_of(&mut alice, "ack").await["seq"]
+        .as_u64()
+        .expect("seq");
+    // 300 pieces, pipelined; plain messages from bob on B in between.
+    const N: u64 = 300;
+    let pieces: Vec<String> = (0..N).map(|n| format!("{n}·é,")).collect();
+    for (n, piece) in pieces.iter().enumerate() {
+        let n = n as u64;
+        let end = (n + 1 == N).then_some("done");
+        alice.send(append(100 + n, room, sid, n, piece, end)).await;
+        if n.is_multiple_of(50) {
+            bob.send(publish(1000 + n, room, &format!("b-{n}"))).await;
+        }
+    }
+    let fa = read_until(&mut alice, |f| of_type(f, "ack").count() as u64 == N).await;
+    let acks: Vec<(u64, u64)> = of_type(&fa, "ack")
+        .map(|a| (a["n"].as_u64().expect("n"), a["seq"].as_u64().expect("seq")))
+        .collect();
+    assert_eq!(
+        acks.iter().map(|a| a.0).collect::<Vec<_>>(),
+        (0..N).collect::<Vec<_>>()
+    );
+    assert_ascending_once(&acks.iter().map(|a| a.1).collect::<Vec<_>>());
+    // Readers on both nodes: the opening message (open, no text), then every piece in turn.
+    for (who, c) in [("bob", &mut bob), ("wa", &mut watch_a)] {
+        let frames = read_until(c, |f| of_type(f, "append").count() as u64 == N).await;
+        let opener = of_type(&frames, "message")
+            .find(|m| m["id"] == sid)
+            .unwrap_or_else(|| panic!("{who}: no opening message"));
+        assert_eq!(opener["stream"], json!({"state":"open","text":"","n":0}));
+        let sequenced: Vec<u64> = frames
+            .iter()
+            .filter(|f| f["type"] == "append" || f["type"] == "message")
+            .filter_map(|f| f["seq"].as_u64())
+            .collect();
+        assert_ascending_once(&sequenced);
+        let ns: Vec<u64> = of_type(&frames, "append")
+            .map(|e| e["n"].as_u64().expect("n"))
+            .collect();
+        assert_eq!(ns, (0..N).collect::<Vec<_>>(), "{who}");
+        assert!(of_type(&frames, "append").all(|e| e["of"] == of));
+        let text: String = of_type(&frames, "append")
+            .filter_map(|e| e["text"].as_str())
+            .collect();
+        assert_eq!(text, pieces.concat(), "{who}");
+    }
+    // alice again, on node B: each re-sent piece answers its original ack from A.
+    let mut alice_b = b.client("alice").await;
+    alice_b.join(1, room).await;
+    for n in [0, 7, N - 1] {
+        let end = (n + 1 == N).then_some("done");
+        alice_b
+            .send(append(10 + n, room, sid, n, &pieces[n as usize], end))
+            .await;
+        let ack = next_of(&mut alice_b, "ack").await;
+        assert_eq!(ack["seq"], acks[n as usize].1, "{ack}");
+    }
+    alice_b.send(append(9, room, sid, N, "more", None)).await;
+    assert_eq!(next_of(&mut alice_b, "error").await["code"], "stream_ended");
+    // bob cancels the ended stream on B: the ack of its final append.
+    bob.send(json!({"type":"cancel","ref":5,"room":room,"id":sid}))
         .await;
-    assert_eq!(next_of(&mut a, "error").await["code"], "bad_request");
-    a.send(json!({"type":"append","ref":4,"room":"conv-s","id":"s-1","n":0,"text":"x"}))
+    let c = next_of(&mut bob, "ack").await;
+    assert_eq!(
+        (c["n"].as_u64(), c["seq"].as_u64()),
+        (Some(N - 1), Some(acks[N as usize - 1].1))
+    );
+    // A late joiner on B from 0: the whole reply in its opening message, no pieces.
+    let mut carol = b.client("carol").await;
+    carol
+        .send(json!({"type":"join","ref":2,"room":room,"since":0}))
         .await;
-    assert_eq!(next_of(&mut a, "error").await["code"], "bad_request");
-    a.send(json!({"type":"cancel","ref":5,"room":"conv-s","id":"s-1"}))
+    let frames = read_until(&mut carol, |f| of_type(f, "joined").count() == 1).await;
+    assert_eq!(of_type(&frames, "append").count(), 0);
+    let opener = of_type(&frames, "message")
+        .find(|m| m["id"] == sid)
+        .expect("opener");
+    assert_eq!(
+        opener["stream"],
+        json!({"state":"done","text":pieces.concat(),"n":N})
+    );
+    assert_eq!(
+        seqs(&frames).len(),
+        1 + 6,
+        "the opener and bob's 6 messages"
+    );
+    // History on either node: folded alike.
+    for node in [&a, &b] {
+        let items = http_items(node, room).await;
+        assert_eq!(items.len(), 7);
+        assert!(items.iter().all(|i| i["type"] != "append"));
+        let opener = items.iter().find(|i| i["id"] == sid).expect("opener");
+        assert_eq!(opener["stream"]["text"], pieces.concat());
+    }
+}
+
+/// A cancel on node B racing the producer's appends on node A cuts the stream at one point:
+/// the producer's acks stop there, the readers on both nodes see the pieces before it and the
+/// end, and history holds exactly that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_on_one_node_races_appends_on_another() {
+    let redis = Redis::start();
+    let a = Node::start(&redis);
+    let b = Node::start(&redis);
+    let room = "conv-c";
+    let sid = "s-1";
+    let mut alice = a.client("alice").await;
+    alice.join(1, room).await;
+    let mut bob = b.client("bob").await;
+    bob.join(1, room).await;
+    alice.send(open_stream(2, room, sid)).await;
+    next_of(&mut alice, "ack").await;
+    next_of(&mut bob, "message").await;
+    const N: u64 = 120;
+    for n in 0..N {
+        alice
+            .send(append(100 + n, room, sid, n, &format!("{n},"), None))
+            .await;
+        if n == 30 {
+            bob.send(json!({"type":"cancel","ref":9,"room":room,"id":sid}))
+                .await;
+        }
+    }
+    let fa = read_until(&mut alice, |f| {
+        (of_type(f, "ack").count() + of_type(f, "error").count()) as u64 == N
+            && of_type(f, "append").count() == 1
+    })
+    .await;
+    let stored: Vec<u64> = of_type(&fa, "ack")
+        .map(|a| a["n"].as_u64().expect("n"))
+        .collect();
+    let k = stored.len() as u64;
+    assert_eq!(stored, (0..k).collect::<Vec<_>>());
+    assert!(of_type(&fa, "error").all(|e| e["code"] == "stream_ended"));
+    let end = of_type(&fa, "append").next().expect("the cancel");
+    assert_eq!(
+        (end["end"].as_str(), end["n"].as_u64()),
+        (Some("cancelled"), Some(k))
+    );
+    assert_eq!(end["from"]["user"], "bob");
+    let fb = read_until(&mut bob, |f| {
+        of_type(f, "ack").count() == 1 && of_type(f, "append").count() as u64 == k
+    })
+    .await;
+    let cancel = of_type(&fb, "ack").next().expect("ack");
+    assert_eq!(cancel["n"], k);
+    let text: String = (0..k).map(|n| format!("{n},")).collect();
+    let got: String = of_type(&fb, "append")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert_eq!(got, text);
+    let items = http_items(&b, room).await;
+    assert_eq!(
+        items[0]["stream"],
+        json!({"state":"cancelled","text":text,"n":k + 1})
+    );
+}
+
+/// With two nodes checking for idle streams, exactly one ends each (`failed`, once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_stream_is_ended_once_among_nodes() {
+    let redis = Redis::start();
+    let flags = ["--stream-idle-ms", "200"];
+    let a = Node::start_with(&redis, &flags);
+    let b = Node::start_with(&redis, &flags);
+    let room = "conv-i";
+    let mut alice = a.client("alice").await;
+    alice.join(1, room).await;
+    let mut bob = b.client("bob").await;
+    bob.join(1, room).await;
+    // Several streams, so both nodes find some due in the same round.
+    const STREAMS: u64 = 8;
+    for i in 0..STREAMS {
+        alice
+            .send(open_stream(10 + i, room, &format!("s-{i}")))
+            .await;
+        next_of(&mut alice, "ack").await;
+        alice
+            .send(append(20 + i, room, &format!("s-{i}"), 0, "x", None))
+            .await;
+        next_of(&mut alice, "ack").await;
+    }
+    for c in [&mut alice, &mut bob] {
+        let frames = read_until(c, |f| {
+            of_type(f, "append")
+                .filter(|e| e["end"] == "failed")
+                .count() as u64
+                == STREAMS
+        })
         .await;
-    assert_eq!(next_of(&mut a, "error").await["code"], "bad_request");
-    let ack = publish_acked(&mut a, 6, "conv-s", "m-1").await;
-    assert_eq!(ack["seq"], 1, "nothing of the stream was stored: {ack}");
+        for e in of_type(&frames, "append").filter(|e| e["end"] == "failed") {
+            assert_eq!(
+                (e["n"].as_u64(), e["from"]["client"].as_str()),
+                (Some(1), Some("server"))
+            );
+        }
+    }
+    // Nothing more: a second end would have been another append.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    bob.send(json!({"type":"ping","ref":99})).await;
+    let rest = read_until(&mut bob, |f| f.iter().any(|x| x["type"] == "pong")).await;
+    assert_eq!(of_type(&rest, "append").count(), 0, "{rest:?}");
+    let items = http_items(&a, room).await;
+    assert_eq!(items.len() as u64, STREAMS);
+    for i in items {
+        assert_eq!(
+            i["stream"],
+            json!({"state":"failed","text":"x","n":2}),
+            "{i}"
+        );
+    }
+    let op = common::operator_token("ops");
+    let (_, stats) = common::http(b.addr, "GET", "/stats", Some(&op), None).await;
+    assert_eq!(stats["messages_per_room"][room], STREAMS * 3);
 }

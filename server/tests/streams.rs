@@ -1,21 +1,85 @@
-//! Streamed messages against a real server over loopback (SQLite engine): appends, their
-//! idempotency and refusals, folding into the opening message in replays and history (WS and
-//! HTTP), cancels racing appends, the idle end and the text limit.
+//! Streamed messages against a real server over loopback, every scenario run against both
+//! engines (SQLite, and `--redis` on a throwaway `redis-server`): appends, their idempotency
+//! and refusals, folding into the opening message in replays and history (WS and HTTP),
+//! cancels racing appends, the idle end, the text limit and the HTTP rate limit, and a
+//! restart. The Redis runs need the `redis-server` executable (Debian package
+//! `redis-server`); without it they fail, saying so.
+//!
+//! Under Redis a member's presence reaches the room through the channel, so it may come a
+//! little later than under SQLite: the helpers here skip presence events.
 
 mod common;
+// The throwaway redis-server; these tests use only part of it.
+#[allow(dead_code)]
+mod redis_server;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::{of_type, Client, Server};
+use redis_server::Redis;
+use roomcast_server::Config;
 use serde_json::{json, Value};
 
 const ROOM: &str = "conv-1";
 const SID: &str = "0194a0c4-0000-7000-8000-000000000001";
 
+/// Which engine a scenario runs against.
+#[derive(Debug, Clone, Copy)]
+enum Engine {
+    Sqlite,
+    Redis,
+}
+
+/// A server on `engine` (with its `redis-server`, kept for as long as the server runs).
+async fn start(engine: Engine, tweak: impl FnOnce(&mut Config)) -> (Server, Option<Redis>) {
+    match engine {
+        Engine::Sqlite => (Server::start(tweak).await, None),
+        Engine::Redis => {
+            let redis = Redis::start();
+            let url = redis.url.clone();
+            let s = Server::start(move |c| {
+                c.redis_url = Some(url);
+                tweak(c);
+            })
+            .await;
+            (s, Some(redis))
+        }
+    }
+}
+
+/// A server on `engine` with the data directory `dir` (and for Redis, the given one).
+async fn start_in(engine: Engine, dir: &Path, redis: Option<&Redis>) -> Server {
+    let url = redis.map(|r| r.url.clone());
+    Server::start_in(dir, move |c| {
+        if let Engine::Redis = engine {
+            c.redis_url = url;
+        }
+    })
+    .await
+}
+
+/// The next frame that is no presence event.
+async fn recv(c: &mut Client) -> Value {
+    loop {
+        let f = c.recv().await;
+        if f["type"] != "presence" {
+            return f;
+        }
+    }
+}
+
+/// The next frame that is no presence event, which must have `type`.
+async fn expect(c: &mut Client, kind: &str) -> Value {
+    let f = recv(c).await;
+    assert_eq!(f["type"], kind, "expected {kind}, got {f}");
+    f
+}
+
 async fn open_stream(c: &mut Client, r: u64, room: &str, id: &str) -> Value {
     c.send(json!({"type":"publish","ref":r,"room":room,"id":id,"event":"assistant.reply","data":{"role":"assistant"},"stream":true}))
         .await;
-    let ack = c.expect("ack").await;
+    let ack = expect(c, "ack").await;
     assert_eq!(ack["ref"], r, "{ack}");
     ack
 }
@@ -26,17 +90,17 @@ async fn append(c: &mut Client, r: u64, n: u64, text: &str, end: Option<&str>) -
         f["end"] = json!(end);
     }
     c.send(f).await;
-    let reply = c.recv().await;
+    let reply = recv(c).await;
     assert_eq!(reply["ref"], r, "{reply}");
     reply
 }
 
-/// Frames until a pong for `r` (sent now), without it.
+/// Frames until a pong for `r` (sent now), without it (and without presence events).
 async fn drain(c: &mut Client, r: u64) -> Vec<Value> {
     c.send(json!({"type":"ping","ref":r})).await;
     let mut frames = Vec::new();
     loop {
-        let f = c.recv().await;
+        let f = recv(c).await;
         if f["type"] == "pong" && f["ref"] == r {
             return frames;
         }
@@ -44,13 +108,12 @@ async fn drain(c: &mut Client, r: u64) -> Vec<Value> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn appends_are_acked_broadcast_and_idempotent() {
-    let s = Server::start(|_| {}).await;
+async fn appends_are_acked_broadcast_and_idempotent(engine: Engine) {
+    let (s, _redis) = start(engine, |_| {}).await;
     let (mut a, mut b) = s.joined_pair(2, ROOM).await;
     let ack = open_stream(&mut a, 3, ROOM, SID).await;
     let of = ack["seq"].as_u64().expect("seq");
-    let m = b.expect("message").await;
+    let m = expect(&mut b, "message").await;
     assert_eq!(m["stream"], json!({"state":"open","text":"","n":0}), "{m}");
     let pieces = ["Hel", "lo, ", "wor", "ld"];
     let mut acks = Vec::new();
@@ -62,7 +125,7 @@ async fn appends_are_acked_broadcast_and_idempotent() {
             (Some(SID), Some(n as u64))
         );
         assert_eq!(ack["seq"].as_u64(), Some(of + 1 + n as u64));
-        let e = b.expect("append").await;
+        let e = expect(&mut b, "append").await;
         assert_eq!(
             (
                 e["of"].as_u64(),
@@ -89,27 +152,27 @@ async fn appends_are_acked_broadcast_and_idempotent() {
     assert_eq!(gap["code"], "bad_request", "{gap}");
     b.send(json!({"type":"append","ref":32,"room":ROOM,"id":SID,"n":4,"text":"x"}))
         .await;
-    assert_eq!(b.expect("error").await["code"], "forbidden");
+    assert_eq!(expect(&mut b, "error").await["code"], "forbidden");
     a.send(json!({"type":"append","ref":33,"room":ROOM,"id":"no-such","n":0,"text":"x"}))
         .await;
-    assert_eq!(a.expect("error").await["code"], "not_found");
+    assert_eq!(expect(&mut a, "error").await["code"], "not_found");
     let huge = append(&mut a, 38, u64::MAX, "x", None).await;
     assert_eq!(huge["code"], "bad_request", "{huge}");
     let open = append(&mut a, 34, 4, "x", Some("open")).await;
     assert_eq!(open["code"], "bad_request");
     // An ephemeral stream does not exist; a plain message is no stream.
     a.send(json!({"type":"publish","ref":35,"room":ROOM,"id":"e-1","event":"e","data":1,"ephemeral":true,"stream":true})).await;
-    assert_eq!(a.expect("error").await["code"], "bad_request");
+    assert_eq!(expect(&mut a, "error").await["code"], "bad_request");
     a.publish(36, ROOM, "plain-1", json!(1)).await;
     a.send(json!({"type":"append","ref":37,"room":ROOM,"id":"plain-1","n":0,"text":"x"}))
         .await;
-    assert_eq!(a.expect("error").await["code"], "not_found");
+    assert_eq!(expect(&mut a, "error").await["code"], "not_found");
     // End it; then appends are refused, the end is idempotent, a cancel answers its ack.
     let end = append(&mut a, 40, 4, "!", Some("done")).await;
     assert_eq!(end["n"], 4);
-    let e = b.expect("message").await;
+    let e = expect(&mut b, "message").await;
     assert_eq!(e["id"], "plain-1");
-    let e = b.expect("append").await;
+    let e = expect(&mut b, "append").await;
     assert_eq!(
         (e["end"].as_str(), e["text"].as_str()),
         (Some("done"), Some("!"))
@@ -123,7 +186,7 @@ async fn appends_are_acked_broadcast_and_idempotent() {
     );
     b.send(json!({"type":"cancel","ref":43,"room":ROOM,"id":SID}))
         .await;
-    let c = b.expect("ack").await;
+    let c = expect(&mut b, "ack").await;
     assert_eq!(
         (c["n"].as_u64(), c["seq"].clone()),
         (Some(4), end["seq"].clone())
@@ -151,13 +214,12 @@ async fn written_stream(s: &Server, pieces: &[&str], end: Option<&str>) -> (u64,
                 .expect("seq");
         }
     }
-    drop(b.recv().await);
+    drop(recv(&mut b).await);
     (of, head)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replays_and_history_fold_the_stream_into_its_opening_message() {
-    let s = Server::start(|_| {}).await;
+async fn replays_and_history_fold_the_stream_into_its_opening_message(engine: Engine) {
+    let (s, _redis) = start(engine, |_| {}).await;
     let (of, head) = written_stream(&s, &["a", "b", "c", "d"], None).await;
     assert_eq!(head, of + 5);
     // A late joiner from the start: the opening message with the whole text, no appends.
@@ -166,7 +228,7 @@ async fn replays_and_history_fold_the_stream_into_its_opening_message() {
         .await;
     let mut frames = Vec::new();
     loop {
-        let f = c.recv().await;
+        let f = recv(&mut c).await;
         if f["type"] == "joined" {
             break;
         }
@@ -188,7 +250,7 @@ async fn replays_and_history_fold_the_stream_into_its_opening_message() {
         .await;
     let mut frames = Vec::new();
     loop {
-        let f = d.recv().await;
+        let f = recv(&mut d).await;
         if f["type"] == "joined" {
             break;
         }
@@ -210,13 +272,13 @@ async fn replays_and_history_fold_the_stream_into_its_opening_message() {
     assert_eq!(frames[2]["n"], 3);
     // WS history: the whole room folds; a page without the opening message has append items.
     d.send(json!({"type":"history","ref":3,"room":ROOM})).await;
-    let h = d.expect("history").await;
+    let h = expect(&mut d, "history").await;
     let items = h["messages"].as_array().expect("items");
     assert_eq!(items.len(), 3, "{h}");
     assert_eq!(items[1]["stream"]["text"], "abcd");
     d.send(json!({"type":"history","ref":4,"room":ROOM,"limit":3}))
         .await;
-    let h = d.expect("history").await;
+    let h = expect(&mut d, "history").await;
     let items = h["messages"].as_array().expect("items");
     let kinds: Vec<&str> = items
         .iter()
@@ -228,7 +290,7 @@ async fn replays_and_history_fold_the_stream_into_its_opening_message() {
     // (the two appends in the page are folded, not sent), and older items remain.
     d.send(json!({"type":"history","ref":5,"room":ROOM,"before":of + 3,"limit":3}))
         .await;
-    let h = d.expect("history").await;
+    let h = expect(&mut d, "history").await;
     let items = h["messages"].as_array().expect("items");
     assert_eq!(items.len(), 1, "{h}");
     assert_eq!(
@@ -258,13 +320,12 @@ async fn replays_and_history_fold_the_stream_into_its_opening_message() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancel_racing_appends_cuts_the_stream_at_one_point() {
+async fn a_cancel_racing_appends_cuts_the_stream_at_one_point(engine: Engine) {
     for round in 0..3 {
-        let s = Server::start(|_| {}).await;
+        let (s, _redis) = start(engine, |_| {}).await;
         let (mut a, mut b) = s.joined_pair(2, ROOM).await;
         open_stream(&mut a, 3, ROOM, SID).await;
-        b.expect("message").await;
+        expect(&mut b, "message").await;
         // alice pipelines 60 appends while bob cancels.
         for n in 0..60u64 {
             a.send(json!({"type":"append","ref":100 + n,"room":ROOM,"id":SID,"n":n,"text":format!("{n},")}))
@@ -274,15 +335,22 @@ async fn a_cancel_racing_appends_cuts_the_stream_at_one_point() {
                     .await;
             }
         }
+        // Until every append is answered (bob's cancel, as an append event, comes among
+        // them, at any point after the last ack it follows).
         let mut stored = Vec::new();
-        for _ in 0..60 {
-            let f = a.recv().await;
+        let mut answered = 0;
+        while answered < 60 {
+            let f = recv(&mut a).await;
             match f["type"].as_str() {
                 Some("ack") => stored.push(f["n"].as_u64().expect("n")),
                 Some("error") => assert_eq!(f["code"], "stream_ended", "{f}"),
-                Some("append") => assert_eq!(f["end"], "cancelled"),
+                Some("append") => {
+                    assert_eq!(f["end"], "cancelled");
+                    continue;
+                }
                 _ => panic!("{f}"),
             }
+            answered += 1;
         }
         let k = stored.len() as u64;
         assert_eq!(stored, (0..k).collect::<Vec<_>>());
@@ -307,22 +375,21 @@ async fn a_cancel_racing_appends_cuts_the_stream_at_one_point() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idle_stream_is_ended_failed_by_the_server() {
-    let s = Server::start(|c| c.stream_idle_ms = 300).await;
+async fn an_idle_stream_is_ended_failed_by_the_server(engine: Engine) {
+    let (s, _redis) = start(engine, |c| c.stream_idle_ms = 300).await;
     let (mut a, mut b) = s.joined_pair(2, ROOM).await;
     open_stream(&mut a, 3, ROOM, SID).await;
-    b.expect("message").await;
+    expect(&mut b, "message").await;
     // Appends within the limit keep it open.
     for n in 0..3 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(append(&mut a, 10 + n, n, "x", None).await["type"], "ack");
     }
-    let end = b.expect("append").await;
+    let end = expect(&mut b, "append").await;
     assert_eq!(end["end"], serde_json::Value::Null);
-    b.expect("append").await;
-    b.expect("append").await;
-    let end = b.expect("append").await;
+    expect(&mut b, "append").await;
+    expect(&mut b, "append").await;
+    let end = expect(&mut b, "append").await;
     assert_eq!(
         (end["end"].as_str(), end["n"].as_u64()),
         (Some("failed"), Some(3)),
@@ -330,7 +397,7 @@ async fn an_idle_stream_is_ended_failed_by_the_server() {
     );
     assert_eq!(end["from"]["user"], "alice");
     assert_eq!(end["from"]["client"], "server");
-    let f = a.expect("append").await;
+    let f = expect(&mut a, "append").await;
     assert_eq!(f["end"], "failed");
     assert_eq!(
         append(&mut a, 20, 3, "late", None).await["code"],
@@ -339,9 +406,8 @@ async fn an_idle_stream_is_ended_failed_by_the_server() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_text_limit_and_http_appends() {
-    let s = Server::start(|c| c.max_stream_bytes = 10).await;
+async fn the_text_limit_and_http_appends(engine: Engine) {
+    let (s, _redis) = start(engine, |c| c.max_stream_bytes = 10).await;
     let tok = s.token("alice");
     let post = |path: String, body: Value, tok: String| {
         let addr = s.addr;
@@ -409,26 +475,26 @@ async fn the_text_limit_and_http_appends() {
     let mut c = s.client("carol").await;
     c.send(json!({"type":"join","ref":2,"room":ROOM,"since":0}))
         .await;
-    let m = c.expect("message").await;
+    let m = expect(&mut c, "message").await;
     assert_eq!(
         m["stream"],
         json!({"state":"done","text":"1234512345","n":2})
     );
-    c.expect("joined").await;
+    expect(&mut c, "joined").await;
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn streams_survive_a_restart() {
+async fn streams_survive_a_restart(engine: Engine) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let s = Server::start_in(tmp.path(), |_| {}).await;
+    let redis = matches!(engine, Engine::Redis).then(Redis::start);
+    let s = start_in(engine, tmp.path(), redis.as_ref()).await;
     let mut a = s.client("alice").await;
     a.join(2, ROOM).await;
     open_stream(&mut a, 3, ROOM, SID).await;
     append(&mut a, 4, 0, "one ", None).await;
     drop(a);
     s.stop().await;
-    let s = Server::start_in(tmp.path(), |_| {}).await;
+    let s = start_in(engine, tmp.path(), redis.as_ref()).await;
     let mut a = s.client("alice").await;
     a.join(2, ROOM).await;
     assert_eq!(append(&mut a, 3, 0, "one ", None).await["n"], 0);
@@ -447,3 +513,90 @@ async fn streams_survive_a_restart() {
     );
     s.stop().await;
 }
+
+async fn appends_count_against_the_rate_limits(engine: Engine) {
+    // 50 frames/s, burst 100: 150 pipelined appends (after the hello, join and opening) take
+    // about a second, as the same number of publishes would; none is lost or refused.
+    let (s, _redis) = start(engine, |c| c.publish_rate = 50).await;
+    let mut a = s.client("alice").await;
+    a.join(2, ROOM).await;
+    open_stream(&mut a, 3, ROOM, SID).await;
+    let started = std::time::Instant::now();
+    for n in 0..150u64 {
+        a.send(json!({"type":"append","ref":100 + n,"room":ROOM,"id":SID,"n":n,"text":"x"}))
+            .await;
+    }
+    for n in 0..150u64 {
+        let ack = expect(&mut a, "ack").await;
+        assert_eq!(
+            (ack["ref"].as_u64(), ack["n"].as_u64()),
+            (Some(100 + n), Some(n))
+        );
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(800), "took {took:?}");
+    // HTTP appends share the user's HTTP bucket with publishes: 429 once it is empty.
+    let tok = s.token("bob");
+    let base = format!("/rooms/{ROOM}/messages");
+    let (status, _) = s
+        .http(
+            "POST",
+            &base,
+            Some(&tok),
+            Some(&json!({"id":"s-2","event":"assistant.reply","stream":true}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let mut limited = None;
+    for n in 0..400u64 {
+        let body = json!({"n":n,"text":"y"}).to_string();
+        let (status, reply) = s
+            .http(
+                "POST",
+                &format!("{base}/s-2/append"),
+                Some(&tok),
+                Some(&body),
+            )
+            .await;
+        if status == 429 {
+            limited = Some((n, reply));
+            break;
+        }
+        assert_eq!(status, 201, "{reply}");
+    }
+    let (n, reply) = limited.expect("rate limited");
+    assert_eq!(reply["code"], "rate_limited", "{reply}");
+    assert!(n < 200, "limited only after {n} appends");
+    s.stop().await;
+}
+
+/// Each scenario as two tests, `<scenario>::sqlite` and `<scenario>::redis`.
+macro_rules! on_both_engines {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                use super::Engine;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$scenario(Engine::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn redis() {
+                    super::$scenario(Engine::Redis).await;
+                }
+            }
+        )*
+    };
+}
+
+on_both_engines!(
+    appends_are_acked_broadcast_and_idempotent,
+    replays_and_history_fold_the_stream_into_its_opening_message,
+    a_cancel_racing_appends_cuts_the_stream_at_one_point,
+    an_idle_stream_is_ended_failed_by_the_server,
+    the_text_limit_and_http_appends,
+    streams_survive_a_restart,
+    appends_count_against_the_rate_limits,
+);

@@ -1,7 +1,8 @@
 //! The SDK against two `roomcast-server --redis` nodes behind a fail-over TCP balancer: the
 //! node a client is on dies, the client reconnects (to the other node), rejoins with its
 //! since/epoch and re-sends its offline queue; every message reaches everyone exactly once, in
-//! order. Needs `redis-server` (Debian package; `scripts/setup.sh`); fails without it.
+//! order. And a streamed reply written on one node and read on the other, whole. Needs
+//! `redis-server` (Debian package; `scripts/setup.sh`); fails without it.
 
 mod support;
 
@@ -15,6 +16,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use redis_server::Redis;
+use roomcast_core::{RoomEvent, StreamState};
 use serde_json::{json, Value};
 use support::{client, collect, messages, Server};
 use tokio::net::{TcpListener, TcpStream};
@@ -108,4 +110,121 @@ async fn sdk_fails_over_to_another_node_without_loss_or_duplicates() {
     let late = collect(&mut alice_events, 1, Duration::from_millis(500), messages).await;
     assert!(late.is_empty(), "{late:?}");
     drop(b);
+}
+
+/// What a reader was shown of a stream: its text and how it ended. Panics when a piece is out
+/// of turn or the opening message came twice.
+#[derive(Default)]
+struct View {
+    text: Option<String>,
+    count: u64,
+    end: Option<StreamState>,
+}
+
+impl View {
+    fn see(&mut self, event: &RoomEvent) {
+        match event {
+            RoomEvent::Message(m) if m.stream.is_some() => {
+                assert!(self.text.is_none(), "the opening message came twice");
+                let s = m.stream.as_ref().expect("stream");
+                self.text = Some(s.text.clone());
+                self.count = s.n;
+                if s.state != StreamState::Open {
+                    self.end = Some(s.state);
+                }
+            }
+            RoomEvent::Append(a) => {
+                let text = self
+                    .text
+                    .as_mut()
+                    .expect("a piece after the opening message");
+                assert_eq!(a.n, self.count, "a piece out of turn");
+                assert!(self.end.is_none(), "a piece after the end");
+                text.push_str(&a.text);
+                self.count += 1;
+                self.end = a.end;
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads `events` until the stream ends (or `limit` passes).
+    async fn until_end(mut self, events: &mut roomcast_core::RoomEvents, limit: Duration) -> Self {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.end.is_none() {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(event)) => self.see(&event),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        self
+    }
+}
+
+/// The Rust SDK's stream writer on node A, readers on node B (one there from the start, one
+/// joining mid-reply): each reader's text equals what was written, byte for byte, and history
+/// on B holds the reply whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_written_on_one_node_is_read_whole_on_another() {
+    let redis = Redis::start();
+    let flags = ["--redis", redis.url.as_str()];
+    let a = Server::start_with(&flags);
+    let b = Server::start_with(&flags);
+
+    let reader = client(&b.ws_url(), "reader");
+    let room = reader.room("conv");
+    let mut events = room.events();
+    room.join().await.expect("reader joins");
+
+    let writer = client(&a.ws_url(), "bot");
+    let wroom = writer.join("conv").await.expect("writer joins");
+    let mut stream = wroom
+        .stream("assistant.reply", &json!({"role": "assistant"}))
+        .expect("stream");
+    stream.opened().expect("opened").await.expect("opened ack");
+    let pieces: Vec<String> = (0..400).map(|i| format!("w{i}·é ")).collect();
+    let mut acks = Vec::new();
+    for piece in &pieces[..200] {
+        acks.push(stream.append(piece.clone()));
+    }
+    for ack in acks.drain(..) {
+        ack.await.expect("ack");
+    }
+    // A late joiner on B, mid-reply.
+    let late = client(&b.ws_url(), "late");
+    let late_room = late.room("conv");
+    let mut late_events = late_room.events();
+    late_room.join().await.expect("late joins");
+    for piece in &pieces[200..] {
+        acks.push(stream.append(piece.clone()));
+    }
+    for ack in acks {
+        ack.await.expect("ack");
+    }
+    stream.finish().await.expect("finish");
+
+    let input = pieces.concat();
+    let limit = Duration::from_secs(30);
+    for (who, events) in [("reader", &mut events), ("late", &mut late_events)] {
+        let view = View::default().until_end(events, limit).await;
+        assert_eq!(view.end, Some(StreamState::Done), "{who}");
+        assert!(
+            view.text.as_deref() == Some(input.as_str()),
+            "{who}'s text differs from the input"
+        );
+    }
+    // The room's first item (seq 1) is the opening message: a page of it alone.
+    let page = late_room.history(Some(2), 1).await.expect("history");
+    let reply = page
+        .messages
+        .iter()
+        .find_map(|m| m.stream.clone())
+        .expect("the reply in history");
+    assert_eq!((reply.state, reply.n), (StreamState::Done, 401));
+    assert!(reply.text == input, "history's text differs from the input");
+    assert!(page.appends.is_empty(), "folded: no pieces of its own");
+    for c in [reader, writer, late] {
+        c.close().await.expect("close");
+    }
+    drop((a, b));
 }

@@ -415,14 +415,7 @@ impl Engine {
                     .map_err(|e| EngineError::Task(e.to_string()))?
                     .map_err(EngineError::from)
             }
-            Engine::Redis(r) => {
-                let (messages, more) = r.history(&room, before, limit).await?;
-                Ok(History {
-                    messages,
-                    appends: Vec::new(),
-                    more,
-                })
-            }
+            Engine::Redis(r) => Ok(r.history(&room, before, limit).await?),
         }
     }
 

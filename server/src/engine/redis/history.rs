@@ -1,19 +1,22 @@
 //! Reading a room's stream: a joiner's replay, gap fills and the catch-up after a lost
-//! subscription (all through the feed's ordering rule), `history` pages and `/stats`.
+//! subscription (all through the feed's ordering rule), `history` pages and `/stats`. Replays
+//! and pages fold streams into their opening messages ([`RedisEngine::fold`]); gap fills
+//! stand for live delivery, so they send messages and appends as they were broadcast.
 
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use redis::streams::StreamRangeReply;
-use roomcast_core::protocol::{Message, ServerFrame};
+use roomcast_core::protocol::ServerFrame;
 
 use super::feed::Gap;
-use super::keys::{log_key, meta_key, parse_entry, ROOMS_KEY};
+use super::keys::{log_key, meta_key, parse_entry, Entry, ROOMS_KEY};
 use super::{RedisEngine, Result};
-use crate::engine::{new_epoch, StoreStats};
+use crate::engine::{new_epoch, History, StoreStats};
 
 impl RedisEngine {
-    /// Messages `since < seq <= head` (newest `replay_limit`), and whether that is all of them.
+    /// Items `since < seq <= head` (newest `replay_limit`), streams folded, as frames in seq
+    /// order, and whether that is all of them.
     pub(super) async fn replay(
         &self,
         room: &str,
@@ -21,7 +24,7 @@ impl RedisEngine {
         their_epoch: Option<&str>,
         head: u64,
         epoch: &str,
-    ) -> Result<(Vec<Message>, bool)> {
+    ) -> Result<(Vec<ServerFrame>, bool)> {
         let since = match (since, their_epoch) {
             (None, _) => return Ok((Vec::new(), true)),
             (Some(_), Some(e)) if e != epoch => return Ok((Vec::new(), false)),
@@ -34,16 +37,16 @@ impl RedisEngine {
         let start = since.max(head.saturating_sub(self.replay_limit));
         let rows = self.range(room, start, head).await?;
         let complete = start == since && u64::try_from(rows.len()).is_ok_and(|n| n == head - since);
-        Ok((rows.into_iter().map(|(_, m, _)| m).collect(), complete))
+        let entries = rows.into_iter().map(|(_, e, _)| e).collect();
+        let entries = self.fold(room, entries).await?;
+        Ok((
+            entries.into_iter().map(Entry::into_frame).collect(),
+            complete,
+        ))
     }
 
     /// Stream entries `after < seq <= upto`, ascending.
-    async fn range(
-        &self,
-        room: &str,
-        after: u64,
-        upto: u64,
-    ) -> Result<Vec<(u64, Message, String)>> {
+    async fn range(&self, room: &str, after: u64, upto: u64) -> Result<Vec<(u64, Entry, String)>> {
         if upto <= after {
             return Ok(Vec::new());
         }
@@ -81,9 +84,9 @@ impl RedisEngine {
             match self.range(&g.room, g.after, g.upto).await {
                 Ok(rows) => {
                     let mut feeds = self.feeds();
-                    for (seq, message, origin) in rows {
+                    for (seq, entry, origin) in rows {
                         let except = self.local_origin(&origin);
-                        let text = Utf8Bytes::from(ServerFrame::Message(message).encode());
+                        let text = Utf8Bytes::from(entry.into_frame().encode());
                         let _ = feeds.message(&g.room, seq, text, except);
                     }
                     gap = feeds.skip_to(&g.room, g.upto);
@@ -130,15 +133,12 @@ impl RedisEngine {
         }
     }
 
-    /// Up to `limit` messages with `seq < before`, ascending, and whether older ones exist.
-    pub async fn history(
-        &self,
-        room: &str,
-        before: Option<u64>,
-        limit: u32,
-    ) -> Result<(Vec<Message>, bool)> {
+    /// The newest `limit` items (messages and appends) with `seq < before`, ascending, then
+    /// streams folded into the opening messages among them (so a page may hold fewer than
+    /// `limit` items while older ones exist), and whether older ones exist.
+    pub async fn history(&self, room: &str, before: Option<u64>, limit: u32) -> Result<History> {
         let end = match before {
-            Some(b) if b <= 1 => return Ok((Vec::new(), false)),
+            Some(b) if b <= 1 => return Ok(History::default()),
             Some(b) => format!("{}-1", b - 1),
             None => "+".to_string(),
         };
@@ -150,17 +150,27 @@ impl RedisEngine {
             .arg(u64::from(limit) + 1)
             .query_async(&mut self.conn.clone())
             .await?;
-        let mut rows: Vec<Message> = reply
+        let mut rows: Vec<Entry> = reply
             .ids
             .iter()
             .filter_map(|e| parse_entry(room, &e.id, &e.map))
-            .map(|(_, m, _)| m)
+            .map(|(_, e, _)| e)
             .collect();
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let more = rows.len() > limit;
         rows.truncate(limit);
         rows.reverse();
-        Ok((rows, more))
+        let mut page = History {
+            more,
+            ..History::default()
+        };
+        for entry in self.fold(room, rows).await? {
+            match entry {
+                Entry::Message(m) => page.messages.push(m),
+                Entry::Append(a) => page.appends.push(a),
+            }
+        }
+        Ok(page)
     }
 
     /// Stored message counts per room.

@@ -70,7 +70,7 @@ impl RedisEngine {
         }
         let mut frames: Vec<Utf8Bytes> = replay
             .into_iter()
-            .map(|m| Utf8Bytes::from(ServerFrame::Message(m).encode()))
+            .map(|f| Utf8Bytes::from(f.encode()))
             .collect();
         frames.push(Utf8Bytes::from(joined));
         self.feeds().release(&j.room, conn, frames);

@@ -3,12 +3,13 @@
 //!
 //! A publish is one Lua script: dedup by id, `HINCRBY head`, `XADD`, and `PUBLISH`, atomic, so
 //! seqs are gapless, idempotency holds across nodes, and the channel carries each room's
-//! messages in seq order. The ack is sent only once the script returned. Each node delivers a
+//! messages in seq order. A stream's append is one script too, in the same seq order. The ack is sent only once the script returned. Each node delivers a
 //! room to its local members through [`feed`]: in seq order, exactly once, gaps filled from
 //! the stream.
 //!
 //! - `keys`: the keys, the Lua scripts, a message's form in the stream and on the channel;
-//! - `publish`: persisted and ephemeral publishes; `streams`: refused until built here;
+//! - `publish`: persisted and ephemeral publishes; `streams`: appends, cancels, the idle end
+//!   (one script each, like publish) and folding streams into their opening messages;
 //! - `membership`: joins and leaves; `presence`: who is in a room, across nodes;
 //! - `subscriber`: the Pub/Sub subscription feeding [`feed`]; `history`: reads of the stream
 //!   (replay, gap fills, catch-up, `history`, `/stats`).
@@ -30,10 +31,10 @@ use redis::{RedisError, Script};
 use thiserror::Error;
 use tokio::sync::watch;
 
-use crate::engine::new_epoch;
+use crate::engine::{new_epoch, StreamLimits};
 use crate::outbound::ConnId;
 use feed::Feeds;
-use keys::{HEAD_LUA, PUBLISH_LUA};
+use keys::{APPEND_LUA, HEAD_LUA, PUBLISH_LUA};
 
 /// Redis engine failures.
 #[derive(Debug, Error)]
@@ -71,6 +72,8 @@ pub struct RedisSettings {
     pub presence_ttl_ms: u64,
     /// Frames held for one joiner before it is cut (the outbound queue's size).
     pub held_cap: usize,
+    /// The stream rules' limits (text size, idle end).
+    pub limits: StreamLimits,
 }
 
 /// One node's connection to the shared Redis.
@@ -83,7 +86,9 @@ pub struct RedisEngine {
     /// The subscription side; also serializes feed setup against (re)subscription.
     sink: tokio::sync::Mutex<Option<PubSubSink>>,
     publish: Script,
+    append: Script,
     head: Script,
+    limits: StreamLimits,
     replay_limit: u64,
     presence_ttl_ms: u64,
     stop: watch::Sender<bool>,
@@ -122,7 +127,9 @@ impl RedisEngine {
             feeds: Mutex::new(Feeds::new(settings.held_cap)),
             sink: tokio::sync::Mutex::new(None),
             publish: Script::new(PUBLISH_LUA),
+            append: Script::new(APPEND_LUA),
             head: Script::new(HEAD_LUA),
+            limits: settings.limits,
             replay_limit: u64::from(settings.replay_limit),
             presence_ttl_ms: settings.presence_ttl_ms,
             stop,
@@ -133,7 +140,8 @@ impl RedisEngine {
             Some(pubsub),
             stop_rx.clone(),
         ));
-        tokio::spawn(presence::keeper(Arc::downgrade(&engine), stop_rx));
+        tokio::spawn(presence::keeper(Arc::downgrade(&engine), stop_rx.clone()));
+        tokio::spawn(streams::idle_keeper(Arc::downgrade(&engine), stop_rx));
         Ok(engine)
     }
 

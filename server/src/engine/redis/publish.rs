@@ -1,10 +1,14 @@
-//! What goes out on a room: persisted publishes (one Lua script stores and broadcasts each),
-//! ephemeral messages and the other unsequenced payloads of its channel.
+//! What goes out on a room: persisted publishes (one Lua script stores and broadcasts each,
+//! and opens a stream for one with `"stream":true`), ephemeral messages and the other
+//! unsequenced payloads of its channel.
 
-use roomcast_core::protocol::Message;
+use roomcast_core::protocol::{Message, StreamInfo, StreamState};
 
-use super::keys::{channel, ids_key, log_key, message_json, meta_key, NO_ORIGIN, ROOMS_KEY};
-use super::{streams, RedisEngine, Result};
+use super::keys::{
+    channel, ids_key, log_key, message_json, meta_key, open_member, stream_key, NO_ORIGIN,
+    OPEN_STREAMS_KEY, ROOMS_KEY,
+};
+use super::{RedisEngine, Result};
 use crate::engine::{new_epoch, PublishCmd, Stored};
 use crate::outbound::ConnId;
 use crate::validate::now_ms;
@@ -13,10 +17,6 @@ impl RedisEngine {
     /// Stores a persisted publish (atomic script), then acks. The broadcast goes out from the
     /// script itself, through the channel, to every node.
     pub async fn publish(&self, p: PublishCmd) {
-        if p.stream {
-            streams::refuse(p.origin);
-            return;
-        }
         match self.store(&p).await {
             Ok(stored) => p.origin.ack(p.id, stored, None),
             Err(e) => {
@@ -27,6 +27,8 @@ impl RedisEngine {
     }
 
     /// Runs the publish script for `p`: stored and broadcast, or the original if its id was.
+    /// An opening message is stored (and broadcast) with its stream's state when new (open,
+    /// no text), which replays and history replace with the state they fold.
     async fn store(&self, p: &PublishCmd) -> Result<Stored> {
         let ts = now_ms();
         let origin = p
@@ -41,7 +43,12 @@ impl RedisEngine {
             data: p.data.clone(),
             from: p.from.clone(),
             ts,
-            stream: None,
+            // A new stream has no appends yet.
+            stream: p.stream.then(|| StreamInfo {
+                state: StreamState::Open,
+                text: String::new(),
+                n: 0,
+            }),
         };
         let json = message_json(&message);
         let (seq, ts, dup): (u64, u64, u8) = self
@@ -50,6 +57,8 @@ impl RedisEngine {
             .key(ids_key(&p.room))
             .key(log_key(&p.room))
             .key(ROOMS_KEY)
+            .key(stream_key(&p.room, &p.id))
+            .key(OPEN_STREAMS_KEY)
             .arg(&p.id)
             .arg(ts)
             .arg(json)
@@ -57,6 +66,9 @@ impl RedisEngine {
             .arg(new_epoch())
             .arg(channel(&p.room))
             .arg(&p.room)
+            .arg(if p.stream { "1" } else { "" })
+            .arg(&p.from.user)
+            .arg(open_member(&p.room, &p.id))
             .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(Stored::published(seq, ts, dup != 0))

@@ -11,7 +11,7 @@ use redis::aio::{PubSub, PubSubSink};
 use roomcast_core::protocol::{Message, ServerFrame};
 use tokio::sync::watch;
 
-use super::keys::{channel, channel_room, message_frame};
+use super::keys::{append_frame, channel, channel_room, message_frame};
 use super::{RedisEngine, RedisEngineError, Result};
 
 /// How long a join waits for a lost subscription to come back before failing.
@@ -137,7 +137,8 @@ impl RedisEngine {
         });
     }
 
-    /// One Pub/Sub payload: `kind|seq|origin|body`.
+    /// One Pub/Sub payload: `kind|seq|origin|body`. Messages (`m`) and appends (`a`) are
+    /// sequenced: they go through the room's feed in seq order.
     fn on_payload(&self, room: &str, payload: &str) {
         let mut parts = payload.splitn(4, '|');
         let (Some(kind), Some(seq), Some(origin), Some(body)) =
@@ -148,7 +149,7 @@ impl RedisEngine {
         };
         let except = self.local_origin(origin);
         match kind {
-            "m" => {
+            "m" | "a" => {
                 let Ok(seq) = seq.parse::<u64>() else {
                     return;
                 };
@@ -164,15 +165,26 @@ impl RedisEngine {
                     self.unsubscribe_later(room.to_string());
                     return;
                 }
-                let text = match message_frame(room, seq, body) {
+                let spliced = if kind == "m" {
+                    message_frame(room, seq, body)
+                } else {
+                    append_frame(room, seq, body)
+                };
+                let text = match spliced {
                     Some(frame) => frame,
-                    None => {
+                    None if kind == "m" => {
                         let Ok(mut message) = serde_json::from_str::<Message>(body) else {
                             tracing::warn!(room, seq, "undecodable message on the channel");
                             return;
                         };
                         message.seq = Some(seq);
                         ServerFrame::Message(message).encode()
+                    }
+                    None => {
+                        // An append body always splices (the script joins it from parts this
+                        // engine made): anything else is damage, left to the gap fill.
+                        tracing::warn!(room, seq, "undecodable append on the channel");
+                        return;
                     }
                 };
                 let text = Utf8Bytes::from(text);
