@@ -93,3 +93,22 @@ extension NSLock {
         return try body()
     }
 }
+
+/// A streamed message's text so far and its state, as `RoomcastRoomModel.streams` keeps it.
+public struct StreamText: Sendable, Equatable {
+    public var text: String
+    public var state: StreamState
+    /// Pieces the text holds.
+    public var pieces: UInt64
+
+    public init(text: String = "", state: StreamState = .open, pieces: UInt64 = 0) {
+        self.text = text
+        self.state = state
+        self.pieces = pieces
+    }
+
+    /// The text a stream's opening message carries (`message.stream`).
+    public init(_ info: StreamInfo) {
+        self.init(text: info.text, state: info.state, pieces: info.n)
+    }
+}

@@ -91,6 +91,11 @@ public final class RoomcastRoomModel<T: Decodable> {
     /// the room being lost (`RoomcastError`).
     public private(set) var lastError: (any Error)? = nil
 
+    /// The text so far of each streamed message among `messages` (by message id), growing as
+    /// its pieces arrive: a view shows `streams[received.meta.id]?.text` in place of a reply's
+    /// payload, and SwiftUI redraws the bubble as it grows.
+    public private(set) var streams: [String: StreamText] = [:]
+
     public let room: RoomcastRoom
     private let eventName: String
     private let limit: Int
@@ -115,6 +120,18 @@ public final class RoomcastRoomModel<T: Decodable> {
         }, ended: { [weak self] in
             self?.ended()
         }))
+        tasks.add(room.addMainPieces { [weak self] piece in
+            self?.grow(piece)
+        })
+    }
+
+    /// A piece of a streamed message this model shows.
+    private func grow(_ piece: StreamPiece) {
+        guard var stream = streams[piece.id], piece.n >= stream.pieces else { return }
+        stream.text += piece.text
+        stream.pieces = piece.n + 1
+        if let end = piece.end { stream.state = end }
+        streams[piece.id] = stream
     }
 
     /// Older messages before the oldest stored one shown (ephemeral ones have no `seq`), from
@@ -139,6 +156,9 @@ public final class RoomcastRoomModel<T: Decodable> {
             guard message.event == eventName else { return }
             do {
                 let value = try message.decode(T.self, using: decoder)
+                if let stream = message.stream {
+                    streams[message.id] = StreamText(stream)
+                }
                 messages.append(Received(value: value, meta: MessageMeta(message)))
                 if messages.count > limit {
                     messages.removeFirst(messages.count - limit)
@@ -166,6 +186,51 @@ public final class RoomcastRoomModel<T: Decodable> {
         isJoined = false
         memberList = MemberList()
         if !members.isEmpty { members = [] }
+    }
+}
+/// A streamed message for a SwiftUI view: its text grows as the pieces arrive, once each
+/// and in order, and `state` says when it ended. Make one from the stream's opening message
+/// (`message.stream`), or by id for a reply this client writes or was told about.
+@available(iOS 17.0, macOS 14.0, tvOS 17.0, watchOS 10.0, *)
+@MainActor
+@Observable
+public final class RoomcastReply {
+    /// The stream's id (its opening message's).
+    public let id: String
+    public private(set) var text: String
+    public private(set) var state: StreamState
+    /// Pieces the text holds.
+    public private(set) var pieces: UInt64
+    @ObservationIgnored private let tasks = CancelBag()
+
+    /// Follows stream `id` in `room` from `text` (holding `pieces` pieces) on.
+    public init(room: RoomcastRoom, id: String, text: String = "", pieces: UInt64 = 0, state: StreamState = .open) {
+        self.id = id
+        self.text = text
+        self.pieces = pieces
+        self.state = state
+        tasks.add(room.addMainPieces { [weak self] piece in
+            guard piece.id == id else { return }
+            self?.grow(piece)
+        })
+    }
+
+    /// Follows the stream `message` opens, from the text it carries.
+    public convenience init(room: RoomcastRoom, message: Message) {
+        let stream = message.stream
+        self.init(
+            room: room, id: message.id, text: stream?.text ?? "", pieces: stream?.n ?? 0,
+            state: stream?.state ?? .open
+        )
+    }
+
+    public var isOpen: Bool { state == .open }
+
+    private func grow(_ piece: StreamPiece) {
+        guard piece.n >= pieces, state == .open else { return }
+        text += piece.text
+        pieces = piece.n + 1
+        if let end = piece.end { state = end }
     }
 }
 #endif

@@ -485,9 +485,32 @@ final class MainActorSink {
     }
 }
 
+/// The same for the pieces of streamed messages.
+@MainActor
+final class MainActorPieceSink {
+    private let deliver: (StreamPiece) -> Void
+
+    init(deliver: @escaping (StreamPiece) -> Void) {
+        self.deliver = deliver
+    }
+
+    func receive(_ piece: StreamPiece) {
+        deliver(piece)
+    }
+}
+
 // MARK: Main-actor delivery
 
 extension RoomcastRoom {
+    /// Main-actor delivery of stream pieces for code generic over a payload type (the
+    /// models): `deliver` is made on the main actor and only ever runs there, in the room's
+    /// order; only the `StreamPiece` (Sendable) crosses from the SDK's thread.
+    @MainActor
+    func addMainPieces(_ deliver: @escaping (StreamPiece) -> Void) -> HandlerToken {
+        let sink = MainActorPieceSink(deliver: deliver)
+        return onAppend { piece in onMainActor { sink.receive(piece) } }
+    }
+
     /// The handlers again, run on the main actor: for view models and UI.
     ///
     /// ```swift
