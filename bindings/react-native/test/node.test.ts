@@ -147,6 +147,21 @@ test("offline queue flushes after a server restart: every message once, in order
   await bob.close();
 });
 
+test("publishes made without waiting keep call order (200 at once)", async () => {
+  const s = await server();
+  const alice = client(s, "alice");
+  const ra = await alice.join("conv-order");
+  const acks = await Promise.all(Array.from({ length: 200 }, (_, n) => ra.publish("n", n)));
+  const seqs = acks.map((a) => a.seq ?? -1);
+  assert.deepEqual([...seqs].sort((a, b) => a - b), seqs, "acked in call order");
+  const page = await ra.history({ limit: 500 });
+  assert.deepEqual(
+    page.messages.map((m) => m.data),
+    Array.from({ length: 200 }, (_, n) => n),
+  );
+  await alice.close();
+});
+
 test("a resume past the server's replay limit delivers every message once, in order; leave ends it", async () => {
   const s = await server({ args: ["--replay-limit", "5"] });
   const alice = client(s, "alice");
