@@ -13,6 +13,7 @@ import * as ffi from "./ffi";
 import { toRoomcastError } from "./errors";
 import { BaseClient, type ClientLink, type RoomLink, type RoomSink } from "./shared/client";
 import { roomcastError } from "./shared/errors";
+import { STREAM_STATES } from "./shared/types";
 import type {
   ClientOptions,
   ConnectionStateInfo,
@@ -22,6 +23,9 @@ import type {
   MessageMeta,
   PublishAck,
   StoredMessage,
+  StreamPiece,
+  StreamState,
+  StreamWriter,
 } from "./shared/types";
 
 export * from "./shared/index";
@@ -48,7 +52,54 @@ function meta(m: ffi.Message): MessageMeta {
   const out: MessageMeta = { room: m.room, id: m.id, event: m.event, from: member(m.from), ts: num(m.ts) };
   const seq = optNum(m.seq);
   if (seq !== undefined) out.seq = seq;
+  if (m.stream !== undefined && m.stream !== null) {
+    out.stream = { state: streamState(m.stream.state), text: m.stream.text, n: num(m.stream.n) };
+  }
   return out;
+}
+
+/** The bindings' `StreamState` (cases in the façade's order, open first) as its name. */
+function streamState(s: ffi.StreamState): StreamState {
+  return STREAM_STATES[s] ?? "failed";
+}
+
+function piece(p: ffi.StreamPiece): StreamPiece {
+  const out: StreamPiece = {
+    room: p.room,
+    seq: num(p.seq),
+    of: num(p.of),
+    id: p.id,
+    n: num(p.n),
+    text: p.text,
+    from: member(p.from),
+    ts: num(p.ts),
+  };
+  if (p.end !== undefined && p.end !== null) out.end = streamState(p.end) as StreamPiece["end"];
+  return out;
+}
+
+/** The façade's writer over the bindings' `StreamWriter`: `opened` asked for once, calls
+ * after an end refused as the bindings refuse them (`stream_ended`), and the native object
+ * released once the end and the opening ack have settled. */
+function streamWriter(w: ffi.StreamWriterInterface): StreamWriter {
+  const id = w.id();
+  const opened = call(() => w.opened()).then(ack);
+  let ended = false;
+  const send = (work: () => Promise<ffi.PublishAck>, end: boolean): Promise<PublishAck> => {
+    if (ended) return Promise.reject(roomcastError("stream_ended", `stream ${id} was ended by this writer`));
+    ended = end;
+    const result = call(work).then(ack);
+    if (end) void Promise.allSettled([opened, result]).then(() => destroy(w));
+    return result;
+  };
+  return {
+    id,
+    opened,
+    append: (text) => send(() => w.append(text), false),
+    finish: () => send(() => w.finish(), true),
+    fail: () => send(() => w.fail(), true),
+    cancel: () => send(() => w.cancel(), true),
+  };
 }
 
 function joinInfo(j: ffi.JoinInfo): JoinInfo {
@@ -124,6 +175,7 @@ function roomLink(raw: ffi.RoomInterface, name: string, sink: RoomSink): RoomLin
     onEnd: () => {},
   };
   let subscription: ffi.SubscriptionInterface | undefined = raw.subscribe(listener);
+  let appends: ffi.SubscriptionInterface | undefined = raw.onAppend({ onAppend: (p) => sink.append(piece(p)) });
   return {
     join: async (options) => {
       const mode = options.resume;
@@ -148,11 +200,19 @@ function roomLink(raw: ffi.RoomInterface, name: string, sink: RoomSink): RoomLin
         more: page.more,
       };
     },
+    stream: (event, data) => {
+      const json = encode(data);
+      return streamWriter(callSync(() => raw.stream(event, json)));
+    },
+    cancelStream: async (id) => ack(await call(() => raw.cancelStream(id))),
     leave: () => call(() => raw.leave()),
     release: () => {
       subscription?.cancel();
       destroy(subscription);
       subscription = undefined;
+      appends?.cancel();
+      destroy(appends);
+      appends = undefined;
       destroy(raw);
     },
   };
