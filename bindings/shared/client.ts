@@ -485,8 +485,18 @@ export class Room<E extends EventMap = EventMap> {
     opened.catch(() => {});
     this.track({ key: `local-${++localKeys}`, id, event, data, restored: false }, opened);
     this.setReply({ id, text: "", state: "open" });
+    let ended = false;
     // Acks come in call order: the writer's own view grows as the server stores each piece.
-    const own = (ack: Promise<PublishAck>, text: string, end?: Reply["state"]): Promise<PublishAck> => {
+    // After its own end, the writer refuses more as the server would (`stream_ended`).
+    const own = (send: () => Promise<PublishAck>, text: string, end?: Reply["state"]): Promise<PublishAck> => {
+      if (ended) return Promise.reject(roomcastError("stream_ended", `stream ${id} was ended by this writer`));
+      if (end) ended = true;
+      let ack: Promise<PublishAck>;
+      try {
+        ack = send();
+      } catch (e) {
+        return Promise.reject(e);
+      }
       ack.then(
         () => {
           const known = this.replies.get(id);
@@ -499,10 +509,10 @@ export class Room<E extends EventMap = EventMap> {
     return {
       id,
       opened,
-      append: (text) => own(raw.append(text), text),
-      finish: () => own(raw.finish(), "", "done"),
-      fail: () => own(raw.fail(), "", "failed"),
-      cancel: () => own(raw.cancel(), "", "cancelled"),
+      append: (text) => own(() => raw.append(text), text),
+      finish: () => own(() => raw.finish(), "", "done"),
+      fail: () => own(() => raw.fail(), "", "failed"),
+      cancel: () => own(() => raw.cancel(), "", "cancelled"),
     };
   }
 

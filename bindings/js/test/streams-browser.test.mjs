@@ -88,7 +88,10 @@ test("a reply grows in the dashboard, continues after a reload mid-reply, and st
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  // Failed loads by URL (the page's own requests); Chromium's favicon probe is not one of them
+  // and only shows as a console line without its URL.
+  page.on("console", (m) => m.type() === "error" && !/^Failed to load resource/.test(m.text()) && errors.push(m.text()));
+  page.on("response", (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
   await page.goto(`${base}/?token=${token("dora")}&name=Dora&room=${room}&maxDelayMs=1000`);
   await page.waitForSelector("#conn[data-state=connected]");
 
@@ -96,6 +99,7 @@ test("a reply grows in the dashboard, continues after a reload mid-reply, and st
   for (let i = 0; i < 20; i++) assert.equal(await reply.append(words[i]), 201);
   await waitReply(page, reply.id, textOf(20), "open");
   assert.equal(await page.isVisible(`#messages .msg[data-id="${reply.id}"] .stop`), true);
+  await page.screenshot({ path: join(mkdirSync(artifacts, { recursive: true }) ?? artifacts, "dashboard-reply-streaming.png") });
   const before = await page.evaluate(() => window.replyTexts);
   assert.ok(before.every((t) => textOf(20).startsWith(t)), `texts before the reload: ${JSON.stringify(before)}`);
 
@@ -114,7 +118,7 @@ test("a reply grows in the dashboard, continues after a reload mid-reply, and st
   // a prefix of the reply (nothing repeated or out of order), growing.
   assert.equal(after[0], textOf(20), `texts after the reload: ${JSON.stringify(after.slice(0, 3))}`);
   assert.ok(after.every((t, i) => textOf(60).startsWith(t) && (i === 0 || t.length > after[i - 1].length)));
-  await page.screenshot({ path: join(mkdirSync(artifacts, { recursive: true }) ?? artifacts, "dashboard-reply.png") });
+  await page.screenshot({ path: join(artifacts, "dashboard-reply.png") });
 
   // Stop: a second reply cancelled from the page; the backend's next append is refused.
   const second = await openReply(room);

@@ -18,7 +18,8 @@ interface Chat {
   role: "user" | "assistant";
   content: string;
 }
-type Events = { "chat.message": Chat; typing: { user: string }; "assistant.reply": { role: "assistant" } };
+type Events = { "chat.message": Chat; typing: { user: string } };
+type Conversation = Events & { "assistant.reply": { role: "assistant" } };
 
 /** A Standard Schema validator as zod, valibot or arktype make one (no dependency). */
 function schema<T>(check: (v: unknown) => v is T): StandardSchemaV1<unknown, T> {
@@ -95,24 +96,25 @@ export async function typedRooms(client: Client): Promise<void> {
   open.on<{ user: string }>("typing", () => {}, { decode: chatSchema });
 
   // Streams: the opening message's payload typed by the map like a publish.
-  const writer: StreamWriter = room.stream("assistant.reply", { role: "assistant" });
+  const conv = client.room<Conversation>("conv-3");
+  const writer: StreamWriter = conv.stream("assistant.reply", { role: "assistant" });
   const opened: PublishAck = await writer.opened;
   await writer.append("Hel");
   await writer.finish();
   // @ts-expect-error: the payload of another event
-  room.stream("assistant.reply", { role: "user", content: "hi" });
+  conv.stream("assistant.reply", { role: "user", content: "hi" });
   // @ts-expect-error: not an event of the map
-  room.stream("assistant.replies", { role: "assistant" });
+  conv.stream("assistant.replies", { role: "assistant" });
   // @ts-expect-error: text only
   void writer.append(42);
   const anyWriter = open.stream<{ n: number }>("job.log", { n: 1 });
-  void anyWriter.id satisfies string, opened;
-  await room.cancelStream(writer.id, { timeoutMs: 1000 });
-  room.onAppend((p: StreamPiece) => void (p.end satisfies Exclude<StreamState, "open"> | undefined));
-  room.on("assistant.reply", (_msg, meta) => void meta.stream?.text);
-  const reply: Reply | undefined = room.reply(writer.id);
+  void (anyWriter.id satisfies string), opened;
+  await conv.cancelStream(writer.id, { timeoutMs: 1000 });
+  conv.onAppend((p: StreamPiece) => void (p.end satisfies Exclude<StreamState, "open"> | undefined));
+  conv.on("assistant.reply", (_msg, meta) => void meta.stream?.text);
+  const reply: Reply | undefined = conv.reply(writer.id);
   void reply?.state;
-  for await (const delta of room.pieces(writer.id, { signal: AbortSignal.timeout(1000) })) void (delta satisfies string);
+  for await (const delta of conv.pieces(writer.id, { signal: AbortSignal.timeout(1000) })) void (delta satisfies string);
 
   // `await using` closes the client at the end of the scope.
   {
@@ -122,7 +124,7 @@ export async function typedRooms(client: Client): Promise<void> {
 }
 
 export function Hooks(): null {
-  const room = useRoom<Events>("conv-1");
+  const room = useRoom<Conversation>("conv-1");
   const { messages, loadEarlier } = useMessages(room, "chat.message", { decode: chatSchema });
   const first: Chat | undefined = messages[0]?.data;
   void first, loadEarlier;
@@ -132,7 +134,9 @@ export function Hooks(): null {
   void publish("chat.message", { role: "user", content: "hi" });
   // @ts-expect-error: the payload of another event
   void publish("typing", { role: "user", content: "hi" });
-  const replies = useMessages(room, "assistant.reply").messages;
+  const replies = useMessages(room, ["chat.message", "assistant.reply"]).messages;
+  // @ts-expect-error: not an event of the map
+  useMessages(room, ["chat.message", "assistant.replies"]);
   const text: string | undefined = replies[0]?.stream?.text;
   const reply: Reply | undefined = useStream(room, replies[0]?.id);
   void text, reply;

@@ -82,7 +82,8 @@ test("a writer streams 200 pieces; a reader gets each once, in order, as one gro
 
   // The writer's own view grew with its acks; history holds the whole reply in one message.
   assert.deepEqual(writerRoom.reply(writer.id), { id: writer.id, text: full, state: "done" });
-  const page = await readerRoom.history({ limit: 10 });
+  // Appends are history items of their own: a page long enough to hold the opening message.
+  const page = await readerRoom.history({ limit: 500 });
   assert.equal(page.messages.length, 1);
   assert.deepEqual(page.messages[0].stream, { state: "done", text: full, n: 201 });
   // An ended stream takes no more pieces.
@@ -95,32 +96,45 @@ test("a reader joining mid-reply gets the text so far, then the rest", async () 
   const writer = writerRoom.stream("assistant.reply", { role: "assistant" });
   const first = pieces(0, 100);
   await Promise.all(first.map((t) => writer.append(t)));
+  const soFar = first.join("");
 
-  const late = client(s, "ben").room("conv-late");
-  const seen = watch(late);
+  // A member resuming from the room's start: the replay holds the opening message with the
+  // text so far, not its 100 pieces.
+  const replayed = client(s, "ben").room("conv-late");
+  const seen = watch(replayed);
   const deltas: string[] = [];
-  late.on("assistant.reply", (_data, meta) => {
-    // The iterator from the opening message's handler on: the text so far comes first.
-    void (async () => {
-      for await (const d of late.pieces(meta.id)) deltas.push(d);
-    })();
-  });
-  await late.join();
+  void (async () => {
+    // Started before the opening message is there: it waits for it.
+    for await (const d of replayed.pieces(writer.id)) deltas.push(d);
+  })();
+  await replayed.join({ since: 0 });
   await until(() => seen.opened.length === 1, "the opening message with the text so far");
-  assert.equal(seen.opened[0].meta.stream?.text, first.join(""));
-  assert.equal(seen.opened[0].meta.stream?.n, 100);
-  assert.equal(seen.opened[0].meta.stream?.state, "open");
-  assert.equal(seen.pieces.length, 0, "nothing before the join is sent again as pieces");
+  assert.deepEqual(seen.opened[0].meta.stream, { state: "open", text: soFar, n: 100 });
+  assert.equal(seen.pieces.length, 0, "nothing before the join comes as pieces");
+
+  // A member joining with no position: history has the text so far, folded into the opening
+  // message; the next live piece brings the opening message itself, then pieces follow.
+  const fresh = client(s, "cleo").room("conv-late");
+  const freshSeen = watch(fresh);
+  await fresh.join();
+  const page = await fresh.history({ limit: 500 });
+  assert.deepEqual(page.messages.map((m) => m.stream), [{ state: "open", text: soFar, n: 100 }]);
+  assert.equal(freshSeen.opened.length, 0);
 
   const rest = pieces(100, 200);
   for (const t of rest) void writer.append(t);
   await writer.finish();
-  await until(() => late.reply(writer.id)?.state === "done", "the end");
   const full = [...first, ...rest].join("");
-  assert.equal(late.reply(writer.id)?.text, full);
-  assert.equal(seen.pieces.map((p) => p.text).join(""), rest.join(""));
+  for (const [room, view] of [[replayed, seen], [fresh, freshSeen]] as [Room, ReturnType<typeof watch>][]) {
+    await until(() => room.reply(writer.id)?.state === "done", "the end");
+    assert.equal(room.reply(writer.id)?.text, full);
+    // Shown once: the opening message (with whatever text it had) and then only later pieces.
+    assert.equal(view.opened.length, 1);
+    assert.equal((view.opened[0].meta.stream?.text ?? "") + view.pieces.map((p) => p.text).join(""), full);
+    assert.ok((view.opened[0].meta.stream?.text ?? "").startsWith(soFar));
+  }
   await until(() => deltas.join("") === full, "the iterator's text");
-  assert.equal(deltas[0], first.join(""));
+  assert.equal(deltas[0], soFar);
 });
 
 test("a reader's cancel ends the writer's stream", async () => {
@@ -166,7 +180,7 @@ test("pieces queued offline and a server killed mid-reply: the reader's text is 
   await until(() => readerRoom.reply(writer.id)?.state === "done", "the end at the reader");
   assert.equal(readerRoom.reply(writer.id)?.text, full);
   assert.equal(writerRoom.reply(writer.id)?.text, full);
-  const stored = (await readerRoom.history({ limit: 10 })).messages;
+  const stored = (await readerRoom.history({ limit: 500 })).messages;
   assert.equal(stored.length, 1);
   assert.equal(stored[0].stream?.text, full);
   // Whatever the reader was shown (pieces, or the opening message again with the text so
