@@ -473,12 +473,23 @@ export class Room<E extends EventMap = EventMap> {
    * then each piece once, in order, then the end, across reconnects, reloads and late joins.
    * Like `publish`, everything is queued at once (also offline). The stream shows in this
    * client's own `room.reply(writer.id)`, `pending` and `useMessages` as its pieces are acked
-   * (the server does not send a writer its own messages).
+   * (the server does not send a writer its own messages). Throws a `RoomcastError` at once,
+   * queuing nothing, when the client is closed (`closed`) or `data` has no JSON form
+   * (`invalid_payload`).
    */
   stream<T>(event: IsUntyped<E> extends true ? string : never, data: T): StreamWriter;
   stream<K extends EventName<E>>(event: K, data: E[K]): StreamWriter;
   stream(event: string, data: unknown): StreamWriter {
-    const raw = this.live().stream(event, data);
+    const link = this.live();
+    // Refused at once on both platforms, before anything is queued.
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(data);
+    } catch (e) {
+      throw roomcastError("invalid_payload", `the payload is not representable as JSON: ${why(e)}`, { cause: e });
+    }
+    if (json === undefined) throw roomcastError("invalid_payload", "the payload has no JSON form");
+    const raw = link.stream(event, data);
     const id = raw.id;
     const opened = raw.opened;
     // Awaiting it is optional: a failure also fails every later call of the writer.

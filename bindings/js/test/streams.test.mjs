@@ -39,7 +39,8 @@ function watch(room) {
 
 test("a writer streams 200 pieces; a reader gets each once, in order, as one growing text", async () => {
   const s = await server();
-  const writerRoom = await client(s, "assistant").join("conv-stream");
+  const writerClient = client(s, "assistant");
+  const writerRoom = await writerClient.join("conv-stream");
   const readerRoom = await client(s, "ann").join("conv-stream");
   const seen = watch(readerRoom);
 
@@ -86,6 +87,11 @@ test("a writer streams 200 pieces; a reader gets each once, in order, as one gro
   assert.deepEqual(page.messages[0].stream, { state: "done", text: full, n: 201 });
   // An ended stream takes no more pieces.
   await assert.rejects(writer.append("late"), (e) => isRoomcastError(e) && e.code === "stream_ended");
+  // A payload with no JSON form is refused at once; so is a stream on a closed client.
+  assert.throws(() => writerRoom.stream("assistant.reply", undefined), (e) => isRoomcastError(e) && e.code === "invalid_payload");
+  await readerRoom.leave();
+  await writerClient.close();
+  assert.throws(() => writerRoom.stream("assistant.reply", {}), (e) => isRoomcastError(e) && e.code === "closed");
 });
 
 test("a reader joining mid-reply gets the text so far, then the rest", async () => {
@@ -124,12 +130,12 @@ test("a reader joining mid-reply gets the text so far, then the rest", async () 
   await writer.finish();
   const full = [...first, ...rest].join("");
   for (const [room, view] of [[replayed, seen], [fresh, freshSeen]]) {
-    await until(() => room.reply(writer.id).state === "done", "the end");
-    assert.equal(room.reply(writer.id).text, full);
+    await until(() => room.reply(writer.id)?.state === "done", "the end");
+    assert.equal(room.reply(writer.id)?.text, full);
     // Shown once: the opening message (with whatever text it had) and then only later pieces.
     assert.equal(view.opened.length, 1);
-    assert.equal((view.opened[0].meta.stream.text ?? "") + view.pieces.map((p) => p.text).join(""), full);
-    assert.ok((view.opened[0].meta.stream.text ?? "").startsWith(soFar));
+    assert.equal((view.opened[0].meta.stream?.text ?? "") + view.pieces.map((p) => p.text).join(""), full);
+    assert.ok((view.opened[0].meta.stream?.text ?? "").startsWith(soFar));
   }
   await until(() => deltas.join("") === full, "the iterator's text");
   assert.equal(deltas[0], soFar);
