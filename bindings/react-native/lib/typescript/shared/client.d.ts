@@ -193,7 +193,9 @@ export declare class Room<E extends EventMap = EventMap> {
      * then each piece once, in order, then the end, across reconnects, reloads and late joins.
      * Like `publish`, everything is queued at once (also offline). The stream shows in this
      * client's own `room.reply(writer.id)`, `pending` and `useMessages` as its pieces are acked
-     * (the server does not send a writer its own messages).
+     * (the server does not send a writer its own messages). Throws a `RoomcastError` at once,
+     * queuing nothing, when the client is closed (`closed`) or `data` has no JSON form
+     * (`invalid_payload`).
      */
     stream<T>(event: IsUntyped<E> extends true ? string : never, data: T): StreamWriter;
     stream<K extends EventName<E>>(event: K, data: E[K]): StreamWriter;
