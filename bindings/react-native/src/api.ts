@@ -78,27 +78,67 @@ function piece(p: ffi.StreamPiece): StreamPiece {
   return out;
 }
 
-/** The façade's writer over the bindings' `StreamWriter`: `opened` asked for once, calls
- * after an end refused as the bindings refuse them (`stream_ended`), and the native object
- * released once the end and the opening ack have settled. */
+/**
+ * The façade's writer over the bindings' `StreamWriter`, keeping call order. The bindings'
+ * async calls reach the core in no guaranteed order when several are in flight, so one call
+ * at a time goes to the writer: texts appended while one is in flight are sent together as
+ * the next append (readers get the same text in fewer pieces; each call's promise resolves
+ * with the ack of the append that carried its text), and an end goes after every text before
+ * it. The cost: text appended while offline beyond the first append in flight waits here,
+ * in memory, not in the store. `opened` is asked for once, and the native object is released
+ * once the end and the opening ack have settled.
+ */
 function streamWriter(w: ffi.StreamWriterInterface): StreamWriter {
   const id = w.id();
   const opened = call(() => w.opened()).then(ack);
+  type End = "done" | "failed" | "cancelled";
+  type Call = { text: string; end?: End; resolve: (a: PublishAck) => void; reject: (e: unknown) => void };
+  const queue: Call[] = [];
+  let busy = false;
   let ended = false;
-  const send = (work: () => Promise<ffi.PublishAck>, end: boolean): Promise<PublishAck> => {
+  const next = (): void => {
+    if (busy || queue.length === 0) return;
+    busy = true;
+    let batch: Call[];
+    let work: () => Promise<ffi.PublishAck>;
+    const end = queue[0].end;
+    if (end) {
+      batch = queue.splice(0, 1);
+      work = end === "done" ? () => w.finish() : end === "failed" ? () => w.fail() : () => w.cancel();
+    } else {
+      let n = 0;
+      while (n < queue.length && !queue[n].end) n++;
+      batch = queue.splice(0, n);
+      const text = batch.map((c) => c.text).join("");
+      work = () => w.append(text);
+    }
+    call(work)
+      .then(ack)
+      .then(
+        (a) => batch.forEach((c) => c.resolve(a)),
+        (e: unknown) => batch.forEach((c) => c.reject(e)),
+      )
+      .finally(() => {
+        busy = false;
+        if (end) void Promise.allSettled([opened]).then(() => destroy(w));
+        next();
+      });
+  };
+  const send = (text: string, end?: End): Promise<PublishAck> => {
     if (ended) return Promise.reject(roomcastError("stream_ended", `stream ${id} was ended by this writer`));
-    ended = end;
-    const result = call(work).then(ack);
-    if (end) void Promise.allSettled([opened, result]).then(() => destroy(w));
-    return result;
+    if (end) ended = true;
+    return new Promise<PublishAck>((resolve, reject) => {
+      queue.push({ text, end, resolve, reject });
+      next();
+    });
   };
   return {
     id,
     opened,
-    append: (text) => send(() => w.append(text), false),
-    finish: () => send(() => w.finish(), true),
-    fail: () => send(() => w.fail(), true),
-    cancel: () => send(() => w.cancel(), true),
+    append: (text) => send(text),
+    finish: () => send("", "done"),
+    fail: () => send("", "failed"),
+    cancel: () => send("", "cancelled"),
   };
 }
 

@@ -56,8 +56,12 @@ test("a writer streams 200 pieces; a reader gets each once, in order, as one gro
   assert.equal(typeof opened.seq, "number");
   const all = await Promise.all([...acks, end]);
   // Every piece its own seq, after the opening message's, increasing.
+  // Every piece after the opening message, in call order. Texts appended while another append
+  // is in flight go out together (the bindings' calls are not ordered otherwise), so calls
+  // may share an ack: non-decreasing, and fewer appends than calls at most.
   const seqs = all.map((a) => a.seq as number);
-  assert.ok(seqs.every((q, i) => q > (i === 0 ? (opened.seq as number) : seqs[i - 1])), `seqs ${seqs.slice(0, 5)}...`);
+  assert.ok(seqs.every((q, i) => q >= (i === 0 ? (opened.seq as number) + 1 : seqs[i - 1])), `seqs ${seqs.slice(0, 5)}...`);
+  assert.ok(seqs[seqs.length - 1] > seqs[seqs.length - 2], "the end is an append of its own");
 
   // The reader's async iterator, started once the opening message is there.
   await until(() => seen.opened.length === 1, "the opening message");
@@ -86,7 +90,9 @@ test("a writer streams 200 pieces; a reader gets each once, in order, as one gro
   // Appends are history items of their own: a page long enough to hold the opening message.
   const page = await readerRoom.history({ limit: 500 });
   assert.equal(page.messages.length, 1);
-  assert.deepEqual(page.messages[0].stream, { state: "done", text: full, n: 201 });
+  const stored = page.messages[0].stream;
+  assert.deepEqual({ state: stored?.state, text: stored?.text }, { state: "done", text: full });
+  assert.equal(stored?.n, new Set(seqs).size, "one append per distinct ack");
   // An ended stream takes no more pieces.
   await assert.rejects(writer.append("late"), (e) => isRoomcastError(e) && e.code === "stream_ended");
   // A payload with no JSON form is refused at once; so is a stream on a closed client.
@@ -116,7 +122,7 @@ test("a reader joining mid-reply gets the text so far, then the rest", async () 
   })();
   await late.join();
   const page = await late.history({ limit: 500 });
-  assert.deepEqual(page.messages.map((m) => m.stream), [{ state: "open", text: soFar, n: 100 }]);
+  assert.deepEqual(page.messages.map((m) => [m.stream?.state, m.stream?.text]), [["open", soFar]]);
   assert.equal(seen.opened.length, 0);
 
   const rest = pieces(100, 200);
