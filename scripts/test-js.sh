@@ -29,7 +29,7 @@ step "wasm-bindgen tests (Node)"
 bash "$root/scripts/build-wasm.sh" --test
 
 step "Node tests against a real server (behaviour, and the .d.ts against real values)"
-node --experimental-websocket --test --test-timeout 60000 test/node.test.mjs test/types.test.mjs test/facade.test.mjs
+node --experimental-websocket --test --test-timeout 60000 test/node.test.mjs test/types.test.mjs test/facade.test.mjs test/streams.test.mjs
 
 step "dashboard and the React hooks in headless Chromium"
-node --experimental-websocket --test --test-timeout 120000 test/browser.test.mjs test/react-browser.test.mjs
+node --experimental-websocket --test --test-timeout 120000 test/browser.test.mjs test/react-browser.test.mjs test/streams-browser.test.mjs

@@ -22,7 +22,10 @@ import type {
   Presence,
   PublishAck,
   PublishOptions,
+  Reply,
   RoomcastError,
+  StreamPiece,
+  StreamWriter,
   Unsubscribe,
 } from "./types.js";
 
@@ -35,6 +38,8 @@ export interface RoomSink {
   presence(presence: Presence): void;
   joined(info: JoinInfo): void;
   gap(gap: Gap): void;
+  /** A piece of a streamed message, after its opening message (`message` with `stream`). */
+  append(piece: StreamPiece): void;
   /** Errors of the room the transport reports (the rejoin refused: `room_lost`). */
   error(error: RoomcastError): void;
 }
@@ -45,6 +50,9 @@ export interface RoomLink {
   publish(event: string, data: unknown, options: PlatformPublishOptions): Promise<PublishAck>;
   publishEphemeral(event: string, data: unknown): Promise<EphemeralAck>;
   history(before: number | undefined, limit: number | undefined): Promise<HistoryPage>;
+  /** Opens a streamed message; everything the writer does is queued at once, in call order. */
+  stream(event: string, data: unknown): StreamWriter;
+  cancelStream(id: string): Promise<PublishAck>;
   leave(): Promise<void>;
   position?(): { seq: number; epoch: string | null } | undefined;
   /** Stops delivering to the sink and releases what the transport holds for the room. */
@@ -211,6 +219,9 @@ type MessageHandler = {
 
 let localKeys = 0;
 
+/** Ended streams a room remembers (`room.reply(id)`) besides its open ones. */
+const ENDED_REPLIES_KEPT = 100;
+
 /**
  * A room of a client (`client.room(name)`; the same object for the same name). Handlers stay
  * registered across reconnects and rejoins, and run one event at a time, in order.
@@ -229,6 +240,11 @@ export class Room<E extends EventMap = EventMap> {
   private readonly pendingHandlers = new Handlers<(p: readonly PendingMessage[]) => void>();
   private readonly sentHandlers = new Handlers<(s: SentMessage) => void>();
   private readonly endHandlers = new Handlers<() => void>();
+  private readonly appendHandlers = new Handlers<(p: StreamPiece) => void>();
+  private readonly replyHandlers = new Handlers<(r: Reply) => void>();
+  /** Streams seen in this room: every open one, and the last ended ones. */
+  private readonly replies = new Map<string, Reply>();
+  private endedReplies: string[] = [];
   private memberList: readonly Member[] = [];
   private pendingList: readonly PendingMessage[] = [];
   /** Counts joins and leaves: an aborted join that completes later is left only if nothing
@@ -245,7 +261,17 @@ export class Room<E extends EventMap = EventMap> {
     // A closed client's rooms have no transport: every call rejects with `closed`.
     if (client.isClosed) return;
     this.link = connect({
-      message: (meta, data) => this.dispatchMessage(meta, data),
+      message: (meta, data) => {
+        // The text so far first, so a message handler's `room.reply(meta.id)` has it (a
+        // stream's opening message shown again after a gap replaces what was shown).
+        if (meta.stream) this.setReply({ id: meta.id, text: meta.stream.text, state: meta.stream.state });
+        this.dispatchMessage(meta, data);
+      },
+      append: (piece) => {
+        const known = this.replies.get(piece.id);
+        if (known) this.setReply({ id: piece.id, text: known.text + piece.text, state: piece.end ?? "open" });
+        this.appendHandlers.each((h) => h(piece), (e) => this.handlerFailed(e));
+      },
       presence: (p) => {
         const others = this.memberList.filter((m) => !(m.user === p.member.user && m.client === p.member.client));
         this.setMembers(p.event === "join" ? [...others, p.member] : others);
@@ -440,6 +466,166 @@ export class Room<E extends EventMap = EventMap> {
     return iterator;
   }
 
+  /**
+   * Opens a streamed message (an assistant's reply): `data` is published as its opening
+   * message, and its text grows with the writer's `append(text)` until `finish()` (or
+   * `fail()`, `cancel()`). Readers see the opening message with the text so far (`meta.stream`),
+   * then each piece once, in order, then the end, across reconnects, reloads and late joins.
+   * Like `publish`, everything is queued at once (also offline). The stream shows in this
+   * client's own `room.reply(writer.id)`, `pending` and `useMessages` as its pieces are acked
+   * (the server does not send a writer its own messages). Throws a `RoomcastError` at once,
+   * queuing nothing, when the client is closed (`closed`) or `data` has no JSON form
+   * (`invalid_payload`).
+   */
+  stream<T>(event: IsUntyped<E> extends true ? string : never, data: T): StreamWriter;
+  stream<K extends EventName<E>>(event: K, data: E[K]): StreamWriter;
+  stream(event: string, data: unknown): StreamWriter {
+    const link = this.live();
+    // Refused at once on both platforms, before anything is queued.
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(data);
+    } catch (e) {
+      throw roomcastError("invalid_payload", `the payload is not representable as JSON: ${why(e)}`, { cause: e });
+    }
+    if (json === undefined) throw roomcastError("invalid_payload", "the payload has no JSON form");
+    const raw = link.stream(event, data);
+    const id = raw.id;
+    const opened = raw.opened;
+    // Awaiting it is optional: a failure also fails every later call of the writer.
+    opened.catch(() => {});
+    this.track({ key: `local-${++localKeys}`, id, event, data, restored: false }, opened);
+    this.setReply({ id, text: "", state: "open" });
+    let ended = false;
+    // Acks come in call order: the writer's own view grows as the server stores each piece.
+    // After its own end, the writer refuses more as the server would (`stream_ended`).
+    const own = (send: () => Promise<PublishAck>, text: string, end?: Reply["state"]): Promise<PublishAck> => {
+      if (ended) return Promise.reject(roomcastError("stream_ended", `stream ${id} was ended by this writer`));
+      if (end) ended = true;
+      let ack: Promise<PublishAck>;
+      try {
+        ack = send();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      ack.then(
+        () => {
+          const known = this.replies.get(id);
+          if (known && known.state === "open") this.setReply({ id, text: known.text + text, state: end ?? "open" });
+        },
+        () => {},
+      );
+      return ack;
+    };
+    return {
+      id,
+      opened,
+      append: (text) => own(() => raw.append(text), text),
+      finish: () => own(() => raw.finish(), "", "done"),
+      fail: () => own(() => raw.fail(), "", "failed"),
+      cancel: () => own(() => raw.cancel(), "", "cancelled"),
+    };
+  }
+
+  /** Ends another member's stream `id` as cancelled (the server stores the end in this
+   * member's name; the writer's next append fails with `stream_ended`). Resolves with the
+   * ack of the stream's final piece, also when it had ended already. */
+  cancelStream(id: string, options?: CallOptions): Promise<PublishAck> {
+    return withCall(`cancel stream ${id}`, options, () => this.live().cancelStream(id));
+  }
+
+  /** Calls `handler` with each piece of the room's streamed messages, once and in order per
+   * stream, after the stream's opening message (whose `meta.stream.text` is the text so far). */
+  onAppend(handler: (piece: StreamPiece) => void): Unsubscribe {
+    return this.appendHandlers.add(handler);
+  }
+
+  /** The stream `id` as this room has seen it: its text so far and state (the same object
+   * until it changes); `undefined` before its opening message arrived. The room remembers
+   * every open stream and the last 100 ended ones. */
+  reply(id: string): Reply | undefined {
+    return this.replies.get(id);
+  }
+
+  /** Calls `handler` each time a stream's text or state changes. */
+  onReply(handler: (reply: Reply) => void): Unsubscribe {
+    return this.replyHandlers.add(handler);
+  }
+
+  /**
+   * The text of stream `id` as an async iterable of deltas: first the text so far (once the
+   * opening message is there), then each later piece's text, each once and in order:
+   * `for await (const delta of room.pieces(id)) out += delta`. Ends when the stream ends
+   * (`room.reply(id).state` says how), when the room is left or the client closed, when
+   * `signal` aborts, or when the loop breaks.
+   */
+  pieces(id: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<string> {
+    const buffer: string[] = [];
+    let wake: ((r: IteratorResult<string>) => void) | undefined;
+    let finished = false;
+    let attached = true;
+    let shown = 0;
+    const signal = options?.signal;
+    const detach = () => {
+      if (!attached) return;
+      attached = false;
+      offReply();
+      offEnd();
+      signal?.removeEventListener("abort", abort);
+    };
+    // Nothing more comes; what is buffered is still read.
+    const end = () => {
+      finished = true;
+      detach();
+      if (buffer.length === 0 && wake) {
+        const w = wake;
+        wake = undefined;
+        w({ value: undefined, done: true });
+      }
+    };
+    const abort = () => {
+      buffer.length = 0;
+      end();
+    };
+    const seen = (reply: Reply) => {
+      if (reply.id !== id || finished) return;
+      // A stream shown again (its opening message after a gap) carries all its text: only
+      // what this loop has not yielded yet goes on.
+      if (reply.text.length > shown) {
+        const delta = reply.text.slice(shown);
+        shown = reply.text.length;
+        if (wake) {
+          const w = wake;
+          wake = undefined;
+          w({ value: delta, done: false });
+        } else buffer.push(delta);
+      }
+      if (reply.state !== "open") end();
+    };
+    const offReply = this.replyHandlers.add(seen);
+    const offEnd = this.endHandlers.add(end);
+    signal?.addEventListener("abort", abort);
+    if (signal?.aborted) abort();
+    else {
+      const now = this.replies.get(id);
+      if (now) seen(now);
+    }
+    const iterator: AsyncIterableIterator<string> = {
+      next: () => {
+        const item = buffer.shift();
+        if (item !== undefined) return Promise.resolve({ value: item, done: false });
+        if (finished) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (wake = resolve));
+      },
+      return: () => {
+        abort();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
   onPresence(handler: (presence: Presence) => void): Unsubscribe {
     return this.presenceHandlers.add(handler);
   }
@@ -511,10 +697,14 @@ export class Room<E extends EventMap = EventMap> {
       this.pendingHandlers,
       this.sentHandlers,
       this.endHandlers,
+      this.appendHandlers,
+      this.replyHandlers,
     ] as Handlers<unknown>[]) {
       list.clear();
     }
     this.pendingList = [];
+    this.replies.clear();
+    this.endedReplies = [];
   }
 
   private live(): RoomLink {
@@ -546,6 +736,20 @@ export class Room<E extends EventMap = EventMap> {
   private setPending(list: readonly PendingMessage[]): void {
     this.pendingList = list;
     this.pendingHandlers.each((h) => h(list), (e) => this.handlerFailed(e));
+  }
+
+  private setReply(reply: Reply): void {
+    const before = this.replies.get(reply.id);
+    if (before && before.text === reply.text && before.state === reply.state) return;
+    this.replies.set(reply.id, reply);
+    if (reply.state !== "open" && before?.state !== reply.state) {
+      this.endedReplies.push(reply.id);
+      if (this.endedReplies.length > ENDED_REPLIES_KEPT) {
+        const old = this.endedReplies.shift() as string;
+        if (this.replies.get(old)?.state !== "open") this.replies.delete(old);
+      }
+    }
+    this.replyHandlers.each((h) => h(reply), (e) => this.handlerFailed(e));
   }
 
   private setMembers(list: readonly Member[]): void {

@@ -9,6 +9,7 @@
  *     const { messages, loadEarlier } = useMessages(room, "chat.message");
  *     const members = usePresence(room);
  *     const publish = usePublish(room);
+ *     const reply = useStream(room, id);                             // a streamed reply as it grows
  */
 import {
   createContext,
@@ -25,7 +26,7 @@ import {
 } from "react";
 import type { BaseClient, EventMap, EventName, PendingMessage, Room, SentMessage } from "./client.js";
 import { runDecoder, type Decoder } from "./decode.js";
-import type { ConnectionStateInfo, JoinOptions, Member, MessageMeta, RoomcastError } from "./types.js";
+import type { ConnectionStateInfo, JoinOptions, Member, MessageMeta, Reply, RoomcastError } from "./types.js";
 
 type AnyClient = BaseClient<object>;
 
@@ -169,6 +170,9 @@ export interface ListedMessage<T> {
   pending: boolean;
   /** Published by this client. */
   own: boolean;
+  /** A streamed message (an assistant's reply): its text so far and state, growing in place
+   * as pieces arrive (`state` stays `"open"` until it ends). */
+  stream?: Reply;
 }
 
 export interface MessagesView<T> {
@@ -206,11 +210,15 @@ class MessagesStore<T> {
   private readonly listeners = new Set<() => void>();
   private off: (() => void)[] = [];
 
+  private readonly events: ReadonlySet<string>;
+
   constructor(
     private readonly room: Room<EventMap>,
-    private readonly event: string,
+    events: readonly string[],
     private readonly options: MessagesOptions<T>,
-  ) {}
+  ) {
+    this.events = new Set(events);
+  }
 
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
@@ -225,7 +233,7 @@ class MessagesStore<T> {
     if (!this.view) {
       const s = this.state;
       const pending = s.pending
-        .filter((p) => p.event === this.event && !s.sent.some((m) => m.id !== undefined && m.id === p.id))
+        .filter((p) => this.events.has(p.event) && !s.sent.some((m) => m.id !== undefined && m.id === p.id))
         .map((p): ListedMessage<T> => ({ key: p.key, id: p.id, data: p.data as T, pending: true, own: true }));
       this.view = {
         messages: pending.length ? [...s.sent, ...pending] : s.sent,
@@ -247,14 +255,24 @@ class MessagesStore<T> {
   private attach(): void {
     const room = this.room;
     this.off = [
-      room.on<T>(this.event, (data, meta) => this.add([{ key: meta.id, id: meta.id, seq: meta.seq, data, meta, ts: meta.ts, pending: false, own: false }]), {
-        decode: this.options.decode,
-      }),
+      ...[...this.events].map((event) =>
+        room.on<T>(event, (data, meta) => this.add([{ key: meta.id, id: meta.id, seq: meta.seq, data, meta, ts: meta.ts, pending: false, own: false }]), {
+          decode: this.options.decode,
+        }),
+      ),
       room.onSent((s: SentMessage) => {
-        if (s.event !== this.event) return;
+        if (!this.events.has(s.event)) return;
         this.add([{ key: s.id, id: s.id, seq: s.seq ?? undefined, data: s.data as T, ts: s.ts, pending: false, own: true }]);
       }),
       room.onPending((pending) => this.set({ pending })),
+      room.onReply((reply) => {
+        const sent = this.state.sent;
+        const at = sent.findIndex((m) => m.id === reply.id);
+        if (at < 0 || sent[at].stream === reply) return;
+        const next = sent.slice();
+        next[at] = { ...sent[at], stream: reply };
+        this.set({ sent: next });
+      }),
     ];
     this.set({ pending: room.pending });
   }
@@ -280,6 +298,12 @@ class MessagesStore<T> {
       return true;
     });
     if (fresh.length === 0) return;
+    for (const m of fresh) {
+      // A stream's latest text, as the room has it (history brings it folded).
+      const reply = m.id !== undefined ? this.room.reply(m.id) : undefined;
+      if (reply) m.stream = reply;
+      else if (m.meta?.stream && m.id !== undefined) m.stream = { id: m.id, text: m.meta.stream.text, state: m.meta.stream.state };
+    }
     const all = [...this.state.sent, ...fresh];
     const stored = all.filter((m) => m.seq !== undefined).sort((a, b) => (a.seq as number) - (b.seq as number));
     const ephemeral = all.filter((m) => m.seq === undefined);
@@ -297,7 +321,7 @@ class MessagesStore<T> {
       const page = await this.room.history({ before, limit });
       const items: ListedMessage<T>[] = [];
       for (const m of page.messages) {
-        if (m.event !== this.event) continue;
+        if (!this.events.has(m.event)) continue;
         const { data, ...meta } = m;
         let value = data as T;
         if (this.options.decode) {
@@ -320,20 +344,44 @@ class MessagesStore<T> {
 }
 
 /**
- * The room's `event` messages as a list that re-renders on change: live ones from mount,
- * older ones through `loadEarlier()`, this client's own publishes (pending until the server
- * acknowledges them, restored ones from a store included). Each message once, by `seq`.
- * The list lives as long as `room`, `event`, `decode` and `limit` stay the same: give a
+ * The room's `event` messages (or those of several events, in one list) as a list that
+ * re-renders on change: live ones from mount, older ones through `loadEarlier()`, this
+ * client's own publishes (pending until the server acknowledges them, restored ones from a
+ * store included). Each message once, by `seq`. Streamed messages (an assistant's reply)
+ * grow in place: `stream` holds the text so far and the state.
+ * The list lives as long as `room`, the events, `decode` and `limit` stay the same: give a
  * `decode` made once (module level, or `useMemo`), not a new function on each render.
  */
 export function useMessages<E extends EventMap, K extends EventName<E>>(
   room: Room<E>,
-  event: K,
+  event: K | readonly K[],
   options?: MessagesOptions<E[K]>,
 ): MessagesView<E[K]> {
   const r = room as unknown as Room<EventMap>;
   const decode = options?.decode;
   const limit = options?.limit;
-  const store = useMemo(() => new MessagesStore<E[K]>(r, event, { decode, limit }), [r, event, decode, limit]);
+  // The events by value: an array literal made on each render keeps the same list.
+  const events = typeof event === "string" ? event : event.join("\n");
+  const store = useMemo(
+    () => new MessagesStore<E[K]>(r, events.split("\n"), { decode, limit }),
+    [r, events, decode, limit],
+  );
   return useSyncExternalStore(store.subscribe, store.snapshot, store.snapshot);
+}
+
+/**
+ * The stream `id` of `room` (a streamed reply) as it grows: its text so far and state,
+ * re-rendering at each piece; `undefined` until its opening message arrived. `useMessages`
+ * lists streamed messages with the same value in `stream`.
+ */
+export function useStream<E extends EventMap>(room: Room<E>, id: string | undefined): Reply | undefined {
+  const subscribe = useCallback(
+    (changed: () => void) =>
+      room.onReply((reply) => {
+        if (reply.id === id) changed();
+      }),
+    [room, id],
+  );
+  const snapshot = useCallback(() => (id === undefined ? undefined : room.reply(id)), [room, id]);
+  return useSyncExternalStore(subscribe, snapshot, snapshot);
 }

@@ -6,6 +6,10 @@
 // tab, so messages sent offline survive a reload: they show as sending (faded) until the
 // server acknowledges them.
 //
+// Streamed replies (`assistant.reply`, e.g. from `roomcast assistant --room R`) are listed with
+// the conversation and grow in place as their pieces arrive (`useMessages` keeps each one's
+// text so far in `m.stream`); a Stop button cancels one while it is open.
+//
 // Bundled with React by scripts/build-wasm.sh into vendor/app.js (esbuild; no build step of
 // its own). Query parameters: token (else a sign-in form), name, room (first room), url
 // (WebSocket URL, default this host's /ws), maxDelayMs (reconnect backoff cap, default 30000).
@@ -28,7 +32,10 @@ const TYPING_MS = 3000;
 
 /** Payloads of "chat.message", checked at runtime by the hooks' decoder. */
 const isChat = (d) => typeof d === "object" && d !== null && typeof d.content === "string";
-const chatOptions = { decode: guard(isChat, "chat message") };
+/** The conversation: chat messages and streamed replies (`roomcast assistant`) in one list. */
+const CONVERSATION = ["chat.message", "assistant.reply"];
+const isReply = (d) => typeof d === "object" && d !== null && d.role === "assistant";
+const conversationOptions = { decode: guard((d) => isChat(d) || isReply(d), "chat message or reply") };
 
 function clientId() {
   let id = localStorage.getItem("roomcast.clientId");
@@ -111,24 +118,42 @@ function RoomList({ rooms, active, unread, stored, open }) {
 // ---------------------------------------------------------------------------------------
 // Conversation
 
-function Message({ m, me }) {
+function Message({ m, me, cancel }) {
   const from = m.own ? me : m.meta.from;
   const time = new Date(m.ts ?? Date.now()).toLocaleTimeString();
+  const stream = m.stream;
+  const open = stream?.state === "open";
   return (
-    <li className={`msg${m.own ? " mine" : ""}${m.pending ? " pending" : ""}`} data-id={m.id ?? ""} data-seq={m.seq ?? ""}>
+    <li
+      className={`msg${m.own ? " mine" : ""}${m.pending ? " pending" : ""}${stream ? " reply" : ""}${open ? " streaming" : ""}`}
+      data-id={m.id ?? ""}
+      data-seq={m.seq ?? ""}
+      data-stream={stream?.state ?? ""}
+    >
       <div className="meta">
         <span className="author">{from.name ?? from.user}</span>
         <span className={`badge source-${from.source}`}>{from.source}</span>
         <time>{time}</time>
+        {stream && stream.state !== "open" && stream.state !== "done" && <span className="badge ended">{stream.state}</span>}
+        {open && m.id && (
+          <button className="stop" title="Stop this reply" onClick={() => cancel(m.id)}>
+            Stop
+          </button>
+        )}
       </div>
-      <div className="text">{m.data.content}</div>
+      <div className="text">{stream ? stream.text : m.data.content}</div>
     </li>
   );
 }
 
 function Conversation({ name, me, log }) {
   const room = useRoom(name);
-  const { messages, loadEarlier, more, loading } = useMessages(room, "chat.message", chatOptions);
+  // Streamed replies are listed once each, their `stream.text` growing as pieces arrive.
+  const { messages, loadEarlier, more, loading } = useMessages(room, CONVERSATION, conversationOptions);
+  const cancel = useCallback(
+    (id) => room.cancelStream(id).catch((e) => log(`stop: ${e.code ?? ""} ${e.message}`, "error")),
+    [room, log],
+  );
   const publish = usePublish(room);
   const [gap, setGap] = useState(null);
   const [typing, setTyping] = useState({});
@@ -206,7 +231,7 @@ function Conversation({ name, me, log }) {
       {loaded && messages.length === 0 && <p className="hint">No messages in this room yet: say hello.</p>}
       <ol id="messages">
         {messages.map((m) => (
-          <Message key={m.key} m={m} me={me} />
+          <Message key={m.key} m={m} me={me} cancel={cancel} />
         ))}
       </ol>
       <div id="typing" aria-live="polite">

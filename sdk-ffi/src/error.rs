@@ -448,6 +448,27 @@ mod tests {
         same_names("PRESENCE_EVENTS", &facade_list("PRESENCE_EVENTS"), &kinds);
     }
 
+    /// `STREAM_STATES` (`StreamState`) are the protocol's stream states in the core's order,
+    /// which is the FFI enum's too: React Native's TypeScript maps the enum's cases to names by
+    /// index into this list (bindings/react-native/src/api.ts).
+    #[test]
+    fn the_typescript_facade_lists_the_stream_states_in_order() {
+        use roomcast_core::protocol::StreamState;
+        let names: Vec<&str> = StreamState::ALL.iter().map(|s| s.as_str()).collect();
+        let listed = facade_list("STREAM_STATES");
+        same_names("STREAM_STATES", &listed, &names);
+        assert_eq!(listed, names, "STREAM_STATES is not in the core's order");
+        let ffi = [
+            crate::types::StreamState::Open,
+            crate::types::StreamState::Done,
+            crate::types::StreamState::Cancelled,
+            crate::types::StreamState::Failed,
+        ];
+        for (i, s) in ffi.iter().enumerate() {
+            assert_eq!(*s as usize, i, "the FFI's StreamState cases moved");
+        }
+    }
+
     #[test]
     fn unexpected_foreign_errors_become_token_provider_failures() {
         let e = uniffi::UnexpectedUniFFICallbackError::new("URLError(-1009)");

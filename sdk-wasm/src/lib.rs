@@ -24,7 +24,7 @@ mod store;
 mod timer;
 
 pub use client::Client;
-pub use room::Room;
+pub use room::{Room, StreamWriter};
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod web_tests;

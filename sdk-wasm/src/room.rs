@@ -4,6 +4,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use roomcast_core::machine::{Error, JoinOptions, PublishRequest, ResumeMode};
+use roomcast_core::protocol::StreamState;
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
@@ -50,6 +51,7 @@ impl Room {
         data: &JsValue,
         id: Option<String>,
         ephemeral: bool,
+        stream: bool,
     ) -> Promise {
         let data = match convert::from_js(data) {
             Ok(data) => data,
@@ -61,7 +63,7 @@ impl Room {
             event,
             data,
             ephemeral,
-            stream: false,
+            stream,
         };
         self.driver.request(move |m, now| m.publish(now, req), None)
     }
@@ -124,14 +126,36 @@ impl Room {
         #[wasm_bindgen(unchecked_param_type = "PublishOptions | undefined")] options: JsValue,
     ) -> Promise {
         let id = field(&options, "id").and_then(|v| v.as_string());
-        self.publish_inner(event, &data, id, false)
+        self.publish_inner(event, &data, id, false, false)
     }
 
     /// Publishes to the members present now: not stored, never queued; rejects with
     /// `not_connected` when offline (typing indicators, cursors).
     #[wasm_bindgen(js_name = publishEphemeral, unchecked_return_type = "Promise<PublishAck>")]
     pub fn publish_ephemeral(&self, event: String, data: JsValue) -> Promise {
-        self.publish_inner(event, &data, None, true)
+        self.publish_inner(event, &data, None, true, false)
+    }
+
+    /// Opens a streamed message (an assistant's reply): `data` is published as its opening
+    /// message, queued like `publish`, and its text grows with the writer's `append`.
+    pub fn stream(&self, event: String, data: JsValue) -> StreamWriter {
+        let id = self.driver.new_id();
+        let opened = self.publish_inner(event, &data, Some(id.clone()), false, true);
+        StreamWriter {
+            driver: self.driver.clone(),
+            room: self.name.clone(),
+            id,
+            opened,
+        }
+    }
+
+    /// Ends another member's stream `id` as cancelled (stored in this member's name).
+    /// Resolves with the ack of the stream's final piece, also when it had ended already.
+    #[wasm_bindgen(js_name = cancelStream, unchecked_return_type = "Promise<PublishAck>")]
+    pub fn cancel_stream(&self, id: String) -> Promise {
+        let room = self.name.clone();
+        self.driver
+            .request(move |m, now| m.cancel(now, &room, &id), None)
     }
 
     /// Calls `handler(data, meta)` for each `event` message (`"*"`: every event). With
@@ -242,5 +266,62 @@ impl Room {
             None => JsValue::UNDEFINED,
             Some((seq, epoch)) => convert::position(seq, epoch),
         })
+    }
+}
+
+/// The writer of a streamed message, from `room.stream`. Its calls are queued in call order
+/// (also offline) and each resolves with its piece's ack.
+#[wasm_bindgen]
+pub struct StreamWriter {
+    driver: Rc<Driver>,
+    room: String,
+    id: String,
+    opened: Promise,
+}
+
+impl StreamWriter {
+    fn piece(&self, text: String, end: Option<StreamState>) -> Promise {
+        let (room, id) = (self.room.clone(), self.id.clone());
+        self.driver
+            .request(move |m, now| m.append(now, &room, &id, text, end), None)
+    }
+}
+
+#[wasm_bindgen]
+impl StreamWriter {
+    /// The stream's id (its opening message's), for readers' `room.cancelStream`.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// The opening message's ack.
+    #[wasm_bindgen(getter, unchecked_return_type = "Promise<PublishAck>")]
+    pub fn opened(&self) -> Promise {
+        self.opened.clone()
+    }
+
+    /// Adds `text` to the stream.
+    #[wasm_bindgen(unchecked_return_type = "Promise<PublishAck>")]
+    pub fn append(&self, text: String) -> Promise {
+        self.piece(text, None)
+    }
+
+    /// Ends the stream as complete (`done`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<PublishAck>")]
+    pub fn finish(&self) -> Promise {
+        self.piece(String::new(), Some(StreamState::Done))
+    }
+
+    /// Ends the stream as `failed` (the generator broke off).
+    #[wasm_bindgen(unchecked_return_type = "Promise<PublishAck>")]
+    pub fn fail(&self) -> Promise {
+        self.piece(String::new(), Some(StreamState::Failed))
+    }
+
+    /// Ends the stream as `cancelled` (the user stopped it).
+    #[wasm_bindgen(unchecked_return_type = "Promise<PublishAck>")]
+    pub fn cancel(&self) -> Promise {
+        self.piece(String::new(), Some(StreamState::Cancelled))
     }
 }

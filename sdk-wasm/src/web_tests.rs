@@ -267,6 +267,7 @@ fn store_records_and_snapshots_cross_as_json() {
         id: "i\u{1}é".into(),
         event: "e\\v".into(),
         data: Payload::from_json(r#"{"t":"a\"b\n😀"}"#).expect("valid JSON"),
+        stream: false,
     };
     let mut text = String::new();
     for r in [
@@ -286,7 +287,7 @@ fn store_records_and_snapshots_cross_as_json() {
     }
     let records = crate::store::records(text);
     let expected = obj(
-        r#"[["queued","r\"1","i\u0001é","e\\v","{\"t\":\"a\\\"b\\n😀\"}"],["done","r","i"],["position","r","ep",9007199254740991],["forget","r"]]"#,
+        r#"[["queued","r\"1","i\u0001é","e\\v","{\"t\":\"a\\\"b\\n😀\"}",0],["done","r","i"],["position","r","ep",9007199254740991],["forget","r"]]"#,
     );
     assert_eq!(
         js_sys::JSON::stringify(&records).ok(),
@@ -329,4 +330,72 @@ fn store_records_and_snapshots_cross_as_json() {
             "{bad}"
         );
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_writer_sends_its_opening_publish_pieces_and_end_in_call_order() {
+    install_fake_socket();
+    let client = Client::new(obj(
+        r#"{"url":"ws://fake/ws","token":"tok","clientId":"c1"}"#,
+    ))
+    .expect("client");
+    let connected = client.connect();
+    let ws = last_socket();
+    handshake(&ws);
+    JsFuture::from(connected).await.expect("connected");
+    let room = client.room("r1".into());
+    let joined = room.join(JsValue::UNDEFINED);
+    let join_ref = get(&ws.last_sent(), "ref").as_f64().unwrap_or_default();
+    ws.deliver(&format!(
+        r#"{{"type":"joined","ref":{join_ref},"room":"r1","seq":3,"epoch":"e","recovered":true,"presence":[]}}"#
+    ));
+    JsFuture::from(joined).await.expect("joined");
+
+    let writer = room.stream("reply".into(), obj(r#"{"role":"assistant"}"#));
+    let id = writer.id();
+    let open = ws.last_sent();
+    assert_eq!(get(&open, "type").as_string().as_deref(), Some("publish"));
+    assert_eq!(get(&open, "stream").as_bool(), Some(true));
+    assert_eq!(get(&open, "id").as_string().as_deref(), Some(id.as_str()));
+    let open_ref = get(&open, "ref").as_f64().unwrap_or_default();
+    ws.deliver(&format!(
+        r#"{{"type":"ack","ref":{open_ref},"id":"{id}","seq":4,"ts":1}}"#
+    ));
+    let opened = JsFuture::from(writer.opened()).await.expect("opened");
+    assert_eq!(get(&opened, "seq").as_f64(), Some(4.0));
+
+    // Each piece once acknowledged, the next: `n` counts them, the end comes last.
+    let pieces = [("Hel", None), ("lo", None), ("", Some("done"))];
+    for (n, (text, end)) in pieces.into_iter().enumerate() {
+        let ack = match end {
+            None => writer.append(text.into()),
+            Some(_) => writer.finish(),
+        };
+        let sent = ws.last_sent();
+        assert_eq!(get(&sent, "type").as_string().as_deref(), Some("append"));
+        assert_eq!(get(&sent, "id").as_string().as_deref(), Some(id.as_str()));
+        assert_eq!(get(&sent, "n").as_f64(), Some(n as f64));
+        assert_eq!(get(&sent, "text").as_string().as_deref(), Some(text));
+        assert_eq!(get(&sent, "end").as_string().as_deref(), end);
+        let piece_ref = get(&sent, "ref").as_f64().unwrap_or_default();
+        let seq = 5 + n;
+        ws.deliver(&format!(
+            r#"{{"type":"ack","ref":{piece_ref},"id":"{id}","n":{n},"seq":{seq},"ts":1}}"#
+        ));
+        let acked = JsFuture::from(ack).await.expect("piece acked");
+        assert_eq!(get(&acked, "seq").as_f64(), Some(seq as f64));
+    }
+
+    // Any member may end a stream: a cancel frame for its id.
+    let cancelled = room.cancel_stream(id.clone());
+    let cancel = ws.last_sent();
+    assert_eq!(get(&cancel, "type").as_string().as_deref(), Some("cancel"));
+    assert_eq!(get(&cancel, "id").as_string().as_deref(), Some(id.as_str()));
+    let cancel_ref = get(&cancel, "ref").as_f64().unwrap_or_default();
+    ws.deliver(&format!(
+        r#"{{"type":"ack","ref":{cancel_ref},"id":"{id}","n":2,"seq":7,"ts":1}}"#
+    ));
+    let acked = JsFuture::from(cancelled).await.expect("cancel acked");
+    assert_eq!(get(&acked, "seq").as_f64(), Some(7.0));
+    JsFuture::from(client.close()).await.expect("closed");
 }

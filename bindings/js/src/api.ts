@@ -31,12 +31,15 @@ function roomLink(raw: wasm.Room, sink: RoomSink): RoomLink {
     raw.onGap((g) => sink.gap(g)),
     raw.onJoined((j) => sink.joined(j)),
     raw.onError((e) => sink.error(e)),
+    raw.onAppend((p) => sink.append(p)),
   ];
   return {
     join: (options) => raw.join(options),
     publish: (event, data, options) => raw.publish(event, data, options),
     publishEphemeral: (event, data) => raw.publishEphemeral(event, data),
     history: (before, limit) => raw.history({ before, limit }),
+    stream: (event, data) => raw.stream(event, data),
+    cancelStream: (id) => raw.cancelStream(id),
     leave: () => raw.leave(),
     position: () => raw.position,
     release: () => {

@@ -67,6 +67,8 @@ function conform(value, type, path) {
     return fits ? [] : [`${path}: ${JSON.stringify(value)} is not ${checker.typeToString(type)}`];
   }
   const fail = [`${path}: ${JSON.stringify(value)} is not ${checker.typeToString(type)}`];
+  // Methods (a stream writer's): present and callable.
+  if (type.getCallSignatures().length > 0) return typeof value === "function" ? [] : fail;
   if (type.isStringLiteral()) return value === type.value ? [] : fail;
   if (f & ts.TypeFlags.BooleanLiteral) return value === (checker.typeToString(type) === "true") ? [] : fail;
   if (f & ts.TypeFlags.String) return typeof value === "string" ? [] : fail;
@@ -136,6 +138,7 @@ test("every exported interface matches the values the package returns", async ()
   const rb = bob.room("types");
   rb.on("*", (data, meta) => {
     saw("MessageMeta", meta);
+    if (meta.stream) saw("StreamInfo", meta.stream);
     saw("Member", meta.from);
   });
   const joined = await rb.join();
@@ -153,10 +156,26 @@ test("every exported interface matches the values the package returns", async ()
   saw("PublishAck", await ra.publishEphemeral("typing", true));
   await until(() => seen.get("MessageMeta")?.length >= 2, "bob's messages");
 
+  // A streamed message: the writer, the opening message's `stream`, pieces, the reply.
+  rb.onAppend((p) => {
+    saw("StreamPiece", p);
+    saw("Member", p.from);
+  });
+  rb.onReply((r) => saw("Reply", r));
+  const writer = ra.stream("reply", { role: "assistant" });
+  saw("StreamWriter", writer);
+  saw("PublishAck", await writer.opened);
+  await until(() => rb.reply(writer.id), "the opening message");
+  saw("PublishAck", await writer.append("Hel"));
+  saw("PublishAck", await writer.finish());
+  await until(() => rb.reply(writer.id)?.state === "done", "the stream's end");
+  saw("PublishAck", await rb.cancelStream(writer.id));
+
   const page = await rb.history({ limit: 10 });
   saw("HistoryPage", page);
   for (const m of page.messages) {
     saw("StoredMessage", m);
+    if (m.stream) saw("StreamInfo", m.stream);
     saw("MessageMeta", Object.fromEntries(Object.entries(m).filter(([k]) => k !== "data")));
   }
 

@@ -1,14 +1,25 @@
 // Compile-time checks of typed rooms, Standard Schema decoding, call options and the React
 // hooks (tsc --noEmit -p tsconfig.test.json; never run). Each `@ts-expect-error` must be an
 // error: tsc fails on one that is not.
-import { Client, type MessageMeta, type StandardSchemaV1, type Received, type PublishAck } from "../src/api.js";
-import { useMessages, usePublish, useRoom } from "../src/react.js";
+import {
+  Client,
+  type MessageMeta,
+  type StandardSchemaV1,
+  type Received,
+  type PublishAck,
+  type Reply,
+  type StreamPiece,
+  type StreamState,
+  type StreamWriter,
+} from "../src/api.js";
+import { useMessages, usePublish, useRoom, useStream } from "../src/react.js";
 
 interface Chat {
   role: "user" | "assistant";
   content: string;
 }
 type Events = { "chat.message": Chat; typing: { user: string } };
+type Conversation = Events & { "assistant.reply": { role: "assistant" } };
 
 /** A Standard Schema validator as zod, valibot or arktype make one (no dependency). */
 function schema<T>(check: (v: unknown) => v is T): StandardSchemaV1<unknown, T> {
@@ -84,6 +95,27 @@ export async function typedRooms(client: Client): Promise<void> {
   // @ts-expect-error: a schema must produce the handler's type
   open.on<{ user: string }>("typing", () => {}, { decode: chatSchema });
 
+  // Streams: the opening message's payload typed by the map like a publish.
+  const conv = client.room<Conversation>("conv-3");
+  const writer: StreamWriter = conv.stream("assistant.reply", { role: "assistant" });
+  const opened: PublishAck = await writer.opened;
+  await writer.append("Hel");
+  await writer.finish();
+  // @ts-expect-error: the payload of another event
+  conv.stream("assistant.reply", { role: "user", content: "hi" });
+  // @ts-expect-error: not an event of the map
+  conv.stream("assistant.replies", { role: "assistant" });
+  // @ts-expect-error: text only
+  void writer.append(42);
+  const anyWriter = open.stream<{ n: number }>("job.log", { n: 1 });
+  void (anyWriter.id satisfies string), opened;
+  await conv.cancelStream(writer.id, { timeoutMs: 1000 });
+  conv.onAppend((p: StreamPiece) => void (p.end satisfies Exclude<StreamState, "open"> | undefined));
+  conv.on("assistant.reply", (_msg, meta) => void meta.stream?.text);
+  const reply: Reply | undefined = conv.reply(writer.id);
+  void reply?.state;
+  for await (const delta of conv.pieces(writer.id, { signal: AbortSignal.timeout(1000) })) void (delta satisfies string);
+
   // `await using` closes the client at the end of the scope.
   {
     await using scoped = new Client({ url: "ws://localhost:1/ws" });
@@ -92,7 +124,7 @@ export async function typedRooms(client: Client): Promise<void> {
 }
 
 export function Hooks(): null {
-  const room = useRoom<Events>("conv-1");
+  const room = useRoom<Conversation>("conv-1");
   const { messages, loadEarlier } = useMessages(room, "chat.message", { decode: chatSchema });
   const first: Chat | undefined = messages[0]?.data;
   void first, loadEarlier;
@@ -102,5 +134,11 @@ export function Hooks(): null {
   void publish("chat.message", { role: "user", content: "hi" });
   // @ts-expect-error: the payload of another event
   void publish("typing", { role: "user", content: "hi" });
+  const replies = useMessages(room, ["chat.message", "assistant.reply"]).messages;
+  // @ts-expect-error: not an event of the map
+  useMessages(room, ["chat.message", "assistant.replies"]);
+  const text: string | undefined = replies[0]?.stream?.text;
+  const reply: Reply | undefined = useStream(room, replies[0]?.id);
+  void text, reply;
   return null;
 }

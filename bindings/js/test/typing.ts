@@ -66,4 +66,10 @@ export const sameAsTheWasmDeclarations: [
   Equal<raw.PublishOptions, WithoutCall<shared.PublishOptions>>,
   Equal<raw.HistoryOptions, WithoutCall<shared.HistoryOptions>>,
   Equal<raw.RoomcastError["code"], shared.RoomcastError["code"]>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Equal<raw.StreamState, shared.StreamState>,
+  Equal<raw.StreamInfo, shared.StreamInfo>,
+  Equal<raw.StreamPiece, shared.StreamPiece>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+
+/** sdk-wasm's writer is what the façade's `RoomLink.stream` hands on as a `StreamWriter`. */
+export const wasmWriterIsAStreamWriter = (w: raw.StreamWriter): shared.StreamWriter => w;

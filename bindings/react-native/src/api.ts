@@ -13,6 +13,7 @@ import * as ffi from "./ffi";
 import { toRoomcastError } from "./errors";
 import { BaseClient, type ClientLink, type RoomLink, type RoomSink } from "./shared/client";
 import { roomcastError } from "./shared/errors";
+import { STREAM_STATES } from "./shared/types";
 import type {
   ClientOptions,
   ConnectionStateInfo,
@@ -22,6 +23,9 @@ import type {
   MessageMeta,
   PublishAck,
   StoredMessage,
+  StreamPiece,
+  StreamState,
+  StreamWriter,
 } from "./shared/types";
 
 export * from "./shared/index";
@@ -48,7 +52,94 @@ function meta(m: ffi.Message): MessageMeta {
   const out: MessageMeta = { room: m.room, id: m.id, event: m.event, from: member(m.from), ts: num(m.ts) };
   const seq = optNum(m.seq);
   if (seq !== undefined) out.seq = seq;
+  if (m.stream !== undefined && m.stream !== null) {
+    out.stream = { state: streamState(m.stream.state), text: m.stream.text, n: num(m.stream.n) };
+  }
   return out;
+}
+
+/** The bindings' `StreamState` (cases in the façade's order, open first) as its name. */
+function streamState(s: ffi.StreamState): StreamState {
+  return STREAM_STATES[s] ?? "failed";
+}
+
+function piece(p: ffi.StreamPiece): StreamPiece {
+  const out: StreamPiece = {
+    room: p.room,
+    seq: num(p.seq),
+    of: num(p.of),
+    id: p.id,
+    n: num(p.n),
+    text: p.text,
+    from: member(p.from),
+    ts: num(p.ts),
+  };
+  if (p.end !== undefined && p.end !== null) out.end = streamState(p.end) as StreamPiece["end"];
+  return out;
+}
+
+/**
+ * The façade's writer over the bindings' `StreamWriter`, keeping call order. The bindings'
+ * async calls reach the core in no guaranteed order when several are in flight, so one call
+ * at a time goes to the writer: texts appended while one is in flight are sent together as
+ * the next append (readers get the same text in fewer pieces; each call's promise resolves
+ * with the ack of the append that carried its text), and an end goes after every text before
+ * it. The cost: text appended while offline beyond the first append in flight waits here,
+ * in memory, not in the store. `opened` is asked for once, and the native object is released
+ * once the end and the opening ack have settled.
+ */
+function streamWriter(w: ffi.StreamWriterInterface): StreamWriter {
+  const id = w.id();
+  const opened = call(() => w.opened()).then(ack);
+  type End = "done" | "failed" | "cancelled";
+  type Call = { text: string; end?: End; resolve: (a: PublishAck) => void; reject: (e: unknown) => void };
+  const queue: Call[] = [];
+  let busy = false;
+  let ended = false;
+  const next = (): void => {
+    if (busy || queue.length === 0) return;
+    busy = true;
+    let batch: Call[];
+    let work: () => Promise<ffi.PublishAck>;
+    const end = queue[0].end;
+    if (end) {
+      batch = queue.splice(0, 1);
+      work = end === "done" ? () => w.finish() : end === "failed" ? () => w.fail() : () => w.cancel();
+    } else {
+      let n = 0;
+      while (n < queue.length && !queue[n].end) n++;
+      batch = queue.splice(0, n);
+      const text = batch.map((c) => c.text).join("");
+      work = () => w.append(text);
+    }
+    call(work)
+      .then(ack)
+      .then(
+        (a) => batch.forEach((c) => c.resolve(a)),
+        (e: unknown) => batch.forEach((c) => c.reject(e)),
+      )
+      .finally(() => {
+        busy = false;
+        if (end) void Promise.allSettled([opened]).then(() => destroy(w));
+        next();
+      });
+  };
+  const send = (text: string, end?: End): Promise<PublishAck> => {
+    if (ended) return Promise.reject(roomcastError("stream_ended", `stream ${id} was ended by this writer`));
+    if (end) ended = true;
+    return new Promise<PublishAck>((resolve, reject) => {
+      queue.push({ text, end, resolve, reject });
+      next();
+    });
+  };
+  return {
+    id,
+    opened,
+    append: (text) => send(text),
+    finish: () => send("", "done"),
+    fail: () => send("", "failed"),
+    cancel: () => send("", "cancelled"),
+  };
 }
 
 function joinInfo(j: ffi.JoinInfo): JoinInfo {
@@ -124,6 +215,7 @@ function roomLink(raw: ffi.RoomInterface, name: string, sink: RoomSink): RoomLin
     onEnd: () => {},
   };
   let subscription: ffi.SubscriptionInterface | undefined = raw.subscribe(listener);
+  let appends: ffi.SubscriptionInterface | undefined = raw.onAppend({ onAppend: (p) => sink.append(piece(p)) });
   return {
     join: async (options) => {
       const mode = options.resume;
@@ -148,11 +240,19 @@ function roomLink(raw: ffi.RoomInterface, name: string, sink: RoomSink): RoomLin
         more: page.more,
       };
     },
+    stream: (event, data) => {
+      const json = encode(data);
+      return streamWriter(callSync(() => raw.stream(event, json)));
+    },
+    cancelStream: async (id) => ack(await call(() => raw.cancelStream(id))),
     leave: () => call(() => raw.leave()),
     release: () => {
       subscription?.cancel();
       destroy(subscription);
       subscription = undefined;
+      appends?.cancel();
+      destroy(appends);
+      appends = undefined;
       destroy(raw);
     },
   };

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StrictMode, createElement, type ReactElement } from "react";
 import { create, type ReactTestRenderer } from "react-test-renderer";
-import { Client, Room, isRoomcastError, type ClientOptions, type Member } from "../src/index";
+import { Client, Room, isRoomcastError, type ClientOptions, type Member, type Reply } from "../src/index";
 import {
   RoomcastProvider,
   useConnectionState,
@@ -18,6 +18,7 @@ import {
   usePresence,
   usePublish,
   useRoom,
+  useStream,
   type MessagesView,
 } from "../src/react";
 import { Server, token, until, sleep } from "../../js/test/support.mjs";
@@ -207,4 +208,45 @@ test("publishes restored from a store show as pending, then as sent, once", asyn
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+type Conversation = { "chat.message": { content: string }; "assistant.reply": { role: string } };
+const CONVERSATION = ["chat.message", "assistant.reply"] as const;
+
+function ReplyProbe(props: { room: string; seen: { view?: MessagesView<unknown>; reply?: Reply; renders: number } }): null {
+  const room = useRoom<Conversation>(props.room);
+  // A new array on every render: the list must stay the same one.
+  const view = useMessages(room, [...CONVERSATION]);
+  props.seen.view = view;
+  props.seen.reply = useStream(room, view.messages.find((m) => m.stream)?.id);
+  props.seen.renders++;
+  return null;
+}
+
+test("useMessages lists chat messages and streamed replies in one list, the reply growing in place; useStream follows it", async () => {
+  const s = await server();
+  const writerRoom = await client(s, "assistant").join("hooks-stream");
+  const seen: { view?: MessagesView<unknown>; reply?: Reply; renders: number } = { renders: 0 };
+  const reader = client(s, "ann");
+  const root = await render(
+    createElement(RoomcastProvider, { client: reader }, createElement(ReplyProbe, { room: "hooks-stream", seen })),
+  );
+  await until(() => reader.room("hooks-stream").members.length === 2, "joined");
+  await writerRoom.publish("chat.message", { content: "question" });
+  const writer = writerRoom.stream("assistant.reply", { role: "assistant" });
+  await writer.append("The ");
+  await until(() => seen.view?.messages.length === 2 && seen.reply?.text === "The ", "the reply's first piece");
+  const words = Array.from({ length: 30 }, (_, i) => `w${i} `);
+  for (const w of words) void writer.append(w);
+  await writer.finish();
+  const full = "The " + words.join("");
+  await until(() => seen.reply?.state === "done", "the reply's end");
+  const messages = seen.view?.messages ?? [];
+  // One entry per message, in seq order; the reply's entry carries the whole text.
+  assert.deepEqual(messages.map((m) => m.data), [{ content: "question" }, { role: "assistant" }]);
+  assert.equal(messages[1].id, writer.id);
+  assert.deepEqual(messages[1].stream, { id: writer.id, text: full, state: "done" });
+  assert.deepEqual(seen.reply, { id: writer.id, text: full, state: "done" });
+  assert.equal(messages[0].stream, undefined);
+  await inAct(() => root.unmount());
 });

@@ -148,6 +148,20 @@ public final class RoomcastRoom: @unchecked Sendable {
         }
     }
 
+    /// The pieces of stream `id` from now on, each once and in order, ending after its last
+    /// piece (the one with `end`). A reply's text so far is in its opening message
+    /// (`message.stream?.text`); cancelling the consuming task unsubscribes.
+    public func pieces(of id: String) -> AsyncStream<StreamPiece> {
+        AsyncStream { continuation in
+            let token = self.onAppend { piece in
+                guard piece.id == id else { return }
+                continuation.yield(piece)
+                if piece.end != nil { continuation.finish() }
+            }
+            continuation.onTermination = { _ in token.cancel() }
+        }
+    }
+
     /// Stored messages with `seq < before` (the newest without it), ascending. On a client
     /// that is not connected yet, this connects it. Cancelling the calling task returns at
     /// once with `CancellationError`.

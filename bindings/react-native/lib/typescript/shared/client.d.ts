@@ -8,13 +8,15 @@
  */
 import type { EphemeralAck, PlatformJoinOptions, PlatformPublishOptions } from "../platform";
 import { type OnOptions } from "./decode";
-import type { CallOptions, ConnectionStateInfo, Gap, HistoryOptions, HistoryPage, JoinInfo, JoinOptions, Member, MessageMeta, Presence, PublishAck, PublishOptions, RoomcastError, Unsubscribe } from "./types";
+import type { CallOptions, ConnectionStateInfo, Gap, HistoryOptions, HistoryPage, JoinInfo, JoinOptions, Member, MessageMeta, Presence, PublishAck, PublishOptions, Reply, RoomcastError, StreamPiece, StreamWriter, Unsubscribe } from "./types";
 /** @internal Where a transport delivers one room's events. */
 export interface RoomSink {
     message(meta: MessageMeta, data: unknown): void;
     presence(presence: Presence): void;
     joined(info: JoinInfo): void;
     gap(gap: Gap): void;
+    /** A piece of a streamed message, after its opening message (`message` with `stream`). */
+    append(piece: StreamPiece): void;
     /** Errors of the room the transport reports (the rejoin refused: `room_lost`). */
     error(error: RoomcastError): void;
 }
@@ -26,6 +28,9 @@ export interface RoomLink {
     publish(event: string, data: unknown, options: PlatformPublishOptions): Promise<PublishAck>;
     publishEphemeral(event: string, data: unknown): Promise<EphemeralAck>;
     history(before: number | undefined, limit: number | undefined): Promise<HistoryPage>;
+    /** Opens a streamed message; everything the writer does is queued at once, in call order. */
+    stream(event: string, data: unknown): StreamWriter;
+    cancelStream(id: string): Promise<PublishAck>;
     leave(): Promise<void>;
     position?(): {
         seq: number;
@@ -112,6 +117,11 @@ export declare class Room<E extends EventMap = EventMap> {
     private readonly pendingHandlers;
     private readonly sentHandlers;
     private readonly endHandlers;
+    private readonly appendHandlers;
+    private readonly replyHandlers;
+    /** Streams seen in this room: every open one, and the last ended ones. */
+    private readonly replies;
+    private endedReplies;
     private memberList;
     private pendingList;
     /** Counts joins and leaves: an aborted join that completes later is left only if nothing
@@ -176,6 +186,42 @@ export declare class Room<E extends EventMap = EventMap> {
     messages<K extends EventName<E>>(event: K, options?: OnOptions<E[K]> & {
         signal?: AbortSignal;
     }): AsyncIterableIterator<Received<E[K]>>;
+    /**
+     * Opens a streamed message (an assistant's reply): `data` is published as its opening
+     * message, and its text grows with the writer's `append(text)` until `finish()` (or
+     * `fail()`, `cancel()`). Readers see the opening message with the text so far (`meta.stream`),
+     * then each piece once, in order, then the end, across reconnects, reloads and late joins.
+     * Like `publish`, everything is queued at once (also offline). The stream shows in this
+     * client's own `room.reply(writer.id)`, `pending` and `useMessages` as its pieces are acked
+     * (the server does not send a writer its own messages). Throws a `RoomcastError` at once,
+     * queuing nothing, when the client is closed (`closed`) or `data` has no JSON form
+     * (`invalid_payload`).
+     */
+    stream<T>(event: IsUntyped<E> extends true ? string : never, data: T): StreamWriter;
+    stream<K extends EventName<E>>(event: K, data: E[K]): StreamWriter;
+    /** Ends another member's stream `id` as cancelled (the server stores the end in this
+     * member's name; the writer's next append fails with `stream_ended`). Resolves with the
+     * ack of the stream's final piece, also when it had ended already. */
+    cancelStream(id: string, options?: CallOptions): Promise<PublishAck>;
+    /** Calls `handler` with each piece of the room's streamed messages, once and in order per
+     * stream, after the stream's opening message (whose `meta.stream.text` is the text so far). */
+    onAppend(handler: (piece: StreamPiece) => void): Unsubscribe;
+    /** The stream `id` as this room has seen it: its text so far and state (the same object
+     * until it changes); `undefined` before its opening message arrived. The room remembers
+     * every open stream and the last 100 ended ones. */
+    reply(id: string): Reply | undefined;
+    /** Calls `handler` each time a stream's text or state changes. */
+    onReply(handler: (reply: Reply) => void): Unsubscribe;
+    /**
+     * The text of stream `id` as an async iterable of deltas: first the text so far (once the
+     * opening message is there), then each later piece's text, each once and in order:
+     * `for await (const delta of room.pieces(id)) out += delta`. Ends when the stream ends
+     * (`room.reply(id).state` says how), when the room is left or the client closed, when
+     * `signal` aborts, or when the loop breaks.
+     */
+    pieces(id: string, options?: {
+        signal?: AbortSignal;
+    }): AsyncIterableIterator<string>;
     onPresence(handler: (presence: Presence) => void): Unsubscribe;
     /** Missed messages that could not be replayed: page them in with `history`. */
     onGap(handler: (gap: Gap) => void): Unsubscribe;
@@ -204,6 +250,7 @@ export declare class Room<E extends EventMap = EventMap> {
     private live;
     private track;
     private setPending;
+    private setReply;
     private setMembers;
     private ended;
     private dispatchMessage;

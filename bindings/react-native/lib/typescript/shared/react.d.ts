@@ -9,11 +9,12 @@
  *     const { messages, loadEarlier } = useMessages(room, "chat.message");
  *     const members = usePresence(room);
  *     const publish = usePublish(room);
+ *     const reply = useStream(room, id);                             // a streamed reply as it grows
  */
 import { type ReactElement, type ReactNode } from "react";
 import type { BaseClient, EventMap, EventName, Room } from "./client";
 import { type Decoder } from "./decode";
-import type { ConnectionStateInfo, JoinOptions, Member, MessageMeta, RoomcastError } from "./types";
+import type { ConnectionStateInfo, JoinOptions, Member, MessageMeta, Reply, RoomcastError } from "./types";
 type AnyClient = BaseClient<object>;
 export interface RoomcastProviderProps<C extends AnyClient> {
     /**
@@ -58,6 +59,9 @@ export interface ListedMessage<T> {
     pending: boolean;
     /** Published by this client. */
     own: boolean;
+    /** A streamed message (an assistant's reply): its text so far and state, growing in place
+     * as pieces arrive (`state` stays `"open"` until it ends). */
+    stream?: Reply;
 }
 export interface MessagesView<T> {
     /** Sent messages in `seq` order (ephemeral ones, without `seq`, after them as they came),
@@ -78,11 +82,19 @@ export interface MessagesOptions<T> {
     limit?: number;
 }
 /**
- * The room's `event` messages as a list that re-renders on change: live ones from mount,
- * older ones through `loadEarlier()`, this client's own publishes (pending until the server
- * acknowledges them, restored ones from a store included). Each message once, by `seq`.
- * The list lives as long as `room`, `event`, `decode` and `limit` stay the same: give a
+ * The room's `event` messages (or those of several events, in one list) as a list that
+ * re-renders on change: live ones from mount, older ones through `loadEarlier()`, this
+ * client's own publishes (pending until the server acknowledges them, restored ones from a
+ * store included). Each message once, by `seq`. Streamed messages (an assistant's reply)
+ * grow in place: `stream` holds the text so far and the state.
+ * The list lives as long as `room`, the events, `decode` and `limit` stay the same: give a
  * `decode` made once (module level, or `useMemo`), not a new function on each render.
  */
-export declare function useMessages<E extends EventMap, K extends EventName<E>>(room: Room<E>, event: K, options?: MessagesOptions<E[K]>): MessagesView<E[K]>;
+export declare function useMessages<E extends EventMap, K extends EventName<E>>(room: Room<E>, event: K | readonly K[], options?: MessagesOptions<E[K]>): MessagesView<E[K]>;
+/**
+ * The stream `id` of `room` (a streamed reply) as it grows: its text so far and state,
+ * re-rendering at each piece; `undefined` until its opening message arrived. `useMessages`
+ * lists streamed messages with the same value in `stream`.
+ */
+export declare function useStream<E extends EventMap>(room: Room<E>, id: string | undefined): Reply | undefined;
 export {};

@@ -61,6 +61,62 @@ export interface MessageMeta {
     event: string;
     from: Member;
     ts: number;
+    /** On a streamed message's opening message: its text so far (pieces follow: `onAppend`,
+     * `room.reply(id)`, `room.pieces(id)`). */
+    stream?: StreamInfo;
+}
+/** Where a streamed message stands, `open` first. */
+export declare const STREAM_STATES: readonly ["open", "done", "cancelled", "failed"];
+export type StreamState = (typeof STREAM_STATES)[number];
+/** A streamed message's text so far, as its opening message carries it. */
+export interface StreamInfo {
+    state: StreamState;
+    text: string;
+    /** How many appends `text` holds. */
+    n: number;
+}
+/** The next piece of a streamed message: `text` goes after what its stream showed so far.
+ * Each stream's pieces come once and in order, after its opening message. */
+export interface StreamPiece {
+    room: string;
+    seq: number;
+    /** The seq of the stream's opening message. */
+    of: number;
+    /** The id of the stream's opening message. */
+    id: string;
+    /** The index of the stream's first append this piece holds. */
+    n: number;
+    text: string;
+    /** Set on the last piece: how the stream ended. */
+    end?: Exclude<StreamState, "open">;
+    from: Member;
+    ts: number;
+}
+/** A streamed message as a room has seen it so far (`room.reply(id)`, `useStream`): the same
+ * object until it changes. */
+export interface Reply {
+    /** The stream's id (its opening message's). */
+    id: string;
+    /** The text so far. */
+    text: string;
+    state: StreamState;
+}
+/** The writer of a streamed message (`room.stream(event, data)`). Every call is queued at once
+ * in call order (also offline, and with a store kept until acknowledged), and resolves with
+ * the server's ack of that piece. */
+export interface StreamWriter {
+    /** The stream's id (its opening message's), for readers' `room.cancelStream(id)`. */
+    readonly id: string;
+    /** The opening message's ack. */
+    readonly opened: Promise<PublishAck>;
+    /** Adds `text` to the stream. */
+    append(text: string): Promise<PublishAck>;
+    /** Ends the stream as complete (`done`). */
+    finish(): Promise<PublishAck>;
+    /** Ends the stream as `failed` (the generator broke off). */
+    fail(): Promise<PublishAck>;
+    /** Ends the stream as `cancelled` (the user stopped it). */
+    cancel(): Promise<PublishAck>;
 }
 export interface StoredMessage<T = unknown> extends MessageMeta {
     data: T;
