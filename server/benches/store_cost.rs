@@ -208,6 +208,8 @@ async fn run_redis() {
         replay_limit: 1000,
         presence_ttl_ms: 30_000,
         held_cap: 1 << 16,
+        retention: Default::default(),
+        trims: Default::default(),
     };
     let nodes = [
         RedisEngine::start(settings.clone()).await.expect("node 1"),

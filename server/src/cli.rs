@@ -9,12 +9,14 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::{self, Claims};
 use crate::config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN};
+use crate::retention::{self, Retention, Rule};
 use crate::validate::now_s;
 
 /// Roomcast server: WebSocket rooms with durable, ordered history.
@@ -109,6 +111,19 @@ pub struct ServeArgs {
     /// With --redis: how long a node's members stay in the shared presence unrefreshed.
     #[arg(long, default_value_t = 15_000)]
     pub presence_ttl_ms: u64,
+    /// Retention by count: each room keeps its newest N seqs (messages and stream appends);
+    /// 0: no count bound.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub history_max: u64,
+    /// Retention by age: items older than this go (`30d`, `12h`, `90m`; units ms s m h d w);
+    /// 0: no age bound.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = retention::parse_duration)]
+    pub history_ttl: Duration,
+    /// Retention of the rooms matching a pattern, instead of the defaults above:
+    /// `PATTERN=SPEC`, SPEC being `max:N`, `ttl:DURATION` (comma separated) or `keep`
+    /// (`support:*=ttl:90d`). Repeatable; the first matching pattern wins.
+    #[arg(long, value_name = "PATTERN=SPEC", value_parser = retention::parse_pattern_rule)]
+    pub history_rule: Vec<(String, Rule)>,
 }
 
 /// Options of `token`.
@@ -159,6 +174,13 @@ impl From<ServeArgs> for Config {
             presence_ttl_ms: a.presence_ttl_ms,
             max_stream_bytes: a.max_stream_bytes,
             stream_idle_ms: a.stream_idle_ms,
+            retention: Retention {
+                default: Rule {
+                    max: (a.history_max > 0).then_some(a.history_max),
+                    ttl: (!a.history_ttl.is_zero()).then_some(a.history_ttl),
+                },
+                rules: a.history_rule,
+            },
         }
     }
 }

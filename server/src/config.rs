@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use roomcast_core::protocol::{DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME};
 
+use crate::retention::Retention;
+
 /// Everything a running server needs to know.
 ///
 /// Out-of-range values are clamped when the server starts: intervals to 1 ms ..= 1 day,
@@ -61,6 +63,8 @@ pub struct Config {
     pub max_stream_bytes: u64,
     /// A stream without an append for this long is ended `failed` by the server.
     pub stream_idle_ms: u64,
+    /// How much history each room keeps (default: everything, for ever).
+    pub retention: Retention,
 }
 
 /// Default listen address.
@@ -92,6 +96,7 @@ impl Config {
             presence_ttl_ms: 15_000,
             max_stream_bytes: 1 << 20,
             stream_idle_ms: 300_000,
+            retention: Retention::default(),
         }
     }
 

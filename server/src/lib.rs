@@ -32,6 +32,7 @@ pub mod hub;
 pub mod limits;
 pub mod outbound;
 pub mod ratelimit;
+pub mod retention;
 pub mod state;
 pub mod validate;
 
@@ -52,6 +53,7 @@ use crate::engine::redis::{RedisEngine, RedisEngineError, RedisSettings};
 use crate::engine::sqlite::{self as store, Command, ReadPool, StoreError};
 use crate::engine::Engine;
 use crate::hub::Hub;
+use crate::retention::RetentionCounters;
 use crate::state::AppState;
 
 /// Why the server could not start or run.
@@ -134,6 +136,7 @@ impl Running {
             auth::resolve_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
         let auth = Auth::new(&secret, dev_mode)?;
         let hub = Arc::new(Hub::default());
+        let trims = Arc::new(RetentionCounters::default());
         let mut data_lock = None;
         let (engine, store_thread) = match &config.redis_url {
             Some(url) => {
@@ -142,6 +145,8 @@ impl Running {
                     replay_limit: config.replay_limit,
                     presence_ttl_ms: config.presence_ttl_ms,
                     held_cap: config.outbound_queue,
+                    retention: config.retention.clone(),
+                    trims: Arc::clone(&trims),
                 })
                 .await?;
                 (Engine::Redis(engine), None)
@@ -150,19 +155,23 @@ impl Running {
                 data_lock = Some(DataLock::acquire(&config.data_dir)?);
                 let db = config.db_path();
                 let check = Duration::from_millis(config.integrity_check_ms);
-                let (store, thread) = store::start(
+                let (store, thread) = store::start_with_retention(
                     &db,
                     Arc::clone(&hub),
                     config.replay_limit,
                     check,
                     config.stream_limits(),
+                    config.retention.clone(),
+                    Arc::clone(&trims),
                 )?;
                 let reads = Arc::new(ReadPool::new(db));
                 (Engine::Sqlite { store, reads }, Some(thread))
             }
         };
         let (stop_tx, stop_rx) = watch::channel(false);
-        let state = Arc::new(AppState::new(config, auth, hub, engine, stop_rx));
+        let mut state = AppState::new(config, auth, hub, engine, stop_rx);
+        state.trims = trims;
+        let state = Arc::new(state);
         Ok(Running {
             state,
             stop_tx,

@@ -13,6 +13,7 @@ use crate::engine::Engine;
 use crate::hub::Hub;
 use crate::limits::{IpLimit, UserBuckets};
 use crate::ratelimit::TokenBucket;
+use crate::retention::RetentionCounters;
 
 /// What handlers and connections share.
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub struct AppState {
     pub user_buckets: UserBuckets,
     /// WebSocket connections per client IP.
     pub ip_limit: Arc<IpLimit>,
+    /// What retention removed.
+    pub trims: Arc<RetentionCounters>,
 }
 
 /// Users tracked by the HTTP rate limit before idle ones are forgotten.
@@ -65,6 +68,7 @@ impl AppState {
             http_buckets: Mutex::new(HashMap::new()),
             user_buckets,
             ip_limit,
+            trims: Arc::default(),
         }
     }
 

@@ -173,16 +173,20 @@ impl RedisEngine {
         rooms.sort();
         let mut pipe = redis::pipe();
         for room in &rooms {
-            pipe.cmd("HGET").arg(meta_key(room)).arg("head");
+            pipe.cmd("HMGET")
+                .arg(meta_key(room))
+                .arg("head")
+                .arg("trimmed");
         }
-        let heads: Vec<Option<u64>> = if rooms.is_empty() {
+        let heads: Vec<(Option<u64>, Option<u64>)> = if rooms.is_empty() {
             Vec::new()
         } else {
             pipe.query_async(&mut conn).await?
         };
         let mut stats = StoreStats::default();
-        for (room, head) in rooms.into_iter().zip(heads) {
-            let n = head.unwrap_or(0);
+        for (room, (head, trimmed)) in rooms.into_iter().zip(heads) {
+            // What retention removed (`retention`) is not stored any more.
+            let n = head.unwrap_or(0).saturating_sub(trimmed.unwrap_or(0));
             if n > 0 {
                 stats.messages_stored = stats.messages_stored.saturating_add(n);
                 stats.messages_per_room.push((room, n));

@@ -11,7 +11,8 @@
 //! - `publish`: persisted and ephemeral publishes; `streams`: refused until built here;
 //! - `membership`: joins and leaves; `presence`: who is in a room, across nodes;
 //! - `subscriber`: the Pub/Sub subscription feeding [`feed`]; `history`: reads of the stream
-//!   (replay, gap fills, catch-up, `history`, `/stats`).
+//!   (replay, gap fills, catch-up, `history`, `/stats`); `retention`: trimming streams and
+//!   their dedup entries together.
 
 pub mod feed;
 mod history;
@@ -19,6 +20,7 @@ mod keys;
 mod membership;
 mod presence;
 mod publish;
+mod retention;
 mod streams;
 mod subscriber;
 
@@ -71,6 +73,10 @@ pub struct RedisSettings {
     pub presence_ttl_ms: u64,
     /// Frames held for one joiner before it is cut (the outbound queue's size).
     pub held_cap: usize,
+    /// How much history each room keeps (`retention`).
+    pub retention: crate::retention::Retention,
+    /// What retention removed.
+    pub trims: Arc<crate::retention::RetentionCounters>,
 }
 
 /// One node's connection to the shared Redis.
@@ -86,6 +92,8 @@ pub struct RedisEngine {
     head: Script,
     replay_limit: u64,
     presence_ttl_ms: u64,
+    /// Retention (`retention`).
+    trim: retention::Trim,
     stop: watch::Sender<bool>,
     /// Itself, for the tasks it spawns (which must not keep it alive).
     me: Weak<Self>,
@@ -125,6 +133,7 @@ impl RedisEngine {
             head: Script::new(HEAD_LUA),
             replay_limit: u64::from(settings.replay_limit),
             presence_ttl_ms: settings.presence_ttl_ms,
+            trim: retention::Trim::new(settings.retention, settings.trims),
             stop,
         });
         tracing::info!(node = %engine.node, "redis engine connected");
@@ -133,6 +142,9 @@ impl RedisEngine {
             Some(pubsub),
             stop_rx.clone(),
         ));
+        if engine.trim.active() {
+            tokio::spawn(retention::run(Arc::downgrade(&engine), stop_rx.clone()));
+        }
         tokio::spawn(presence::keeper(Arc::downgrade(&engine), stop_rx));
         Ok(engine)
     }

@@ -18,7 +18,12 @@ impl RedisEngine {
             return;
         }
         match self.store(&p).await {
-            Ok(stored) => p.origin.ack(p.id, stored, None),
+            Ok(stored) => {
+                if !stored.duplicate {
+                    self.trim_later(&p.room);
+                }
+                p.origin.ack(p.id, stored, None);
+            }
             Err(e) => {
                 tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
                 p.origin.fail(&p.id, None);
