@@ -132,7 +132,11 @@ fn publish(i: u64, data: &Payload, out: Outbound) -> PublishCmd {
         data: data.clone(),
         from: member(&format!("u{}", room * (LISTENERS + 1) + 1)),
         stream: false,
-        origin: Origin::Ws { ref_id: i + 2, out },
+        origin: Origin::Ws {
+            ref_id: i + 2,
+            out,
+            since: std::time::Instant::now(),
+        },
     }
 }
 

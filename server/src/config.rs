@@ -65,6 +65,13 @@ pub struct Config {
     pub stream_idle_ms: u64,
     /// How much history each room keeps (default: everything, for ever).
     pub retention: Retention,
+    /// The operator's listener (`/metrics`, `/livez`, `/readyz`, the admin API), trusted:
+    /// bind it to a private address. `None`: those endpoints are on the public listener,
+    /// `/metrics` and the admin API behind an operator credential.
+    pub internal_listen: Option<SocketAddr>,
+    /// The admin API key (`Authorization: Bearer <key>` on the public listener; compared in
+    /// constant time). `None`: no admin API on the public listener.
+    pub admin_key: Option<String>,
 }
 
 /// Default listen address.
@@ -97,6 +104,8 @@ impl Config {
             max_stream_bytes: 1 << 20,
             stream_idle_ms: 300_000,
             retention: Retention::default(),
+            internal_listen: None,
+            admin_key: None,
         }
     }
 

@@ -19,9 +19,11 @@
 //! Embed or test with [`serve`]: it runs on a bound listener until `shutdown` completes.
 
 pub mod accept;
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod connection;
 pub mod data_lock;
 pub mod engine;
@@ -29,7 +31,9 @@ pub mod engine;
 pub mod harness;
 pub mod http;
 pub mod hub;
+pub mod internal;
 pub mod limits;
+pub mod metrics;
 pub mod outbound;
 pub mod ratelimit;
 pub mod retention;
@@ -93,6 +97,27 @@ pub async fn serve_with_ready(
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce(),
 ) -> Result<(), ServerError> {
+    let internal = match config.internal_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    serve_full(config, listener, internal, shutdown, ready).await
+}
+
+/// [`serve_with_ready`] with the internal listener (`/metrics`, `/livez`, `/readyz`, the
+/// admin API) already bound, or none.
+pub async fn serve_full(
+    config: Config,
+    listener: TcpListener,
+    internal: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(),
+) -> Result<(), ServerError> {
+    let mut config = config;
+    if let Some(l) = &internal {
+        // The configured address may have port 0: record the bound one.
+        config.internal_listen = Some(l.local_addr()?);
+    }
     let running = Running::start(config).await?;
     tracing::info!(addr = ?listener.local_addr().ok(), dev_mode = running.state.auth.dev_mode(), "serving");
     ready();
@@ -105,6 +130,21 @@ pub async fn serve_with_ready(
         drain: SHUTDOWN_SESSIONS,
     };
     let stop_tx = running.stop_tx.clone();
+    // The internal listener serves until the sessions are closed, so /readyz answers 503
+    // `draining` meanwhile.
+    let (internal_stop, internal_stopped) = tokio::sync::oneshot::channel::<()>();
+    let internal_task = internal.map(|l| {
+        tracing::info!(addr = ?l.local_addr().ok(), "internal listener");
+        let app = internal::router(Arc::clone(&state));
+        let settings = AcceptSettings {
+            max_sockets_per_ip: 0,
+            request_timeout: settings.request_timeout,
+            drain: Duration::from_secs(1),
+        };
+        tokio::spawn(accept::serve(l, app, settings, async move {
+            let _ = internal_stopped.await;
+        }))
+    });
     accept::serve(listener, app, settings, async move {
         shutdown.await;
         tracing::info!("shutting down");
@@ -113,6 +153,10 @@ pub async fn serve_with_ready(
     .await;
     drop(state);
     running.stop().await;
+    let _ = internal_stop.send(());
+    if let Some(task) = internal_task {
+        let _ = task.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub ip_limit: Arc<IpLimit>,
     /// What retention removed.
     pub trims: Arc<RetentionCounters>,
+    /// Users an operator blocked, until when (admin API; this node only).
+    blocked: Mutex<HashMap<String, Instant>>,
 }
 
 /// Users tracked by the HTTP rate limit before idle ones are forgotten.
@@ -69,6 +71,7 @@ impl AppState {
             user_buckets,
             ip_limit,
             trims: Arc::default(),
+            blocked: Mutex::new(HashMap::new()),
         }
     }
 
@@ -85,6 +88,22 @@ impl AppState {
             .entry(user.to_string())
             .or_insert_with(|| TokenBucket::new(rate, now))
             .try_take(now)
+    }
+
+    /// Refuses `user`'s tokens on this node for `for_` (admin API).
+    pub fn block(&self, user: &str, for_: Duration) {
+        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        blocked.retain(|_, until| *until > now);
+        blocked.insert(user.to_string(), now + for_);
+    }
+
+    /// Whether `user` is blocked right now.
+    pub fn blocked(&self, user: &str) -> bool {
+        let blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        blocked
+            .get(user)
+            .is_some_and(|until| *until > Instant::now())
     }
 
     /// A fresh connection id.

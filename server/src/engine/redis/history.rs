@@ -34,6 +34,7 @@ impl RedisEngine {
         let start = since.max(head.saturating_sub(self.replay_limit));
         let rows = self.range(room, start, head).await?;
         let complete = start == since && u64::try_from(rows.len()).is_ok_and(|n| n == head - since);
+        crate::metrics::metrics().replayed.add(rows.len() as u64);
         Ok((rows.into_iter().map(|(_, m, _)| m).collect(), complete))
     }
 
@@ -52,7 +53,9 @@ impl RedisEngine {
             .arg(format!("{}-0", after + 1))
             .arg(format!("{upto}-1"))
             .query_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         Ok(reply
             .ids
             .iter()
@@ -149,7 +152,9 @@ impl RedisEngine {
             .arg("COUNT")
             .arg(u64::from(limit) + 1)
             .query_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         let mut rows: Vec<Message> = reply
             .ids
             .iter()
@@ -169,7 +174,9 @@ impl RedisEngine {
         let mut rooms: Vec<String> = redis::cmd("SMEMBERS")
             .arg(ROOMS_KEY)
             .query_async(&mut conn)
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         rooms.sort();
         let mut pipe = redis::pipe();
         for room in &rooms {

@@ -14,6 +14,7 @@
 //!   (replay, gap fills, catch-up, `history`, `/stats`); `retention`: trimming streams and
 //!   their dedup entries together.
 
+mod admin;
 pub mod feed;
 mod history;
 mod keys;
@@ -169,6 +170,18 @@ impl RedisEngine {
         (node == self.node).then(|| conn.parse().ok()).flatten()
     }
 
+    /// Every room with stored messages (`rc:rooms`).
+    pub async fn rooms(&self) -> Result<Vec<String>> {
+        let mut rooms: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(keys::ROOMS_KEY)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
+        rooms.sort();
+        Ok(rooms)
+    }
+
     /// Rooms with members on this node.
     pub fn local_rooms(&self) -> usize {
         self.feeds().room_count()
@@ -182,7 +195,9 @@ impl RedisEngine {
     pub async fn ping(&self) -> Result<()> {
         let _: String = redis::cmd("PING")
             .query_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         Ok(())
     }
 }

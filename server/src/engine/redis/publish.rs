@@ -63,7 +63,9 @@ impl RedisEngine {
             .arg(channel(&p.room))
             .arg(&p.room)
             .invoke_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         Ok(Stored::published(seq, ts, dup != 0))
     }
 

@@ -142,7 +142,9 @@ impl RedisEngine {
             .arg(rule.expired_before(now))
             .arg(limit)
             .invoke_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         Ok((removed, full != 0))
     }
 
@@ -157,20 +159,26 @@ impl RedisEngine {
             .arg("PX")
             .arg(ttl_ms)
             .query_async(&mut conn)
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         if took.is_some() {
             return Ok(true);
         }
         let holder: Option<String> = redis::cmd("GET")
             .arg(LEASE_KEY)
             .query_async(&mut conn)
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         if holder.as_deref() == Some(self.node.as_str()) {
             let _: i64 = redis::cmd("PEXPIRE")
                 .arg(LEASE_KEY)
                 .arg(ttl_ms)
                 .query_async(&mut conn)
-                .await?;
+                .await
+                .map(crate::metrics::redis_ok)
+                .map_err(crate::metrics::redis_error)?;
             return Ok(true);
         }
         Ok(false)
@@ -196,7 +204,9 @@ impl RedisEngine {
                 .arg("COUNT")
                 .arg(SWEEP_ROOMS)
                 .query_async(&mut self.conn.clone())
-                .await?;
+                .await
+                .map(crate::metrics::redis_ok)
+                .map_err(crate::metrics::redis_error)?;
             *cursor = next;
             for r in swept {
                 if !rooms.contains(&r) {

@@ -12,8 +12,11 @@
 //! History reads (`history` frames, HTTP GET) use separate read-only connections on blocking
 //! tasks (WAL lets them read while the writer writes).
 
+mod admin;
 mod fanout;
 mod retention;
+
+pub use admin::ERASED_EVENT;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -101,6 +104,19 @@ pub enum Command {
     Disconnect(ConnId),
     /// Answered once every command sent before it is done (commit + ack).
     Barrier(oneshot::Sender<()>),
+    /// Admin API: deletes a room's history and gives it a new epoch; its members here are
+    /// closed with 1001. Answers the new epoch.
+    ResetRoom {
+        room: String,
+        reply: oneshot::Sender<Result<String, StoreError>>,
+    },
+    /// Admin API: replaces a user's messages (in one room or all) with tombstones. Answers
+    /// how many.
+    EraseUser {
+        user: String,
+        room: Option<String>,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
     /// Finish what was received and stop.
     Shutdown,
 }
@@ -551,6 +567,33 @@ impl Worker {
                     Command::Leave { ref_id, room, out } => Step::Leave { ref_id, room, out },
                     Command::Disconnect(conn) => Step::Disconnect(conn),
                     Command::Barrier(done) => Step::Barrier(done),
+                    Command::ResetRoom { room, reply } => {
+                        let result = admin::reset_room(&mut self.conn, &room);
+                        if let Ok(epoch) = &result {
+                            self.rooms.insert(
+                                room.clone(),
+                                RoomState {
+                                    epoch: epoch.clone(),
+                                    head: 0,
+                                },
+                            );
+                            self.streams.retain(|(r, _), _| *r != room);
+                        }
+                        let _ = reply.send(result);
+                        Step::CloseRoom(room)
+                    }
+                    Command::EraseUser { user, room, reply } => {
+                        let result = admin::erase_user(&mut self.conn, &user, room.as_deref());
+                        if result.is_ok() {
+                            for ((r, _), meta) in self.streams.iter_mut() {
+                                if meta.user == user && room.as_ref().is_none_or(|x| x == r) {
+                                    meta.user = String::new();
+                                }
+                            }
+                        }
+                        let _ = reply.send(result);
+                        continue;
+                    }
                     Command::Shutdown => {
                         stop = true;
                         continue;
@@ -702,6 +745,7 @@ impl Worker {
                 }
             }
         };
+        crate::metrics::metrics().replayed.add(replay.len() as u64);
         Step::Join {
             cmd: j,
             head: state.head,
@@ -718,10 +762,14 @@ impl Worker {
             return true;
         }
         let ts = now_ms();
+        let started = std::time::Instant::now();
         let outcome = match self.conn.transaction() {
             Ok(tx) => write_batch(tx, &self.rooms, &self.streams, &self.limits, &batch, ts),
             Err(e) => Err(StoreError::from(e)),
         };
+        let m = crate::metrics::metrics();
+        m.store_commit.observe_duration(started.elapsed());
+        m.store_batch.observe(batch.len() as f64);
         let step = match outcome {
             Ok((results, new_rooms, streams)) => {
                 // Committed: now the heads move and everyone hears about it.
