@@ -134,6 +134,25 @@ pub struct ServeArgs {
     /// The admin API key, sent as `Authorization: Bearer <key>` on --listen.
     #[arg(long, env = "ROOMCAST_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
+    /// An identity provider's JWKS (https://.../.well-known/jwks.json): its RS256, ES256 and
+    /// EdDSA tokens are accepted besides the HS256 ones of --jwt-secret.
+    #[arg(long, value_name = "URL", conflicts_with = "jwks_file")]
+    pub jwks_url: Option<String>,
+    /// The identity provider's JWKS from a file instead of a URL.
+    #[arg(long, value_name = "FILE")]
+    pub jwks_file: Option<PathBuf>,
+    /// With a JWKS: the `iss` its tokens must carry.
+    #[arg(long, value_name = "ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// With a JWKS: the `aud` its tokens must carry.
+    #[arg(long, value_name = "AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// With a JWKS: the claim holding the user id.
+    #[arg(long, value_name = "CLAIM", default_value = "sub")]
+    pub jwt_user_claim: String,
+    /// With a JWKS: the claim holding the room patterns (an array; absent: every room).
+    #[arg(long, value_name = "CLAIM", default_value = "rooms")]
+    pub jwt_rooms_claim: String,
     /// Log lines as text (colours on a terminal) or as JSON objects, one per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -207,6 +226,18 @@ impl From<ServeArgs> for Config {
             },
             internal_listen: a.internal_listen,
             admin_key: a.admin_key,
+            idp: a
+                .jwks_url
+                .map(crate::jwks::JwksSource::Url)
+                .or(a.jwks_file.map(crate::jwks::JwksSource::File))
+                .map(|source| crate::jwks::IdpSettings {
+                    source,
+                    issuer: a.jwt_issuer,
+                    audience: a.jwt_audience,
+                    user_claim: a.jwt_user_claim,
+                    rooms_claim: a.jwt_rooms_claim,
+                    refetch_every: crate::jwks::REFETCH_EVERY,
+                }),
         }
     }
 }

@@ -72,6 +72,9 @@ pub struct Config {
     /// The admin API key (`Authorization: Bearer <key>` on the public listener; compared in
     /// constant time). `None`: no admin API on the public listener.
     pub admin_key: Option<String>,
+    /// Tokens from an identity provider (RS256, ES256, EdDSA with a JWKS), besides the HS256
+    /// tokens of `jwt_secret`.
+    pub idp: Option<crate::jwks::IdpSettings>,
 }
 
 /// Default listen address.
@@ -106,6 +109,7 @@ impl Config {
             retention: Retention::default(),
             internal_listen: None,
             admin_key: None,
+            idp: None,
         }
     }
 

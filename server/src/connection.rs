@@ -522,7 +522,7 @@ impl Session {
         };
         if self.auth.is_none() {
             return match frame {
-                ClientFrame::Hello(hello) => self.hello(hello),
+                ClientFrame::Hello(hello) => self.hello(hello).await,
                 other => self.fail(
                     frame_ref(&other),
                     ErrorCode::Unauthorized,
@@ -546,7 +546,7 @@ impl Session {
             ClientFrame::History(h) => self.history(h).await,
             ClientFrame::Append(a) => self.append(a).await,
             ClientFrame::Cancel(c) => self.cancel(c).await,
-            ClientFrame::Refresh(r) => self.refresh(r),
+            ClientFrame::Refresh(r) => self.refresh(r).await,
             ClientFrame::Ping(p) => {
                 self.out.send(&ServerFrame::Pong(Pong { ref_id: p.ref_id }));
             }
@@ -582,7 +582,7 @@ impl Session {
         )
     }
 
-    fn hello(&mut self, hello: Hello) -> Flow {
+    async fn hello(&mut self, hello: Hello) -> Flow {
         let ref_id = Some(hello.ref_id);
         if hello.protocol != PROTOCOL_VERSION {
             return self.fail(
@@ -606,7 +606,7 @@ impl Session {
                 "bad hello",
             );
         }
-        let claims = match self.state.auth.verify(&hello.token) {
+        let claims = match self.state.auth.verify_any(&hello.token).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::debug!(conn = self.conn, error = %e, "hello refused");
@@ -925,8 +925,8 @@ impl Session {
         }
     }
 
-    fn refresh(&mut self, r: Refresh) {
-        let claims = match self.state.auth.verify(&r.token) {
+    async fn refresh(&mut self, r: Refresh) {
+        let claims = match self.state.auth.verify_any(&r.token).await {
             Ok(c) => c,
             Err(e) => {
                 self.error(Some(r.ref_id), ErrorCode::Unauthorized, e.to_string());

@@ -259,7 +259,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Checks the Bearer token and that it allows `room`.
-fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
+async fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
     validate::room(room).map_err(ApiError::bad_request)?;
     let token = bearer(headers).ok_or_else(|| {
         ApiError::new(
@@ -268,7 +268,7 @@ fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims
             "missing Authorization: Bearer <JWT>",
         )
     })?;
-    let claims = state.auth.verify(token).map_err(|e: AuthError| {
+    let claims = state.auth.verify_any(token).await.map_err(|e: AuthError| {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
     })?;
     if state.blocked(&claims.sub) {
@@ -319,7 +319,7 @@ async fn get_messages(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, &room)?;
+    authorize(&state, &headers, &room).await?;
     let (before, limit) = parse_query(query.as_deref())?;
     crate::metrics::metrics().history_pages_http.inc();
     let page = state
@@ -449,7 +449,7 @@ async fn post_append(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let claims = authorize(&state, &headers, &room)?;
+    let claims = authorize(&state, &headers, &room).await?;
     validate::message_id(&id).map_err(ApiError::bad_request)?;
     if let Some(response) = rate_limited(&state, &claims.sub) {
         return Ok(response);
@@ -489,7 +489,7 @@ async fn post_messages(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let claims = authorize(&state, &headers, &room)?;
+    let claims = authorize(&state, &headers, &room).await?;
     if let Some(response) = rate_limited(&state, &claims.sub) {
         return Ok(response);
     }

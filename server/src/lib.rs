@@ -32,6 +32,7 @@ pub mod harness;
 pub mod http;
 pub mod hub;
 pub mod internal;
+pub mod jwks;
 pub mod limits;
 pub mod metrics;
 pub mod outbound;
@@ -178,7 +179,10 @@ impl Running {
         let config = config.sanitized();
         let (secret, dev_mode) =
             auth::resolve_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
-        let auth = Auth::new(&secret, dev_mode)?;
+        let mut auth = Auth::new(&secret, dev_mode)?;
+        if let Some(idp) = &config.idp {
+            auth = auth.with_idp(crate::jwks::Jwks::start(idp.clone()).await);
+        }
         let hub = Arc::new(Hub::default());
         let trims = Arc::new(RetentionCounters::default());
         let mut data_lock = None;
