@@ -132,7 +132,11 @@ fn publish(i: u64, data: &Payload, out: Outbound) -> PublishCmd {
         data: data.clone(),
         from: member(&format!("u{}", room * (LISTENERS + 1) + 1)),
         stream: false,
-        origin: Origin::Ws { ref_id: i + 2, out },
+        origin: Origin::Ws {
+            ref_id: i + 2,
+            out,
+            since: std::time::Instant::now(),
+        },
     }
 }
 
@@ -212,6 +216,8 @@ async fn run_redis() {
             max_bytes: 1 << 20,
             idle_ms: 300_000,
         },
+        retention: Default::default(),
+        trims: Default::default(),
     };
     let nodes = [
         RedisEngine::start(settings.clone()).await.expect("node 1"),

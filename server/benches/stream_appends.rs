@@ -199,6 +199,8 @@ async fn run_redis() {
             max_bytes: 1 << 20,
             idle_ms: 300_000,
         },
+        retention: Default::default(),
+        trims: Default::default(),
     })
     .await
     .expect("redis engine");

@@ -106,12 +106,13 @@ pub enum SecretError {
     Sign(String),
 }
 
-/// Verifies tokens with one secret.
+/// Verifies tokens with one secret, and an identity provider's tokens with its keys.
 #[derive(Clone)]
 pub struct Auth {
     key: DecodingKey,
     validation: Validation,
     dev_mode: bool,
+    idp: Option<std::sync::Arc<crate::jwks::Jwks>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -143,7 +144,29 @@ impl Auth {
             key: DecodingKey::from_secret(secret.as_bytes()),
             validation,
             dev_mode,
+            idp: None,
         })
+    }
+
+    /// Also accepts the tokens of an identity provider (see `jwks`).
+    pub fn with_idp(mut self, idp: std::sync::Arc<crate::jwks::Jwks>) -> Self {
+        self.idp = Some(idp);
+        self
+    }
+
+    /// Checks a token of either kind: HS256 against the server's secret, any other algorithm
+    /// against the identity provider's keys (none configured: refused).
+    pub async fn verify_any(&self, token: &str) -> Result<Claims, AuthError> {
+        let alg = jsonwebtoken::decode_header(token)
+            .map_err(|e| AuthError::Invalid(e.to_string()))?
+            .alg;
+        match (alg, &self.idp) {
+            (Algorithm::HS256, _) => self.verify(token),
+            (_, Some(idp)) => idp.verify(token).await,
+            (other, None) => Err(AuthError::Invalid(format!(
+                "algorithm {other:?} is not accepted (HS256 only without --jwks-url)"
+            ))),
+        }
     }
 
     /// Whether tokens without `exp` are accepted.

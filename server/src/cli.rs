@@ -9,12 +9,16 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::{self, Claims};
 use crate::config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN};
+use crate::retention::{self, Retention, Rule};
 use crate::validate::now_s;
 
 /// Roomcast server: WebSocket rooms with durable, ordered history.
@@ -109,6 +113,60 @@ pub struct ServeArgs {
     /// With --redis: how long a node's members stay in the shared presence unrefreshed.
     #[arg(long, default_value_t = 15_000)]
     pub presence_ttl_ms: u64,
+    /// Retention by count: each room keeps its newest N seqs (messages and stream appends);
+    /// 0: no count bound.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub history_max: u64,
+    /// Retention by age: items older than this go (`30d`, `12h`, `90m`; units ms s m h d w);
+    /// 0: no age bound.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = retention::parse_duration)]
+    pub history_ttl: Duration,
+    /// Retention of the rooms matching a pattern, instead of the defaults above:
+    /// `PATTERN=SPEC`, SPEC being `max:N`, `ttl:DURATION` (comma separated) or `keep`
+    /// (`support:*=ttl:90d`). Repeatable; the first matching pattern wins.
+    #[arg(long, value_name = "PATTERN=SPEC", value_parser = retention::parse_pattern_rule)]
+    pub history_rule: Vec<(String, Rule)>,
+    /// The operator's listener: /metrics, /livez, /readyz and the admin API, without
+    /// credentials (bind it to a private address). Without it they are on --listen, /metrics
+    /// and the admin API behind an operator credential.
+    #[arg(long, value_name = "ADDR")]
+    pub internal_listen: Option<SocketAddr>,
+    /// The admin API key, sent as `Authorization: Bearer <key>` on --listen.
+    #[arg(long, env = "ROOMCAST_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// An identity provider's JWKS (https://.../.well-known/jwks.json): its RS256, ES256 and
+    /// EdDSA tokens are accepted besides the HS256 ones of --jwt-secret.
+    #[arg(long, value_name = "URL", conflicts_with = "jwks_file")]
+    pub jwks_url: Option<String>,
+    /// The identity provider's JWKS from a file instead of a URL.
+    #[arg(long, value_name = "FILE")]
+    pub jwks_file: Option<PathBuf>,
+    /// With a JWKS: the `iss` its tokens must carry.
+    #[arg(long, value_name = "ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// With a JWKS: the `aud` its tokens must carry.
+    #[arg(long, value_name = "AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// With a JWKS: the claim holding the user id.
+    #[arg(long, value_name = "CLAIM", default_value = "sub")]
+    pub jwt_user_claim: String,
+    /// With a JWKS: the claim holding the room patterns (an array; absent: every room).
+    #[arg(long, value_name = "CLAIM", default_value = "rooms")]
+    pub jwt_rooms_claim: String,
+    /// Log lines as text (colours on a terminal) or as JSON objects, one per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// A TOML file of options, keyed by the flags' names (`history-max = 10000`); the command
+    /// line and the environment take precedence over it.
+    #[arg(long, env = "ROOMCAST_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Options of `token`.
@@ -159,16 +217,67 @@ impl From<ServeArgs> for Config {
             presence_ttl_ms: a.presence_ttl_ms,
             max_stream_bytes: a.max_stream_bytes,
             stream_idle_ms: a.stream_idle_ms,
+            retention: Retention {
+                default: Rule {
+                    max: (a.history_max > 0).then_some(a.history_max),
+                    ttl: (!a.history_ttl.is_zero()).then_some(a.history_ttl),
+                },
+                rules: a.history_rule,
+            },
+            internal_listen: a.internal_listen,
+            admin_key: a.admin_key,
+            idp: a
+                .jwks_url
+                .map(crate::jwks::JwksSource::Url)
+                .or(a.jwks_file.map(crate::jwks::JwksSource::File))
+                .map(|source| crate::jwks::IdpSettings {
+                    source,
+                    issuer: a.jwt_issuer,
+                    audience: a.jwt_audience,
+                    user_claim: a.jwt_user_claim,
+                    rooms_claim: a.jwt_rooms_claim,
+                    refetch_every: crate::jwks::REFETCH_EVERY,
+                }),
         }
     }
 }
 
+/// Parses `argv`, adding the options of `--config FILE` that the command line and the
+/// environment do not give (see `config_file`). `Err`: a message for stderr (help and
+/// version requests, and clap's own errors, exit here as clap does).
+pub fn parse_with_config(argv: Vec<OsString>) -> Result<Cli, String> {
+    let cmd = Cli::command();
+    let matches = cmd
+        .clone()
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| e.exit());
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    let path = match (&cli.command, &cli.serve.config) {
+        (None, Some(path)) => path.clone(),
+        _ => return Ok(cli),
+    };
+    let argv = crate::config_file::merge(&cmd, &matches, argv, &path)?;
+    let matches = cmd
+        .try_get_matches_from(argv)
+        .map_err(|e| format!("with the config file {}: {e}", path.display()))?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.to_string())
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_with_config(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("roomcast-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match cli.command {
         Some(CliCommand::Token(args)) => token(args),
-        None => run_server(cli.serve.into()),
+        None => {
+            init_tracing(cli.serve.log_format);
+            run_server(cli.serve.into())
+        }
     }
 }
 
@@ -208,13 +317,23 @@ fn token(args: TokenArgs) -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // One object per line: time, level, target, the event's fields and those of the
+        // spans it is in (`conn` for a WebSocket session, `req` for an HTTP request).
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 /// Installs the SIGINT/SIGTERM handlers right away and returns what completes on the first
@@ -252,7 +371,6 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 }
 
 fn run_server(config: Config) -> ExitCode {
-    init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -272,6 +390,16 @@ fn run_server(config: Config) -> ExitCode {
             }
         };
         let addr = listener.local_addr().unwrap_or(config.listen);
+        let internal = match config.internal_listen {
+            Some(at) => match tokio::net::TcpListener::bind(at).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    eprintln!("roomcast-server: cannot listen on {at} (--internal-listen): {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            None => None,
+        };
         let mut lines = Vec::new();
         if config.jwt_secret.is_none() {
             let dev = auth::load_or_create_dev_secret(&config.data_dir).and_then(|secret| {
@@ -300,6 +428,11 @@ fn run_server(config: Config) -> ExitCode {
                 }
             }
         }
+        if let Some(at) = internal.as_ref().and_then(|l| l.local_addr().ok()) {
+            lines.push(format!(
+                "roomcast-server internal listener on http://{at} (/metrics, /livez, /readyz, /admin)"
+            ));
+        }
         lines.push(format!("roomcast-server listening on http://{addr}"));
         // Printed only once the store is open: a server that cannot start never said it was up.
         let ready = move || {
@@ -310,7 +443,7 @@ fn run_server(config: Config) -> ExitCode {
             let _ = stdout.flush();
         };
         let shutdown = shutdown_signal();
-        match crate::serve_with_ready(config, listener, shutdown, ready).await {
+        match crate::serve_full(config, listener, internal, shutdown, ready).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("roomcast-server: {e}");

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use roomcast_core::protocol::{DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME};
 
+use crate::retention::Retention;
+
 /// Everything a running server needs to know.
 ///
 /// Out-of-range values are clamped when the server starts: intervals to 1 ms ..= 1 day,
@@ -61,6 +63,18 @@ pub struct Config {
     pub max_stream_bytes: u64,
     /// A stream without an append for this long is ended `failed` by the server.
     pub stream_idle_ms: u64,
+    /// How much history each room keeps (default: everything, for ever).
+    pub retention: Retention,
+    /// The operator's listener (`/metrics`, `/livez`, `/readyz`, the admin API), trusted:
+    /// bind it to a private address. `None`: those endpoints are on the public listener,
+    /// `/metrics` and the admin API behind an operator credential.
+    pub internal_listen: Option<SocketAddr>,
+    /// The admin API key (`Authorization: Bearer <key>` on the public listener; compared in
+    /// constant time). `None`: no admin API on the public listener.
+    pub admin_key: Option<String>,
+    /// Tokens from an identity provider (RS256, ES256, EdDSA with a JWKS), besides the HS256
+    /// tokens of `jwt_secret`.
+    pub idp: Option<crate::jwks::IdpSettings>,
 }
 
 /// Default listen address.
@@ -92,6 +106,10 @@ impl Config {
             presence_ttl_ms: 15_000,
             max_stream_bytes: 1 << 20,
             stream_idle_ms: 300_000,
+            retention: Retention::default(),
+            internal_listen: None,
+            admin_key: None,
+            idp: None,
         }
     }
 

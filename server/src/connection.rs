@@ -57,8 +57,16 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
 
 /// Serves one upgraded WebSocket until it closes.
 pub async fn run(socket: WebSocket, state: Arc<AppState>) {
-    let _guard = state.track_socket();
+    use tracing::Instrument;
     let conn = state.next_conn_id();
+    // Every log line of the session carries its connection id (`--log-format json`: in
+    // `spans`).
+    let span = tracing::info_span!("ws", conn);
+    session(socket, state, conn).instrument(span).await;
+}
+
+async fn session(socket: WebSocket, state: Arc<AppState>, conn: u64) {
+    let _guard = state.track_socket();
     let (sink, mut stream) = socket.split();
     let (out, queue) = outbound::queue(conn, state.config.outbound_queue);
     let ctl = queue.control();
@@ -350,11 +358,13 @@ impl Session {
         let mut shutdown = self.state.shutdown.clone();
         loop {
             if self.out.wait_for_room(OWN_BACKLOG_WAIT).await {
+                crate::metrics::metrics().pauses_outbound.inc();
                 // We were not reading: that silence is ours, not the client's.
                 idle_deadline = idle_deadline.max(after(idle_after));
             }
             if let Some(wait) = self.rate_delay() {
                 // Backpressure: stop reading until a token is back.
+                crate::metrics::metrics().pauses_rate.inc();
                 let event = tokio::select! {
                     biased;
                     _ = shutdown.wait_for(|v| *v) => Some(Event::Shutdown),
@@ -512,7 +522,7 @@ impl Session {
         };
         if self.auth.is_none() {
             return match frame {
-                ClientFrame::Hello(hello) => self.hello(hello),
+                ClientFrame::Hello(hello) => self.hello(hello).await,
                 other => self.fail(
                     frame_ref(&other),
                     ErrorCode::Unauthorized,
@@ -536,7 +546,7 @@ impl Session {
             ClientFrame::History(h) => self.history(h).await,
             ClientFrame::Append(a) => self.append(a).await,
             ClientFrame::Cancel(c) => self.cancel(c).await,
-            ClientFrame::Refresh(r) => self.refresh(r),
+            ClientFrame::Refresh(r) => self.refresh(r).await,
             ClientFrame::Ping(p) => {
                 self.out.send(&ServerFrame::Pong(Pong { ref_id: p.ref_id }));
             }
@@ -572,7 +582,7 @@ impl Session {
         )
     }
 
-    fn hello(&mut self, hello: Hello) -> Flow {
+    async fn hello(&mut self, hello: Hello) -> Flow {
         let ref_id = Some(hello.ref_id);
         if hello.protocol != PROTOCOL_VERSION {
             return self.fail(
@@ -596,7 +606,7 @@ impl Session {
                 "bad hello",
             );
         }
-        let claims = match self.state.auth.verify(&hello.token) {
+        let claims = match self.state.auth.verify_any(&hello.token).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::debug!(conn = self.conn, error = %e, "hello refused");
@@ -616,7 +626,16 @@ impl Session {
             name: hello.client.name,
         };
         let token_exp = claims.exp_ms();
-        self.state.hub.add_session(self.conn, &member.source);
+        if self.state.blocked(&member.user) {
+            return self.fail(
+                ref_id,
+                ErrorCode::Unauthorized,
+                "this user is blocked by an operator",
+                close::UNAUTHORIZED,
+                "blocked",
+            );
+        }
+        self.state.hub.add_session(self.conn, &member, &self.out);
         tracing::info!(conn = self.conn, user = %member.user, client = %member.client, source = %member.source, "session started");
         self.out.send(&ServerFrame::Welcome(Welcome {
             ref_id: hello.ref_id,
@@ -746,6 +765,7 @@ impl Session {
             return;
         }
         if p.ephemeral {
+            crate::metrics::metrics().publishes_ephemeral.inc();
             let ts = now_ms();
             let text = Utf8Bytes::from(
                 ServerFrame::Message(Message {
@@ -773,6 +793,7 @@ impl Session {
             }));
             return;
         }
+        crate::metrics::metrics().publishes_persisted.inc();
         let ref_id = p.ref_id;
         let cmd = PublishCmd {
             room: p.room,
@@ -782,6 +803,7 @@ impl Session {
             from,
             stream: p.stream,
             origin: Origin::Ws {
+                since: std::time::Instant::now(),
                 ref_id,
                 out: self.out.clone(),
             },
@@ -835,6 +857,7 @@ impl Session {
             },
             from,
             origin: Origin::Ws {
+                since: std::time::Instant::now(),
                 ref_id,
                 out: self.out.clone(),
             },
@@ -854,6 +877,7 @@ impl Session {
             op: AppendOp::Cancel,
             from,
             origin: Origin::Ws {
+                since: std::time::Instant::now(),
                 ref_id,
                 out: self.out.clone(),
             },
@@ -863,6 +887,7 @@ impl Session {
     }
 
     async fn history(&mut self, h: HistoryRequest) {
+        crate::metrics::metrics().history_pages_ws.inc();
         if !self.check_room(h.ref_id, &h.room) {
             return;
         }
@@ -900,8 +925,8 @@ impl Session {
         }
     }
 
-    fn refresh(&mut self, r: Refresh) {
-        let claims = match self.state.auth.verify(&r.token) {
+    async fn refresh(&mut self, r: Refresh) {
+        let claims = match self.state.auth.verify_any(&r.token).await {
             Ok(c) => c,
             Err(e) => {
                 self.error(Some(r.ref_id), ErrorCode::Unauthorized, e.to_string());

@@ -41,6 +41,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ws", get(ws))
         .route("/health", get(health))
         .route("/stats", get(stats))
+        .route("/livez", get(crate::internal::livez))
+        .route("/readyz", get(crate::internal::readyz))
+        .route("/metrics", get(crate::internal::metrics_public))
         .route(
             "/rooms/{room}/messages",
             get(get_messages).post(post_messages),
@@ -50,6 +53,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(post_append),
         )
         .layer(DefaultBodyLimit::max(body_limit));
+    let router = crate::admin::routes(router, crate::internal::Listener::Public)
+        .layer(axum::middleware::from_fn(request_span));
     let router = match web_dir {
         // Static files only where no route matched; a missing file is still a JSON 404.
         Some(dir) => {
@@ -79,23 +84,46 @@ async fn static_file(files: ServeDir<MethodRouter>, request: Request) -> Respons
     response.into_response()
 }
 
+/// Runs each HTTP request in a span `req` with a process-wide request id, its method and
+/// path, so every log line it causes says which request it belongs to; its status is logged
+/// at debug level (an access log: `RUST_LOG=roomcast_server::http=debug`).
+async fn request_span(request: Request, next: axum::middleware::Next) -> Response {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tracing::Instrument;
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!(
+        "req",
+        id,
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    async move {
+        let response = next.run(request).await;
+        tracing::debug!(status = response.status().as_u16(), "answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
 /// A JSON error answer: `{"code":..,"message":..}`.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
             message: message.into(),
         }
     }
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 }
@@ -130,6 +158,7 @@ async fn ws(
 ) -> Response {
     let Some(slot) = state.ip_limit.acquire(peer.ip()) else {
         tracing::debug!(ip = %peer.ip(), "too many connections from this address");
+        crate::metrics::metrics().refused_conns_per_ip.inc();
         let mut response = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -218,7 +247,7 @@ fn internal(e: &dyn std::fmt::Display) -> ApiError {
 }
 
 /// The token of an `Authorization: Bearer <JWT>` header.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -230,7 +259,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Checks the Bearer token and that it allows `room`.
-fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
+async fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims, ApiError> {
     validate::room(room).map_err(ApiError::bad_request)?;
     let token = bearer(headers).ok_or_else(|| {
         ApiError::new(
@@ -239,9 +268,16 @@ fn authorize(state: &AppState, headers: &HeaderMap, room: &str) -> Result<Claims
             "missing Authorization: Bearer <JWT>",
         )
     })?;
-    let claims = state.auth.verify(token).map_err(|e: AuthError| {
+    let claims = state.auth.verify_any(token).await.map_err(|e: AuthError| {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
     })?;
+    if state.blocked(&claims.sub) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this user is blocked by an operator",
+        ));
+    }
     if !claims.permits(room) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -283,8 +319,9 @@ async fn get_messages(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, &room)?;
+    authorize(&state, &headers, &room).await?;
     let (before, limit) = parse_query(query.as_deref())?;
+    crate::metrics::metrics().history_pages_http.inc();
     let page = state
         .engine
         .history(room, before, limit)
@@ -356,6 +393,7 @@ struct AppendBody {
 /// Answers 429 with `Retry-After` when `user`'s HTTP bucket is empty.
 fn rate_limited(state: &AppState, user: &str) -> Option<Response> {
     let wait = state.http_rate(user).err()?;
+    crate::metrics::metrics().refused_http_rate.inc();
     let secs = wait.as_secs() + 1;
     let mut response = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
@@ -411,7 +449,7 @@ async fn post_append(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let claims = authorize(&state, &headers, &room)?;
+    let claims = authorize(&state, &headers, &room).await?;
     validate::message_id(&id).map_err(ApiError::bad_request)?;
     if let Some(response) = rate_limited(&state, &claims.sub) {
         return Ok(response);
@@ -451,7 +489,7 @@ async fn post_messages(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let claims = authorize(&state, &headers, &room)?;
+    let claims = authorize(&state, &headers, &room).await?;
     if let Some(response) = rate_limited(&state, &claims.sub) {
         return Ok(response);
     }
@@ -463,6 +501,7 @@ async fn post_messages(
         .and_then(|()| validate::data_depth(body.data.json()))
         .map_err(ApiError::bad_request)?;
     let (tx, rx) = oneshot::channel();
+    crate::metrics::metrics().publishes_http.inc();
     let cmd = PublishCmd {
         room,
         id: body.id,

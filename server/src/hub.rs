@@ -27,8 +27,14 @@ struct Inner {
     rooms: HashMap<String, BTreeMap<ConnId, Joined>>,
     /// connection → rooms it is in.
     conn_rooms: HashMap<ConnId, HashSet<String>>,
-    /// authenticated connections → their `source`.
-    sessions: HashMap<ConnId, String>,
+    /// authenticated connections: who they are, and their queue (to cut them).
+    sessions: HashMap<ConnId, Session>,
+}
+
+/// An authenticated connection.
+struct Session {
+    member: Member,
+    out: Outbound,
 }
 
 /// Live state: sessions, rooms and members.
@@ -56,8 +62,40 @@ impl Hub {
     }
 
     /// Records an authenticated connection.
-    pub fn add_session(&self, conn: ConnId, source: &str) {
-        self.lock().0.sessions.insert(conn, source.to_string());
+    pub fn add_session(&self, conn: ConnId, member: &Member, out: &Outbound) {
+        self.lock().0.sessions.insert(
+            conn,
+            Session {
+                member: member.clone(),
+                out: out.clone(),
+            },
+        );
+    }
+
+    /// Closes now, with `code`, every connection of `user` on this node (only those of
+    /// `client`, when given); how many.
+    pub fn disconnect(&self, user: &str, client: Option<&str>, code: u16) -> usize {
+        let g = self.lock();
+        let mut n = 0;
+        for s in g.0.sessions.values() {
+            if s.member.user == user && client.is_none_or(|c| c == s.member.client) {
+                s.out.kill(code);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Rooms with members on this node and how many each has.
+    pub fn room_members(&self) -> Vec<(String, usize)> {
+        let g = self.lock();
+        let mut rooms: Vec<(String, usize)> =
+            g.0.rooms
+                .iter()
+                .map(|(r, m)| (r.clone(), m.len()))
+                .collect();
+        rooms.sort();
+        rooms
     }
 
     /// Forgets a connection (its rooms are left separately, through the engine).
@@ -69,8 +107,8 @@ impl Hub {
     pub fn stats(&self) -> HubStats {
         let g = self.lock();
         let mut by_source = BTreeMap::new();
-        for source in g.0.sessions.values() {
-            *by_source.entry(source.clone()).or_insert(0) += 1;
+        for s in g.0.sessions.values() {
+            *by_source.entry(s.member.source.clone()).or_insert(0) += 1;
         }
         HubStats {
             connections: g.0.sessions.len(),
@@ -98,6 +136,24 @@ impl HubGuard<'_> {
             .rooms
             .get(room)
             .is_some_and(|members| members.contains_key(&conn))
+    }
+
+    /// Closes every member of `room` with `code` (after what is queued for them) and drops
+    /// the room's membership, so nothing more is broadcast to them; how many.
+    pub fn close_room(&mut self, room: &str, code: u16, reason: &'static str) -> usize {
+        let Some(members) = self.0.rooms.remove(room) else {
+            return 0;
+        };
+        for (conn, joined) in &members {
+            joined.out.close(code, reason);
+            if let Some(rooms) = self.0.conn_rooms.get_mut(conn) {
+                rooms.remove(room);
+                if rooms.is_empty() {
+                    self.0.conn_rooms.remove(conn);
+                }
+            }
+        }
+        members.len()
     }
 
     /// The members of `room`, in a stable order.

@@ -19,9 +19,11 @@
 //! Embed or test with [`serve`]: it runs on a bound listener until `shutdown` completes.
 
 pub mod accept;
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod connection;
 pub mod data_lock;
 pub mod engine;
@@ -29,9 +31,13 @@ pub mod engine;
 pub mod harness;
 pub mod http;
 pub mod hub;
+pub mod internal;
+pub mod jwks;
 pub mod limits;
+pub mod metrics;
 pub mod outbound;
 pub mod ratelimit;
+pub mod retention;
 pub mod state;
 pub mod validate;
 
@@ -52,6 +58,7 @@ use crate::engine::redis::{RedisEngine, RedisEngineError, RedisSettings};
 use crate::engine::sqlite::{self as store, Command, ReadPool, StoreError};
 use crate::engine::Engine;
 use crate::hub::Hub;
+use crate::retention::RetentionCounters;
 use crate::state::AppState;
 
 /// Why the server could not start or run.
@@ -91,6 +98,27 @@ pub async fn serve_with_ready(
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce(),
 ) -> Result<(), ServerError> {
+    let internal = match config.internal_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    serve_full(config, listener, internal, shutdown, ready).await
+}
+
+/// [`serve_with_ready`] with the internal listener (`/metrics`, `/livez`, `/readyz`, the
+/// admin API) already bound, or none.
+pub async fn serve_full(
+    config: Config,
+    listener: TcpListener,
+    internal: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(),
+) -> Result<(), ServerError> {
+    let mut config = config;
+    if let Some(l) = &internal {
+        // The configured address may have port 0: record the bound one.
+        config.internal_listen = Some(l.local_addr()?);
+    }
     let running = Running::start(config).await?;
     tracing::info!(addr = ?listener.local_addr().ok(), dev_mode = running.state.auth.dev_mode(), "serving");
     ready();
@@ -103,6 +131,21 @@ pub async fn serve_with_ready(
         drain: SHUTDOWN_SESSIONS,
     };
     let stop_tx = running.stop_tx.clone();
+    // The internal listener serves until the sessions are closed, so /readyz answers 503
+    // `draining` meanwhile.
+    let (internal_stop, internal_stopped) = tokio::sync::oneshot::channel::<()>();
+    let internal_task = internal.map(|l| {
+        tracing::info!(addr = ?l.local_addr().ok(), "internal listener");
+        let app = internal::router(Arc::clone(&state));
+        let settings = AcceptSettings {
+            max_sockets_per_ip: 0,
+            request_timeout: settings.request_timeout,
+            drain: Duration::from_secs(1),
+        };
+        tokio::spawn(accept::serve(l, app, settings, async move {
+            let _ = internal_stopped.await;
+        }))
+    });
     accept::serve(listener, app, settings, async move {
         shutdown.await;
         tracing::info!("shutting down");
@@ -111,6 +154,10 @@ pub async fn serve_with_ready(
     .await;
     drop(state);
     running.stop().await;
+    let _ = internal_stop.send(());
+    if let Some(task) = internal_task {
+        let _ = task.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -132,8 +179,12 @@ impl Running {
         let config = config.sanitized();
         let (secret, dev_mode) =
             auth::resolve_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
-        let auth = Auth::new(&secret, dev_mode)?;
+        let mut auth = Auth::new(&secret, dev_mode)?;
+        if let Some(idp) = &config.idp {
+            auth = auth.with_idp(crate::jwks::Jwks::start(idp.clone()).await);
+        }
         let hub = Arc::new(Hub::default());
+        let trims = Arc::new(RetentionCounters::default());
         let mut data_lock = None;
         let (engine, store_thread) = match &config.redis_url {
             Some(url) => {
@@ -143,6 +194,8 @@ impl Running {
                     presence_ttl_ms: config.presence_ttl_ms,
                     held_cap: config.outbound_queue,
                     limits: config.stream_limits(),
+                    retention: config.retention.clone(),
+                    trims: Arc::clone(&trims),
                 })
                 .await?;
                 (Engine::Redis(engine), None)
@@ -151,19 +204,23 @@ impl Running {
                 data_lock = Some(DataLock::acquire(&config.data_dir)?);
                 let db = config.db_path();
                 let check = Duration::from_millis(config.integrity_check_ms);
-                let (store, thread) = store::start(
+                let (store, thread) = store::start_with_retention(
                     &db,
                     Arc::clone(&hub),
                     config.replay_limit,
                     check,
                     config.stream_limits(),
+                    config.retention.clone(),
+                    Arc::clone(&trims),
                 )?;
                 let reads = Arc::new(ReadPool::new(db));
                 (Engine::Sqlite { store, reads }, Some(thread))
             }
         };
         let (stop_tx, stop_rx) = watch::channel(false);
-        let state = Arc::new(AppState::new(config, auth, hub, engine, stop_rx));
+        let mut state = AppState::new(config, auth, hub, engine, stop_rx);
+        state.trims = trims;
+        let state = Arc::new(state);
         Ok(Running {
             state,
             stop_tx,

@@ -151,6 +151,7 @@ impl Outbound {
             Ok(()) => true,
             Err(None | Some(mpsc::error::TrySendError::Full(_))) => {
                 if self.ctl.killed().is_none() {
+                    crate::metrics::metrics().slow_consumer_cuts.inc();
                     tracing::warn!(
                         conn = self.conn,
                         "slow consumer: outbound queue full, closing"

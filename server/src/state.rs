@@ -13,6 +13,7 @@ use crate::engine::Engine;
 use crate::hub::Hub;
 use crate::limits::{IpLimit, UserBuckets};
 use crate::ratelimit::TokenBucket;
+use crate::retention::RetentionCounters;
 
 /// What handlers and connections share.
 #[derive(Debug)]
@@ -32,6 +33,10 @@ pub struct AppState {
     pub user_buckets: UserBuckets,
     /// WebSocket connections per client IP.
     pub ip_limit: Arc<IpLimit>,
+    /// What retention removed.
+    pub trims: Arc<RetentionCounters>,
+    /// Users an operator blocked, until when (admin API; this node only).
+    blocked: Mutex<HashMap<String, Instant>>,
 }
 
 /// Users tracked by the HTTP rate limit before idle ones are forgotten.
@@ -65,6 +70,8 @@ impl AppState {
             http_buckets: Mutex::new(HashMap::new()),
             user_buckets,
             ip_limit,
+            trims: Arc::default(),
+            blocked: Mutex::new(HashMap::new()),
         }
     }
 
@@ -81,6 +88,22 @@ impl AppState {
             .entry(user.to_string())
             .or_insert_with(|| TokenBucket::new(rate, now))
             .try_take(now)
+    }
+
+    /// Refuses `user`'s tokens on this node for `for_` (admin API).
+    pub fn block(&self, user: &str, for_: Duration) {
+        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        blocked.retain(|_, until| *until > now);
+        blocked.insert(user.to_string(), now + for_);
+    }
+
+    /// Whether `user` is blocked right now.
+    pub fn blocked(&self, user: &str) -> bool {
+        let blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        blocked
+            .get(user)
+            .is_some_and(|until| *until > Instant::now())
     }
 
     /// A fresh connection id.

@@ -23,8 +23,13 @@ use crate::outbound::{ConnId, Gathered, Outbound};
 /// Where a publish came from, and so where its answer goes.
 #[derive(Debug)]
 pub enum Origin {
-    /// A WebSocket `publish`: ack to that connection's queue, no echo to it.
-    Ws { ref_id: u64, out: Outbound },
+    /// A WebSocket `publish`: ack to that connection's queue, no echo to it. `since`: when
+    /// it was read (for the ack latency metric).
+    Ws {
+        ref_id: u64,
+        out: Outbound,
+        since: std::time::Instant,
+    },
     /// An HTTP POST: answer through the channel, broadcast to every member.
     Http(oneshot::Sender<Result<Stored, EngineError>>),
     /// The server itself (a stream's idle end): nobody to answer.
@@ -44,7 +49,10 @@ impl Origin {
     /// the ack joins the frames gathered for its connection instead of being queued now.
     pub fn ack(self, id: String, stored: Stored, gathered: Option<&mut Gathered>) {
         match self {
-            Origin::Ws { ref_id, out } => {
+            Origin::Ws { ref_id, out, since } => {
+                let m = crate::metrics::metrics();
+                m.acks.inc();
+                m.ack_latency.observe_duration(since.elapsed());
                 let ack = ServerFrame::Ack(Ack {
                     ref_id,
                     id,
@@ -65,7 +73,7 @@ impl Origin {
     /// gap, ...): an `error` frame, or the HTTP reply. `gathered` as for [`ack`](Self::ack).
     pub fn refuse(self, code: ErrorCode, message: String, gathered: Option<&mut Gathered>) {
         match self {
-            Origin::Ws { ref_id, out } => {
+            Origin::Ws { ref_id, out, .. } => {
                 let frame = ServerFrame::Error(ErrorFrame {
                     ref_id: Some(ref_id),
                     code,
@@ -84,7 +92,7 @@ impl Origin {
     /// the client retries with the same id. `gathered` as for [`ack`](Self::ack).
     pub fn fail(self, id: &str, gathered: Option<&mut Gathered>) {
         match self {
-            Origin::Ws { ref_id, out } => {
+            Origin::Ws { ref_id, out, .. } => {
                 let mut message = String::from("could not store message ");
                 message.push_str(id);
                 deliver(&out, &internal_error(ref_id, message), gathered);
@@ -336,6 +344,7 @@ pub enum Engine {
 impl Engine {
     /// Answers a join (replay, `joined`, then live messages).
     pub async fn join(&self, cmd: JoinCmd) -> Result<(), EngineError> {
+        crate::metrics::metrics().joins.inc();
         match self {
             Engine::Sqlite { store, .. } => Ok(store.send(Command::Join(cmd)).await?),
             Engine::Redis(r) => {
@@ -390,6 +399,9 @@ impl Engine {
 
     /// Stores an append, cancel or idle end; the ack or answer goes to its origin.
     pub async fn append(&self, cmd: AppendCmd) -> Result<(), EngineError> {
+        if !matches!(cmd.origin, Origin::Server) {
+            crate::metrics::metrics().appends.inc();
+        }
         match self {
             Engine::Sqlite { store, .. } => Ok(store.send(Command::Append(cmd)).await?),
             Engine::Redis(r) => {
@@ -453,6 +465,50 @@ impl Engine {
                 Ok(Err(e)) => Err(format!("redis does not answer: {e}")),
                 Err(_) => Err(format!("redis did not answer PING within {HEALTH_PING:?}")),
             },
+        }
+    }
+
+    /// Admin API: the members of `room` (on every node, with Redis).
+    pub async fn presence(&self, hub: &Hub, room: &str) -> Result<Vec<Member>, EngineError> {
+        match self {
+            Engine::Sqlite { .. } => Ok(hub.lock().members(room)),
+            Engine::Redis(r) => Ok(r.room_presence(room).await?),
+        }
+    }
+
+    /// Admin API: deletes `room`'s history and gives it a new epoch (members are closed
+    /// with 1001 and get the new epoch when they rejoin). Answers the new epoch.
+    pub async fn reset_room(&self, room: String) -> Result<String, EngineError> {
+        match self {
+            Engine::Sqlite { store, .. } => {
+                let (reply, answer) = oneshot::channel();
+                store.send(Command::ResetRoom { room, reply }).await?;
+                Ok(answer.await.map_err(|_| EngineError::Closed)??)
+            }
+            Engine::Redis(r) => Ok(r.reset_room(&room).await?),
+        }
+    }
+
+    /// Admin API: erases `user`'s messages in `room`, or in every room (SQLite: tombstones;
+    /// Redis: the stream entries are deleted). Answers how many.
+    pub async fn erase_user(&self, user: String, room: Option<String>) -> Result<u64, EngineError> {
+        match self {
+            Engine::Sqlite { store, .. } => {
+                let (reply, answer) = oneshot::channel();
+                store.send(Command::EraseUser { user, room, reply }).await?;
+                Ok(answer.await.map_err(|_| EngineError::Closed)??)
+            }
+            Engine::Redis(r) => {
+                let rooms = match room {
+                    Some(room) => vec![room],
+                    None => r.rooms().await?,
+                };
+                let mut n = 0;
+                for room in rooms {
+                    n += r.erase_user_in(&room, &user).await?;
+                }
+                Ok(n)
+            }
         }
     }
 

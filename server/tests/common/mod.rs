@@ -37,6 +37,9 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 pub struct Server {
     pub addr: SocketAddr,
+    /// The internal listener (`/metrics`, `/livez`, `/readyz`, `/admin`), when the config asked
+    /// for one (`internal_listen`, any port).
+    pub internal: Option<SocketAddr>,
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -66,12 +69,30 @@ impl Server {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let internal_listener = match config.internal_listen {
+            Some(at) => Some(
+                tokio::net::TcpListener::bind(at)
+                    .await
+                    .expect("bind internal"),
+            ),
+            None => None,
+        };
+        let internal = internal_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(roomcast_server::serve(config, listener, async move {
-            let _ = stopped.await;
-        }));
+        let handle = tokio::spawn(roomcast_server::serve_full(
+            config,
+            listener,
+            internal_listener,
+            async move {
+                let _ = stopped.await;
+            },
+            || {},
+        ));
         Server {
             addr,
+            internal,
             dir: dir.to_path_buf(),
             _tmp: None,
             stop: Some(stop),

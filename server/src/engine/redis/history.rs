@@ -37,6 +37,7 @@ impl RedisEngine {
         let start = since.max(head.saturating_sub(self.replay_limit));
         let rows = self.range(room, start, head).await?;
         let complete = start == since && u64::try_from(rows.len()).is_ok_and(|n| n == head - since);
+        crate::metrics::metrics().replayed.add(rows.len() as u64);
         let entries = rows.into_iter().map(|(_, e, _)| e).collect();
         let entries = self.fold(room, entries).await?;
         Ok((
@@ -55,7 +56,9 @@ impl RedisEngine {
             .arg(format!("{}-0", after + 1))
             .arg(format!("{upto}-1"))
             .query_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         Ok(reply
             .ids
             .iter()
@@ -149,7 +152,9 @@ impl RedisEngine {
             .arg("COUNT")
             .arg(u64::from(limit) + 1)
             .query_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         let mut rows: Vec<Entry> = reply
             .ids
             .iter()
@@ -179,20 +184,26 @@ impl RedisEngine {
         let mut rooms: Vec<String> = redis::cmd("SMEMBERS")
             .arg(ROOMS_KEY)
             .query_async(&mut conn)
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         rooms.sort();
         let mut pipe = redis::pipe();
         for room in &rooms {
-            pipe.cmd("HGET").arg(meta_key(room)).arg("head");
+            pipe.cmd("HMGET")
+                .arg(meta_key(room))
+                .arg("head")
+                .arg("trimmed");
         }
-        let heads: Vec<Option<u64>> = if rooms.is_empty() {
+        let heads: Vec<(Option<u64>, Option<u64>)> = if rooms.is_empty() {
             Vec::new()
         } else {
             pipe.query_async(&mut conn).await?
         };
         let mut stats = StoreStats::default();
-        for (room, head) in rooms.into_iter().zip(heads) {
-            let n = head.unwrap_or(0);
+        for (room, (head, trimmed)) in rooms.into_iter().zip(heads) {
+            // What retention removed (`retention`) is not stored any more.
+            let n = head.unwrap_or(0).saturating_sub(trimmed.unwrap_or(0));
             if n > 0 {
                 stats.messages_stored = stats.messages_stored.saturating_add(n);
                 stats.messages_per_room.push((room, n));

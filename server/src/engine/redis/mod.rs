@@ -12,14 +12,17 @@
 //!   (one script each, like publish) and folding streams into their opening messages;
 //! - `membership`: joins and leaves; `presence`: who is in a room, across nodes;
 //! - `subscriber`: the Pub/Sub subscription feeding [`feed`]; `history`: reads of the stream
-//!   (replay, gap fills, catch-up, `history`, `/stats`).
+//!   (replay, gap fills, catch-up, `history`, `/stats`); `retention`: trimming streams and
+//!   their dedup entries together.
 
+mod admin;
 pub mod feed;
 mod history;
 mod keys;
 mod membership;
 mod presence;
 mod publish;
+mod retention;
 mod streams;
 mod subscriber;
 
@@ -74,6 +77,10 @@ pub struct RedisSettings {
     pub held_cap: usize,
     /// The stream rules' limits (text size, idle end).
     pub limits: StreamLimits,
+    /// How much history each room keeps (`retention`).
+    pub retention: crate::retention::Retention,
+    /// What retention removed.
+    pub trims: Arc<crate::retention::RetentionCounters>,
 }
 
 /// One node's connection to the shared Redis.
@@ -91,6 +98,8 @@ pub struct RedisEngine {
     limits: StreamLimits,
     replay_limit: u64,
     presence_ttl_ms: u64,
+    /// Retention (`retention`).
+    trim: retention::Trim,
     stop: watch::Sender<bool>,
     /// Itself, for the tasks it spawns (which must not keep it alive).
     me: Weak<Self>,
@@ -132,6 +141,7 @@ impl RedisEngine {
             limits: settings.limits,
             replay_limit: u64::from(settings.replay_limit),
             presence_ttl_ms: settings.presence_ttl_ms,
+            trim: retention::Trim::new(settings.retention, settings.trims),
             stop,
         });
         tracing::info!(node = %engine.node, "redis engine connected");
@@ -140,6 +150,9 @@ impl RedisEngine {
             Some(pubsub),
             stop_rx.clone(),
         ));
+        if engine.trim.active() {
+            tokio::spawn(retention::run(Arc::downgrade(&engine), stop_rx.clone()));
+        }
         tokio::spawn(presence::keeper(Arc::downgrade(&engine), stop_rx.clone()));
         tokio::spawn(streams::idle_keeper(Arc::downgrade(&engine), stop_rx));
         Ok(engine)
@@ -165,6 +178,18 @@ impl RedisEngine {
         (node == self.node).then(|| conn.parse().ok()).flatten()
     }
 
+    /// Every room with stored messages (`rc:rooms`).
+    pub async fn rooms(&self) -> Result<Vec<String>> {
+        let mut rooms: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(keys::ROOMS_KEY)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
+        rooms.sort();
+        Ok(rooms)
+    }
+
     /// Rooms with members on this node.
     pub fn local_rooms(&self) -> usize {
         self.feeds().room_count()
@@ -178,7 +203,9 @@ impl RedisEngine {
     pub async fn ping(&self) -> Result<()> {
         let _: String = redis::cmd("PING")
             .query_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         Ok(())
     }
 }

@@ -18,7 +18,12 @@ impl RedisEngine {
     /// script itself, through the channel, to every node.
     pub async fn publish(&self, p: PublishCmd) {
         match self.store(&p).await {
-            Ok(stored) => p.origin.ack(p.id, stored, None),
+            Ok(stored) => {
+                if !stored.duplicate {
+                    self.trim_later(&p.room);
+                }
+                p.origin.ack(p.id, stored, None);
+            }
             Err(e) => {
                 tracing::error!(room = %p.room, id = %p.id, error = %e, "publish failed");
                 p.origin.fail(&p.id, None);
@@ -70,7 +75,9 @@ impl RedisEngine {
             .arg(&p.from.user)
             .arg(open_member(&p.room, &p.id))
             .invoke_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map(crate::metrics::redis_ok)
+            .map_err(crate::metrics::redis_error)?;
         Ok(Stored::published(seq, ts, dup != 0))
     }
 

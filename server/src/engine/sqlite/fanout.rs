@@ -69,6 +69,9 @@ pub(super) enum Step {
     Send(Outbound, ServerFrame),
     /// Answered once every step before it is done.
     Barrier(oneshot::Sender<()>),
+    /// The room's history was reset: close its members here with 1001 (they rejoin and get
+    /// the new epoch).
+    CloseRoom(String),
 }
 
 /// Starts the fan-out thread. It ends when every sender is dropped, after the last step.
@@ -101,6 +104,13 @@ fn run(hub: &Hub, rx: &Receiver<Step>) {
             }
             Step::Barrier(done) => {
                 let _ = done.send(());
+            }
+            Step::CloseRoom(room) => {
+                hub.lock().close_room(
+                    &room,
+                    roomcast_core::protocol::close::GOING_AWAY,
+                    "room history reset",
+                );
             }
         }
     }

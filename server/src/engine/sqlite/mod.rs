@@ -12,7 +12,11 @@
 //! History reads (`history` frames, HTTP GET) use separate read-only connections on blocking
 //! tasks (WAL lets them read while the writer writes).
 
+mod admin;
 mod fanout;
+mod retention;
+
+pub use admin::ERASED_EVENT;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,12 +33,14 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use self::fanout::{Outcome, Step, Write};
+use self::retention::Trimmer;
 use crate::engine::{
     internal_error, new_epoch, AppendCmd, AppendOp, History, JoinCmd, PublishCmd, StoreStats,
     Stored, StreamLimits,
 };
 use crate::hub::Hub;
 use crate::outbound::{ConnId, Outbound};
+use crate::retention::{Retention, RetentionCounters};
 use crate::validate::now_ms;
 
 /// Most commands handled in one group commit round. Each commit costs about the same
@@ -85,6 +91,9 @@ pub enum Command {
     Append(AppendCmd),
     /// Ends the streams idle for the idle limit (sent by the idle ticker).
     IdleCheck,
+    /// Runs a retention step once this round's publishes are committed (sent by the
+    /// retention ticker).
+    Trim,
     Join(JoinCmd),
     Leave {
         ref_id: u64,
@@ -95,6 +104,19 @@ pub enum Command {
     Disconnect(ConnId),
     /// Answered once every command sent before it is done (commit + ack).
     Barrier(oneshot::Sender<()>),
+    /// Admin API: deletes a room's history and gives it a new epoch; its members here are
+    /// closed with 1001. Answers the new epoch.
+    ResetRoom {
+        room: String,
+        reply: oneshot::Sender<Result<String, StoreError>>,
+    },
+    /// Admin API: replaces a user's messages (in one room or all) with tombstones. Answers
+    /// how many.
+    EraseUser {
+        user: String,
+        room: Option<String>,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
     /// Finish what was received and stop.
     Shutdown,
 }
@@ -368,6 +390,7 @@ fn open_writer(path: &Path, check_limit: Duration) -> Result<Connection, StoreEr
         .map_err(failed)?;
     check_integrity(&conn, path, check_limit)?;
     conn.execute_batch(SCHEMA).map_err(failed)?;
+    retention::migrate(&conn).map_err(failed)?;
     Ok(conn)
 }
 
@@ -380,10 +403,33 @@ pub fn start(
     check_limit: Duration,
     limits: StreamLimits,
 ) -> Result<(StoreHandle, JoinHandle<()>), StoreError> {
+    start_with_retention(
+        path,
+        hub,
+        replay_limit,
+        check_limit,
+        limits,
+        Retention::default(),
+        Arc::default(),
+    )
+}
+
+/// [`start`], trimming history as `retention` says (in the background, see `retention`),
+/// counting what it removes in `counters`.
+pub fn start_with_retention(
+    path: &Path,
+    hub: Arc<Hub>,
+    replay_limit: u32,
+    check_limit: Duration,
+    limits: StreamLimits,
+    retention: Retention,
+    counters: Arc<RetentionCounters>,
+) -> Result<(StoreHandle, JoinHandle<()>), StoreError> {
     let conn = open_writer(path, check_limit)?;
     let streams = read_open_streams(&conn)?;
     let (tx, rx) = mpsc::channel(CHANNEL);
     start_idle_ticker(&tx, limits.idle_ms).map_err(StoreError::Thread)?;
+    let trimmer = Trimmer::start(retention, &tx, counters).map_err(StoreError::Thread)?;
     let fault = WriteFault::default();
     let (fanout, fanout_thread) = fanout::start(hub).map_err(StoreError::Thread)?;
     let worker = Worker {
@@ -396,6 +442,7 @@ pub fn start(
         fault: Arc::clone(&fault),
         streams,
         limits,
+        trimmer,
     };
     let thread = std::thread::Builder::new()
         .name("roomcast-store".into())
@@ -418,6 +465,8 @@ struct Worker {
     /// Committed state of every open stream (ended ones are read from the table on demand).
     streams: HashMap<StreamKey, StreamMeta>,
     limits: StreamLimits,
+    /// Retention, when any rule trims.
+    trimmer: Option<Trimmer>,
 }
 
 /// A thread that asks the store thread to end idle streams, a few times per idle limit (at
@@ -488,6 +537,7 @@ impl Worker {
             self.create_joined_rooms(&batch);
             let mut publishes = Vec::new();
             let mut stop = false;
+            let mut trim = false;
             for cmd in batch {
                 let other = match cmd {
                     Command::Publish(p) => {
@@ -502,6 +552,10 @@ impl Worker {
                         publishes.extend(self.idle_ends());
                         continue;
                     }
+                    Command::Trim => {
+                        trim = true;
+                        continue;
+                    }
                     other => other,
                 };
                 // The publishes before it are committed (and handed on) first.
@@ -513,11 +567,41 @@ impl Worker {
                     Command::Leave { ref_id, room, out } => Step::Leave { ref_id, room, out },
                     Command::Disconnect(conn) => Step::Disconnect(conn),
                     Command::Barrier(done) => Step::Barrier(done),
+                    Command::ResetRoom { room, reply } => {
+                        let result = admin::reset_room(&mut self.conn, &room);
+                        if let Ok(epoch) = &result {
+                            self.rooms.insert(
+                                room.clone(),
+                                RoomState {
+                                    epoch: epoch.clone(),
+                                    head: 0,
+                                },
+                            );
+                            self.streams.retain(|(r, _), _| *r != room);
+                        }
+                        let _ = reply.send(result);
+                        Step::CloseRoom(room)
+                    }
+                    Command::EraseUser { user, room, reply } => {
+                        let result = admin::erase_user(&mut self.conn, &user, room.as_deref());
+                        if result.is_ok() {
+                            for ((r, _), meta) in self.streams.iter_mut() {
+                                if meta.user == user && room.as_ref().is_none_or(|x| x == r) {
+                                    meta.user = String::new();
+                                }
+                            }
+                        }
+                        let _ = reply.send(result);
+                        continue;
+                    }
                     Command::Shutdown => {
                         stop = true;
                         continue;
                     }
-                    Command::Publish(_) | Command::Append(_) | Command::IdleCheck => continue,
+                    Command::Publish(_)
+                    | Command::Append(_)
+                    | Command::IdleCheck
+                    | Command::Trim => continue,
                 };
                 if self.fanout.send(step).is_err() {
                     break 'outer;
@@ -525,6 +609,9 @@ impl Worker {
             }
             if !self.publish_batch(publishes) || stop {
                 break 'outer;
+            }
+            if trim {
+                self.trim();
             }
         }
         // The fan-out thread finishes what it was handed, then this thread ends: once it
@@ -539,6 +626,17 @@ impl Worker {
             tracing::error!("the fan-out thread panicked");
         }
         tracing::debug!("store thread stopped");
+    }
+
+    /// One retention step, after this round's publishes are committed. A failure is logged
+    /// and the next step tries again.
+    fn trim(&mut self) {
+        let Some(trimmer) = &mut self.trimmer else {
+            return;
+        };
+        if let Err(e) = trimmer.step(&mut self.conn) {
+            tracing::warn!(error = %e, "retention step failed");
+        }
     }
 
     /// The idle end of every open stream without an append for the idle limit (re-checked
@@ -647,6 +745,7 @@ impl Worker {
                 }
             }
         };
+        crate::metrics::metrics().replayed.add(replay.len() as u64);
         Step::Join {
             cmd: j,
             head: state.head,
@@ -663,14 +762,23 @@ impl Worker {
             return true;
         }
         let ts = now_ms();
+        let started = std::time::Instant::now();
         let outcome = match self.conn.transaction() {
             Ok(tx) => write_batch(tx, &self.rooms, &self.streams, &self.limits, &batch, ts),
             Err(e) => Err(StoreError::from(e)),
         };
+        let m = crate::metrics::metrics();
+        m.store_commit.observe_duration(started.elapsed());
+        m.store_batch.observe(batch.len() as f64);
         let step = match outcome {
             Ok((results, new_rooms, streams)) => {
                 // Committed: now the heads move and everyone hears about it.
                 set_fault(&self.fault, None);
+                if let Some(trimmer) = &mut self.trimmer {
+                    for room in new_rooms.keys() {
+                        trimmer.written(room);
+                    }
+                }
                 for (room, state) in new_rooms {
                     self.rooms.insert(room, state);
                 }
@@ -1352,11 +1460,12 @@ impl ReadPool {
         Ok(())
     }
 
-    /// Stored message counts (each room's head: history is never trimmed).
+    /// Stored item counts: each room's head less what retention removed.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         self.with_conn(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT name, head FROM rooms WHERE head > 0 ORDER BY name")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT name, head - trimmed FROM rooms WHERE head > trimmed ORDER BY name",
+            )?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
