@@ -18,6 +18,10 @@
 //! no persistence), the publishers and half of each room's listeners on the first node, the
 //! other half on the second, so every message crosses Redis to reach them. callgrind counts
 //! the two nodes, not `redis-server`.
+//!
+//! `... store_cost-* trim` and `... store_cost-* redis-trim` run the same with retention on
+//! (each room keeps its newest [`KEEP`] messages, so 90% of what is stored is trimmed during
+//! the run) and wait until the trimming is done: the difference is retention's cost.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,6 +33,7 @@ use roomcast_server::engine::sqlite::{self as store, Command};
 use roomcast_server::engine::{JoinCmd, Origin, PublishCmd, StreamLimits};
 use roomcast_server::hub::Hub;
 use roomcast_server::outbound::{self, Outbound, Outgoing};
+use roomcast_server::retention::{Retention, RetentionCounters, Rule};
 
 // The tests' throwaway redis-server; this bench uses only part of it.
 #[allow(dead_code)]
@@ -37,6 +42,45 @@ mod redis_server;
 use redis_server::Redis;
 
 const MESSAGES: u64 = 20_000;
+/// Messages each room keeps in the `trim` modes.
+const KEEP: u64 = 200;
+
+/// The retention of the `trim` modes, and what it has removed.
+fn retention(trim: bool) -> (Retention, Arc<RetentionCounters>) {
+    let rule = if trim {
+        Rule {
+            max: Some(KEEP),
+            ttl: None,
+        }
+    } else {
+        Rule::KEEP_ALL
+    };
+    (
+        Retention {
+            default: rule,
+            rules: Vec::new(),
+        },
+        Arc::default(),
+    )
+}
+
+/// Waits (10 s at most) until retention removed all it should.
+async fn trimmed(counters: &RetentionCounters, trim: bool) {
+    if !trim {
+        return;
+    }
+    let want = MESSAGES - KEEP * ROOMS;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while counters.items.load(Ordering::Relaxed) < want {
+        assert!(Instant::now() < deadline, "retention did not catch up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!(
+        "retention removed {} messages in {} steps",
+        counters.items.load(Ordering::Relaxed),
+        counters.steps.load(Ordering::Relaxed)
+    );
+}
 const ROOMS: u64 = 10;
 /// Members per room besides the publisher.
 const LISTENERS: u64 = 9;
@@ -140,10 +184,11 @@ fn publish(i: u64, data: &Payload, out: Outbound) -> PublishCmd {
     }
 }
 
-async fn run() {
+async fn run(trim: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let hub = Arc::new(Hub::default());
-    let (store, thread) = store::start(
+    let (retention, counters) = retention(trim);
+    let (store, thread) = store::start_with_retention(
         &dir.path().join("roomcast.db"),
         Arc::clone(&hub),
         1000,
@@ -152,6 +197,8 @@ async fn run() {
             max_bytes: 1 << 20,
             idle_ms: 300_000,
         },
+        retention,
+        Arc::clone(&counters),
     )
     .expect("store");
     let Members {
@@ -177,6 +224,7 @@ async fn run() {
     }
     store.barrier().await.expect("stored");
     let elapsed = started.elapsed();
+    trimmed(&counters, trim).await;
     store.send(Command::Shutdown).await.expect("shutdown");
     drop(publishers);
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
@@ -205,8 +253,9 @@ fn payload() -> Payload {
     .expect("json")
 }
 
-async fn run_redis() {
+async fn run_redis(trim: bool) {
     let server = Redis::start();
+    let (retention, counters) = retention(trim);
     let settings = RedisSettings {
         url: server.url.clone(),
         replay_limit: 1000,
@@ -216,8 +265,8 @@ async fn run_redis() {
             max_bytes: 1 << 20,
             idle_ms: 300_000,
         },
-        retention: Default::default(),
-        trims: Default::default(),
+        retention,
+        trims: Arc::clone(&counters),
     };
     let nodes = [
         RedisEngine::start(settings.clone()).await.expect("node 1"),
@@ -262,6 +311,7 @@ async fn run_redis() {
         expected,
         "a message arrived twice"
     );
+    trimmed(&counters, trim).await;
     for node in &nodes {
         node.shutdown();
     }
@@ -280,7 +330,9 @@ fn main() {
         .build()
         .expect("runtime");
     match std::env::args().nth(1).as_deref() {
-        Some("redis") => runtime.block_on(run_redis()),
-        _ => runtime.block_on(run()),
+        Some("redis") => runtime.block_on(run_redis(false)),
+        Some("redis-trim") => runtime.block_on(run_redis(true)),
+        Some("trim") => runtime.block_on(run(true)),
+        _ => runtime.block_on(run(false)),
     }
 }

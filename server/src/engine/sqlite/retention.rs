@@ -183,6 +183,64 @@ fn trim_room(
     if rule.ttl.is_none() && rule.count_cut(head) <= trimmed {
         return Ok(RoomTrim::default());
     }
+    let limit_u64 = limit as u64;
+    let (mut cut, mut full) = if rule.ttl.is_none() {
+        // By count alone the cut is known without reading a row.
+        let count_cut = rule.count_cut(head);
+        let cut = count_cut.min(trimmed.saturating_add(limit_u64));
+        (cut, count_cut > cut)
+    } else {
+        oldest_run(tx, room, rule, head, trimmed, now, limit)?
+    };
+    if cut <= trimmed {
+        return Ok(RoomTrim::default());
+    }
+    // Keep a stream whole: stop before the opening message of one still open or with appends
+    // past the cut.
+    let hold: Option<i64> = tx
+        .prepare_cached(
+            "SELECT min(s.seq) FROM streams s WHERE s.room = ?1 AND s.seq > ?2 AND s.seq <= ?3 \
+             AND (s.state = 'open' OR EXISTS (SELECT 1 FROM appends a \
+                  WHERE a.room = ?1 AND a.id = s.id AND a.seq > ?3))",
+        )?
+        .query_row(params![room, to_i64(trimmed), to_i64(cut)], |r| r.get(0))?;
+    if let Some(hold) = hold {
+        cut = to_u64(hold)?.saturating_sub(1);
+        full = false;
+        if cut <= trimmed {
+            return Ok(RoomTrim::default());
+        }
+    }
+    let range = params![room, to_i64(trimmed), to_i64(cut)];
+    let mut removed = tx
+        .prepare_cached("DELETE FROM messages WHERE room = ?1 AND seq > ?2 AND seq <= ?3")?
+        .execute(range)?;
+    removed += tx
+        .prepare_cached("DELETE FROM appends WHERE room = ?1 AND seq > ?2 AND seq <= ?3")?
+        .execute(range)?;
+    tx.prepare_cached("DELETE FROM streams WHERE room = ?1 AND seq > ?2 AND seq <= ?3")?
+        .execute(range)?;
+    tx.prepare_cached("UPDATE rooms SET trimmed = ?2 WHERE name = ?1")?
+        .execute(params![room, to_i64(cut)])?;
+    Ok(RoomTrim {
+        removed: removed as u64,
+        cut: Some(cut),
+        full,
+    })
+}
+
+/// With an age bound: reads the oldest `limit` items after `trimmed` (messages and appends,
+/// by seq) and returns the last seq of the run the rule removes, and whether the batch was
+/// full.
+fn oldest_run(
+    tx: &Connection,
+    room: &str,
+    rule: Rule,
+    head: u64,
+    trimmed: u64,
+    now: u64,
+    limit: usize,
+) -> Result<(u64, bool), StoreError> {
     // The oldest `limit` items after the last cut, messages and appends merged by seq.
     let fetch = to_i64(limit as u64);
     let mut items: Vec<(u64, u64)> = Vec::with_capacity(limit * 2);
@@ -211,42 +269,7 @@ fn trim_room(
         cut = seq;
         taken += 1;
     }
-    if cut == trimmed {
-        return Ok(RoomTrim::default());
-    }
-    // Keep a stream whole: stop before the opening message of one still open or with appends
-    // past the cut.
-    let hold: Option<i64> = tx
-        .prepare_cached(
-            "SELECT min(s.seq) FROM streams s WHERE s.room = ?1 AND s.seq > ?2 AND s.seq <= ?3 \
-             AND (s.state = 'open' OR EXISTS (SELECT 1 FROM appends a \
-                  WHERE a.room = ?1 AND a.id = s.id AND a.seq > ?3))",
-        )?
-        .query_row(params![room, to_i64(trimmed), to_i64(cut)], |r| r.get(0))?;
-    let mut full = taken == limit;
-    if let Some(hold) = hold {
-        cut = to_u64(hold)?.saturating_sub(1);
-        full = false;
-        if cut <= trimmed {
-            return Ok(RoomTrim::default());
-        }
-    }
-    let range = params![room, to_i64(trimmed), to_i64(cut)];
-    let mut removed = tx
-        .prepare_cached("DELETE FROM messages WHERE room = ?1 AND seq > ?2 AND seq <= ?3")?
-        .execute(range)?;
-    removed += tx
-        .prepare_cached("DELETE FROM appends WHERE room = ?1 AND seq > ?2 AND seq <= ?3")?
-        .execute(range)?;
-    tx.prepare_cached("DELETE FROM streams WHERE room = ?1 AND seq > ?2 AND seq <= ?3")?
-        .execute(range)?;
-    tx.prepare_cached("UPDATE rooms SET trimmed = ?2 WHERE name = ?1")?
-        .execute(params![room, to_i64(cut)])?;
-    Ok(RoomTrim {
-        removed: removed as u64,
-        cut: Some(cut),
-        full,
-    })
+    Ok((cut, taken == limit))
 }
 
 /// The ticker: asks the store thread for a step after the pause the last step set (1 s when
