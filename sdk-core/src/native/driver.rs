@@ -108,10 +108,21 @@ impl Driver {
             };
             tokio::select! {
                 command = self.commands.recv() => match command {
-                    Some(command) => self.command(&mut run, command),
+                    Some(command) => {
+                        // What the rooms' handlers reported before this command was sent
+                        // (a stream dropped, then `close`) comes first: the two channels are
+                        // not ordered between themselves.
+                        while let Ok(signal) = signals_rx.try_recv() {
+                            self.signal(signal);
+                        }
+                        self.command(&mut run, command);
+                    }
                     None => {
                         // Every handle is gone: close the connection, keep what the store
                         // must keep, and stop.
+                        while let Ok(signal) = signals_rx.try_recv() {
+                            self.signal(signal);
+                        }
                         let _ = self.machine.close(Instant::now());
                         self.drain(&mut run);
                         while run.writes.writing || !run.writes.batch.is_empty() {
@@ -146,12 +157,16 @@ impl Driver {
                     }
                 }
                 Some(answer) = token_rx.recv() => self.machine.provide_token(Instant::now(), answer),
-                Some(signal) = signals_rx.recv() => match signal {
-                    RoomSignal::Handled { room, seq } => self.machine.handled(Instant::now(), &room, seq),
-                    RoomSignal::Drained(room) => self.machine.resume_delivery(Instant::now(), &room),
-                },
+                Some(signal) = signals_rx.recv() => self.signal(signal),
                 () = sleep => self.machine.handle_timeout(Instant::now()),
             }
+        }
+    }
+
+    fn signal(&mut self, signal: RoomSignal) {
+        match signal {
+            RoomSignal::Handled { room, seq } => self.machine.handled(Instant::now(), &room, seq),
+            RoomSignal::Drained(room) => self.machine.resume_delivery(Instant::now(), &room),
         }
     }
 
