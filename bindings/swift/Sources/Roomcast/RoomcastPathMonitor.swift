@@ -5,7 +5,8 @@ import Network
 /// Feeds `NWPathMonitor`'s network path to a `RoomcastConnectivity`: a path that becomes
 /// satisfied, or moves to another interface (Wi-Fi to cellular), reconnects at once instead
 /// of waiting for the heartbeat or the backoff; no path at all pauses the client so it makes
-/// no pointless attempts. Opt-in: `start()` it once per client; `stop()` (or releasing it)
+/// no pointless attempts. A client with `automaticLifecycle` (the default on Apple platforms)
+/// runs one itself; otherwise `start()` it once per client; `stop()` (or releasing it)
 /// ends monitoring.
 public final class RoomcastPathMonitor: @unchecked Sendable {
     // The monitor is only configured in `start()` and cancelled; its own queue runs the rest.
