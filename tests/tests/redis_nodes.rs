@@ -16,9 +16,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use redis_server::Redis;
-use roomcast_core::{RoomEvent, StreamState};
+use roomcast_core::StreamState;
 use serde_json::{json, Value};
-use support::{client, collect, messages, Server};
+use support::{client, collect, messages, Server, StreamView};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A fail-over balancer: each new connection goes to the first upstream that accepts it.
@@ -112,55 +112,6 @@ async fn sdk_fails_over_to_another_node_without_loss_or_duplicates() {
     drop(b);
 }
 
-/// What a reader was shown of a stream: its text and how it ended. Panics when a piece is out
-/// of turn or the opening message came twice.
-#[derive(Default)]
-struct View {
-    text: Option<String>,
-    count: u64,
-    end: Option<StreamState>,
-}
-
-impl View {
-    fn see(&mut self, event: &RoomEvent) {
-        match event {
-            RoomEvent::Message(m) if m.stream.is_some() => {
-                assert!(self.text.is_none(), "the opening message came twice");
-                let s = m.stream.as_ref().expect("stream");
-                self.text = Some(s.text.clone());
-                self.count = s.n;
-                if s.state != StreamState::Open {
-                    self.end = Some(s.state);
-                }
-            }
-            RoomEvent::Append(a) => {
-                let text = self
-                    .text
-                    .as_mut()
-                    .expect("a piece after the opening message");
-                assert_eq!(a.n, self.count, "a piece out of turn");
-                assert!(self.end.is_none(), "a piece after the end");
-                text.push_str(&a.text);
-                self.count += 1;
-                self.end = a.end;
-            }
-            _ => {}
-        }
-    }
-
-    /// Reads `events` until the stream ends (or `limit` passes).
-    async fn until_end(mut self, events: &mut roomcast_core::RoomEvents, limit: Duration) -> Self {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.end.is_none() {
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some(event)) => self.see(&event),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        self
-    }
-}
-
 /// The Rust SDK's stream writer on node A, readers on node B (one there from the start, one
 /// joining mid-reply): each reader's text equals what was written, byte for byte, and history
 /// on B holds the reply whole.
@@ -206,7 +157,7 @@ async fn a_stream_written_on_one_node_is_read_whole_on_another() {
     let input = pieces.concat();
     let limit = Duration::from_secs(30);
     for (who, events) in [("reader", &mut events), ("late", &mut late_events)] {
-        let view = View::default().until_end(events, limit).await;
+        let view = StreamView::default().until_end(events, limit).await;
         assert_eq!(view.end, Some(StreamState::Done), "{who}");
         assert!(
             view.text.as_deref() == Some(input.as_str()),

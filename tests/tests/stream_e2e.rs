@@ -10,43 +10,19 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use roomcast_core::{RoomEvent, StreamState};
-use support::{cli_bin, cli_data_home, client, token, Proxy, Server};
+use support::{cli_bin, cli_data_home, client, token, Proxy, Server, StreamView};
 
-/// What a reader was shown of stream `id`: its text and how it ended. Panics when a piece is
-/// out of turn or the opening message came twice.
-#[derive(Default)]
-struct View {
-    text: Option<String>,
-    count: u64,
-    end: Option<StreamState>,
-}
-
-impl View {
-    fn see(&mut self, event: &RoomEvent) {
-        match event {
-            RoomEvent::Message(m) if m.stream.is_some() => {
-                assert!(self.text.is_none(), "the opening message came twice");
-                let s = m.stream.as_ref().expect("stream");
-                self.text = Some(s.text.clone());
-                self.count = s.n;
-                if s.state != StreamState::Open {
-                    self.end = Some(s.state);
-                }
-            }
-            RoomEvent::Append(a) => {
-                let text = self
-                    .text
-                    .as_mut()
-                    .expect("a piece after the opening message");
-                assert_eq!(a.n, self.count, "a piece out of turn");
-                assert!(self.end.is_none(), "a piece after the end");
-                text.push_str(&a.text);
-                self.count += 1;
-                self.end = a.end;
-            }
-            _ => {}
-        }
-    }
+/// `roomcast stream` into room `conv` of `server` as user `bot`, reading a piped stdin.
+fn stream_cli(server: &Server) -> Command {
+    let mut cmd = Command::new(cli_bin());
+    cmd.args(["stream", "--url", &server.ws_url(), "--room", "conv"])
+        .env(
+            "ROOMCAST_TOKEN",
+            token("bot", Duration::from_secs(600), &[]),
+        )
+        .env("XDG_DATA_HOME", cli_data_home())
+        .stdin(Stdio::piped());
+    cmd
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,14 +38,7 @@ async fn a_cli_stream_reaches_a_cut_reader_through_a_server_kill_byte_for_byte()
     // The generator: 2 000 pieces, some of them multi-byte, at about 400 a second.
     let pieces: Vec<String> = (0..2000).map(|i| format!("w{i}·é ")).collect();
     let input: String = pieces.concat();
-    let mut producer = Command::new(cli_bin())
-        .args(["stream", "--url", &server.ws_url(), "--room", "conv"])
-        .env(
-            "ROOMCAST_TOKEN",
-            token("bot", Duration::from_secs(600), &[]),
-        )
-        .env("XDG_DATA_HOME", cli_data_home())
-        .stdin(Stdio::piped())
+    let mut producer = stream_cli(&server)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -96,14 +65,9 @@ async fn a_cli_stream_reaches_a_cut_reader_through_a_server_kill_byte_for_byte()
     assert!(status.success(), "roomcast stream: {status}");
     proxy.calm();
 
-    let mut view = View::default();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while view.end.is_none() {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(event)) => view.see(&event),
-            Ok(None) | Err(_) => break,
-        }
-    }
+    let view = StreamView::default()
+        .until_end(&mut events, Duration::from_secs(60))
+        .await;
     assert!(proxy.severed() > 0, "the proxy cut the reader");
     assert_eq!(view.end, Some(StreamState::Done));
     let text = view.text.unwrap_or_default();
@@ -155,14 +119,9 @@ async fn a_late_joiner_mid_reply_gets_the_text_so_far_then_the_rest() {
     }
     stream.finish().await.expect("finish");
 
-    let mut view = View::default();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while view.end.is_none() {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(event)) => view.see(&event),
-            Ok(None) | Err(_) => break,
-        }
-    }
+    let view = StreamView::default()
+        .until_end(&mut events, Duration::from_secs(20))
+        .await;
     let expected: String = (0..50)
         .map(|i| format!("a{i} "))
         .chain((50..60).map(|i| format!("b{i} ")))
@@ -180,14 +139,7 @@ async fn a_reader_cancels_a_reply_and_the_cli_writer_stops() {
     let room = reader.room("conv");
     let mut events = room.events();
     room.join().await.expect("join");
-    let mut producer = Command::new(cli_bin())
-        .args(["stream", "--url", &server.ws_url(), "--room", "conv"])
-        .env(
-            "ROOMCAST_TOKEN",
-            token("bot", Duration::from_secs(600), &[]),
-        )
-        .env("XDG_DATA_HOME", cli_data_home())
-        .stdin(Stdio::piped())
+    let mut producer = stream_cli(&server)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -196,7 +148,7 @@ async fn a_reader_cancels_a_reply_and_the_cli_writer_stops() {
     stdin.write_all(b"partial ").expect("write");
     stdin.flush().expect("flush");
     // The opening message and the first piece reach the reader; it cancels.
-    let mut view = View::default();
+    let mut view = StreamView::default();
     let mut id = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while view.count == 0 {

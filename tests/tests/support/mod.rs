@@ -311,3 +311,58 @@ pub fn messages(event: roomcast_core::RoomEvent) -> Option<roomcast_core::Messag
         _ => None,
     }
 }
+
+/// What a reader was shown of a streamed message: its text, the pieces it holds and how it
+/// ended. Panics when a piece is out of turn or after the end, or the opening message came
+/// twice (each piece must reach the app once, in order).
+#[derive(Default)]
+pub struct StreamView {
+    pub text: Option<String>,
+    pub count: u64,
+    pub end: Option<roomcast_core::StreamState>,
+}
+
+impl StreamView {
+    pub fn see(&mut self, event: &roomcast_core::RoomEvent) {
+        use roomcast_core::{RoomEvent, StreamState};
+        match event {
+            RoomEvent::Message(m) if m.stream.is_some() => {
+                assert!(self.text.is_none(), "the opening message came twice");
+                let s = m.stream.as_ref().expect("stream");
+                self.text = Some(s.text.clone());
+                self.count = s.n;
+                if s.state != StreamState::Open {
+                    self.end = Some(s.state);
+                }
+            }
+            RoomEvent::Append(a) => {
+                let text = self
+                    .text
+                    .as_mut()
+                    .expect("a piece after the opening message");
+                assert_eq!(a.n, self.count, "a piece out of turn");
+                assert!(self.end.is_none(), "a piece after the end");
+                text.push_str(&a.text);
+                self.count += 1;
+                self.end = a.end;
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads `events` until the stream ends (or `limit` passes).
+    pub async fn until_end(
+        mut self,
+        events: &mut roomcast_core::RoomEvents,
+        limit: Duration,
+    ) -> Self {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.end.is_none() {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(event)) => self.see(&event),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        self
+    }
+}
