@@ -148,7 +148,7 @@ fn client_id(dir: &Path) -> String {
         return id;
     }
     let id = uuid::Uuid::new_v4().to_string();
-    if let Err(e) = write_id(dir, &path, &id) {
+    if let Err(e) = write_atomically(dir, &path, &id) {
         eprintln!(
             "roomcast: warning: cannot keep the client id in {}: {e}",
             path.display()
@@ -164,14 +164,9 @@ fn read_id(path: &Path) -> Option<String> {
     (!id.is_empty()).then(|| id.to_owned())
 }
 
-/// Writes `id` to `path` whole or not at all: a temporary file, flushed, then linked into
-/// place (never replacing an id another process put there first; an empty file, a crash of
-/// an earlier version mid-write, is replaced), and the directory flushed.
-fn write_id(dir: &Path, path: &Path, id: &str) -> io::Result<()> {
-    write_atomically(dir, path, id)
-}
-
-/// Writes `text` to `path` in `dir` whole or not at all (see [`write_id`]).
+/// Writes `id` to `path` in `dir` whole or not at all: a temporary file, flushed, then
+/// linked into place (never replacing what another process put there first; an empty file,
+/// a crash of an earlier version mid-write, is replaced), and the directory flushed.
 fn write_atomically(dir: &Path, path: &Path, id: &str) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -333,7 +328,7 @@ mod tests {
             new
         );
         // An id already there is never replaced.
-        write_id(&store, &store.join("client-id"), "other").expect("write");
+        write_atomically(&store, &store.join("client-id"), "other").expect("write");
         assert_eq!(client_id(&store), new);
         fs::remove_dir_all(&dir).expect("clean up");
     }

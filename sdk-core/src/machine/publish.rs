@@ -129,15 +129,10 @@ impl Machine {
         end: Option<StreamState>,
     ) -> OpId {
         let op = self.new_op();
-        let check = self
-            .refusal()
-            .or_else(|| (!self.has_room(room)).then(|| Error::NotJoined(room.to_owned())))
-            .or_else(|| (!self.connects_on_demand()).then_some(Error::NotConnected))
-            .or_else(|| {
-                (end == Some(StreamState::Open)).then(|| {
-                    Error::InvalidPayload("a stream ends done, cancelled or failed".into())
-                })
-            });
+        let check = self.check_stream_call(room).or_else(|| {
+            (end == Some(StreamState::Open))
+                .then(|| Error::InvalidPayload("a stream ends done, cancelled or failed".into()))
+        });
         if let Some(e) = check {
             self.complete(op, Err(e));
             return op;
@@ -190,11 +185,7 @@ impl Machine {
     /// stream's final piece, also when it had ended already.
     pub fn cancel(&mut self, now: Instant, room: &str, id: &str) -> OpId {
         let op = self.new_op();
-        let check = self
-            .refusal()
-            .or_else(|| (!self.has_room(room)).then(|| Error::NotJoined(room.to_owned())))
-            .or_else(|| (!self.connects_on_demand()).then_some(Error::NotConnected));
-        if let Some(e) = check {
+        if let Some(e) = self.check_stream_call(room) {
             self.complete(op, Err(e));
             return op;
         }
@@ -219,6 +210,14 @@ impl Machine {
             record,
         );
         op
+    }
+
+    /// Why a stream's piece or cancel for `room` cannot even be queued: the client is closed
+    /// or refused, the room is not the app's, or it will not connect.
+    fn check_stream_call(&self, room: &str) -> Option<Error> {
+        self.refusal()
+            .or_else(|| (!self.has_room(room)).then(|| Error::NotJoined(room.to_owned())))
+            .or_else(|| (!self.connects_on_demand()).then_some(Error::NotConnected))
     }
 
     fn check_publish(&self, req: &PublishRequest) -> Result<(), Error> {
