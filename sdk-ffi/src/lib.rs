@@ -35,5 +35,11 @@ pub use types::{
     PresenceKind, PublishAck, ResumeMode,
 };
 
+/// Locks `m`. A foreign callback that panicked under the lock poisons nothing these slots
+/// rely on (each holds an `Option` taken whole), so a poisoned lock is used as it is.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests;

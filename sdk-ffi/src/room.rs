@@ -46,10 +46,7 @@ impl Room {
 
     /// Unregisters and releases the listener.
     fn detach_listener(&self) {
-        let subscription = match self.listener.lock() {
-            Ok(mut s) => s.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
+        let subscription = crate::lock(&self.listener).take();
         drop(subscription);
     }
 
@@ -207,15 +204,10 @@ impl StreamWriter {
         })
     }
 
-    fn take(&self) -> Option<roomcast_core::StreamWriter> {
-        match self.writer.lock() {
-            Ok(mut w) => w.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        }
-    }
-
     async fn end(&self, how: roomcast_core::StreamState) -> Result<PublishAck, RoomcastError> {
-        let writer = self.take().ok_or_else(|| self.ended())?;
+        let writer = crate::lock(&self.writer)
+            .take()
+            .ok_or_else(|| self.ended())?;
         let ack: Ack = match how {
             roomcast_core::StreamState::Failed => Box::pin(writer.fail()),
             roomcast_core::StreamState::Cancelled => Box::pin(writer.cancel()),
@@ -234,23 +226,19 @@ impl StreamWriter {
 
     /// The opening message's ack (its `seq`); the first call waits for it, later ones fail.
     pub async fn opened(&self) -> Result<PublishAck, RoomcastError> {
-        let opened = match self.opened.lock() {
-            Ok(mut o) => o.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        let opened = opened.ok_or_else(|| RoomcastError::InvalidPayload {
-            reason: "the opening ack was taken already".into(),
-        })?;
+        let opened =
+            crate::lock(&self.opened)
+                .take()
+                .ok_or_else(|| RoomcastError::InvalidPayload {
+                    reason: "the opening ack was taken already".into(),
+                })?;
         run(opened).await.map(PublishAck::from)
     }
 
     /// Adds `text` to the stream.
     pub async fn append(&self, text: String) -> Result<PublishAck, RoomcastError> {
         let ack = {
-            let guard = match self.writer.lock() {
-                Ok(w) => w,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let guard = crate::lock(&self.writer);
             let writer = guard.as_ref().ok_or_else(|| self.ended())?;
             writer.append(text)
         };

@@ -40,10 +40,7 @@ impl Subscription {
 impl Subscription {
     /// Stops the listener now rather than when this object is released. Idempotent.
     pub fn cancel(&self) {
-        let registration = match self.registration.lock() {
-            Ok(mut r) => r.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
+        let registration = crate::lock(&self.registration).take();
         match registration {
             Some(Registration::Task(task)) => task.abort(),
             // Dropping the core subscriptions unregisters (and releases) the listener.
