@@ -257,12 +257,8 @@ impl Machine {
         };
         let rule = match room.streams.get_mut(a.of) {
             Some(t) if t.fetching => {
-                if t.waiting.len() < MAX_WAITING {
-                    t.waiting.push(a);
-                    return;
-                }
-                // Too many waiting: keep it anyway (nothing may be lost) and ask again after.
-                t.refetch = true;
+                // Past the bound, kept anyway (nothing may be lost), and asked again after.
+                t.refetch |= t.waiting.len() >= MAX_WAITING;
                 t.waiting.push(a);
                 return;
             }
